@@ -1,0 +1,63 @@
+// The "tfpm" PHP module: functions php-fpm users call.
+//   fastcgi_finish_request(): bool      — php-fpm's: flush, END_REQUEST, keep running
+//   apache_request_headers(): array     — request headers rebuilt from HTTP_* params
+//   getallheaders(): array              — alias
+#include "sapi/php_internal.h"
+
+namespace tfpm::sapi {
+namespace {
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_fastcgi_finish_request, 0, 0, _IS_BOOL, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_apache_request_headers, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(fastcgi_finish_request) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr || ctx->exchange->finished()) RETURN_FALSE;
+  php_output_end_all();
+  php_header();
+  ctx->exchange->Finish(0);
+  // Later output has nowhere to go (Unit and php-fpm do the same).
+  php_output_set_status(PHP_OUTPUT_DISABLED);
+  RETURN_TRUE;
+}
+
+// Copies every header into the request's own zvals (sapi_add_request_header
+// duplicates name and value), so nothing in the returned array points into
+// the FastCGI connection's buffers.
+PHP_FUNCTION(apache_request_headers) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  array_init(return_value);
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return;
+  for (const auto& [name, value] : ctx->exchange->params()) {
+    sapi_add_request_header(name.data(), static_cast<unsigned int>(name.size()),
+                            const_cast<char*>(value.data()), static_cast<unsigned int>(value.size()),
+                            return_value);
+  }
+}
+
+const zend_function_entry kFunctions[] = {
+    ZEND_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
+    ZEND_FE(apache_request_headers, arginfo_apache_request_headers)
+    ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
+    ZEND_FE_END};
+
+}  // namespace
+
+zend_module_entry tfpm_module_entry = {
+    STANDARD_MODULE_HEADER,
+    "tfpm",
+    kFunctions,
+    nullptr,  // MINIT
+    nullptr,  // MSHUTDOWN
+    nullptr,  // RINIT
+    nullptr,  // RSHUTDOWN
+    nullptr,  // MINFO
+    TFPM_PHP_MODULE_VERSION,
+    STANDARD_MODULE_PROPERTIES};
+
+}  // namespace tfpm::sapi

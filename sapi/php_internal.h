@@ -1,0 +1,39 @@
+// Shared between the sapi/*.cc files only. Includes PHP headers.
+#pragma once
+
+extern "C" {
+#include <main/php.h>
+#include <main/SAPI.h>
+#include <main/php_main.h>
+#include <main/php_variables.h>
+#include <main/php_ini.h>
+#include <Zend/zend_ini.h>
+#include <Zend/zend_exceptions.h>
+#include <ext/standard/head.h>
+}
+
+#include "fastcgi/exchange.h"
+#include "sapi/php_embed.h"
+
+ZEND_TSRMLS_CACHE_EXTERN()
+
+namespace tfpm::sapi {
+
+// Per-request state; lives on the serving thread's stack for the request and
+// is reached from every SAPI callback through SG(server_context).
+struct RequestContext {
+  fastcgi::Exchange* exchange = nullptr;
+};
+
+inline RequestContext* CurrentRequest() {
+  return static_cast<RequestContext*>(SG(server_context));
+}
+
+// The pool's options, fixed at Startup (read-only afterwards, so threads
+// read them without a lock).
+const RuntimeOptions& Options();
+
+// The zend_module_entry holding fastcgi_finish_request() & co.
+extern zend_module_entry tfpm_module_entry;
+
+}  // namespace tfpm::sapi

@@ -1,0 +1,302 @@
+// The SAPI module table and its callbacks, and the process/thread lifecycle.
+// Callbacks are thin adapters (STYLE.md §9): each reads the request from
+// SG(server_context) and delegates to fastcgi::Exchange. They are noexcept and
+// hold only trivially destructible locals, because PHP may longjmp
+// (zend_bailout) through any frame that calls back into the engine.
+#include <cstring>
+#include <string>
+
+#include "base/log.h"
+#include "sapi/php_internal.h"
+#include "tfpm_build_config.h"
+
+extern "C" {
+#include <Zend/zend_extensions.h>
+#include <main/http_status_codes.h>
+}
+
+ZEND_TSRMLS_CACHE_DEFINE()
+
+namespace tfpm::sapi {
+namespace {
+
+RuntimeOptions* g_options = nullptr;  // set once in Startup, before threads
+std::string* g_ini_entries = nullptr;
+std::string* g_sapi_name = nullptr;
+void (*g_original_import_environment)(zval*) = nullptr;
+
+// ---- output -----------------------------------------------------------
+
+size_t UbWrite(const char* str, size_t len) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return len;  // outside a request (startup messages)
+  if (!ctx->exchange->WriteStdout({str, len})) {
+    php_handle_aborted_connection();  // may bail out when !ignore_user_abort
+    return 0;
+  }
+  return len;
+}
+
+void Flush(void* server_context) noexcept {
+  auto* ctx = static_cast<RequestContext*>(server_context);
+  if (ctx == nullptr || SG(request_info).no_headers) return;
+  if (!ctx->exchange->Flush()) php_handle_aborted_connection();
+}
+
+// CGI response head exactly as php-fpm's sapi_cgi_send_headers builds it:
+// "Status:" only when not 200 (or taken from the status line / a Status
+// header), headers in order, Content-Type dropped on 304, then CRLF.
+int SendHeaders(sapi_headers_struct* headers) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr || SG(request_info).no_headers == 1) return SAPI_HEADER_SENT_SUCCESSFULLY;
+  thread_local std::string head;  // reused; never longjmp'd over (no engine calls below)
+  head.clear();
+  const int code = SG(sapi_headers).http_response_code;
+  int response_status = code;
+  bool ignore_status = false;
+  zend_llist_position pos;
+  if (code != 200) {
+    bool has_status = false;
+    const char* line = SG(sapi_headers).http_status_line;
+    const char* space = line ? std::strchr(line, ' ') : nullptr;
+    if (space && space - line >= 5 && strncasecmp(line, "HTTP/", 5) == 0) {
+      head.append("Status:").append(space);
+      response_status = std::atoi(space + 1);
+    } else {
+      for (auto* h = static_cast<sapi_header_struct*>(zend_llist_get_first_ex(&headers->headers, &pos));
+           h; h = static_cast<sapi_header_struct*>(zend_llist_get_next_ex(&headers->headers, &pos))) {
+        if (h->header_len > 7 && strncasecmp(h->header, "Status:", 7) == 0) {
+          has_status = true;
+          break;
+        }
+      }
+      if (!has_status) {
+        const http_response_status_code_pair* entry = http_status_map;
+        while (entry->code != 0 && entry->code != code) ++entry;
+        head.append("Status: ").append(std::to_string(code));
+        if (entry->str) head.append(" ").append(entry->str);
+      }
+    }
+    if (!has_status) {
+      head.append("\r\n");
+      ignore_status = true;
+    }
+  }
+  for (auto* h = static_cast<sapi_header_struct*>(zend_llist_get_first_ex(&headers->headers, &pos));
+       h; h = static_cast<sapi_header_struct*>(zend_llist_get_next_ex(&headers->headers, &pos))) {
+    if (h->header_len == 0) continue;
+    if (h->header_len > 7 && strncasecmp(h->header, "Status:", 7) == 0) {
+      if (!ignore_status) {
+        ignore_status = true;
+        head.append(h->header, h->header_len).append("\r\n");
+      }
+    } else if (response_status == 304 && h->header_len > 13 &&
+               strncasecmp(h->header, "Content-Type:", 13) == 0) {
+      continue;
+    } else {
+      head.append(h->header, h->header_len).append("\r\n");
+    }
+  }
+  head.append("\r\n");
+  return ctx->exchange->WriteStdout(head) ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
+}
+
+// ---- input ------------------------------------------------------------
+
+size_t ReadPost(char* buffer, size_t count) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return 0;
+  size_t total = 0;
+  while (total < count) {
+    ssize_t n = ctx->exchange->ReadStdin({buffer + total, count - total});
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+  }
+  return total;
+}
+
+char* ReadCookies() noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return nullptr;
+  auto v = ctx->exchange->FindParam("HTTP_COOKIE");
+  return v ? const_cast<char*>(v->data()) : nullptr;
+}
+
+char* GetEnv(const char* name, size_t name_len) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return ::getenv(name);
+  auto v = ctx->exchange->FindParam(std::string_view(name, name_len));
+  return v ? const_cast<char*>(v->data()) : nullptr;
+}
+
+// $_SERVER (and $_ENV when variables_order has E): the process environment,
+// then every FastCGI param, as php-fpm's cgi_php_import_environment_variables.
+void ImportEnvironment(zval* array) noexcept {
+  g_original_import_environment(array);
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return;
+  for (const auto& [name, value] : ctx->exchange->params()) {
+    php_register_variable_safe(const_cast<char*>(name.data()), const_cast<char*>(value.data()),
+                               value.size(), array);
+  }
+}
+
+void RegisterServerVariables(zval* array) noexcept {
+  php_import_environment_variables(array);
+  // PHP_SELF = SCRIPT_NAME + PATH_INFO (php-fpm with cgi.fix_pathinfo=1).
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr) return;
+  const char* script = SG(request_info).request_uri ? SG(request_info).request_uri : "";
+  auto path_info = ctx->exchange->FindParam("PATH_INFO");
+  const size_t script_len = std::strlen(script);
+  const size_t info_len = path_info ? path_info->size() : 0;
+  size_t len = script_len + info_len;
+  char* self = static_cast<char*>(emalloc(len + 1));
+  std::memcpy(self, script, script_len);
+  if (info_len) std::memcpy(self + script_len, path_info->data(), info_len);
+  self[len] = '\0';
+  if (sapi_module.input_filter(PARSE_SERVER, "PHP_SELF", &self, len, &len)) {
+    php_register_variable_safe(const_cast<char*>("PHP_SELF"), self, len, array);
+  }
+  efree(self);
+}
+
+// ---- logging ----------------------------------------------------------
+
+void LogMessage(const char* message, int /*syslog_type*/) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx != nullptr && !ctx->exchange->finished()) {
+    // As php-fpm: the web server logs it ("FastCGI sent in stderr: ...").
+    thread_local std::string line;
+    line.assign("PHP message: ").append(message);
+    ctx->exchange->WriteStderr(line);
+    return;
+  }
+  log::Notice("PHP message: {}", message);
+}
+
+int Startup(sapi_module_struct* module) noexcept {
+  return php_module_startup(module, &tfpm_module_entry) == SUCCESS ? SUCCESS : FAILURE;
+}
+
+int Deactivate() noexcept { return SUCCESS; }
+
+sapi_module_struct g_module = {
+    const_cast<char*>("fpm-fcgi"),                 // name (replaced in Startup)
+    const_cast<char*>("tfpm FastCGI (threaded)"),  // pretty name
+    Startup,                                       // startup
+    php_module_shutdown_wrapper,                   // shutdown
+    nullptr,                                       // activate
+    Deactivate,                                    // deactivate
+    UbWrite,                                       // unbuffered write
+    Flush,                                         // flush
+    nullptr,                                       // get uid
+    GetEnv,                                        // getenv
+    php_error,                                     // error handler
+    nullptr,                                       // header handler
+    SendHeaders,                                   // send headers handler
+    nullptr,                                       // send header handler
+    ReadPost,                                      // read POST data
+    ReadCookies,                                   // read Cookies
+    RegisterServerVariables,                       // register server variables
+    LogMessage,                                    // log message
+    nullptr,                                       // get request time
+    nullptr,                                       // terminate process
+    STANDARD_SAPI_MODULE_PROPERTIES};
+
+// Values go to PHP's INI parser as php.ini lines would, so constants and
+// expressions work ("E_ALL & ~E_DEPRECATED"); anything the parser would cut
+// or misread is quoted.
+std::string IniValue(const std::string& value) {
+  bool plain = !value.empty() && value.front() != ' ' && value.back() != ' ';
+  for (char c : value) {
+    if (c == ';' || c == '"' || c == '\n' || c == '=' || c == '$' || c == '{' || c == '}' ||
+        c == '[' || c == ']' || c == '\'' || c == '#') {
+      plain = false;
+    }
+  }
+  if (plain) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\' || c == '$') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+const RuntimeOptions& Options() { return *g_options; }
+
+Status PhpRuntime::Startup(const RuntimeOptions& options) {
+  // Leaked on purpose: PHP keeps pointers into these for the process's life.
+  g_options = new RuntimeOptions(options);
+  g_sapi_name = new std::string(options.sapi_name);
+  g_ini_entries = new std::string;
+  if (options.load_opcache) {
+    const std::string opcache = std::string(TFPM_PHP_EXTENSION_DIR) + "/opcache.so";
+    if (::access(opcache.c_str(), R_OK) == 0) *g_ini_entries += "zend_extension=" + opcache + "\n";
+  }
+  for (const auto& [key, value] : options.ini) {
+    *g_ini_entries += key + "=" + IniValue(value) + "\n";
+  }
+
+  php_tsrm_startup();
+  ZEND_TSRMLS_CACHE_UPDATE();
+#ifdef ZEND_SIGNALS
+  zend_signal_startup();
+#endif
+  sapi_startup(&g_module);
+  // sapi_startup() resets these; set them afterwards (php_embed.c does too).
+  g_module.name = g_sapi_name->data();
+  g_module.ini_entries = g_ini_entries->c_str();
+  g_module.php_ini_ignore_cwd = 1;
+  if (options.ini_file.empty()) {
+    g_module.php_ini_ignore = 1;
+  } else {
+    g_module.php_ini_path_override = const_cast<char*>(options.ini_file.c_str());
+  }
+  g_module.phpinfo_as_text = 0;
+  g_original_import_environment = php_import_environment_variables;
+  php_import_environment_variables = ImportEnvironment;
+
+  if (g_module.startup(&g_module) == FAILURE) {
+    return Status::IoError("PHP startup (MINIT) failed; see the messages above");
+  }
+  return Status::Ok();
+}
+
+void PhpRuntime::Shutdown() {
+  php_module_shutdown();
+  sapi_shutdown();
+  tsrm_shutdown();
+}
+
+std::vector<std::string> PhpRuntime::LoadedModules() {
+  std::vector<std::string> out;
+  void* module;
+  ZEND_HASH_MAP_FOREACH_PTR(&module_registry, module) {
+    out.emplace_back(static_cast<zend_module_entry*>(module)->name);
+  }
+  ZEND_HASH_FOREACH_END();
+  for (zend_llist_element* e = zend_extensions.head; e; e = e->next) {
+    out.emplace_back(static_cast<zend_extension*>(static_cast<void*>(e->data))->name);
+  }
+  return out;
+}
+
+PhpThreadScope::PhpThreadScope() {
+  (void)ts_resource(0);
+  ZEND_TSRMLS_CACHE_UPDATE();
+  // php_admin_value: raise these entries to system level in this thread's
+  // own copy of the INI table, so ini_set() from a script fails.
+  for (const auto& key : g_options->admin_keys) {
+    auto* entry = static_cast<zend_ini_entry*>(
+        zend_hash_str_find_ptr(EG(ini_directives), key.data(), key.size()));
+    if (entry) entry->modifiable = ZEND_INI_SYSTEM;
+  }
+}
+
+PhpThreadScope::~PhpThreadScope() { ts_free_thread(); }
+
+}  // namespace tfpm::sapi

@@ -1,0 +1,78 @@
+// The daemon's configuration as plain values: what load_yaml.h produces and
+// every other layer reads. No YAML types here; defaults live in the structs
+// and match docs/config.md and conf/tfpm.yaml.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tfpm::config {
+
+// php-fpm's log levels, most to least severe. YAML names: "alert", "error",
+// "warning", "notice", "debug".
+enum class LogLevel { kAlert, kError, kWarning, kNotice, kDebug };
+
+// "classic": one request per PHP request lifecycle (php-fpm semantics).
+// "worker": a long-running worker script serves requests (worker.script).
+enum class PoolMode { kClassic, kWorker };
+
+// Ordered as in the file.
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+struct DaemonConfig {
+  std::string error_log = "stderr";  // "stderr" or a file path
+  LogLevel log_level = LogLevel::kNotice;
+  std::string pid_file;  // "" = none
+  std::string control_socket = "/run/tfpm/tfpm.sock";
+  // Graceful stop/reload drain limit; 0 = no limit.
+  std::chrono::milliseconds process_control_timeout{10000};
+};
+
+struct PhpConfig {
+  std::string ini_file;  // "" = no php.ini: built-in defaults + `ini`
+  KeyValues ini;         // INI defaults for all pools (YAML booleans -> "1"/"0")
+};
+
+struct PoolConfig {
+  std::string name;
+  int line = 0;  // 1-based line of the pool's key, for later messages
+  // "/run/tfpm/www.sock" | "127.0.0.1:9000" | "[::1]:9000" | "9000", kept
+  // exactly as given (a bare port means all addresses, as in php-fpm).
+  std::string listen;
+  uint32_t listen_mode = 0660;             // octal string in YAML: "0660"
+  std::string listen_owner, listen_group;  // "" = unchanged
+  int listen_backlog = 511;                // >= 1
+  int processes = 1;                       // 1..256
+  int threads = 4;                         // 1..1024 per process
+  PoolMode mode = PoolMode::kClassic;
+  uint64_t max_requests = 0;              // per thread; 0 = unlimited
+  KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
+  KeyValues env;                          // extra environment for PHP
+  bool clear_env = true;
+  std::vector<std::string> limit_extensions = {".php"};  // empty = any
+  bool catch_workers_output = false;
+  bool decorate_workers_output = true;
+  std::string chdir;                   // "" = none; absolute if set
+  std::string sapi_name = "fpm-fcgi";  // php_sapi_name(); non-empty
+  size_t thread_stack_size = 8 << 20;  // bytes; 256K..1G
+  std::string worker_script;           // `worker: {script: ...}`; mode worker only
+  std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
+  std::chrono::milliseconds request_slowlog_timeout{0};    // 0 = off
+  std::string slowlog;                 // "" = none
+  std::string access_log;              // "" = none
+  std::string status_path, ping_path;  // "" = off; start with '/'
+  std::string ping_response = "pong";
+};
+
+struct Config {
+  std::string source;  // file name used in messages ("<built-in>" for the default)
+  DaemonConfig daemon;
+  PhpConfig php;
+  std::vector<PoolConfig> pools;  // in file order; at least one
+};
+
+}  // namespace tfpm::config

@@ -1,0 +1,26 @@
+#include "config/default_config.h"
+
+namespace tfpm::config {
+
+std::string EmbeddedDefaultConfig() {
+  return R"yaml(# tfpm built-in configuration (used when no --config is given)
+daemon:
+  error_log: stderr
+  log_level: notice
+  pid_file: ""
+  control_socket: /run/tfpm/tfpm.sock
+
+php:
+  ini:
+    memory_limit: 128M
+
+pools:
+  www:
+    listen: 127.0.0.1:9000
+    processes: 1
+    threads: 4
+    mode: classic
+)yaml";
+}
+
+}  // namespace tfpm::config

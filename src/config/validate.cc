@@ -1,0 +1,667 @@
+#include "config/validate.h"
+
+#include <charconv>
+#include <cstddef>
+#include <limits>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace tfpm::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// ------------------------------------------------------------------ kinds
+
+enum class Kind {
+  kString,      // any scalar, kept as text; null = ""
+  kBool,        // unquoted true/false/yes/no/on/off (lower, Title or UPPER case)
+  kInt,         // unquoted decimal integer within [min, max]
+  kSize,        // "64K" / "8M" / "1G" / bytes, within [min, max] bytes
+  kDuration,    // "500ms" / "30s" / "2m" / "1h" / seconds, within [min, max] ms
+  kOctalMode,   // "660" / "0660" (always octal), within [min, max]
+  kEnum,        // one of `names`
+  kStringList,  // sequence of scalars
+  kKeyValues,   // mapping of scalar -> scalar, order kept; null = empty
+  kMapping,     // nested mapping described by `members`, same target
+  kCustom,      // handled by `custom` (sections with their own target)
+};
+
+// A node converted according to its row's kind; the row's setter picks the
+// member that kind fills.
+struct Value {
+  std::string str;                // kString; kEnum: the name
+  bool boolean = false;           // kBool
+  int64_t integer = 0;            // kInt; kEnum: index into names
+  uint64_t size = 0;              // kSize
+  milliseconds duration{0};       // kDuration
+  uint32_t mode = 0;              // kOctalMode
+  std::vector<std::string> list;  // kStringList
+  KeyValues pairs;                // kKeyValues
+};
+
+struct Context {
+  std::string_view source;
+};
+
+// nullptr if `text` is acceptable, else the complaint.
+using Check = const char* (*)(std::string_view text);
+
+// One row of a section table.
+template <typename T>
+struct Field {
+  std::string_view key;
+  Kind kind = Kind::kString;
+  void (*set)(T&, Value&) = nullptr;  // all kinds but kMapping / kCustom
+  int64_t min = 0;                    // kInt, kSize (bytes), kDuration (ms), kOctalMode
+  int64_t max = 0;
+  std::span<const std::string_view> names = {};  // kEnum
+  // kString: the value (also when empty); kStringList: each item;
+  // kKeyValues: each key.
+  Check check = nullptr;
+  bool required = false;   // missing -> "<path>: is required" at the owner's line
+  bool ini_bools = false;  // kKeyValues: YAML booleans become "1" / "0" (PHP INI)
+  std::span<const Field> members = {};  // kMapping
+  Status (*custom)(T&, const Node&, const std::string& path, const Context&) = nullptr;
+};
+
+// Keys met while walking a mapping, for cross-field checks.
+struct Seen {
+  std::string_view key;
+  int key_line;
+  int line;  // the value's line
+};
+using SeenKeys = std::vector<Seen>;
+
+const Seen* FindSeen(const SeenKeys& seen, std::string_view key) {
+  for (const Seen& s : seen) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+// ------------------------------------------------------------- messages
+
+Status Error(const Context& ctx, int line, std::string_view path, std::string_view what) {
+  std::string msg(ctx.source);
+  msg += ':';
+  msg += std::to_string(line);
+  msg += ": ";
+  if (!path.empty()) {
+    msg += path;
+    msg += ": ";
+  }
+  msg += what;
+  return Status::InvalidArgument(std::move(msg));
+}
+
+std::string Join(std::string_view path, std::string_view key) {
+  std::string out(path);
+  if (!out.empty()) out += '.';
+  out += key;
+  return out;
+}
+
+constexpr uint64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
+constexpr int64_t kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute;
+
+std::string FormatSize(uint64_t bytes) {
+  if (bytes != 0 && bytes % kGiB == 0) return std::to_string(bytes / kGiB) + "G";
+  if (bytes != 0 && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + "M";
+  if (bytes != 0 && bytes % kKiB == 0) return std::to_string(bytes / kKiB) + "K";
+  return std::to_string(bytes);
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms != 0 && ms % kHour == 0) return std::to_string(ms / kHour) + "h";
+  if (ms != 0 && ms % kMinute == 0) return std::to_string(ms / kMinute) + "m";
+  if (ms != 0 && ms % kSecond == 0) return std::to_string(ms / kSecond) + "s";
+  if (ms == 0) return "0";
+  return std::to_string(ms) + "ms";
+}
+
+std::string FormatOctal(int64_t mode) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, mode, 8);
+  (void)ec;
+  std::string digits(buf, end);
+  while (digits.size() < 3) digits.insert(digits.begin(), '0');
+  return "0" + digits;
+}
+
+std::string FormatBound(Kind kind, int64_t bound) {
+  switch (kind) {
+    case Kind::kSize: return FormatSize(static_cast<uint64_t>(bound));
+    case Kind::kDuration: return FormatDuration(bound);
+    case Kind::kOctalMode: return FormatOctal(bound);
+    default: return std::to_string(bound);
+  }
+}
+
+// ------------------------------------------------------------- scalars
+
+bool IsDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// YAML 1.1 booleans as yaml-cpp reads them, minus the one-letter y/n.
+std::optional<bool> ParseBool(std::string_view s) {
+  static constexpr std::string_view kTrue[] = {"true", "True", "TRUE", "yes", "Yes",
+                                               "YES",  "on",   "On",   "ON"};
+  static constexpr std::string_view kFalse[] = {"false", "False", "FALSE", "no", "No",
+                                                "NO",    "off",   "Off",   "OFF"};
+  for (std::string_view t : kTrue) {
+    if (s == t) return true;
+  }
+  for (std::string_view f : kFalse) {
+    if (s == f) return false;
+  }
+  return std::nullopt;
+}
+
+// Decimal with optional sign; out-of-range values saturate so that the
+// bounds check reports them.
+std::optional<int64_t> ParseInt(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (!IsDigits(s)) return std::nullopt;
+  uint64_t magnitude = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude);
+  (void)ptr;
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  if (ec == std::errc::result_out_of_range || magnitude > kMax) {
+    return negative ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  }
+  int64_t value = static_cast<int64_t>(magnitude);
+  return negative ? -value : value;
+}
+
+// Parses leading digits of `s` with the unit multiplier, refusing overflow
+// past `limit`.
+std::optional<uint64_t> ScaledNumber(std::string_view digits, uint64_t multiplier,
+                                     uint64_t limit) {
+  if (!IsDigits(digits)) return std::nullopt;
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  (void)ptr;
+  if (ec != std::errc() || n > limit / multiplier) return std::nullopt;
+  return n * multiplier;
+}
+
+// "0660" / "660": 3 or 4 octal digits.
+std::optional<int64_t> ParseOctalMode(std::string_view s) {
+  if (s.size() < 3 || s.size() > 4) return std::nullopt;
+  int64_t mode = 0;
+  for (char c : s) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + (c - '0');
+  }
+  return mode;
+}
+
+// ------------------------------------------------------------- checks
+
+const char* NonEmpty(std::string_view s) { return s.empty() ? "must not be empty" : nullptr; }
+
+const char* AbsolutePathIfSet(std::string_view s) {
+  return !s.empty() && s.front() != '/' ? "must be an absolute path" : nullptr;
+}
+
+const char* UriPathIfSet(std::string_view s) {
+  return !s.empty() && s.front() != '/' ? "must start with '/'" : nullptr;
+}
+
+const char* Extension(std::string_view s) {
+  return s.size() < 2 || s.front() != '.' ? "must start with '.'" : nullptr;
+}
+
+const char* EnvName(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  return s.find('=') != std::string_view::npos ? "must not contain '='" : nullptr;
+}
+
+bool IsPoolName(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------- walking
+
+template <typename T>
+Status WalkMapping(std::span<const Field<T>> fields, T& target, const Node& node,
+                   const std::string& path, int owner_line, const Context& ctx, SeenKeys* seen);
+
+std::string OneOf(std::span<const std::string_view> names) {
+  std::string out = "must be one of ";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i != 0) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+Status CheckBounds(Kind kind, int64_t value, int64_t min, int64_t max, const Node& node,
+                   const std::string& path, const Context& ctx) {
+  if (value < min) return Error(ctx, node.line, path, "must be >= " + FormatBound(kind, min));
+  if (value > max) return Error(ctx, node.line, path, "must be <= " + FormatBound(kind, max));
+  return Status::Ok();
+}
+
+// Converts a scalar-ish node per the row's kind into `out`.
+template <typename T>
+Status Convert(const Field<T>& f, const Node& node, const std::string& path, const Context& ctx,
+               Value& out) {
+  const bool scalar = node.type == Node::Type::kScalar;
+  switch (f.kind) {
+    case Kind::kString: {
+      if (node.type == Node::Type::kNull) {
+        out.str.clear();
+      } else if (scalar) {
+        out.str = node.text;
+      } else {
+        return Error(ctx, node.line, path, "expected a string");
+      }
+      if (f.check != nullptr) {
+        if (const char* why = f.check(out.str)) return Error(ctx, node.line, path, why);
+      }
+      return Status::Ok();
+    }
+    case Kind::kBool: {
+      std::optional<bool> b;
+      if (scalar && node.plain) b = ParseBool(node.text);
+      if (!b) return Error(ctx, node.line, path, "expected a boolean (true or false)");
+      out.boolean = *b;
+      return Status::Ok();
+    }
+    case Kind::kInt: {
+      std::optional<int64_t> i;
+      if (scalar && node.plain) i = ParseInt(node.text);
+      if (!i) return Error(ctx, node.line, path, "expected an integer");
+      out.integer = *i;
+      return CheckBounds(f.kind, *i, f.min, f.max, node, path, ctx);
+    }
+    case Kind::kSize: {
+      std::optional<uint64_t> size;
+      if (scalar) size = ParseSize(node.text);
+      if (!size) return Error(ctx, node.line, path, "expected a size such as 64K, 8M or 1G");
+      out.size = *size;
+      const uint64_t min = static_cast<uint64_t>(f.min), max = static_cast<uint64_t>(f.max);
+      if (*size < min) return Error(ctx, node.line, path, "must be >= " + FormatSize(min));
+      if (*size > max) return Error(ctx, node.line, path, "must be <= " + FormatSize(max));
+      return Status::Ok();
+    }
+    case Kind::kDuration: {
+      std::optional<milliseconds> d;
+      if (scalar) d = ParseDuration(node.text);
+      if (!d) {
+        return Error(ctx, node.line, path, "expected a duration such as 500ms, 30s, 2m or 1h");
+      }
+      out.duration = *d;
+      return CheckBounds(f.kind, d->count(), f.min, f.max, node, path, ctx);
+    }
+    case Kind::kOctalMode: {
+      std::optional<int64_t> mode;
+      if (scalar) mode = ParseOctalMode(node.text);
+      if (!mode) return Error(ctx, node.line, path, "expected an octal mode such as \"0660\"");
+      out.mode = static_cast<uint32_t>(*mode);
+      return CheckBounds(f.kind, *mode, f.min, f.max, node, path, ctx);
+    }
+    case Kind::kEnum: {
+      if (!scalar) return Error(ctx, node.line, path, "expected a string");
+      for (size_t i = 0; i < f.names.size(); ++i) {
+        if (node.text == f.names[i]) {
+          out.str = node.text;
+          out.integer = static_cast<int64_t>(i);
+          return Status::Ok();
+        }
+      }
+      return Error(ctx, node.line, path, OneOf(f.names));
+    }
+    case Kind::kStringList: {
+      if (node.type != Node::Type::kSequence) {
+        return Error(ctx, node.line, path, "expected a list of strings");
+      }
+      for (size_t i = 0; i < node.children.size(); ++i) {
+        const Node& item = node.children[i];
+        std::string item_path = path + "[" + std::to_string(i) + "]";
+        if (item.type != Node::Type::kScalar) return Error(ctx, item.line, item_path, "expected a string");
+        if (f.check != nullptr) {
+          if (const char* why = f.check(item.text)) return Error(ctx, item.line, item_path, why);
+        }
+        out.list.push_back(item.text);
+      }
+      return Status::Ok();
+    }
+    case Kind::kKeyValues: {
+      if (node.type == Node::Type::kNull) return Status::Ok();
+      if (node.type != Node::Type::kMapping) return Error(ctx, node.line, path, "expected a mapping");
+      for (const Node& member : node.children) {
+        std::string member_path = Join(path, member.key);
+        if (f.check != nullptr) {
+          if (const char* why = f.check(member.key)) {
+            return Error(ctx, member.key_line, member_path, why);
+          }
+        }
+        for (const auto& [key, value] : out.pairs) {
+          if (key == member.key) return Error(ctx, member.key_line, member_path, "duplicate key");
+        }
+        std::string value;
+        if (member.type == Node::Type::kScalar) {
+          value = member.text;
+          if (f.ini_bools && member.plain) {
+            if (std::optional<bool> b = ParseBool(member.text)) value = *b ? "1" : "0";
+          }
+        } else if (member.type != Node::Type::kNull) {
+          return Error(ctx, member.line, member_path, "expected a scalar value");
+        }
+        out.pairs.emplace_back(member.key, std::move(value));
+      }
+      return Status::Ok();
+    }
+    case Kind::kMapping:
+    case Kind::kCustom:
+      break;
+  }
+  return Error(ctx, node.line, path, "internal error: no converter");
+}
+
+template <typename T>
+Status Apply(const Field<T>& f, T& target, const Node& node, const std::string& path,
+             const Context& ctx) {
+  if (f.kind == Kind::kMapping) {
+    return WalkMapping<T>(f.members, target, node, path, node.key_line, ctx, nullptr);
+  }
+  if (f.kind == Kind::kCustom) return f.custom(target, node, path, ctx);
+  Value value;
+  if (Status s = Convert(f, node, path, ctx, value); !s.ok()) return s;
+  f.set(target, value);
+  return Status::Ok();
+}
+
+// Walks the members of `node` (a mapping; null counts as empty) in file
+// order, applying the matching row of `fields` to each. `owner_line` is
+// where "is required" errors point (the line of the mapping's own key).
+template <typename T>
+Status WalkMapping(std::span<const Field<T>> fields, T& target, const Node& node,
+                   const std::string& path, int owner_line, const Context& ctx, SeenKeys* seen) {
+  if (node.type != Node::Type::kMapping && node.type != Node::Type::kNull) {
+    return Error(ctx, node.line, path, "expected a mapping");
+  }
+  SeenKeys local;
+  SeenKeys& met = seen != nullptr ? *seen : local;
+  for (const Node& member : node.children) {
+    std::string member_path = Join(path, member.key);
+    const Field<T>* field = nullptr;
+    for (const Field<T>& f : fields) {
+      if (f.key == member.key) {
+        field = &f;
+        break;
+      }
+    }
+    if (field == nullptr) return Error(ctx, member.key_line, member_path, "unknown key");
+    if (FindSeen(met, field->key) != nullptr) {
+      return Error(ctx, member.key_line, member_path, "duplicate key");
+    }
+    met.push_back({field->key, member.key_line, member.line});
+    if (Status s = Apply(*field, target, member, member_path, ctx); !s.ok()) return s;
+  }
+  for (const Field<T>& f : fields) {
+    if (f.required && FindSeen(met, f.key) == nullptr) {
+      return Error(ctx, owner_line, Join(path, f.key), "is required");
+    }
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------- tables
+
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMaxDuration = 24 * kHour;
+
+constexpr std::string_view kLogLevelNames[] = {"alert", "error", "warning", "notice", "debug"};
+constexpr std::string_view kPoolModeNames[] = {"classic", "worker"};
+
+constexpr Field<DaemonConfig> kDaemonFields[] = {
+    {.key = "error_log", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.error_log = std::move(v.str); },
+     .check = NonEmpty},
+    {.key = "log_level", .kind = Kind::kEnum,
+     .set = [](DaemonConfig& d, Value& v) { d.log_level = static_cast<LogLevel>(v.integer); },
+     .names = kLogLevelNames},
+    {.key = "pid_file", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.pid_file = std::move(v.str); }},
+    {.key = "control_socket", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.control_socket = std::move(v.str); },
+     .check = NonEmpty},
+    {.key = "process_control_timeout", .kind = Kind::kDuration,
+     .set = [](DaemonConfig& d, Value& v) { d.process_control_timeout = v.duration; },
+     .min = 0, .max = kMaxDuration},
+};
+
+constexpr Field<PhpConfig> kPhpFields[] = {
+    {.key = "ini_file", .kind = Kind::kString,
+     .set = [](PhpConfig& p, Value& v) { p.ini_file = std::move(v.str); }},
+    {.key = "ini", .kind = Kind::kKeyValues,
+     .set = [](PhpConfig& p, Value& v) { p.ini = std::move(v.pairs); },
+     .check = NonEmpty, .ini_bools = true},
+};
+
+constexpr Field<PoolConfig> kWorkerFields[] = {
+    {.key = "script", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.worker_script = std::move(v.str); },
+     .check = AbsolutePathIfSet},
+};
+
+constexpr Field<PoolConfig> kPoolFields[] = {
+    {.key = "listen", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.listen = std::move(v.str); },
+     .check = NonEmpty, .required = true},
+    {.key = "listen_mode", .kind = Kind::kOctalMode,
+     .set = [](PoolConfig& p, Value& v) { p.listen_mode = v.mode; },
+     .min = 0, .max = 0777},
+    {.key = "listen_owner", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.listen_owner = std::move(v.str); }},
+    {.key = "listen_group", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.listen_group = std::move(v.str); }},
+    {.key = "listen_backlog", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.listen_backlog = static_cast<int>(v.integer); },
+     .min = 1, .max = std::numeric_limits<int>::max()},
+    {.key = "processes", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.processes = static_cast<int>(v.integer); },
+     .min = 1, .max = 256},
+    {.key = "threads", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.threads = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
+    {.key = "mode", .kind = Kind::kEnum,
+     .set = [](PoolConfig& p, Value& v) { p.mode = static_cast<PoolMode>(v.integer); },
+     .names = kPoolModeNames},
+    {.key = "worker", .kind = Kind::kMapping, .members = kWorkerFields},
+    {.key = "max_requests", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_requests = static_cast<uint64_t>(v.integer); },
+     .min = 0, .max = kMaxInt64},
+    {.key = "php_value", .kind = Kind::kKeyValues,
+     .set = [](PoolConfig& p, Value& v) { p.php_value = std::move(v.pairs); },
+     .check = NonEmpty, .ini_bools = true},
+    {.key = "php_admin_value", .kind = Kind::kKeyValues,
+     .set = [](PoolConfig& p, Value& v) { p.php_admin_value = std::move(v.pairs); },
+     .check = NonEmpty, .ini_bools = true},
+    {.key = "env", .kind = Kind::kKeyValues,
+     .set = [](PoolConfig& p, Value& v) { p.env = std::move(v.pairs); },
+     .check = EnvName},
+    {.key = "clear_env", .kind = Kind::kBool,
+     .set = [](PoolConfig& p, Value& v) { p.clear_env = v.boolean; }},
+    {.key = "limit_extensions", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.limit_extensions = std::move(v.list); },
+     .check = Extension},
+    {.key = "catch_workers_output", .kind = Kind::kBool,
+     .set = [](PoolConfig& p, Value& v) { p.catch_workers_output = v.boolean; }},
+    {.key = "decorate_workers_output", .kind = Kind::kBool,
+     .set = [](PoolConfig& p, Value& v) { p.decorate_workers_output = v.boolean; }},
+    {.key = "chdir", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.chdir = std::move(v.str); },
+     .check = AbsolutePathIfSet},
+    {.key = "sapi_name", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.sapi_name = std::move(v.str); },
+     .check = NonEmpty},
+    {.key = "thread_stack_size", .kind = Kind::kSize,
+     .set = [](PoolConfig& p, Value& v) { p.thread_stack_size = static_cast<size_t>(v.size); },
+     .min = 256 * kKiB, .max = kGiB},
+    {.key = "request_terminate_timeout", .kind = Kind::kDuration,
+     .set = [](PoolConfig& p, Value& v) { p.request_terminate_timeout = v.duration; },
+     .min = 0, .max = kMaxDuration},
+    {.key = "request_slowlog_timeout", .kind = Kind::kDuration,
+     .set = [](PoolConfig& p, Value& v) { p.request_slowlog_timeout = v.duration; },
+     .min = 0, .max = kMaxDuration},
+    {.key = "slowlog", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.slowlog = std::move(v.str); }},
+    {.key = "access_log", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.access_log = std::move(v.str); }},
+    {.key = "status_path", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.status_path = std::move(v.str); },
+     .check = UriPathIfSet},
+    {.key = "ping_path", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.ping_path = std::move(v.str); },
+     .check = UriPathIfSet},
+    {.key = "ping_response", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.ping_response = std::move(v.str); }},
+};
+
+// ------------------------------------------------------------- pools
+
+// Rules that involve more than one key of a pool.
+Status CheckPool(const PoolConfig& pool, const SeenKeys& seen, const std::string& path,
+                 const Context& ctx) {
+  const Seen* worker = FindSeen(seen, "worker");
+  const Seen* mode = FindSeen(seen, "mode");
+  if (pool.mode == PoolMode::kWorker && pool.worker_script.empty()) {
+    int line = worker != nullptr ? worker->key_line : mode->line;
+    return Error(ctx, line, path + ".worker.script", "is required when mode is worker");
+  }
+  if (pool.mode == PoolMode::kClassic && worker != nullptr) {
+    return Error(ctx, worker->key_line, path + ".worker", "is only allowed when mode is worker");
+  }
+  if (pool.request_slowlog_timeout.count() > 0 && pool.slowlog.empty()) {
+    const Seen* timeout = FindSeen(seen, "request_slowlog_timeout");
+    return Error(ctx, timeout->line, path + ".slowlog",
+                 "is required when request_slowlog_timeout is set");
+  }
+  if (!pool.status_path.empty() && pool.status_path == pool.ping_path) {
+    return Error(ctx, FindSeen(seen, "ping_path")->line, path + ".ping_path",
+                 "must differ from status_path");
+  }
+  return Status::Ok();
+}
+
+Status ParsePools(Config& config, const Node& node, const std::string& path, const Context& ctx) {
+  if (node.type != Node::Type::kMapping && node.type != Node::Type::kNull) {
+    return Error(ctx, node.line, path, "expected a mapping of pool names to pools");
+  }
+  if (node.children.empty()) return Error(ctx, node.line, path, "must contain at least one pool");
+  std::vector<int> listen_lines;  // parallel to config.pools
+  for (const Node& member : node.children) {
+    std::string pool_path = Join(path, member.key);
+    if (!IsPoolName(member.key)) {
+      return Error(ctx, member.key_line, pool_path,
+                   "invalid pool name (allowed: A-Z a-z 0-9 _ . -)");
+    }
+    for (const PoolConfig& other : config.pools) {
+      if (other.name == member.key) return Error(ctx, member.key_line, pool_path, "duplicate key");
+    }
+    PoolConfig pool;
+    pool.name = member.key;
+    pool.line = member.key_line;
+    SeenKeys seen;
+    if (Status s = WalkMapping<PoolConfig>(kPoolFields, pool, member, pool_path, member.key_line,
+                                           ctx, &seen);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = CheckPool(pool, seen, pool_path, ctx); !s.ok()) return s;
+    const int listen_line = FindSeen(seen, "listen")->line;
+    for (const PoolConfig& other : config.pools) {
+      if (other.listen == pool.listen) {
+        return Error(ctx, listen_line, pool_path + ".listen",
+                     pool.listen + " is already used by pool " + other.name);
+      }
+    }
+    config.pools.push_back(std::move(pool));
+  }
+  return Status::Ok();
+}
+
+constexpr Field<Config> kRootFields[] = {
+    {.key = "daemon", .kind = Kind::kCustom,
+     .custom = [](Config& c, const Node& n, const std::string& path, const Context& ctx) {
+       return WalkMapping<DaemonConfig>(kDaemonFields, c.daemon, n, path, n.key_line, ctx,
+                                        nullptr);
+     }},
+    {.key = "php", .kind = Kind::kCustom,
+     .custom = [](Config& c, const Node& n, const std::string& path, const Context& ctx) {
+       return WalkMapping<PhpConfig>(kPhpFields, c.php, n, path, n.key_line, ctx, nullptr);
+     }},
+    {.key = "pools", .kind = Kind::kCustom, .required = true, .custom = ParsePools},
+};
+
+}  // namespace
+
+std::optional<uint64_t> ParseSize(std::string_view text) {
+  uint64_t multiplier = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': multiplier = kKiB; break;
+      case 'm': case 'M': multiplier = kMiB; break;
+      case 'g': case 'G': multiplier = kGiB; break;
+      default: break;
+    }
+    if (multiplier != 1) text.remove_suffix(1);
+  }
+  return ScaledNumber(text, multiplier, std::numeric_limits<uint64_t>::max());
+}
+
+std::optional<milliseconds> ParseDuration(std::string_view text) {
+  struct Unit {
+    std::string_view suffix;
+    uint64_t ms;
+  };
+  // "ms" before "s" and "m": the first matching suffix wins.
+  static constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  uint64_t multiplier = 1000;  // plain integer: seconds
+  for (const Unit& unit : kUnits) {
+    if (text.ends_with(unit.suffix)) {
+      multiplier = unit.ms;
+      text.remove_suffix(unit.suffix.size());
+      break;
+    }
+  }
+  std::optional<uint64_t> ms =
+      ScaledNumber(text, multiplier, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  if (!ms) return std::nullopt;
+  return milliseconds(static_cast<int64_t>(*ms));
+}
+
+Result<Config> BuildConfig(const Node& root, std::string_view source_name) {
+  Context ctx{source_name};
+  Config config;
+  config.source = std::string(source_name);
+  if (Status s = WalkMapping<Config>(kRootFields, config, root, "", root.line, ctx, nullptr);
+      !s.ok()) {
+    return s;
+  }
+  return config;
+}
+
+}  // namespace tfpm::config

@@ -1,0 +1,58 @@
+#include "control/protocol.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "os/socket.h"
+
+namespace tfpm::control {
+
+Result<Json> ParseRequest(std::string_view line) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument("request is not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument("request must be a JSON object");
+  auto cmd = j.find("cmd");
+  if (cmd == j.end() || !cmd->is_string()) return Status::InvalidArgument("request needs a string \"cmd\"");
+  return j;
+}
+
+std::string Encode(const Json& message) { return message.dump() + "\n"; }
+
+Json ErrorReply(std::string_view message) {
+  return Json{{"ok", false}, {"error", std::string(message)}};
+}
+
+Result<Json> Call(const std::string& socket_path, const Json& request) {
+  auto fd = os::ConnectUnix(socket_path);
+  if (!fd.ok()) return fd.status();
+  const std::string out = Encode(request);
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::send(fd->get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("send(" + socket_path + ")", errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+  std::string in;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("recv(" + socket_path + ")", errno);
+    }
+    if (n == 0) break;
+    in.append(buf, static_cast<size_t>(n));
+    if (in.back() == '\n') break;
+  }
+  Json reply = Json::parse(in, nullptr, false);
+  if (reply.is_discarded() || !reply.is_object()) {
+    return Status::Protocol("malformed reply from " + socket_path);
+  }
+  return reply;
+}
+
+}  // namespace tfpm::control

@@ -1,0 +1,247 @@
+#include "os/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace tfpm::os {
+namespace {
+
+Result<uint16_t> ParsePort(std::string_view s, std::string_view whole) {
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size() || value == 0 || value > 65535) {
+    return Status::InvalidArgument("listen address '" + std::string(whole) + "': bad port");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+bool FillUnix(const std::string& path, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr->sun_path)) return false;
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return true;
+}
+
+// True if something accepts connections on the unix socket at `path`.
+bool UnixSocketAlive(const std::string& path) {
+  sockaddr_un addr;
+  if (!FillUnix(path, &addr)) return false;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+}  // namespace
+
+std::string ListenAddress::ToString() const {
+  if (kind == Kind::kUnix) return path;
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  if (host.empty()) return std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  ListenAddress a;
+  if (text.empty()) return Status::InvalidArgument("listen address is empty");
+  if (text.front() == '/') {
+    a.kind = ListenAddress::Kind::kUnix;
+    a.path = std::string(text);
+    if (a.path.size() >= sizeof(sockaddr_un::sun_path)) {
+      return Status::InvalidArgument("listen address '" + a.path + "': unix socket path is too long");
+    }
+    return a;
+  }
+  a.kind = ListenAddress::Kind::kTcp;
+  std::string_view port;
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::InvalidArgument("listen address '" + std::string(text) + "': expected [v6]:port");
+    }
+    a.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+  } else if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    a.host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+  } else {
+    port = text;
+  }
+  auto p = ParsePort(port, text);
+  if (!p.ok()) return p.status();
+  a.port = *p;
+  if (!a.host.empty()) {
+    in6_addr v6;
+    in_addr v4;
+    if (::inet_pton(AF_INET, a.host.c_str(), &v4) != 1 &&
+        ::inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) {
+      if (a.host != "localhost") {
+        return Status::InvalidArgument("listen address '" + std::string(text) +
+                                       "': host must be an IP address");
+      }
+      a.host = "127.0.0.1";
+    }
+  }
+  return a;
+}
+
+Status SetNonBlocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return ErrnoStatus("fcntl(F_GETFL)", errno);
+  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (::fcntl(fd, F_SETFL, flags) < 0) return ErrnoStatus("fcntl(F_SETFL)", errno);
+  return Status::Ok();
+}
+
+Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options) {
+  const std::string where = address.ToString();
+  if (address.kind == ListenAddress::Kind::kUnix) {
+    sockaddr_un addr;
+    if (!FillUnix(address.path, &addr)) return Status::InvalidArgument(where + ": path too long");
+    struct stat st;
+    if (::lstat(address.path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return Status::InvalidArgument("listen " + where + ": exists and is not a socket");
+      }
+      if (UnixSocketAlive(address.path)) {
+        return Status::IoError("listen " + where + ": in use by another process");
+      }
+      ::unlink(address.path.c_str());
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
+    // bind creates the file with umask applied; fchmod afterwards is racy on
+    // unix sockets, so narrow the umask around bind instead.
+    mode_t old = ::umask(0777 & ~options.mode);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    int saved = errno;
+    ::umask(old);
+    if (rc != 0) return ErrnoStatus("bind(" + where + ")", saved);
+    if (::chmod(address.path.c_str(), options.mode) != 0) {
+      return ErrnoStatus("chmod(" + where + ")", errno);
+    }
+    if (!options.owner.empty() || !options.group.empty()) {
+      uid_t uid = static_cast<uid_t>(-1);
+      gid_t gid = static_cast<gid_t>(-1);
+      if (!options.owner.empty()) {
+        passwd* pw = ::getpwnam(options.owner.c_str());
+        if (!pw) return Status::InvalidArgument("listen_owner " + options.owner + ": no such user");
+        uid = pw->pw_uid;
+      }
+      if (!options.group.empty()) {
+        group* gr = ::getgrnam(options.group.c_str());
+        if (!gr) return Status::InvalidArgument("listen_group " + options.group + ": no such group");
+        gid = gr->gr_gid;
+      }
+      if (::chown(address.path.c_str(), uid, gid) != 0) {
+        return ErrnoStatus("chown(" + where + ")", errno);
+      }
+    }
+    if (::listen(fd.get(), options.backlog) != 0) return ErrnoStatus("listen(" + where + ")", errno);
+    return fd;
+  }
+
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = AF_INET6;
+  if (address.host.empty() || address.host.find(':') != std::string::npos) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(address.port);
+    a6->sin6_addr = in6addr_any;
+    if (!address.host.empty()) ::inet_pton(AF_INET6, address.host.c_str(), &a6->sin6_addr);
+    len = sizeof(*a6);
+  } else {
+    family = AF_INET;
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(address.port);
+    ::inet_pton(AF_INET, address.host.c_str(), &a4->sin_addr);
+    len = sizeof(*a4);
+  }
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (family == AF_INET6 && address.host.empty()) {
+    int zero = 0;
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return ErrnoStatus("bind(" + where + ")", errno);
+  }
+  if (::listen(fd.get(), options.backlog) != 0) return ErrnoStatus("listen(" + where + ")", errno);
+  return fd;
+}
+
+Result<ListenAddress> LocalAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return ErrnoStatus("getsockname", errno);
+  }
+  ListenAddress a;
+  char buf[INET6_ADDRSTRLEN] = {};
+  switch (ss.ss_family) {
+    case AF_UNIX: {
+      a.kind = ListenAddress::Kind::kUnix;
+      auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+      a.path = std::string(un->sun_path, strnlen(un->sun_path, sizeof(un->sun_path)));
+      return a;
+    }
+    case AF_INET: {
+      auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+      a.kind = ListenAddress::Kind::kTcp;
+      ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+      a.host = buf;
+      a.port = ntohs(in->sin_port);
+      return a;
+    }
+    case AF_INET6: {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      a.kind = ListenAddress::Kind::kTcp;
+      if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+        a.host = buf;
+      }
+      a.port = ntohs(in6->sin6_port);
+      return a;
+    }
+    default:
+      return Status::InvalidArgument("socket family " + std::to_string(ss.ss_family) + " not supported");
+  }
+}
+
+Result<UniqueFd> ConnectUnix(const std::string& path) {
+  sockaddr_un addr;
+  if (!FillUnix(path, &addr)) return Status::InvalidArgument(path + ": path too long");
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return ErrnoStatus("socket", errno);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoStatus("connect(" + path + ")", errno);
+  }
+  return fd;
+}
+
+Result<PeerCredentials> GetPeerCredentials(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return ErrnoStatus("getsockopt(SO_PEERCRED)", errno);
+  }
+  return PeerCredentials{cred.pid, cred.uid, cred.gid};
+}
+
+}  // namespace tfpm::os

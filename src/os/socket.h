@@ -1,0 +1,62 @@
+// Listening and connecting sockets, unix and TCP (IPv4/IPv6).
+//
+// Every fd returned here is close-on-exec; workers receive the listening
+// sockets they serve explicitly through os/process.h, never by accident.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "os/unique_fd.h"
+
+namespace tfpm::os {
+
+struct ListenAddress {
+  enum class Kind { kUnix, kTcp };
+  Kind kind = Kind::kUnix;
+  std::string path;   // kUnix
+  std::string host;   // kTcp: "127.0.0.1", "::1", "" = any (IPv6 dual-stack)
+  uint16_t port = 0;  // kTcp
+
+  // As the user wrote it: "/run/tfpm/www.sock", "127.0.0.1:9000", "[::1]:9000".
+  std::string ToString() const;
+  bool operator==(const ListenAddress&) const = default;
+};
+
+// Accepts "/abs/path.sock", "host:port", "[v6]:port" and a bare "port"
+// (all addresses, as php-fpm's `listen = 9000`).
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+struct ListenOptions {
+  int backlog = 511;
+  uint32_t mode = 0660;  // unix sockets only
+  std::string owner, group;  // unix sockets only; "" = unchanged
+};
+
+// Creates, binds and listens. A stale unix socket file (nobody listening) is
+// replaced; a live one is an error ("... is in use by another process").
+// The socket is non-blocking.
+Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options);
+
+// Returns the address a listening socket is bound to (for sockets adopted
+// from systemd or inherited by a worker).
+Result<ListenAddress> LocalAddress(int fd);
+
+// Blocking connect to a unix socket.
+Result<UniqueFd> ConnectUnix(const std::string& path);
+
+struct PeerCredentials {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+Result<PeerCredentials> GetPeerCredentials(int fd);
+
+// Sets O_NONBLOCK on or off.
+Status SetNonBlocking(int fd, bool on);
+
+}  // namespace tfpm::os

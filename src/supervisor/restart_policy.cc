@@ -1,0 +1,18 @@
+#include "supervisor/restart_policy.h"
+
+#include <algorithm>
+
+namespace tfpm::supervisor {
+
+RestartPolicy::Duration RestartPolicy::OnExit(os::TimePoint started, os::TimePoint died) {
+  if (died - started >= limits_.stable_after) {
+    failures_ = 0;
+    return Duration(0);
+  }
+  ++failures_;
+  Duration delay = limits_.min_delay;
+  for (int i = 1; i < failures_ && delay < limits_.max_delay; ++i) delay *= 2;
+  return std::min(delay, limits_.max_delay);
+}
+
+}  // namespace tfpm::supervisor

@@ -1,0 +1,38 @@
+// RestartPolicy: how long to wait before replacing a worker process that
+// died. Pure (times in, delay out) so it is tested with a fake clock.
+//
+// A worker that ran at least `stable_after` restarts at once. Each death
+// sooner than that doubles the delay from `min_delay` up to `max_delay`, so
+// a worker that crashes during startup (a broken php.ini, a segfaulting
+// extension) backs off instead of spinning the CPU.
+#pragma once
+
+#include <chrono>
+
+#include "os/clock.h"
+
+namespace tfpm::supervisor {
+
+class RestartPolicy {
+ public:
+  using Duration = std::chrono::milliseconds;
+  struct Limits {
+    Duration min_delay{100};
+    Duration max_delay{30000};
+    Duration stable_after{10000};
+  };
+
+  RestartPolicy() = default;
+  explicit RestartPolicy(Limits limits) : limits_(limits) {}
+
+  // A worker that started at `started` died at `died`: the delay before its
+  // replacement starts.
+  Duration OnExit(os::TimePoint started, os::TimePoint died);
+  int consecutive_failures() const { return failures_; }
+
+ private:
+  Limits limits_;
+  int failures_ = 0;
+};
+
+}  // namespace tfpm::supervisor

@@ -1,0 +1,322 @@
+#include "worker/connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "fastcgi/params.h"
+#include "fastcgi/record.h"
+#include "fastcgi/writer.h"
+
+namespace tfpm::worker {
+namespace {
+
+using fastcgi::ParseResult;
+using fastcgi::Record;
+using fastcgi::RecordType;
+
+constexpr size_t kInitialInput = 16 * 1024;
+constexpr size_t kMaxInput = 256 * 1024;
+constexpr size_t kFlushThreshold = 64 * 1024;
+
+std::string_view RoleName(uint16_t role) {
+  switch (role) {
+    case 1: return "RESPONDER";
+    case 2: return "AUTHORIZER";
+    case 3: return "FILTER";
+    default: return "";
+  }
+}
+
+// Waits until `fd` is ready for `events`; false on error or hang-up with
+// nothing to read.
+bool WaitFor(int fd, short events) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int rc = ::poll(&p, 1, -1);
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+Connection::Connection(os::UniqueFd fd, const ConnectionConfig* config)
+    : fd_(std::move(fd)), config_(config), in_(new char[kInitialInput]), in_cap_(kInitialInput) {}
+
+Connection::~Connection() = default;
+
+Connection::Fill Connection::FillInput(bool block) {
+  if (in_end_ == in_cap_) {
+    Compact();
+    if (in_end_ == in_cap_) {
+      if (in_cap_ >= kMaxInput) return Fill::kEof;  // a record never needs this much
+      std::unique_ptr<char[]> bigger(new char[in_cap_ * 2]);
+      std::memcpy(bigger.get(), in_.get(), in_end_);
+      in_ = std::move(bigger);
+      in_cap_ *= 2;
+    }
+  }
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), in_.get() + in_end_, in_cap_ - in_end_);
+    if (n > 0) {
+      in_end_ += static_cast<size_t>(n);
+      return Fill::kData;
+    }
+    if (n == 0) return Fill::kEof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      if (!block) return Fill::kAgain;
+      if (!WaitFor(fd_.get(), POLLIN)) return Fill::kEof;
+      continue;
+    }
+    return Fill::kEof;  // ECONNRESET & co.
+  }
+}
+
+void Connection::Compact() {
+  if (stdin_left_ > 0) return;  // the unread body still points into in_
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+  } else if (in_begin_ > 0) {
+    std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+}
+
+bool Connection::HandleManagement(const fastcgi::RecordHeader& header, std::string_view content) {
+  if (header.type == RecordType::kGetValues) {
+    std::vector<fastcgi::Param> asked;
+    if (!fastcgi::DecodeParams(content, &asked).ok()) return false;
+    std::vector<std::pair<std::string, std::string>> answer;
+    for (const auto& [name, value] : asked) {
+      if (name == fastcgi::kMaxConns) answer.emplace_back(name, std::to_string(config_->max_conns));
+      if (name == fastcgi::kMaxReqs) answer.emplace_back(name, std::to_string(config_->max_reqs));
+      if (name == fastcgi::kMpxsConns) answer.emplace_back(name, "0");
+    }
+    fastcgi::AppendGetValuesResult(answer, &out_);
+    return true;
+  }
+  fastcgi::AppendUnknownType(static_cast<uint8_t>(header.type), &out_);
+  return true;
+}
+
+bool Connection::FinishParams() {
+  std::vector<fastcgi::Param> raw;
+  Status st = fastcgi::DecodeParams(params_raw_, &raw);
+  if (!st.ok()) {
+    log::Warning("FastCGI PARAMS from fd {}: {}", fd_.get(), st.message());
+    return false;
+  }
+  // Copy into one buffer with a NUL after each name and value, so the SAPI
+  // can hand .data() to PHP's C APIs. Reserved up front: no reallocation,
+  // so the views stay valid.
+  const std::string_view role = RoleName(role_);
+  size_t total = sizeof("FCGI_ROLE") + role.size() + 1;
+  for (const auto& [n, v] : raw) total += n.size() + v.size() + 2;
+  params_store_.clear();
+  params_store_.reserve(total);
+  params_.clear();
+  auto add = [this](std::string_view n, std::string_view v) {
+    const size_t at = params_store_.size();
+    params_store_.append(n).push_back('\0');
+    params_store_.append(v).push_back('\0');
+    const char* base = params_store_.data() + at;
+    params_.emplace_back(std::string_view(base, n.size()), std::string_view(base + n.size() + 1, v.size()));
+  };
+  add("FCGI_ROLE", role);
+  for (const auto& [n, v] : raw) add(n, v);
+
+  state_ = State::kActive;
+  stdin_off_ = stdin_left_ = 0;
+  stdin_ended_ = false;
+  aborted_ = false;
+  finished_ = false;
+  return true;
+}
+
+Connection::Progress Connection::ReadRequest() {
+  for (;;) {
+    while (in_begin_ < in_end_) {
+      Record rec;
+      size_t consumed = 0;
+      Status err;
+      const ParseResult r = fastcgi::ParseRecord(
+          std::string_view(in_.get() + in_begin_, in_end_ - in_begin_), &rec, &consumed, &err);
+      if (r == ParseResult::kNeedMore) break;
+      if (r == ParseResult::kError) {
+        log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
+        return Progress::kClose;
+      }
+      in_begin_ += consumed;
+      const auto& h = rec.header;
+      if (h.request_id == fastcgi::kNullRequestId) {
+        if (!HandleManagement(h, rec.content)) return Progress::kClose;
+        continue;
+      }
+      switch (h.type) {
+        case RecordType::kBeginRequest: {
+          if (state_ == State::kParams && h.request_id != request_id_) {
+            fastcgi::AppendEndRequest(h.request_id, 0, fastcgi::ProtocolStatus::kCantMpxConn, &out_);
+            continue;
+          }
+          fastcgi::BeginRequestBody body;
+          if (!fastcgi::DecodeBeginRequest(rec.content, &body).ok()) {
+            log::Warning("FastCGI from fd {}: malformed BEGIN_REQUEST", fd_.get());
+            return Progress::kClose;
+          }
+          state_ = State::kParams;
+          request_id_ = h.request_id;
+          role_ = static_cast<uint16_t>(body.role);
+          keep_conn_ = (body.flags & fastcgi::kFlagKeepConn) != 0;
+          params_raw_.clear();
+          continue;
+        }
+        case RecordType::kParams:
+          if (state_ != State::kParams || h.request_id != request_id_) continue;
+          if (rec.content.empty()) {
+            if (!FinishParams()) return Progress::kClose;
+            if (!out_.empty() && !SendAll()) return Progress::kClose;
+            return Progress::kRequestReady;
+          }
+          if (params_raw_.size() + rec.content.size() > config_->max_params_bytes) {
+            log::Warning("FastCGI from fd {}: PARAMS larger than {} bytes", fd_.get(),
+                         config_->max_params_bytes);
+            return Progress::kClose;
+          }
+          params_raw_.append(rec.content);
+          continue;
+        case RecordType::kAbortRequest:
+          if (state_ == State::kParams && h.request_id == request_id_) {
+            fastcgi::AppendEndRequest(request_id_, 0, fastcgi::ProtocolStatus::kRequestComplete, &out_);
+            state_ = State::kIdle;
+            if (!SendAll() || !keep_conn_) return Progress::kClose;
+          }
+          continue;
+        default:
+          continue;  // leftovers of a finished request (unread STDIN), DATA
+      }
+    }
+    if (!out_.empty() && !SendAll()) return Progress::kClose;
+    Compact();
+    switch (FillInput(false)) {
+      case Fill::kData: break;
+      case Fill::kAgain: return Progress::kNeedMore;
+      case Fill::kEof: return Progress::kClose;
+    }
+  }
+}
+
+ssize_t Connection::ReadStdin(std::span<char> buf) {
+  if (aborted_) return -1;
+  if (state_ != State::kActive || stdin_ended_ || buf.empty()) return 0;
+  for (;;) {
+    if (stdin_left_ > 0) {
+      const size_t n = std::min(stdin_left_, buf.size());
+      std::memcpy(buf.data(), in_.get() + stdin_off_, n);
+      stdin_off_ += n;
+      stdin_left_ -= n;
+      return static_cast<ssize_t>(n);
+    }
+    while (in_begin_ < in_end_) {
+      Record rec;
+      size_t consumed = 0;
+      Status err;
+      const ParseResult r = fastcgi::ParseRecord(
+          std::string_view(in_.get() + in_begin_, in_end_ - in_begin_), &rec, &consumed, &err);
+      if (r == ParseResult::kNeedMore) break;
+      if (r == ParseResult::kError) {
+        log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
+        aborted_ = true;
+        return -1;
+      }
+      in_begin_ += consumed;
+      const auto& h = rec.header;
+      if (h.request_id == fastcgi::kNullRequestId) {
+        HandleManagement(h, rec.content);
+        continue;
+      }
+      if (h.request_id != request_id_) {
+        if (h.type == RecordType::kBeginRequest) {
+          fastcgi::AppendEndRequest(h.request_id, 0, fastcgi::ProtocolStatus::kCantMpxConn, &out_);
+        }
+        continue;
+      }
+      if (h.type == RecordType::kStdin) {
+        if (rec.content.empty()) {
+          stdin_ended_ = true;
+          return 0;
+        }
+        stdin_off_ = static_cast<size_t>(rec.content.data() - in_.get());
+        stdin_left_ = rec.content.size();
+        break;
+      }
+      if (h.type == RecordType::kAbortRequest) {
+        aborted_ = true;
+        return -1;
+      }
+    }
+    if (stdin_left_ > 0) continue;
+    if (FillInput(true) != Fill::kData) {
+      aborted_ = true;
+      return -1;
+    }
+  }
+}
+
+bool Connection::Append(RecordType type, std::string_view data) {
+  if (finished_) return true;
+  if (aborted_) return false;
+  if (data.empty()) return true;
+  fastcgi::AppendStream(type, request_id_, data, &out_);
+  if (out_.size() >= kFlushThreshold) return SendAll();
+  return true;
+}
+
+bool Connection::WriteStdout(std::string_view data) { return Append(RecordType::kStdout, data); }
+
+bool Connection::WriteStderr(std::string_view data) { return Append(RecordType::kStderr, data); }
+
+bool Connection::Flush() {
+  if (finished_) return true;
+  if (aborted_) return false;
+  return SendAll();
+}
+
+bool Connection::SendAll() {
+  size_t off = 0;
+  while (off < out_.size()) {
+    ssize_t n = ::send(fd_.get(), out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && WaitFor(fd_.get(), POLLOUT)) continue;
+    aborted_ = true;
+    out_.clear();
+    return false;
+  }
+  out_.clear();
+  return true;
+}
+
+void Connection::Finish(uint32_t app_status) {
+  if (finished_) return;
+  finished_ = true;
+  if (!aborted_) {
+    fastcgi::AppendStreamEnd(RecordType::kStdout, request_id_, &out_);
+    fastcgi::AppendEndRequest(request_id_, app_status, fastcgi::ProtocolStatus::kRequestComplete, &out_);
+    SendAll();
+  }
+  // Unread body records of this request are skipped by ReadRequest().
+  state_ = State::kIdle;
+  stdin_left_ = 0;
+}
+
+}  // namespace tfpm::worker

@@ -1,0 +1,111 @@
+// Connection: one accepted FastCGI connection, server side, and the
+// fastcgi::Exchange of the request currently on it (FCGI_MPXS_CONNS=0: at
+// most one request at a time).
+//
+// Ownership and threads: a Connection is owned by the Server. At any moment
+// it is either parked in the Server's epoll set (EPOLLONESHOT) or held by
+// exactly one PHP thread that took it out of epoll_wait; Acquire()/Release()
+// mark those hand-offs with acquire/release atomics so the memory ordering
+// the kernel provides is visible to ThreadSanitizer too.
+//
+// The socket is non-blocking. While a request runs, reads of the body and
+// writes of the response wait in poll(2) on this thread only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "fastcgi/exchange.h"
+#include "fastcgi/protocol.h"
+#include "os/unique_fd.h"
+
+namespace tfpm::worker {
+
+// Facts a connection needs about its pool, fixed for the process's life.
+struct ConnectionConfig {
+  uint32_t max_conns = 1;       // FCGI_MAX_CONNS answer
+  uint32_t max_reqs = 1;        // FCGI_MAX_REQS answer: the pool's total threads
+  size_t max_params_bytes = 1 << 20;
+};
+
+class Connection final : public fastcgi::Exchange {
+ public:
+  Connection(os::UniqueFd fd, const ConnectionConfig* config);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_.get(); }
+
+  enum class Progress { kRequestReady, kNeedMore, kClose };
+  // Reads what the socket has without blocking and parses it: answers
+  // management records (GET_VALUES), collects BEGIN_REQUEST and PARAMS.
+  // kRequestReady: params() is complete and the request may be executed.
+  // kClose: EOF, error or a protocol violation (logged); close it.
+  Progress ReadRequest();
+
+  bool keep_conn() const { return keep_conn_; }
+  // True if parsed-but-unused bytes are buffered (a pipelined next request).
+  bool HasBufferedInput() const { return in_begin_ < in_end_; }
+  // Bytes of a request were received but it is not complete yet.
+  bool MidRequest() const { return state_ == State::kParams; }
+
+  // Hand-off markers (see the class comment).
+  void Release() { handoff_.store(handoff_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  void Acquire() { (void)handoff_.load(std::memory_order_acquire); }
+  bool in_poller = false;       // registered with the Server's epoll (owner thread only)
+  bool parked_partial = false;  // parked holding half a request (owner thread only)
+
+  // fastcgi::Exchange
+  uint16_t role() const override { return role_; }
+  std::span<const Param> params() const override { return params_; }
+  ssize_t ReadStdin(std::span<char> buf) override;
+  bool WriteStdout(std::string_view data) override;
+  bool WriteStderr(std::string_view data) override;
+  bool Flush() override;
+  void Finish(uint32_t app_status) override;
+  bool finished() const override { return finished_; }
+  bool aborted() const override { return aborted_; }
+
+ private:
+  enum class State { kIdle, kParams, kActive };
+  enum class Fill { kData, kAgain, kEof };
+
+  // Reads more bytes into the input buffer; `block` waits in poll(2).
+  Fill FillInput(bool block);
+  // Handles a record that arrives while no request is active or while one
+  // is; returns false on a protocol violation.
+  bool HandleManagement(const fastcgi::RecordHeader& header, std::string_view content);
+  bool StartParams(std::string_view content, uint16_t request_id);
+  bool FinishParams();
+  bool Append(fastcgi::RecordType type, std::string_view data);
+  bool SendAll();
+  void Compact();
+
+  os::UniqueFd fd_;
+  const ConnectionConfig* config_;
+  std::atomic<uint32_t> handoff_{0};
+
+  std::unique_ptr<char[]> in_;
+  size_t in_cap_ = 0, in_begin_ = 0, in_end_ = 0;
+  std::string out_;
+
+  State state_ = State::kIdle;
+  uint16_t request_id_ = 0;
+  uint16_t role_ = 1;
+  bool keep_conn_ = false;
+  std::string params_raw_;
+  std::string params_store_;
+  std::vector<Param> params_;
+  // The unread rest of the current STDIN record, inside in_.
+  size_t stdin_off_ = 0, stdin_left_ = 0;
+  bool stdin_ended_ = false;
+  bool aborted_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace tfpm::worker

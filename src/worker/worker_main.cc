@@ -1,0 +1,313 @@
+#include "worker/worker_main.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/log.h"
+#include "config/load_yaml.h"
+#include "os/shared_memory.h"
+#include "os/signals.h"
+#include "sapi/php_embed.h"
+#include "scoreboard/scoreboard.h"
+#include "worker/server.h"
+
+namespace tfpm::worker {
+namespace {
+
+struct Args {
+  std::string pool;
+  std::string source = "<config>";
+  int config_fd = -1;
+  std::vector<int> listen_fds;
+  int scoreboard_fd = -1;
+  int notify_fd = -1;
+  int total_threads = 0;
+  int log_fd = -1;
+  bool modules = false;
+  std::string config_path;  // --modules with a file
+};
+
+bool ParseInt(std::string_view s, int* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view k = argv[i];
+    auto next = [&](std::string_view* v) {
+      if (i + 1 >= argc) return false;
+      *v = argv[++i];
+      return true;
+    };
+    std::string_view v;
+    if (k == "--modules") { a->modules = true; continue; }
+    if (!next(&v)) { *err = "missing value for " + std::string(k); return false; }
+    if (k == "--pool") a->pool = v;
+    else if (k == "--source") a->source = v;
+    else if (k == "--config") a->config_path = v;
+    else if (k == "--config-fd") { if (!ParseInt(v, &a->config_fd)) { *err = "bad --config-fd"; return false; } }
+    else if (k == "--scoreboard-fd") { if (!ParseInt(v, &a->scoreboard_fd)) { *err = "bad --scoreboard-fd"; return false; } }
+    else if (k == "--notify-fd") { if (!ParseInt(v, &a->notify_fd)) { *err = "bad --notify-fd"; return false; } }
+    else if (k == "--log-fd") { if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-fd"; return false; } }
+    else if (k == "--total-threads") { if (!ParseInt(v, &a->total_threads)) { *err = "bad --total-threads"; return false; } }
+    else if (k == "--listen-fds") {
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t comma = v.find(',', start);
+        std::string_view part = v.substr(start, comma == std::string_view::npos ? v.npos : comma - start);
+        int fd;
+        if (!ParseInt(part, &fd)) { *err = "bad --listen-fds"; return false; }
+        a->listen_fds.push_back(fd);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+      }
+    } else {
+      *err = "unknown argument " + std::string(k);
+      return false;
+    }
+  }
+  return true;
+}
+
+log::Level ToLogLevel(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::kAlert: return log::Level::kAlert;
+    case config::LogLevel::kError: return log::Level::kError;
+    case config::LogLevel::kWarning: return log::Level::kWarning;
+    case config::LogLevel::kNotice: return log::Level::kNotice;
+    case config::LogLevel::kDebug: return log::Level::kDebug;
+  }
+  return log::Level::kNotice;
+}
+
+sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::PoolConfig& pool) {
+  sapi::RuntimeOptions o;
+  o.sapi_name = pool.sapi_name;
+  o.ini_file = cfg.php.ini_file;
+  o.ini = cfg.php.ini;
+  o.ini.insert(o.ini.end(), pool.php_value.begin(), pool.php_value.end());
+  o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());
+  for (const auto& [k, v] : pool.php_admin_value) o.admin_keys.push_back(k);
+  o.limit_extensions = pool.limit_extensions;
+  return o;
+}
+
+// php-fpm's clear_env: PHP sees only the pool's env entries.
+void ApplyEnvironment(const config::PoolConfig& pool) {
+  if (pool.clear_env) ::clearenv();
+  for (const auto& [k, v] : pool.env) ::setenv(k.c_str(), v.c_str(), 1);
+}
+
+int PrintModules(const Args& args) {
+  sapi::RuntimeOptions o;
+  if (!args.config_path.empty()) {
+    auto cfg = config::LoadConfigFile(args.config_path);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+      return 1;
+    }
+    o = RuntimeOptionsFor(*cfg, cfg->pools.front());
+  }
+  Status st = sapi::PhpRuntime::Startup(o);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("[PHP Modules]\n");
+  for (const auto& m : sapi::PhpRuntime::LoadedModules()) std::printf("%s\n", m.c_str());
+  sapi::PhpRuntime::Shutdown();
+  return 0;
+}
+
+void NotifyReady(int fd) {
+  if (fd < 0) return;
+  static const char kReady[] = "ready\n";
+  [[maybe_unused]] ssize_t n = ::write(fd, kReady, sizeof(kReady) - 1);
+}
+
+}  // namespace
+
+int WorkerMain(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!ParseArgs(argc, argv, &args, &err)) {
+    std::fprintf(stderr, "tfpm-worker: %s\n", err.c_str());
+    return 2;
+  }
+  if (args.modules) return PrintModules(args);
+  if (args.config_fd < 0 || args.pool.empty()) {
+    std::fprintf(stderr, "tfpm-worker is started by tfpm; see tfpm --help\n");
+    return 2;
+  }
+
+  auto text = os::ReadFd(args.config_fd);
+  ::close(args.config_fd);
+  if (!text.ok()) {
+    std::fprintf(stderr, "tfpm-worker: reading config: %s\n", text.status().message().c_str());
+    return 1;
+  }
+  auto cfg = config::LoadConfigString(*text, args.source);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "tfpm-worker: %s\n", cfg.status().message().c_str());
+    return 1;
+  }
+  const config::PoolConfig* pool = nullptr;
+  for (const auto& p : cfg->pools) {
+    if (p.name == args.pool) pool = &p;
+  }
+  if (pool == nullptr) {
+    std::fprintf(stderr, "tfpm-worker: no pool '%s' in %s\n", args.pool.c_str(), args.source.c_str());
+    return 1;
+  }
+  const pid_t pid = ::getpid();
+  std::string log_target = cfg->daemon.error_log;
+  if (log_target == "stderr" && args.log_fd >= 0) log_target = "fd:" + std::to_string(args.log_fd);
+  if (Status st = log::Init(log_target, ToLogLevel(cfg->daemon.log_level),
+                            "pool " + pool->name + " " + std::to_string(pid));
+      !st.ok()) {
+    std::fprintf(stderr, "tfpm-worker: %s\n", st.message().c_str());
+    return 1;
+  }
+
+  // All async signals go to the main thread through a signalfd; PHP threads
+  // inherit the blocked mask and only ever see their own timer signal.
+  auto signals = os::SignalFd::Create({SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP});
+  if (!signals.ok()) {
+    log::Alert("{}", signals.status().message());
+    return 1;
+  }
+  os::IgnoreSigpipe();
+  ApplyEnvironment(*pool);
+  if (!pool->chdir.empty() && ::chdir(pool->chdir.c_str()) != 0) {
+    log::Alert("chdir({}): {}", pool->chdir, std::strerror(errno));
+    return 1;
+  }
+
+  // Scoreboard: ours from the supervisor, or a private one when run alone.
+  const uint32_t nthreads = static_cast<uint32_t>(pool->threads);
+  auto board_mem = args.scoreboard_fd >= 0
+                       ? os::SharedMemory::Adopt(os::UniqueFd(args.scoreboard_fd))
+                       : os::SharedMemory::Create("tfpm-scoreboard", scoreboard::SegmentSize(nthreads));
+  if (!board_mem.ok() || board_mem->size() < scoreboard::SegmentSize(nthreads)) {
+    log::Alert("scoreboard: {}", board_mem.ok() ? "segment too small" : board_mem.status().message());
+    return 1;
+  }
+  scoreboard::Segment board(board_mem->data(), board_mem->size());
+  board.Initialize(nthreads, pid, scoreboard::RealtimeMicros());
+
+  // MINIT, once, while this process still has a single thread.
+  if (Status st = sapi::PhpRuntime::Startup(RuntimeOptionsFor(*cfg, *pool)); !st.ok()) {
+    log::Alert("{}", st.message());
+    return 1;
+  }
+
+  std::vector<os::UniqueFd> listeners;
+  for (int fd : args.listen_fds) listeners.emplace_back(fd);
+  ServerOptions options;
+  options.threads = pool->threads;
+  options.thread_stack_size = pool->thread_stack_size;
+  options.max_requests = pool->max_requests;
+  const int total = args.total_threads > 0 ? args.total_threads : pool->threads * pool->processes;
+  options.connection.max_conns = static_cast<uint32_t>(total);
+  options.connection.max_reqs = static_cast<uint32_t>(total);
+  Server server(options, std::move(listeners), &board);
+
+  const uint64_t max_requests = pool->max_requests;
+  Status st = server.Start([&board, max_requests](int index, Server& srv) {
+    scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
+    slot.SetState(scoreboard::ThreadState::kStarting);
+    std::optional<sapi::PhpThreadScope> scope;
+    scope.emplace();
+    slot.SetState(scoreboard::ThreadState::kIdle);
+    uint64_t served = 0;
+    const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
+      w.BeginRequest(scoreboard::RealtimeMicros(), c.FindParam("REQUEST_METHOD").value_or(""),
+                     c.FindParam("REQUEST_URI").value_or(""), c.FindParam("SCRIPT_FILENAME").value_or(""));
+      const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
+      w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+      ++served;
+    };
+    while (srv.ServeOne(index, handler)) {
+      if (max_requests != 0 && served >= max_requests) {
+        // Recycle this thread's interpreter: a fresh TSRM context, as a
+        // php-fpm child would be replaced after pm.max_requests.
+        scope.reset();
+        scope.emplace();
+        served = 0;
+      }
+    }
+    scope.reset();
+    slot.SetState(scoreboard::ThreadState::kStopped);
+  });
+  if (!st.ok()) {
+    log::Alert("starting threads: {}", st.message());
+    return 1;
+  }
+  NotifyReady(args.notify_fd);
+  log::Debug("serving with {} threads", pool->threads);
+
+  // Main thread: signals, supervisor liveness, drain.
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> drain_deadline;
+  bool draining = false;
+  const auto timeout = cfg->daemon.process_control_timeout;
+  auto begin_drain = [&](const char* why) {
+    if (draining) return;
+    draining = true;
+    board.header()->accepting.store(0, std::memory_order_relaxed);
+    log::Debug("draining ({})", why);
+    server.BeginDrain();
+    if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
+  };
+  for (;;) {
+    pollfd fds[2] = {{signals->fd(), POLLIN, 0}, {args.notify_fd, POLLIN | POLLRDHUP, 0}};
+    const int nfds = args.notify_fd >= 0 ? 2 : 1;
+    ::poll(fds, static_cast<nfds_t>(nfds), draining ? 20 : -1);
+    for (const auto& sig : signals->Read()) {
+      switch (sig.signo) {
+        case SIGTERM:
+        case SIGINT:
+          // Immediate stop, as php-fpm's SIGTERM: requests in flight are cut.
+          std::fflush(nullptr);
+          ::_exit(0);
+        case SIGQUIT: begin_drain("SIGQUIT"); break;
+        case SIGUSR1: (void)log::Reopen(); break;
+        default: break;
+      }
+    }
+    if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
+      char buf[64];
+      if (::read(args.notify_fd, buf, sizeof(buf)) <= 0) {
+        begin_drain("supervisor gone");
+        ::close(args.notify_fd);
+        args.notify_fd = -1;
+      }
+    }
+    if (draining) {
+      const bool expired = drain_deadline && Clock::now() >= *drain_deadline;
+      if (server.Idle() || expired) {
+        if (expired) log::Warning("requests still running after process_control_timeout; stopping");
+        if (expired) ::_exit(0);
+        break;
+      }
+    }
+  }
+  server.Stop();
+  server.Join();
+  sapi::PhpRuntime::Shutdown();
+  log::Debug("exited after {} requests", server.requests_served());
+  return 0;
+}
+
+}  // namespace tfpm::worker

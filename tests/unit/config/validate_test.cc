@@ -1,0 +1,266 @@
+#include "config/validate.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/load_yaml.h"
+
+namespace tfpm::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+// The first error of each config, exactly as reported.
+struct BadCase {
+  const char* yaml;
+  const char* message;
+};
+
+constexpr BadCase kBadConfigs[] = {
+    // Unknown keys, at every level.
+    {"bogus: 1\npools:\n  www:\n    listen: x\n", "tfpm.yaml:1: bogus: unknown key"},
+    {"daemon:\n  loglevel: debug\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.loglevel: unknown key"},
+    {"php:\n  inifile: /etc/php.ini\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: php.inifile: unknown key"},
+    {"daemon:\n  log_level: notice\n\npools:\n  www:\n    listen: x\n    thraeds: 4\n",
+     "tfpm.yaml:7: pools.www.thraeds: unknown key"},
+    {"pools:\n  www:\n    listen: x\n    mode: worker\n    worker:\n      scirpt: /a.php\n",
+     "tfpm.yaml:6: pools.www.worker.scirpt: unknown key"},
+    // Wrong types.
+    {"pools:\n  www:\n    listen: x\n    threads: four\n",
+     "tfpm.yaml:4: pools.www.threads: expected an integer"},
+    {"pools:\n  www:\n    listen: x\n    threads: \"4\"\n",
+     "tfpm.yaml:4: pools.www.threads: expected an integer"},
+    {"pools:\n  www:\n    listen: x\n    threads:\n",
+     "tfpm.yaml:4: pools.www.threads: expected an integer"},
+    {"pools:\n  www:\n    listen: x\n    clear_env: maybe\n",
+     "tfpm.yaml:4: pools.www.clear_env: expected a boolean (true or false)"},
+    {"pools:\n  www:\n    listen: x\n    catch_workers_output: \"true\"\n",
+     "tfpm.yaml:4: pools.www.catch_workers_output: expected a boolean (true or false)"},
+    {"pools:\n  www:\n    listen: [a, b]\n", "tfpm.yaml:3: pools.www.listen: expected a string"},
+    {"daemon: yes\npools:\n  www:\n    listen: x\n", "tfpm.yaml:1: daemon: expected a mapping"},
+    {"- a\n- b\n", "tfpm.yaml:1: expected a mapping"},
+    {"pools:\n  - www\n", "tfpm.yaml:2: pools: expected a mapping of pool names to pools"},
+    {"pools:\n  www: 1\n", "tfpm.yaml:2: pools.www: expected a mapping"},
+    {"pools:\n  www:\n    listen: x\n    limit_extensions: .php\n",
+     "tfpm.yaml:4: pools.www.limit_extensions: expected a list of strings"},
+    {"pools:\n  www:\n    listen: x\n    limit_extensions:\n      - .php\n      - [a]\n",
+     "tfpm.yaml:6: pools.www.limit_extensions[1]: expected a string"},
+    {"pools:\n  www:\n    listen: x\n    php_value:\n      foo:\n        bar: 1\n",
+     "tfpm.yaml:6: pools.www.php_value.foo: expected a scalar value"},
+    {"pools:\n  www:\n    listen: x\n    env: [A, B]\n",
+     "tfpm.yaml:4: pools.www.env: expected a mapping"},
+    {"pools:\n  www:\n    ? [a]\n    : 1\n", "tfpm.yaml:3: pools.www: mapping keys must be scalars"},
+    // Integers out of range.
+    {"pools:\n  www:\n    listen: x\n    threads: 0\n",
+     "tfpm.yaml:4: pools.www.threads: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    threads: 1025\n",
+     "tfpm.yaml:4: pools.www.threads: must be <= 1024"},
+    {"pools:\n  www:\n    listen: x\n    processes: 300\n",
+     "tfpm.yaml:4: pools.www.processes: must be <= 256"},
+    {"pools:\n  www:\n    listen: x\n    processes: -1\n",
+     "tfpm.yaml:4: pools.www.processes: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    threads: 99999999999999999999999\n",
+     "tfpm.yaml:4: pools.www.threads: must be <= 1024"},
+    {"pools:\n  www:\n    listen: x\n    listen_backlog: 0\n",
+     "tfpm.yaml:4: pools.www.listen_backlog: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    max_requests: -1\n",
+     "tfpm.yaml:4: pools.www.max_requests: must be >= 0"},
+    // Sizes, durations, modes, enums.
+    {"pools:\n  www:\n    listen: x\n    thread_stack_size: 8X\n",
+     "tfpm.yaml:4: pools.www.thread_stack_size: expected a size such as 64K, 8M or 1G"},
+    {"pools:\n  www:\n    listen: x\n    thread_stack_size: 64K\n",
+     "tfpm.yaml:4: pools.www.thread_stack_size: must be >= 256K"},
+    {"pools:\n  www:\n    listen: x\n    thread_stack_size: 2G\n",
+     "tfpm.yaml:4: pools.www.thread_stack_size: must be <= 1G"},
+    {"pools:\n  www:\n    listen: x\n    request_terminate_timeout: 30sec\n",
+     "tfpm.yaml:4: pools.www.request_terminate_timeout: expected a duration such as 500ms, 30s, "
+     "2m or 1h"},
+    {"pools:\n  www:\n    listen: x\n    request_terminate_timeout: -5\n",
+     "tfpm.yaml:4: pools.www.request_terminate_timeout: expected a duration such as 500ms, 30s, "
+     "2m or 1h"},
+    {"pools:\n  www:\n    listen: x\n    request_terminate_timeout: 25h\n",
+     "tfpm.yaml:4: pools.www.request_terminate_timeout: must be <= 24h"},
+    {"daemon:\n  process_control_timeout: 1.5s\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.process_control_timeout: expected a duration such as 500ms, 30s, 2m "
+     "or 1h"},
+    {"pools:\n  www:\n    listen: x\n    listen_mode: \"0999\"\n",
+     "tfpm.yaml:4: pools.www.listen_mode: expected an octal mode such as \"0660\""},
+    {"pools:\n  www:\n    listen: x\n    listen_mode: rw\n",
+     "tfpm.yaml:4: pools.www.listen_mode: expected an octal mode such as \"0660\""},
+    {"pools:\n  www:\n    listen: x\n    listen_mode: \"1777\"\n",
+     "tfpm.yaml:4: pools.www.listen_mode: must be <= 0777"},
+    {"daemon:\n  log_level: bogus\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.log_level: must be one of alert, error, warning, notice, debug"},
+    {"pools:\n  www:\n    listen: x\n    mode: fast\n",
+     "tfpm.yaml:4: pools.www.mode: must be one of classic, worker"},
+    // String constraints.
+    {"pools:\n  www:\n    listen: x\n    chdir: var/www\n",
+     "tfpm.yaml:4: pools.www.chdir: must be an absolute path"},
+    {"pools:\n  www:\n    listen: \"\"\n", "tfpm.yaml:3: pools.www.listen: must not be empty"},
+    {"pools:\n  www:\n    listen: x\n    sapi_name: \"\"\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be empty"},
+    {"daemon:\n  control_socket: \"\"\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.control_socket: must not be empty"},
+    {"pools:\n  www:\n    listen: x\n    status_path: status\n",
+     "tfpm.yaml:4: pools.www.status_path: must start with '/'"},
+    {"pools:\n  www:\n    listen: x\n    limit_extensions: [.php, php5]\n",
+     "tfpm.yaml:4: pools.www.limit_extensions[1]: must start with '.'"},
+    {"pools:\n  www:\n    listen: x\n    env:\n      A=B: x\n",
+     "tfpm.yaml:5: pools.www.env.A=B: must not contain '='"},
+    // Duplicates.
+    {"pools:\n  www:\n    listen: x\n    threads: 2\n    threads: 3\n",
+     "tfpm.yaml:5: pools.www.threads: duplicate key"},
+    {"pools:\n  www:\n    listen: x\n  www:\n    listen: y\n", "tfpm.yaml:4: pools.www: duplicate key"},
+    {"pools:\n  www:\n    listen: x\n    php_value:\n      a: 1\n      a: 2\n",
+     "tfpm.yaml:6: pools.www.php_value.a: duplicate key"},
+    {"pools:\n  a:\n    listen: 127.0.0.1:9000\n  b:\n    listen: 127.0.0.1:9000\n",
+     "tfpm.yaml:5: pools.b.listen: 127.0.0.1:9000 is already used by pool a"},
+    // Pools and required keys.
+    {"pools: {}\n", "tfpm.yaml:1: pools: must contain at least one pool"},
+    {"pools:\n", "tfpm.yaml:1: pools: must contain at least one pool"},
+    {"daemon:\n  log_level: debug\n", "tfpm.yaml:1: pools: is required"},
+    {"", "tfpm.yaml:1: pools: is required"},
+    {"# only a comment\n", "tfpm.yaml:1: pools: is required"},
+    {"pools:\n  \"my pool\":\n    listen: x\n",
+     "tfpm.yaml:2: pools.my pool: invalid pool name (allowed: A-Z a-z 0-9 _ . -)"},
+    {"pools:\n  www:\n    threads: 2\n", "tfpm.yaml:2: pools.www.listen: is required"},
+    // Cross-field rules.
+    {"pools:\n  www:\n    listen: x\n    mode: worker\n",
+     "tfpm.yaml:4: pools.www.worker.script: is required when mode is worker"},
+    {"pools:\n  www:\n    listen: x\n    worker: {}\n    mode: worker\n",
+     "tfpm.yaml:4: pools.www.worker.script: is required when mode is worker"},
+    {"pools:\n  www:\n    listen: x\n    worker:\n      script: /srv/w.php\n",
+     "tfpm.yaml:4: pools.www.worker: is only allowed when mode is worker"},
+    {"pools:\n  www:\n    listen: x\n    mode: worker\n    worker:\n      script: w.php\n",
+     "tfpm.yaml:6: pools.www.worker.script: must be an absolute path"},
+    {"pools:\n  www:\n    listen: x\n    request_slowlog_timeout: 5s\n",
+     "tfpm.yaml:4: pools.www.slowlog: is required when request_slowlog_timeout is set"},
+    {"pools:\n  www:\n    listen: x\n    status_path: /s\n    ping_path: /s\n",
+     "tfpm.yaml:5: pools.www.ping_path: must differ from status_path"},
+    // YAML itself.
+    {"pools:\n  www:\n    listen: [x\n    threads: 2\n",
+     "tfpm.yaml:4: end of sequence flow not found"},
+    {"pools:\n  www:\n    listen: x\n      threads: 2\n", "tfpm.yaml:4: illegal map value"},
+    {"pools:\n  www:\n    listen: x\n---\npools: {}\n",
+     "tfpm.yaml:5: only one YAML document is allowed"},
+    // The first error in file order wins.
+    {"pools:\n  a:\n    listen: x\n    threads: 0\n  b:\n    listen: y\n    bogus: 1\n",
+     "tfpm.yaml:4: pools.a.threads: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    bogus: 1\ndaemon:\n  bogus: 2\n",
+     "tfpm.yaml:4: pools.www.bogus: unknown key"},
+};
+
+TEST_CASE("bad configs report the first error with file:line: key.path") {
+  CHECK(std::size(kBadConfigs) >= 25);
+  for (const BadCase& c : kBadConfigs) {
+    CAPTURE(c.yaml);
+    Result<Config> config = LoadConfigString(c.yaml, "tfpm.yaml");
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.status().code() == Status::Code::kInvalidArgument);
+    CHECK(config.status().message() == c.message);
+  }
+}
+
+TEST_CASE("the same bad config always gives the same message") {
+  const char* yaml = "pools:\n  www:\n    listen: x\n    threads: 0\n    processes: 0\n";
+  Result<Config> first = LoadConfigString(yaml, "a.yaml");
+  Result<Config> second = LoadConfigString(yaml, "a.yaml");
+  REQUIRE_FALSE(first.ok());
+  REQUIRE_FALSE(second.ok());
+  CHECK(first.status().message() == "a.yaml:4: pools.www.threads: must be >= 1");
+  CHECK(first.status().message() == second.status().message());
+}
+
+TEST_CASE("ParseSize") {
+  CHECK(ParseSize("0") == 0u);
+  CHECK(ParseSize("8388608") == 8388608u);
+  CHECK(ParseSize("64K") == 64u * 1024);
+  CHECK(ParseSize("64k") == 64u * 1024);
+  CHECK(ParseSize("8M") == 8u << 20);
+  CHECK(ParseSize("1G") == 1u << 30);
+  CHECK(ParseSize("2g") == uint64_t{2} << 30);
+  CHECK_FALSE(ParseSize(""));
+  CHECK_FALSE(ParseSize("K"));
+  CHECK_FALSE(ParseSize("8MB"));
+  CHECK_FALSE(ParseSize("-1"));
+  CHECK_FALSE(ParseSize("1.5M"));
+  CHECK_FALSE(ParseSize(" 8M"));
+  CHECK_FALSE(ParseSize("99999999999999999999"));
+  CHECK_FALSE(ParseSize("99999999999G"));
+}
+
+TEST_CASE("ParseDuration") {
+  CHECK(ParseDuration("0") == milliseconds(0));
+  CHECK(ParseDuration("30") == milliseconds(30000));
+  CHECK(ParseDuration("500ms") == milliseconds(500));
+  CHECK(ParseDuration("30s") == milliseconds(30000));
+  CHECK(ParseDuration("2m") == milliseconds(120000));
+  CHECK(ParseDuration("1h") == milliseconds(3600000));
+  CHECK_FALSE(ParseDuration(""));
+  CHECK_FALSE(ParseDuration("s"));
+  CHECK_FALSE(ParseDuration("ms"));
+  CHECK_FALSE(ParseDuration("1.5s"));
+  CHECK_FALSE(ParseDuration("-1s"));
+  CHECK_FALSE(ParseDuration("1d"));
+  CHECK_FALSE(ParseDuration("1m30s"));
+  CHECK_FALSE(ParseDuration("9999999999999999h"));
+}
+
+// BuildConfig needs no YAML: a hand-made tree validates the same way.
+Node Scalar(std::string key, int line, std::string text, bool plain = true) {
+  Node n;
+  n.type = Node::Type::kScalar;
+  n.key = std::move(key);
+  n.key_line = line;
+  n.line = line;
+  n.text = std::move(text);
+  n.plain = plain;
+  return n;
+}
+
+Node Mapping(std::string key, int line, std::vector<Node> children) {
+  Node n;
+  n.type = Node::Type::kMapping;
+  n.key = std::move(key);
+  n.key_line = line;
+  n.line = line + 1;
+  n.children = std::move(children);
+  return n;
+}
+
+TEST_CASE("BuildConfig validates a YAML-free tree") {
+  Node root = Mapping("", 0, {Mapping("pools", 1, {Mapping("www", 2, {
+                                                       Scalar("listen", 3, "9000"),
+                                                       Scalar("threads", 4, "16"),
+                                                   })})});
+  root.line = 1;
+  Result<Config> config = BuildConfig(root, "tree");
+  REQUIRE(config.ok());
+  CHECK(config->source == "tree");
+  REQUIRE(config->pools.size() == 1);
+  CHECK(config->pools[0].name == "www");
+  CHECK(config->pools[0].line == 2);
+  CHECK(config->pools[0].listen == "9000");
+  CHECK(config->pools[0].threads == 16);
+
+  // A quoted number is a string, not an integer.
+  root.children[0].children[0].children[1] = Scalar("threads", 4, "16", /*plain=*/false);
+  Result<Config> quoted = BuildConfig(root, "tree");
+  REQUIRE_FALSE(quoted.ok());
+  CHECK(quoted.status().message() == "tree:4: pools.www.threads: expected an integer");
+}
+
+TEST_CASE("an empty tree lacks pools") {
+  Result<Config> config = BuildConfig(Node{}, "x.yaml");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().message() == "x.yaml:1: pools: is required");
+}
+
+}  // namespace
+}  // namespace tfpm::config
