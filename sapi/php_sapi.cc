@@ -224,6 +224,16 @@ std::string IniValue(const std::string& value) {
   return out + "\"";
 }
 
+// php_admin_value: raise these entries to system level in the calling
+// thread's own copy of the INI table, so ini_set() from a script fails.
+void LockAdminEntries() {
+  for (const auto& key : g_options->admin_keys) {
+    auto* entry = static_cast<zend_ini_entry*>(
+        zend_hash_str_find_ptr(EG(ini_directives), key.data(), key.size()));
+    if (entry) entry->modifiable = ZEND_INI_SYSTEM;
+  }
+}
+
 }  // namespace
 
 const RuntimeOptions& Options() { return *g_options; }
@@ -233,7 +243,14 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   g_options = new RuntimeOptions(options);
   g_sapi_name = new std::string(options.sapi_name);
   g_ini_entries = new std::string;
-  if (options.load_opcache) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // PHP dlopen()s opcache.so with RTLD_DEEPBIND, which the sanitizer
+  // runtimes refuse; sanitizer builds run without OPcache.
+  const bool load_opcache = false;
+#else
+  const bool load_opcache = options.load_opcache;
+#endif
+  if (load_opcache) {
     const std::string opcache = std::string(TFPM_PHP_EXTENSION_DIR) + "/opcache.so";
     if (::access(opcache.c_str(), R_OK) == 0) *g_ini_entries += "zend_extension=" + opcache + "\n";
   }
@@ -263,6 +280,7 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   if (g_module.startup(&g_module) == FAILURE) {
     return Status::IoError("PHP startup (MINIT) failed; see the messages above");
   }
+  LockAdminEntries();  // the main thread's context serves requests in tests
   return Status::Ok();
 }
 
@@ -288,13 +306,7 @@ std::vector<std::string> PhpRuntime::LoadedModules() {
 PhpThreadScope::PhpThreadScope() {
   (void)ts_resource(0);
   ZEND_TSRMLS_CACHE_UPDATE();
-  // php_admin_value: raise these entries to system level in this thread's
-  // own copy of the INI table, so ini_set() from a script fails.
-  for (const auto& key : g_options->admin_keys) {
-    auto* entry = static_cast<zend_ini_entry*>(
-        zend_hash_str_find_ptr(EG(ini_directives), key.data(), key.size()));
-    if (entry) entry->modifiable = ZEND_INI_SYSTEM;
-  }
+  LockAdminEntries();
 }
 
 PhpThreadScope::~PhpThreadScope() { ts_free_thread(); }

@@ -131,7 +131,8 @@ def build_request(params, body=b"", request_id=1, keep_conn=False):
 
 def request(address, script, query="", method="GET", body=b"", headers=None, params=None,
             keep_conn=False, sock=None, timeout=60):
-    """Sends one request; returns a Response. With `sock`, reuses that connection."""
+    """Sends one request; returns a Response. With `sock`, reuses that connection.
+    `params` adds or overrides parameters; a value of None removes one."""
     p = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_SOFTWARE": "tfpm-tests",
@@ -155,7 +156,11 @@ def request(address, script, query="", method="GET", body=b"", headers=None, par
             p["CONTENT_TYPE"] = v
         else:
             p["HTTP_" + key] = v
-    p.update(params or {})
+    for k, v in (params or {}).items():
+        if v is None:
+            p.pop(k, None)  # None removes a default parameter
+        else:
+            p[k] = v
     own = sock is None
     s = sock or connect(address, timeout)
     try:

@@ -1,0 +1,576 @@
+"""Shared machinery of the integration tests: starting tfpm and nginx, HTTP.
+
+conftest.py turns these into fixtures; test modules import the helpers they
+need directly (`from helpers import http_get, ...`).
+"""
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+PHP_DIR = REPO / "tests" / "php"
+NGINX_SNIPPET = REPO / "conf" / "nginx" / "tfpm.conf"
+BUILD_DIR = Path(os.environ.get("TFPM_BUILD_DIR", str(REPO / "build"))).resolve()
+TFPM = BUILD_DIR / "src" / "tfpm"
+PM_CTL = BUILD_DIR / "tools" / "pm-ctl"
+TSAN_SUPP = HERE / "tsan.supp"
+
+
+def _detect_sanitizer():
+    """"address", "thread" or None, from meson's record of the build dir."""
+    try:
+        with open(BUILD_DIR / "meson-info" / "intro-buildoptions.json") as f:
+            for opt in json.load(f):
+                if opt.get("name") == "b_sanitize":
+                    value = str(opt.get("value", "none"))
+                    if "address" in value:
+                        return "address"
+                    if "thread" in value:
+                        return "thread"
+                    return None
+    except (OSError, ValueError):
+        pass
+    name = BUILD_DIR.name
+    if "asan" in name:
+        return "address"
+    if "tsan" in name:
+        return "thread"
+    return None
+
+
+SANITIZER = _detect_sanitizer()
+# Deadlines and request counts scale with this: sanitizer builds are slower.
+SLOW = {None: 1, "address": 3, "thread": 6}[SANITIZER]
+
+# Lines that mean a process crashed or a sanitizer found something. A test
+# that kills a worker on purpose produces "exited on signal 9 (SIGKILL)",
+# which is deliberately not in this list.
+CRASH_PATTERNS = [
+    "AddressSanitizer",
+    "ThreadSanitizer",
+    "LeakSanitizer",
+    "UndefinedBehaviorSanitizer",
+    "zend_mm_heap corrupted",
+    "Segmentation",
+    "signal 11",
+    "signal 6 ",
+    "signal 7 ",
+    "SIGSEGV",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGILL",
+    "core dumped",
+    "double free",
+    "free(): invalid",
+    "corrupted size",
+    "malloc(): ",
+]
+
+
+def crash_lines(text):
+    return [line for line in text.splitlines() if any(p in line for p in CRASH_PATTERNS)]
+
+
+def php_fixture(case, name="index.php"):
+    """Absolute path of tests/php/<case>/<name>."""
+    p = PHP_DIR / case / name
+    assert p.is_file(), f"missing PHP fixture {p}"
+    return str(p)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def wait_until(predicate, timeout, interval=0.02, what="condition"):
+    """Polls predicate() until it returns a truthy value or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ----------------------------------------------------------------- /proc ---
+
+def proc_alive(pid):
+    """True if pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def proc_ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def live_pids():
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            yield int(name)
+
+
+# ----------------------------------------------------------------- YAML ---
+
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
+def _scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    s = str(v)
+    if _PLAIN.fullmatch(s) and s.lower() not in _YAML_WORDS:
+        return s
+    return json.dumps(s)  # a JSON string is a YAML double-quoted scalar
+
+
+def to_yaml(value, indent=0):
+    """Block-style YAML for dicts of dicts/lists/scalars (enough for tfpm)."""
+    pad = "  " * indent
+    out = []
+    for k, v in value.items():
+        key = _scalar(k)
+        if isinstance(v, dict):
+            if v:
+                out.append(f"{pad}{key}:")
+                out.append(to_yaml(v, indent + 1))
+            else:
+                out.append(f"{pad}{key}: {{}}")
+        elif isinstance(v, (list, tuple)):
+            out.append(f"{pad}{key}: [{', '.join(_scalar(x) for x in v)}]")
+        else:
+            out.append(f"{pad}{key}: {_scalar(v)}")
+    return "\n".join(line for line in out if line)
+
+
+# ----------------------------------------------------------------- tfpm ---
+
+# php.ini-production's error handling.
+PRODUCTION_INI = {
+    "display_errors": "0",
+    "display_startup_errors": "0",
+    "log_errors": "1",
+    "error_reporting": "E_ALL",
+    "html_errors": "0",
+    "output_buffering": "4096",
+}
+
+DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout"}
+
+
+def sanitizer_env():
+    env = {}
+    if SANITIZER == "address":
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+        env["USE_ZEND_ALLOC"] = "0"
+    elif SANITIZER == "thread":
+        opts = "halt_on_error=1:second_deadlock_stack=1"
+        if TSAN_SUPP.is_file():
+            opts += f":suppressions={TSAN_SUPP}"
+        env["TSAN_OPTIONS"] = opts
+        env["USE_ZEND_ALLOC"] = "0"
+    return env
+
+
+class Tfpm:
+    """One tfpm daemon (supervisor + workers) in its own temporary directory.
+
+    Overrides: any pool key (processes, threads, php_value, ...) applies to
+    the pool "www"; `ini` is merged into php.ini; `daemon` (or a bare daemon
+    key such as process_control_timeout) into the daemon section; `pools`
+    adds or replaces whole pools (their listen paths are kept as given).
+    """
+
+    def __init__(self, **overrides):
+        self.dir = Path(tempfile.mkdtemp(prefix="tfpm-", dir="/tmp"))
+        self.sock = str(self.dir / "www.sock")
+        self.ctl_sock = str(self.dir / "ctl.sock")
+        self.config_path = self.dir / "tfpm.yaml"
+        self.log_path = self.dir / "tfpm.log"
+        self.proc = None
+        self.returncode = None
+        self.allowed_crash_patterns = []
+        overrides = dict(overrides)
+        wait_ready = overrides.pop("wait_ready", True)
+        extra_env = overrides.pop("process_env", {})
+
+        daemon = {"error_log": "stderr", "log_level": "notice", "control_socket": self.ctl_sock,
+                  "process_control_timeout": "10s"}
+        daemon.update(overrides.pop("daemon", {}))
+        for k in list(overrides):
+            if k in DAEMON_KEYS:
+                daemon[k] = overrides.pop(k)
+        ini = dict(PRODUCTION_INI)
+        ini["session.save_path"] = str(self.dir / "sessions")
+        ini["upload_tmp_dir"] = str(self.dir / "uploads")
+        ini["sys_temp_dir"] = str(self.dir)
+        ini.update(overrides.pop("ini", {}))
+        (self.dir / "sessions").mkdir()
+        (self.dir / "uploads").mkdir()
+        pools = overrides.pop("pools", None)
+        www = {"listen": self.sock, "processes": 2, "threads": 4}
+        www.update(overrides)
+        env = dict(www.get("env", {}))
+        if SANITIZER:
+            # clear_env empties the workers' environment before PHP starts
+            # its per-thread allocators: pass USE_ZEND_ALLOC through the pool.
+            env["USE_ZEND_ALLOC"] = "0"
+        if env:
+            www["env"] = env
+        all_pools = {"www": www}
+        if pools:
+            all_pools.update(pools)
+        self.config = {"daemon": daemon, "php": {"ini": ini}, "pools": all_pools}
+        self.config_path.write_text(to_yaml(self.config) + "\n")
+        self.expected_processes = sum(int(p.get("processes", 1)) for p in all_pools.values())
+        self.env = dict(os.environ)
+        self.env.update(sanitizer_env())
+        self.env.update(extra_env)
+        self.start(wait_ready=wait_ready)
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self, wait_ready=True):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(TFPM), "--config", str(self.config_path), "--foreground"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env=self.env, cwd=str(self.dir))
+        self.pid = self.proc.pid
+        if wait_ready:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=None):
+        timeout = timeout or 20 * SLOW
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tfpm exited with {self.proc.returncode} during startup:\n"
+                                     + self.log_text())
+            st = self.try_status()
+            if not st:
+                return False
+            procs = [p for pool in st["pools"] for p in pool["processes"]]
+            if len(procs) != self.expected_processes:
+                return False
+            if any(p["state"] != "ready" for p in procs):
+                return False
+            # Every thread has its interpreter (not "Starting" any more).
+            return all(t["state"] != "Starting" for p in procs for t in p["threads"])
+
+        wait_until(ready, timeout, interval=0.05, what="tfpm to be ready\n" + self.log_text())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGQUIT, timeout=None):
+        """Sends `sig` and waits for the daemon to exit; returns its exit code."""
+        timeout = timeout or 20 * SLOW
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"tfpm did not exit within {timeout}s of signal {sig}")
+        return self.returncode
+
+    def wait_exit(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def worker_pids(self):
+        """Live tfpm-worker processes of this daemon: its children, plus any
+        orphan whose command line names this instance's config."""
+        marker = str(self.config_path)
+        out = []
+        for pid in live_pids():
+            if pid == self.pid:
+                continue
+            cmd = proc_cmdline(pid)
+            if "tfpm-worker" not in cmd:
+                continue
+            if (proc_ppid(pid) == self.pid or marker in cmd) and proc_alive(pid):
+                out.append(pid)
+        return sorted(out)
+
+    def close(self):
+        """Teardown: stop (SIGQUIT, then SIGKILL), then check that nothing is
+        left behind and that the log shows no crash. Returns problems found."""
+        problems = []
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(15 * SLOW)
+            except subprocess.TimeoutExpired:
+                problems.append("tfpm did not stop on SIGQUIT; killed")
+                self.proc.kill()
+                self.proc.wait(10)
+        try:
+            wait_until(lambda: not self.worker_pids(), 5 * SLOW, interval=0.05)
+        except AssertionError:
+            left = self.worker_pids()
+            problems.append(f"tfpm-worker processes left behind: {left}")
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self._log:
+            self._log.close()
+            self._log = None
+        bad = [line for line in crash_lines(self.log_text())
+               if not any(p in line for p in self.allowed_crash_patterns)]
+        if bad:
+            problems.append("crash lines in the tfpm log:\n" + "\n".join(bad[:40]))
+        return problems
+
+    def cleanup_dir(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- observation ------------------------------------------------------
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def ctl(self, *args, check=True, timeout=None):
+        r = subprocess.run([str(PM_CTL), "--socket", self.ctl_sock, *args], capture_output=True,
+                           text=True, timeout=timeout or 10 * SLOW)
+        if check and r.returncode != 0:
+            raise AssertionError(f"pm-ctl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    def status(self):
+        return json.loads(self.ctl("status", "--json").stdout)
+
+    def try_status(self):
+        if not os.path.exists(self.ctl_sock):
+            return None
+        r = self.ctl("status", "--json", check=False)
+        if r.returncode != 0:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def served(self):
+        return sum(pool["requests"] for pool in self.status()["pools"])
+
+
+# ---------------------------------------------------------------- nginx ---
+
+NGINX_CONF = """\
+# Test nginx in front of tfpm; generated by tests/integration/helpers.py.
+user root root;
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/client_body;
+    fastcgi_temp_path {prefix}/fastcgi_temp;
+    proxy_temp_path {prefix}/proxy_temp;
+    uwsgi_temp_path {prefix}/uwsgi_temp;
+    scgi_temp_path {prefix}/scgi_temp;
+    default_type application/octet-stream;
+    sendfile off;
+    keepalive_timeout 30;
+
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        root {root};
+        index index.php;
+        client_max_body_size 64m;
+
+{extra}
+
+{snippet}
+    }}
+}}
+"""
+
+
+def nginx_snippet(tfpm_sock):
+    """conf/nginx/tfpm.conf with its socket path replaced by ours."""
+    text = NGINX_SNIPPET.read_text()
+    replaced, n = re.subn(r"fastcgi_pass\s+unix:[^;]+;", f"fastcgi_pass unix:{tfpm_sock};", text)
+    assert n == 1, "conf/nginx/tfpm.conf must contain exactly one 'fastcgi_pass unix:...;'"
+    return replaced
+
+
+class NginxURL(str):
+    """The base URL ("http://127.0.0.1:PORT"), with .nginx the Nginx object."""
+    nginx = None
+
+
+class Nginx:
+    def __init__(self, tfpm_sock, root, extra_location=""):
+        self.dir = Path(tempfile.mkdtemp(prefix="nginx-", dir="/tmp"))
+        self.proc = None
+        self._log = None
+        for attempt in range(5):
+            self.port = free_port()
+            conf = NGINX_CONF.format(prefix=self.dir, port=self.port, root=root, extra=extra_location,
+                                     snippet=nginx_snippet(tfpm_sock))
+            (self.dir / "nginx.conf").write_text(conf)
+            self._log = open(self.dir / "stderr.log", "ab")
+            self.proc = subprocess.Popen(
+                ["nginx", "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c",
+                 str(self.dir / "nginx.conf"), "-g", f"daemon off; master_process on;"],
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            if self._wait_listening():
+                break
+            self.stop()
+            if "Address already in use" not in self.error_log():
+                raise AssertionError("nginx did not start:\n" + self.error_log())
+        else:
+            raise AssertionError("nginx could not find a free port")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _wait_listening(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def error_log(self):
+        out = ""
+        for name in ("error.log", "stderr.log"):
+            try:
+                out += (self.dir / name).read_text(errors="replace")
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def cleanup_dir(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- HTTP ---
+
+class HttpResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.header_list = headers  # [(name, value)], names as sent
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    def get_all(self, name):
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", errors="replace")
+
+    def __repr__(self):
+        return f"<HttpResponse {self.status} {self.body[:120]!r}>"
+
+
+def http_request(base_url, path, method="GET", body=None, headers=None, timeout=None):
+    """One HTTP/1.1 request on a fresh connection; never follows redirects."""
+    timeout = timeout or 60 * SLOW
+    host, port = base_url.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return HttpResponse(resp.status, resp.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def http_get(base_url, path, **kw):
+    return http_request(base_url, path, "GET", **kw)
+
+
+def multipart(fields, files):
+    """fields: {name: str}; files: {name: (filename, bytes, content_type)}."""
+    boundary = "----tfpm" + uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                     .encode() + value.encode() + b"\r\n")
+    for name, (filename, data, ctype) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                     f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,308 @@
+"""FastCGI spoken directly to a tfpm pool (no web server in between)."""
+import socket
+import struct
+import threading
+import time
+import uuid
+
+import pytest
+
+import fcgi
+from helpers import SLOW, php_fixture, wait_until
+
+SLEEP = php_fixture("sleep")
+ECHO = php_fixture("echo")
+
+
+def read_records(sock, stop, timeout=None):
+    """Reads records until stop(records) is true or EOF; returns
+    ([(type, request_id, content)], eof)."""
+    sock.settimeout(timeout or 30 * SLOW)
+    buf, records = b"", []
+    while not stop(records):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return records, True
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, rid, clen, plen = struct.unpack(">BBHHBx", buf[:8])
+            if len(buf) < 8 + clen + plen:
+                break
+            records.append((rtype, rid, buf[8:8 + clen]))
+            buf = buf[8 + clen + plen:]
+    return records, False
+
+
+def wait_closed(sock, timeout=None):
+    """True when the peer closes: recv() returns EOF (or a reset) in time."""
+    sock.settimeout(timeout or 20 * SLOW)
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def params_for(script, query=""):
+    return {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_FILENAME": script,
+        "SCRIPT_NAME": "/index.php",
+        "REQUEST_URI": "/index.php" + ("?" + query if query else ""),
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": "0",
+    }
+
+
+class Background:
+    """Runs fcgi.request in a thread; .result() joins and returns it."""
+
+    def __init__(self, *args, **kw):
+        self.value = self.error = None
+        self.thread = threading.Thread(target=self._run, args=args, kwargs=kw, daemon=True)
+        self.thread.start()
+
+    def _run(self, *args, **kw):
+        try:
+            self.value = fcgi.request(*args, **kw)
+        except BaseException as e:  # reported by result()
+            self.error = e
+
+    def result(self, timeout=None):
+        self.thread.join(timeout or 60 * SLOW)
+        assert not self.thread.is_alive(), "background request did not finish"
+        if self.error:
+            raise self.error
+        return self.value
+
+
+def wait_busy(tfpm, n):
+    def busy():
+        return tfpm.status()["pools"][0]["busy_threads"] >= n
+    wait_until(busy, 10 * SLOW, interval=0.01, what=f"{n} busy thread(s)")
+
+
+def test_get_values(tfpm_factory):
+    tfpm = tfpm_factory(processes=2, threads=3)
+    v = fcgi.get_values(tfpm.sock)
+    assert v == {"FCGI_MAX_CONNS": "6", "FCGI_MAX_REQS": "6", "FCGI_MPXS_CONNS": "0"}
+    # Only what was asked is answered.
+    assert fcgi.get_values(tfpm.sock, names=("FCGI_MPXS_CONNS",)) == {"FCGI_MPXS_CONNS": "0"}
+
+
+def test_unknown_management_record_gets_unknown_type(tfpm):
+    s = fcgi.connect(tfpm.sock)
+    try:
+        s.sendall(fcgi.record(99, 0, b"whatever"))
+        records, _ = read_records(s, lambda rs: len(rs) >= 1)
+        assert records[0][0] == fcgi.UNKNOWN_TYPE
+        assert records[0][2][0] == 99
+        # The connection stays usable.
+        r = fcgi.request(tfpm.sock, ECHO, query="after=unknown", sock=s)
+        assert r.status == 200 and b'"after":"unknown"' in r.body
+    finally:
+        s.close()
+
+
+def test_keep_conn_serves_several_requests_on_one_connection(tfpm):
+    s = fcgi.connect(tfpm.sock)
+    try:
+        for i in range(6):
+            r = fcgi.request(tfpm.sock, ECHO, query=f"i={i}", keep_conn=True, sock=s)
+            assert r.status == 200, r
+            assert f'"get":{{"i":"{i}"}}'.encode() in r.body
+        # Without KEEP_CONN the server closes after the last response.
+        r = fcgi.request(tfpm.sock, ECHO, query="i=last", keep_conn=False, sock=s)
+        assert r.status == 200 and b'"i":"last"' in r.body
+        assert wait_closed(s), "server kept the connection open without FCGI_KEEP_CONN"
+    finally:
+        s.close()
+
+
+def test_pipelined_keep_conn_requests(tfpm):
+    s = fcgi.connect(tfpm.sock)
+    try:
+        data = b"".join(fcgi.build_request(params_for(ECHO, f"n={i}"), keep_conn=True) for i in range(4))
+        s.sendall(data)
+        for i in range(4):
+            r = fcgi.read_response(s)
+            assert r.status == 200 and f'"n":"{i}"'.encode() in r.body, r
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("case", ["missing_param", "empty_param", "no_such_file"])
+def test_unknown_script_is_404_file_not_found(tfpm, case):
+    script = {"missing_param": None, "empty_param": "",
+              "no_such_file": f"/tmp/tfpm-no-such-dir-{uuid.uuid4().hex}/x.php"}[case]
+    r = fcgi.request(tfpm.sock, ECHO, params={"SCRIPT_FILENAME": script})
+    assert r.status == 404, r
+    assert r.body == b"File not found.\n"
+    assert b"Primary script unknown" in r.stderr
+    assert r.protocol_status == 0
+
+
+def test_txt_script_is_403_access_denied(tfpm):
+    script = tfpm.dir / "secret.txt"
+    script.write_text("<?php echo 'the script ran';\n")
+    r = fcgi.request(tfpm.sock, str(script))
+    assert r.status == 403, r
+    assert r.body == b"Access denied.\n"
+    assert b"the script ran" not in r.body
+    assert "has been denied" in tfpm.log_text()
+
+
+def test_empty_limit_extensions_allows_any_extension(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=1, limit_extensions=[])
+    script = tfpm.dir / "script.txt"
+    script.write_text("<?php echo 'the script ran';\n")
+    r = fcgi.request(tfpm.sock, str(script))
+    assert r.status == 200 and r.body == b"the script ran", r
+
+
+MALFORMED = {
+    "bad_version": struct.pack(">BBHHBx", 2, fcgi.BEGIN_REQUEST, 1, 8, 0) + b"\0\1\0\0\0\0\0\0",
+    "http_garbage": b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    "short_begin_request": fcgi.record(fcgi.BEGIN_REQUEST, 1, b"\0\1\0"),
+    "bad_params_lengths": (fcgi.record(fcgi.BEGIN_REQUEST, 1, struct.pack(">HB5x", 1, 0))
+                           + fcgi.record(fcgi.PARAMS, 1, b"\x7f\x7fSHORT")
+                           + fcgi.record(fcgi.PARAMS, 1)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_input_closes_only_that_connection(tfpm_factory, kind):
+    tfpm = tfpm_factory(processes=1, threads=2)
+    slow = Background(tfpm.sock, SLEEP, query="ms=400")
+    wait_busy(tfpm, 1)
+    bad = fcgi.connect(tfpm.sock)
+    try:
+        bad.sendall(MALFORMED[kind])
+        assert wait_closed(bad), f"{kind}: the server did not close the connection"
+    finally:
+        bad.close()
+    r = slow.result()
+    assert r.status == 200 and r.body == b"slept 400 ms\n", r
+    for i in range(4):
+        r = fcgi.request(tfpm.sock, ECHO, query=f"i={i}")
+        assert r.status == 200, r
+
+
+def test_abort_request_during_params_is_answered(tfpm):
+    s = fcgi.connect(tfpm.sock)
+    try:
+        s.sendall(fcgi.record(fcgi.BEGIN_REQUEST, 1, struct.pack(">HB5x", 1, fcgi.KEEP_CONN))
+                  + fcgi.record(fcgi.PARAMS, 1, fcgi.encode_pair("SCRIPT_FILENAME", ECHO))
+                  + fcgi.record(fcgi.ABORT_REQUEST, 1))
+        records, _ = read_records(s, lambda rs: any(r[0] == fcgi.END_REQUEST for r in rs))
+        end = [r for r in records if r[0] == fcgi.END_REQUEST][0]
+        assert end[1] == 1
+        # The kept connection still serves a request.
+        r = fcgi.request(tfpm.sock, ECHO, query="after=abort", sock=s)
+        assert r.status == 200 and b'"after":"abort"' in r.body
+    finally:
+        s.close()
+
+
+def test_second_request_on_busy_connection_gets_cant_mpx_conn(tfpm):
+    s = fcgi.connect(tfpm.sock)
+    try:
+        s.sendall(fcgi.build_request(params_for(SLEEP, "ms=300"), request_id=1, keep_conn=True))
+        time.sleep(0.05)  # let the first one start; not a timing assertion
+        s.sendall(fcgi.build_request(params_for(ECHO), request_id=2, keep_conn=True))
+
+        def both_ended(rs):
+            return {r[1] for r in rs if r[0] == fcgi.END_REQUEST} >= {1, 2}
+        records, eof = read_records(s, both_ended)
+        assert not eof
+        ends = {r[1]: struct.unpack(">IB3x", r[2]) for r in records if r[0] == fcgi.END_REQUEST}
+        assert ends[2][1] == 1, "FCGI_CANT_MPX_CONN expected for the second request"
+        assert ends[1][1] == 0
+        out1 = b"".join(r[2] for r in records if r[0] == fcgi.STDOUT and r[1] == 1)
+        assert out1.endswith(b"slept 300 ms\n")
+        assert not any(r[0] == fcgi.STDOUT and r[1] == 2 for r in records)
+    finally:
+        s.close()
+
+
+def test_client_disconnects_mid_request_do_not_break_later_requests(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=2)
+    big = php_fixture("big_output")
+    post = php_fixture("hash_input")
+
+    # 1. Half a request: BEGIN_REQUEST and part of PARAMS, then close.
+    s = fcgi.connect(tfpm.sock)
+    s.sendall(fcgi.build_request(params_for(ECHO))[:40])
+    s.close()
+    # 2. A whole request, closed before the response is read.
+    for _ in range(2):
+        s = fcgi.connect(tfpm.sock)
+        s.sendall(fcgi.build_request(params_for(SLEEP, "ms=200")))
+        s.close()
+    # 3. A POST whose body stops half-way.
+    p = params_for(post)
+    p.update({"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "100000",
+              "CONTENT_TYPE": "application/octet-stream"})
+    data = fcgi.record(fcgi.BEGIN_REQUEST, 1, struct.pack(">HB5x", 1, 0))
+    data += fcgi.stream(fcgi.PARAMS, 1, b"".join(fcgi.encode_pair(k, v) for k, v in p.items()))
+    data += fcgi.record(fcgi.STDIN, 1, b"x" * 1000)
+    s = fcgi.connect(tfpm.sock)
+    s.sendall(data)
+    s.close()
+    # 4. A large response, abandoned after the first bytes.
+    s = fcgi.connect(tfpm.sock)
+    s.sendall(fcgi.build_request(params_for(big, "mb=8")))
+    s.recv(1000)
+    s.close()
+
+    for i in range(8):
+        r = fcgi.request(tfpm.sock, ECHO, query=f"i={i}")
+        assert r.status == 200 and f'"i":"{i}"'.encode() in r.body, r
+    # No thread stays stuck on an abandoned connection.
+    wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 0, 15 * SLOW,
+               what="all threads idle again")
+    r = fcgi.request(tfpm.sock, SLEEP, query="ms=10")
+    assert r.status == 200 and r.body == b"slept 10 ms\n"
+
+
+def _finish_request(tfpm, keep_conn):
+    marker = tfpm.dir / f"marker-{uuid.uuid4().hex}"
+    script = php_fixture("finish_request")
+    s = fcgi.connect(tfpm.sock)
+    try:
+        r = fcgi.request(tfpm.sock, script, query=f"marker={marker}&sleep_ms=1000", keep_conn=keep_conn,
+                         sock=s)
+        assert not marker.exists(), "END_REQUEST came only after the script finished"
+        assert r.status == 200 and r.body == b"response sent\n", r
+        if not keep_conn:
+            # php-fpm closes a non-kept connection in fastcgi_finish_request().
+            # The marker is written before the script returns: if it exists
+            # when the connection closes, the close waited for the script.
+            assert wait_closed(s), "connection not closed"
+            assert not marker.exists(), \
+                "connection stayed open while the script ran after fastcgi_finish_request()"
+        wait_until(marker.exists, 10 * SLOW, what="the script to go on after fastcgi_finish_request()")
+        wait_until(lambda: marker.read_text() == "after finish_request: true", 5 * SLOW)
+        if keep_conn:
+            r = fcgi.request(tfpm.sock, ECHO, query="next=1", keep_conn=False, sock=s)
+            assert r.status == 200 and b'"next":"1"' in r.body
+    finally:
+        s.close()
+
+
+def test_fastcgi_finish_request_keep_conn(tfpm):
+    _finish_request(tfpm, keep_conn=True)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tfpm bug: fastcgi_finish_request() on a connection without FCGI_KEEP_CONN sends END_REQUEST "
+    "but does not close the connection until the script returns; php-fpm closes it at once "
+    "(fcgi_close(request, 0, 0)), which nginx with fastcgi_keep_conn off relies on."))
+def test_fastcgi_finish_request_closes_non_kept_connection(tfpm):
+    _finish_request(tfpm, keep_conn=False)

@@ -1,0 +1,37 @@
+<?php
+// A Fiber echoes ?lines lines, suspending after each one, while the
+// request's max_execution_time timer is armed (set_time_limit).
+// ?busy=1: the Fiber busy-loops instead, past set_time_limit(1).
+$id = $_GET['id'] ?? '0';
+if (!empty($_GET['busy'])) {
+    set_time_limit(1);
+    $f = new Fiber(function () {
+        $x = 0;
+        while (true) {
+            $x++;
+        }
+    });
+    $f->start();
+    echo "unreachable\n";
+    exit;
+}
+set_time_limit(5);
+$lines = (int)($_GET['lines'] ?? 200);
+$f = new Fiber(function () use ($id, $lines) {
+    for ($i = 0; $i < $lines; $i++) {
+        echo "fiber $id line $i ", str_repeat('.', $i % 50), "\n";
+        if ($i % 10 == 0) {
+            flush();
+        }
+        Fiber::suspend($i);
+    }
+    return 'done';
+});
+$n = 0;
+$f->start();
+while (!$f->isTerminated()) {
+    $n++;
+    usleep(500);
+    $f->resume();
+}
+echo "fiber $id finished after $n resumes: ", $f->getReturn(), "\n";

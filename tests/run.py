@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""tfpm's test runner: every suite, in every build, with one total.
+
+Suites:
+  unit         doctest, no libphp            (build, build-asan, build-tsan)
+  sapi         doctest against real libphp   (build, build-asan, build-tsan)
+  integration  pytest: real daemon, nginx, DokuWiki (build: all tests;
+               sanitizer builds: the tests marked `sanitize`)
+
+The last line is "N passed, N failed" from these totals; CI reads it.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SANITIZER_ENV = {
+    "address": {
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0",
+        "USE_ZEND_ALLOC": "0",  # PHP's allocations through malloc, so ASan checks them
+    },
+    "thread": {
+        "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1:suppressions="
+        + os.path.join(ROOT, "tests", "tsan.supp"),
+    },
+}
+
+
+def run_doctest(name, binary, env):
+    t0 = time.time()
+    proc = subprocess.run([binary, "--no-intro=true"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout
+    m = re.search(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed", out)
+    if not m:
+        print(out[-4000:])
+        print(f"  {name}: no doctest summary (exit {proc.returncode}): counted as 1 failure")
+        return 0, 1
+    passed, failed = int(m.group(2)), int(m.group(3))
+    if proc.returncode != 0 and failed == 0:
+        failed = 1  # crashed after its summary (sanitizer report at exit)
+    if failed:
+        print(out[-8000:])
+    print(f"  {name}: {passed} passed, {failed} failed ({time.time() - t0:.0f} s)")
+    return passed, failed
+
+
+def run_pytest(name, build_dir, env, marker=None, extra=()):
+    t0 = time.time()
+    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
+        xml_path = f.name
+    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "tests", "integration"),
+           "-q", "-p", "no:cacheprovider", f"--junitxml={xml_path}", "-o", "junit_family=xunit2"]
+    if marker:
+        cmd += ["-m", marker]
+    cmd += list(extra)
+    env = dict(env, TFPM_BUILD_DIR=build_dir)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env)
+    try:
+        suite = ET.parse(xml_path).getroot()
+        if suite.tag == "testsuites":
+            suite = suite[0]
+        total = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+    except (ET.ParseError, FileNotFoundError, IndexError):
+        print(f"  {name}: pytest wrote no report (exit {proc.returncode}): counted as 1 failure")
+        return 0, 1, 0
+    finally:
+        if os.path.exists(xml_path):
+            os.unlink(xml_path)
+    passed = total - failed - skipped
+    if proc.returncode not in (0, 5) and failed == 0:
+        failed = 1
+    print(f"  {name}: {passed} passed, {failed} failed, {skipped} skipped ({time.time() - t0:.0f} s)")
+    return passed, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--builds", default="build,build-asan:address,build-tsan:thread",
+                    help="comma list of DIR[:sanitizer]")
+    ap.add_argument("--suites", default="unit,sapi,integration")
+    ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (e.g. -k name)")
+    args = ap.parse_args()
+
+    passed = failed = skipped = 0
+    for spec in args.builds.split(","):
+        build, _, sanitizer = spec.partition(":")
+        build_dir = build if os.path.isabs(build) else os.path.join(ROOT, build)
+        env = dict(os.environ)
+        env.update(SANITIZER_ENV.get(sanitizer, {}))
+        print(f"== {build} ({sanitizer or 'no sanitizer'})", flush=True)
+        if not os.path.isdir(build_dir):
+            print(f"  {build_dir} does not exist: counted as 1 failure")
+            failed += 1
+            continue
+        suites = args.suites.split(",")
+        if "unit" in suites:
+            p, f = run_doctest(f"{build} unit", os.path.join(build_dir, "tests", "unit_tests"), env)
+            passed, failed = passed + p, failed + f
+        if "sapi" in suites:
+            p, f = run_doctest(f"{build} sapi", os.path.join(build_dir, "tests", "sapi", "sapi_tests"), env)
+            passed, failed = passed + p, failed + f
+        if "integration" in suites:
+            p, f, s = run_pytest(f"{build} integration", build_dir, env,
+                                 marker="sanitize" if sanitizer else None, extra=args.pytest_args)
+            passed, failed, skipped = passed + p, failed + f, skipped + s
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
