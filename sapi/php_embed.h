@@ -37,8 +37,10 @@ class PhpRuntime {
   static Status Startup(const RuntimeOptions& options);
   // MSHUTDOWN. Call after every PhpThreadScope has been destroyed.
   static void Shutdown();
-  // get_loaded_extensions() + zend extensions, as `php -m` lists them.
+  // The modules `php -m` lists under [PHP Modules], sorted as it sorts them.
   static std::vector<std::string> LoadedModules();
+  // ... and under [Zend Modules] (OPcache).
+  static std::vector<std::string> ZendExtensions();
 };
 
 // Gives the calling thread its own PHP interpreter context (ts_resource(0))

@@ -2,6 +2,10 @@
 //   fastcgi_finish_request(): bool      — php-fpm's: flush, END_REQUEST, keep running
 //   apache_request_headers(): array     — request headers rebuilt from HTTP_* params
 //   getallheaders(): array              — alias
+//   tfpm_info(): array                   — what this interpreter is: version,
+//                                          ZTS, Zend max-execution timers, signals
+#include <unistd.h>
+
 #include "sapi/php_internal.h"
 
 namespace tfpm::sapi {
@@ -40,9 +44,38 @@ PHP_FUNCTION(apache_request_headers) {
   }
 }
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_tfpm_info, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+PHP_FUNCTION(tfpm_info) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  array_init(return_value);
+  add_assoc_string(return_value, "version", TFPM_PHP_MODULE_VERSION);
+  add_assoc_string(return_value, "php", PHP_VERSION);
+  add_assoc_string(return_value, "sapi", sapi_module.name);
+#ifdef ZTS
+  add_assoc_bool(return_value, "zts", true);
+#else
+  add_assoc_bool(return_value, "zts", false);
+#endif
+#ifdef ZEND_MAX_EXECUTION_TIMERS
+  add_assoc_bool(return_value, "max_execution_timers", true);
+#else
+  add_assoc_bool(return_value, "max_execution_timers", false);
+#endif
+#ifdef ZEND_SIGNALS
+  add_assoc_bool(return_value, "zend_signals", true);
+#else
+  add_assoc_bool(return_value, "zend_signals", false);
+#endif
+  add_assoc_long(return_value, "pid", static_cast<zend_long>(getpid()));
+  add_assoc_long(return_value, "thread_id", static_cast<zend_long>(gettid()));
+}
+
 const zend_function_entry kFunctions[] = {
     ZEND_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
     ZEND_FE(apache_request_headers, arginfo_apache_request_headers)
+    ZEND_FE(tfpm_info, arginfo_tfpm_info)
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
     ZEND_FE_END};
 

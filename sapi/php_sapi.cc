@@ -3,6 +3,9 @@
 // SG(server_context) and delegates to fastcgi::Exchange. They are noexcept and
 // hold only trivially destructible locals, because PHP may longjmp
 // (zend_bailout) through any frame that calls back into the engine.
+#include <strings.h>
+
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -297,6 +300,14 @@ std::vector<std::string> PhpRuntime::LoadedModules() {
     out.emplace_back(static_cast<zend_module_entry*>(module)->name);
   }
   ZEND_HASH_FOREACH_END();
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return strcasecmp(a.c_str(), b.c_str()) < 0;
+  });
+  return out;
+}
+
+std::vector<std::string> PhpRuntime::ZendExtensions() {
+  std::vector<std::string> out;
   for (zend_llist_element* e = zend_extensions.head; e; e = e->next) {
     out.emplace_back(static_cast<zend_extension*>(static_cast<void*>(e->data))->name);
   }

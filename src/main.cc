@@ -162,9 +162,18 @@ int main(int argc, char** argv) {
   tfpm::supervisor::SupervisorOptions options;
   options.worker_executable = WorkerExecutable();
   options.config_text = text;
-  options.on_ready = [&ready_pipe](const tfpm::Status& st) {
+  const bool log_to_stderr = cfg->daemon.error_log == "stderr";
+  options.on_ready = [&ready_pipe, log_to_stderr](const tfpm::Status& st) {
     if (st.ok()) tfpm::os::SdNotify("READY=1\nSTATUS=serving");
     if (ready_pipe >= 0) {
+      // Detached from the terminal from now on (as php-fpm): stdout always,
+      // stderr unless it is the configured log.
+      int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (devnull >= 0) {
+        ::dup2(devnull, 1);
+        if (!log_to_stderr) ::dup2(devnull, 2);
+        ::close(devnull);
+      }
       const char c = st.ok() ? 'o' : 'f';
       [[maybe_unused]] ssize_t n = ::write(ready_pipe, &c, 1);
       ::close(ready_pipe);

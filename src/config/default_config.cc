@@ -5,9 +5,9 @@ namespace tfpm::config {
 std::string EmbeddedDefaultConfig() {
   return R"yaml(# tfpm built-in configuration (used when no --config is given)
 daemon:
-  error_log: stderr
+  error_log: /var/log/tfpm/error.log
   log_level: notice
-  pid_file: ""
+  pid_file: /run/tfpm/tfpm.pid
   control_socket: /run/tfpm/tfpm.sock
 
 php:

@@ -54,28 +54,28 @@ bool Segment::Valid() const {
 
 void SlotWriter::BeginRequest(int64_t now_us, std::string_view method, std::string_view uri,
                               std::string_view script) {
-  const uint32_t s = slot_->seq.load(std::memory_order_relaxed);
-  slot_->seq.store(s + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  // Odd: a write is in progress. The acquire half keeps the field stores
+  // below from moving above it (no fence: TSan does not model fences).
+  slot_->seq.fetch_add(1, std::memory_order_acq_rel);
   slot_->request_start_us = now_us;
   CopyField(slot_->method, method);
   CopyField(slot_->uri, uri);
   CopyField(slot_->script, script);
   slot_->state.store(static_cast<uint32_t>(ThreadState::kRunning), std::memory_order_relaxed);
-  slot_->seq.store(s + 2, std::memory_order_release);
+  slot_->seq.fetch_add(1, std::memory_order_release);  // even again
 }
 
 void SlotWriter::EndRequest(int64_t now_us, int status, uint64_t memory) {
-  const uint32_t s = slot_->seq.load(std::memory_order_relaxed);
-  slot_->seq.store(s + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  // Odd: a write is in progress. The acquire half keeps the field stores
+  // below from moving above it (no fence: TSan does not model fences).
+  slot_->seq.fetch_add(1, std::memory_order_acq_rel);
   slot_->last_duration_us = now_us - slot_->request_start_us;
   slot_->request_start_us = 0;
   slot_->last_status = status;
   slot_->last_memory = memory;
   slot_->requests += 1;
   slot_->state.store(static_cast<uint32_t>(ThreadState::kIdle), std::memory_order_relaxed);
-  slot_->seq.store(s + 2, std::memory_order_release);
+  slot_->seq.fetch_add(1, std::memory_order_release);  // even again
 }
 
 bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out) {
@@ -92,8 +92,9 @@ bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out) {
     snap.method.assign(slot.method, strnlen(slot.method, sizeof(slot.method)));
     snap.uri.assign(slot.uri, strnlen(slot.uri, sizeof(slot.uri)));
     snap.script.assign(slot.script, strnlen(slot.script, sizeof(slot.script)));
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (slot.seq.load(std::memory_order_relaxed) == before) {
+    // A read-modify-write that changes nothing: its release half keeps the
+    // field loads above from moving below the re-check.
+    if (const_cast<ThreadSlot&>(slot).seq.fetch_add(0, std::memory_order_acq_rel) == before) {
       *out = std::move(snap);
       return true;
     }

@@ -126,6 +126,8 @@ int PrintModules(const Args& args) {
   }
   std::printf("[PHP Modules]\n");
   for (const auto& m : sapi::PhpRuntime::LoadedModules()) std::printf("%s\n", m.c_str());
+  std::printf("\n[Zend Modules]\n");
+  for (const auto& m : sapi::PhpRuntime::ZendExtensions()) std::printf("%s\n", m.c_str());
   sapi::PhpRuntime::Shutdown();
   return 0;
 }

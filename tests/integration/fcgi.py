@@ -95,9 +95,11 @@ def read_response(sock, request_id=1):
     out, err = [], []
 
     def need(n):
+        # Never reads past the current record: with pipelined requests the
+        # next response's bytes must stay in the socket for the next call.
         nonlocal buf
         while len(buf) < n:
-            chunk = sock.recv(262144)
+            chunk = sock.recv(min(262144, n - len(buf)))
             if not chunk:
                 raise ConnectionError("connection closed before END_REQUEST")
             buf += chunk

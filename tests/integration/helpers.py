@@ -198,16 +198,42 @@ PRODUCTION_INI = {
 DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout"}
 
 
+def _merge_options(existing, wanted):
+    """"a=1:b=2" options: keeps what the caller (tests/run.py) set, adds the
+    keys it did not set."""
+    have = dict(kv.split("=", 1) for kv in existing.split(":") if "=" in kv)
+    for kv in wanted.split(":"):
+        k, v = kv.split("=", 1)
+        have.setdefault(k, v)
+    return ":".join(f"{k}={v}" for k, v in have.items())
+
+
+def _tsan_suppressions():
+    """One file with the suppressions the caller named (tests/run.py points
+    at tests/tsan.supp) followed by ours (tests/integration/tsan.supp):
+    TSAN_OPTIONS takes a single suppressions file."""
+    texts = []
+    given = dict(kv.split("=", 1) for kv in os.environ.get("TSAN_OPTIONS", "").split(":")
+                 if "=" in kv).get("suppressions")
+    for path in (given, str(TSAN_SUPP)):
+        if path and os.path.isfile(path):
+            texts.append(f"# --- {path}\n" + Path(path).read_text())
+    combined = Path(tempfile.gettempdir()) / f"tfpm-tsan-{os.getpid()}.supp"
+    combined.write_text("\n".join(texts))
+    return str(combined)
+
+
 def sanitizer_env():
     env = {}
     if SANITIZER == "address":
-        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+        env["ASAN_OPTIONS"] = _merge_options(os.environ.get("ASAN_OPTIONS", ""),
+                                             "detect_leaks=0:abort_on_error=1")
         env["USE_ZEND_ALLOC"] = "0"
     elif SANITIZER == "thread":
-        opts = "halt_on_error=1:second_deadlock_stack=1"
-        if TSAN_SUPP.is_file():
-            opts += f":suppressions={TSAN_SUPP}"
-        env["TSAN_OPTIONS"] = opts
+        opts = _merge_options(os.environ.get("TSAN_OPTIONS", ""),
+                              "halt_on_error=1:second_deadlock_stack=1")
+        opts = ":".join(kv for kv in opts.split(":") if not kv.startswith("suppressions="))
+        env["TSAN_OPTIONS"] = opts + ":suppressions=" + _tsan_suppressions()
         env["USE_ZEND_ALLOC"] = "0"
     return env
 
@@ -265,6 +291,11 @@ class Tfpm:
         self.expected_processes = sum(int(p.get("processes", 1)) for p in all_pools.values())
         self.env = dict(os.environ)
         self.env.update(sanitizer_env())
+        # The workers' stderr is /dev/null (without catch_workers_output):
+        # sanitizer reports go to files here, which log_text() includes.
+        for var in ("ASAN_OPTIONS", "TSAN_OPTIONS"):
+            if SANITIZER and var in self.env:
+                self.env[var] += f":log_path={self.dir}/sanitizer"
         self.env.update(extra_env)
         self.start(wait_ready=wait_ready)
 
@@ -378,10 +409,14 @@ class Tfpm:
     # -- observation ------------------------------------------------------
 
     def log_text(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        """The daemon's log, followed by any sanitizer report files."""
+        parts = []
+        for path in [self.log_path] + sorted(self.dir.glob("sanitizer*")):
+            try:
+                parts.append(path.read_text(errors="replace"))
+            except OSError:
+                pass
+        return "\n".join(parts)
 
     def ctl(self, *args, check=True, timeout=None):
         r = subprocess.run([str(PM_CTL), "--socket", self.ctl_sock, *args], capture_output=True,

@@ -92,7 +92,10 @@ TEST_CASE("the embedded default config loads") {
   Result<Config> config = LoadConfigString(EmbeddedDefaultConfig(), kBuiltInSourceName);
   REQUIRE_MESSAGE(config.ok(), config.status().ToString());
   CHECK(config->source == "<built-in>");
-  CheckDaemonDefaults(config->daemon);
+  // The built-in config runs as a daemon: it logs to a file and writes a pid file.
+  CHECK(config->daemon.error_log == "/var/log/tfpm/error.log");
+  CHECK(config->daemon.pid_file == "/run/tfpm/tfpm.pid");
+  CHECK(config->daemon.control_socket == "/run/tfpm/tfpm.sock");
   CHECK(config->php.ini_file.empty());
   CHECK(config->php.ini == KeyValues{{"memory_limit", "128M"}});
   REQUIRE(config->pools.size() == 1);
