@@ -6,9 +6,13 @@ $id = $_GET['id'] ?? '0';
 if (!empty($_GET['busy'])) {
     set_time_limit(1);
     $f = new Fiber(function () {
+        // CPU-bound; the small string allocations also give ThreadSanitizer
+        // (which delivers signals only at intercepted calls such as malloc
+        // under USE_ZEND_ALLOC=0) a point to deliver the timer signal.
         $x = 0;
         while (true) {
             $x++;
+            $s = str_repeat('x', 64 + ($x & 63));
         }
     });
     $f->start();

@@ -1,0 +1,107 @@
+#include "os/socket.h"
+
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "os/process.h"
+
+namespace tfpm::os {
+namespace {
+
+TEST_CASE("listen addresses as php-fpm users write them") {
+  struct Case {
+    const char* text;
+    ListenAddress::Kind kind;
+    const char* host_or_path;
+    uint16_t port;
+    const char* round_trip;
+  };
+  const Case cases[] = {
+      {"/run/tfpm/www.sock", ListenAddress::Kind::kUnix, "/run/tfpm/www.sock", 0, "/run/tfpm/www.sock"},
+      {"127.0.0.1:9000", ListenAddress::Kind::kTcp, "127.0.0.1", 9000, "127.0.0.1:9000"},
+      {"[::1]:9001", ListenAddress::Kind::kTcp, "::1", 9001, "[::1]:9001"},
+      {"9002", ListenAddress::Kind::kTcp, "", 9002, "9002"},
+      {"localhost:9003", ListenAddress::Kind::kTcp, "127.0.0.1", 9003, "127.0.0.1:9003"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    auto a = ParseListenAddress(c.text);
+    REQUIRE(a.ok());
+    CHECK(a->kind == c.kind);
+    CHECK((c.kind == ListenAddress::Kind::kUnix ? a->path : a->host) == c.host_or_path);
+    CHECK(a->port == c.port);
+    CHECK(a->ToString() == c.round_trip);
+  }
+}
+
+TEST_CASE("bad listen addresses name the problem") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "listen address is empty"},
+      {"127.0.0.1:0", "listen address '127.0.0.1:0': bad port"},
+      {"127.0.0.1:70000", "listen address '127.0.0.1:70000': bad port"},
+      {"example.com:80", "listen address 'example.com:80': host must be an IP address"},
+      {"[::1]9000", "listen address '[::1]9000': expected [v6]:port"},
+  };
+  for (const auto& [text, message] : cases) {
+    CAPTURE(text);
+    auto a = ParseListenAddress(text);
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().message() == message);
+  }
+}
+
+TEST_CASE("a unix listener: mode, stale file replaced, live one refused, peer credentials") {
+  char dir[] = "/tmp/tfpm-socket-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  ListenAddress addr{ListenAddress::Kind::kUnix, std::string(dir) + "/a.sock", "", 0};
+  ListenOptions opt;
+  opt.mode = 0600;
+  {
+    auto fd = Listen(addr, opt);
+    REQUIRE(fd.ok());
+    struct stat st;
+    REQUIRE(::stat(addr.path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto second = Listen(addr, opt);
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.status().message().find("in use by another process") != std::string::npos);
+    auto client = ConnectUnix(addr.path);
+    REQUIRE(client.ok());
+    auto cred = GetPeerCredentials(client->get());
+    REQUIRE(cred.ok());
+    CHECK(cred->uid == ::geteuid());
+    auto local = LocalAddress(fd->get());
+    REQUIRE(local.ok());
+    CHECK(local->path == addr.path);
+  }
+  // The first listener is closed; its file is stale and gets replaced.
+  auto again = Listen(addr, opt);
+  CHECK(again.ok());
+  ::unlink(addr.path.c_str());
+  ::rmdir(dir);
+}
+
+TEST_CASE("a TCP listener on an ephemeral loopback port reports its address") {
+  ListenAddress addr{ListenAddress::Kind::kTcp, "", "127.0.0.1", 0};
+  // Port 0 is refused by the parser, not by Listen: bind an ephemeral port.
+  auto fd = Listen(addr, ListenOptions{});
+  REQUIRE(fd.ok());
+  auto local = LocalAddress(fd->get());
+  REQUIRE(local.ok());
+  CHECK(local->host == "127.0.0.1");
+  CHECK(local->port != 0);
+}
+
+TEST_CASE("wait statuses are described as php-fpm logs them") {
+  CHECK(DecodeWaitStatus(1, 0).Describe() == "exited with code 0");
+  CHECK(DecodeWaitStatus(1, 3 << 8).Describe() == "exited with code 3");
+  CHECK(DecodeWaitStatus(1, 9).Describe() == "exited on signal 9 (SIGKILL)");
+  CHECK(DecodeWaitStatus(1, 11 | 0x80).Describe() == "exited on signal 11 (SIGSEGV) (core dumped)");
+}
+
+}  // namespace
+}  // namespace tfpm::os
