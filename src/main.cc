@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/log.h"
 #include "config/default_config.h"
@@ -55,6 +56,29 @@ std::string WorkerExecutable() {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return dir + "/tfpm-worker";
+}
+
+// Keys the config accepts whose features are not built yet: worker mode is
+// refused (serving it as classic would be wrong); the others are ignored
+// with a warning so nobody believes they are in effect.
+bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings) {
+  for (const auto& p : cfg.pools) {
+    const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
+    if (p.mode == tfpm::config::PoolMode::kWorker) {
+      std::fprintf(stderr, "%smode: worker mode is not implemented yet\n", at.c_str());
+      return false;
+    }
+    auto ignored = [&](bool set, const char* key) {
+      if (set) warnings->push_back(at + key + ": not implemented yet; ignored");
+    };
+    ignored(p.request_terminate_timeout.count() > 0, "request_terminate_timeout");
+    ignored(p.request_slowlog_timeout.count() > 0, "request_slowlog_timeout");
+    ignored(!p.slowlog.empty(), "slowlog");
+    ignored(!p.access_log.empty(), "access_log");
+    ignored(!p.status_path.empty(), "status_path");
+    ignored(!p.ping_path.empty(), "ping_path");
+  }
+  return true;
 }
 
 }  // namespace
@@ -105,6 +129,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
     return 1;
   }
+  std::vector<std::string> warnings;
+  if (!CheckUnimplemented(*cfg, &warnings)) return 1;
+  for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
   if (test) {
     std::printf("configuration file %s test is successful\n", source.c_str());
     return 0;

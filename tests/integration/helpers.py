@@ -3,6 +3,7 @@
 conftest.py turns these into fixtures; test modules import the helpers they
 need directly (`from helpers import http_get, ...`).
 """
+import atexit
 import hashlib
 import http.client
 import json
@@ -76,6 +77,7 @@ CRASH_PATTERNS = [
     "free(): invalid",
     "corrupted size",
     "malloc(): ",
+    "exited with code 66 ",  # ThreadSanitizer's exit code with halt_on_error
 ]
 
 
@@ -219,7 +221,9 @@ def _tsan_suppressions():
         if path and os.path.isfile(path):
             texts.append(f"# --- {path}\n" + Path(path).read_text())
     combined = Path(tempfile.gettempdir()) / f"tfpm-tsan-{os.getpid()}.supp"
-    combined.write_text("\n".join(texts))
+    if not combined.exists():
+        combined.write_text("\n".join(texts))
+        atexit.register(lambda: combined.unlink(missing_ok=True))
     return str(combined)
 
 
