@@ -504,7 +504,8 @@ control::Json Supervisor::StatusJson() const {
                      {"last_duration_ms", snap.last_duration_us / 1000.0},
                      {"last_memory", snap.last_memory}};
           if (running) {
-            th["duration_ms"] = (now_us - snap.request_start_us) / 1000.0;
+            // The request may have started after now_us was read.
+            th["duration_ms"] = std::max<int64_t>(0, now_us - snap.request_start_us) / 1000.0;
             th["method"] = snap.method;
             th["uri"] = snap.uri;
             th["script"] = snap.script;

@@ -314,6 +314,10 @@ void Connection::Finish(uint32_t app_status) {
     fastcgi::AppendEndRequest(request_id_, app_status, fastcgi::ProtocolStatus::kRequestComplete, &out_);
     SendAll();
   }
+  // Without FCGI_KEEP_CONN the web server reads until EOF: end the
+  // connection now, even if the script goes on (fastcgi_finish_request()),
+  // as php-fpm's fcgi_close() does. The Server closes the descriptor later.
+  if (!keep_conn_) ::shutdown(fd_.get(), SHUT_RDWR);
   // Unread body records of this request are skipped by ReadRequest().
   state_ = State::kIdle;
   stdin_left_ = 0;

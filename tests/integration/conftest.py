@@ -54,8 +54,11 @@ class _Instances:
         self.nginxes = []
 
     def tfpm(self, **overrides):
-        t = helpers.Tfpm(**overrides)
-        self.tfpms.append(t)
+        wait_ready = overrides.pop("wait_ready", True)
+        t = helpers.Tfpm(wait_ready=False, **overrides)
+        self.tfpms.append(t)  # before waiting: a failed start is cleaned up too
+        if wait_ready:
+            t.wait_ready()
         return t
 
     def nginx(self, tfpm, root, extra_location=""):

@@ -242,24 +242,37 @@ def sanitizer_env():
     return env
 
 
+def _replace_dir(value, directory):
+    if isinstance(value, str):
+        return value.replace("{dir}", directory)
+    if isinstance(value, dict):
+        return {k: _replace_dir(v, directory) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_replace_dir(v, directory) for v in value]
+    return value
+
+
 class Tfpm:
     """One tfpm daemon (supervisor + workers) in its own temporary directory.
 
     Overrides: any pool key (processes, threads, php_value, ...) applies to
     the pool "www"; `ini` is merged into php.ini; `daemon` (or a bare daemon
     key such as process_control_timeout) into the daemon section; `pools`
-    adds or replaces whole pools (their listen paths are kept as given).
+    adds or replaces whole pools. In every string value "{dir}" stands for
+    the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
+    returns without waiting; `process_env` adds environment variables.
     """
 
     def __init__(self, **overrides):
-        self.dir = Path(tempfile.mkdtemp(prefix="tfpm-", dir="/tmp"))
+        self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-", dir="/tmp"))
         self.sock = str(self.dir / "www.sock")
         self.ctl_sock = str(self.dir / "ctl.sock")
         self.config_path = self.dir / "tfpm.yaml"
         self.log_path = self.dir / "tfpm.log"
         self.proc = None
+        self._log = None
         self.returncode = None
-        self.allowed_crash_patterns = []
+        self.allowed_crash_patterns = []  # log lines a test expects (see close())
         overrides = dict(overrides)
         wait_ready = overrides.pop("wait_ready", True)
         extra_env = overrides.pop("process_env", {})
@@ -290,7 +303,8 @@ class Tfpm:
         all_pools = {"www": www}
         if pools:
             all_pools.update(pools)
-        self.config = {"daemon": daemon, "php": {"ini": ini}, "pools": all_pools}
+        self.config = _replace_dir({"daemon": daemon, "php": {"ini": ini}, "pools": all_pools},
+                                   str(self.dir))
         self.config_path.write_text(to_yaml(self.config) + "\n")
         self.expected_processes = sum(int(p.get("processes", 1)) for p in all_pools.values())
         self.env = dict(os.environ)
@@ -497,7 +511,7 @@ class NginxURL(str):
 
 class Nginx:
     def __init__(self, tfpm_sock, root, extra_location=""):
-        self.dir = Path(tempfile.mkdtemp(prefix="nginx-", dir="/tmp"))
+        self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-nginx-", dir="/tmp"))
         self.proc = None
         self._log = None
         for attempt in range(5):
@@ -508,7 +522,7 @@ class Nginx:
             self._log = open(self.dir / "stderr.log", "ab")
             self.proc = subprocess.Popen(
                 ["nginx", "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c",
-                 str(self.dir / "nginx.conf"), "-g", f"daemon off; master_process on;"],
+                 str(self.dir / "nginx.conf"), "-g", "daemon off; master_process on;"],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
             if self._wait_listening():
                 break

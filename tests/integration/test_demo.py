@@ -36,14 +36,24 @@ def test_default_config_validates(tmp_path):
     assert "<built-in>" in b.stdout
 
 
-def test_modules_list(tmp_path):
+def test_modules_list():
     r = run("-m")
     assert r.returncode == 0, r.stderr
-    lines = [line.strip() for line in r.stdout.splitlines()]
-    assert lines[0] == "[PHP Modules]"
-    missing = [m for m in REQUIRED_MODULES if m not in lines]
+    # php -m's layout: "[PHP Modules]" then "[Zend Modules]", one name a line.
+    sections, current = {}, None
+    for line in (line.strip() for line in r.stdout.splitlines()):
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line, [])
+        elif line:
+            assert current is not None, r.stdout
+            current.append(line)
+    php_modules = sections.get("[PHP Modules]", [])
+    zend_modules = sections.get("[Zend Modules]", [])
+    assert len(php_modules) == len(set(php_modules)), "a module is listed twice"
+    missing = [m for m in REQUIRED_MODULES if m not in php_modules]
     assert not missing, f"missing PHP modules: {missing}\n{r.stdout}"
-    assert "tfpm" in lines  # fastcgi_finish_request(), getallheaders()
+    assert "Zend OPcache" in zend_modules, r.stdout
+    assert "tfpm" in php_modules  # fastcgi_finish_request(), getallheaders()
 
 
 def test_version():

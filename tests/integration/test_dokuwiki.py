@@ -73,7 +73,7 @@ def build_app_tree(app):
 @pytest.fixture(scope="module")
 def wiki(module_tfpm_factory, module_nginx_factory):
     system_before = tree_digest(DOKU_VAR / "data") + tree_digest(DOKU_ETC)
-    base = Path(tempfile.mkdtemp(prefix="dokuwiki-", dir="/tmp"))
+    base = Path(tempfile.mkdtemp(prefix="tfpm-it-dokuwiki-", dir="/tmp"))
     app, conf, var = base / "app", base / "conf", base / "var"
     build_app_tree(app)
     # Dereference Debian's symlinks (conf/*.auth.php -> /var/lib/dokuwiki/acl)

@@ -1,8 +1,8 @@
 """FastCGI spoken directly to a tfpm pool (no web server in between)."""
+import json
 import socket
 import struct
 import threading
-import time
 import uuid
 
 import pytest
@@ -310,9 +310,36 @@ def test_fastcgi_finish_request_keep_conn(tfpm):
     _finish_request(tfpm, keep_conn=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tfpm bug: fastcgi_finish_request() on a connection without FCGI_KEEP_CONN sends END_REQUEST "
-    "but does not close the connection until the script returns; php-fpm closes it at once "
-    "(fcgi_close(request, 0, 0)), which nginx with fastcgi_keep_conn off relies on."))
 def test_fastcgi_finish_request_closes_non_kept_connection(tfpm):
     _finish_request(tfpm, keep_conn=False)
+
+
+def test_pool_ini_values_env_and_isolation(tfpm_factory):
+    """Two pools, each with its own php_value / php_admin_value / env /
+    sapi_name: scripts see their pool's values, may change php_value but not
+    php_admin_value, and a change does not leak into the next request."""
+    tfpm = tfpm_factory(
+        processes=1, threads=1,
+        php_value={"precision": "10"}, php_admin_value={"memory_limit": "96M"},
+        env={"TFPM_TEST_ENV": "from www"},
+        pools={"other": {"listen": "{dir}/other.sock", "processes": 1, "threads": 1,
+                         "php_value": {"precision": "12"}, "sapi_name": "other-sapi",
+                         "env": {"TFPM_TEST_ENV": "from other"}}})
+    script = php_fixture("ini")
+    other_sock = str(tfpm.dir / "other.sock")
+    for _ in range(2):  # twice: the second request runs after the first's ini_set()
+        w = json.loads(fcgi.request(tfpm.sock, script).body)
+        assert w["before"] == {"precision": "10", "memory_limit": "96M", "display_errors": "0"}
+        assert w["ini_set_precision"] == "10" and w["after"]["precision"] == "7"
+        assert w["ini_set_memory_limit"] is False and w["after"]["memory_limit"] == "96M"
+        assert w["env"] == "from www"
+        assert w["home"] is False  # clear_env: the daemon's environment is not passed on
+        assert w["sapi"] == "fpm-fcgi"
+        o = json.loads(fcgi.request(other_sock, script).body)
+        assert o["before"]["precision"] == "12"
+        assert o["ini_set_memory_limit"] == "128M"  # PHP's default; not locked in this pool
+        assert o["env"] == "from other"
+        assert o["sapi"] == "other-sapi"
+    st = tfpm.status()
+    assert [p["name"] for p in st["pools"]] == ["www", "other"]
+    assert [p["listen"] for p in st["pools"]] == [tfpm.sock, other_sock]

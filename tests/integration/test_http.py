@@ -1,10 +1,8 @@
 """HTTP through a real nginx in front of tfpm (conf/nginx/tfpm.conf)."""
 import concurrent.futures
 import hashlib
-import json
 import os
 import threading
-import time
 import urllib.parse
 import uuid
 
@@ -229,13 +227,6 @@ def test_64_concurrent_requests_over_8_threads(server):
     wait_until(lambda: tfpm.served() >= before + n, 10 * SLOW, what="scoreboard to count the requests")
 
 
-FINISH_REQUEST_BUG = (
-    "tfpm bug: after fastcgi_finish_request() on a connection without FCGI_KEEP_CONN, tfpm sends "
-    "END_REQUEST but keeps the socket open until the script ends; nginx (fastcgi_keep_conn off, "
-    "the default) completes the HTTP response only when the upstream connection closes. php-fpm "
-    "closes the connection in fastcgi_finish_request() (fcgi_close(request, 0, 0)).")
-
-
 def _check_finish_request(tfpm, url):
     marker = tfpm.dir / f"marker-{uuid.uuid4().hex}"
     r = http_get(url, f"/finish_request/index.php?sleep_ms=1000&marker={urllib.parse.quote(str(marker))}")
@@ -248,7 +239,6 @@ def _check_finish_request(tfpm, url):
     assert marker.read_text() == "after finish_request: true"
 
 
-@pytest.mark.xfail(strict=True, reason=FINISH_REQUEST_BUG)
 def test_fastcgi_finish_request(server):
     tfpm, url = server
     _check_finish_request(tfpm, url)

@@ -15,10 +15,10 @@
 
 namespace {
 
-std::atomic<bool> g_stop{false};
+std::atomic<bool> stop_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) { stop_requested.store(true); }
 
 // The whole file, or an error naming it.
 tfpm::Result<std::string> ReadWholeFile(const std::string& path) {
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // send() uses MSG_NOSIGNAL; belt and braces
 
   const ParamList params = BuildParams(options.request);
-  auto report = RunLoad(options, target.value(), params, options.request.body, &g_stop);
+  auto report = RunLoad(options, target.value(), params, options.request.body, &stop_requested);
   if (!report.ok()) return Fail(report.status().message());
   const std::string out =
       options.json ? FormatJson(options, report.value()) : FormatText(options, report.value());
