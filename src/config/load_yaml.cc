@@ -21,16 +21,7 @@ int LineOf(const YAML::Mark& mark, int fallback) {
 }
 
 Status Error(std::string_view source, int line, std::string_view path, std::string_view what) {
-  std::string msg(source);
-  msg += ':';
-  msg += std::to_string(line);
-  msg += ": ";
-  if (!path.empty()) {
-    msg += path;
-    msg += ": ";
-  }
-  msg += what;
-  return Status::InvalidArgument(std::move(msg));
+  return ConfigError(source, line, path, what);
 }
 
 // Copies `in` into `out` (whose key/key_line the caller has set). An

@@ -85,16 +85,7 @@ const Seen* FindSeen(const SeenKeys& seen, std::string_view key) {
 // ------------------------------------------------------------- messages
 
 Status Error(const Context& ctx, int line, std::string_view path, std::string_view what) {
-  std::string msg(ctx.source);
-  msg += ':';
-  msg += std::to_string(line);
-  msg += ": ";
-  if (!path.empty()) {
-    msg += path;
-    msg += ": ";
-  }
-  msg += what;
-  return Status::InvalidArgument(std::move(msg));
+  return ConfigError(ctx.source, line, path, what);
 }
 
 std::string Join(std::string_view path, std::string_view key) {
@@ -662,6 +653,19 @@ Result<Config> BuildConfig(const Node& root, std::string_view source_name) {
     return s;
   }
   return config;
+}
+
+Status ConfigError(std::string_view source, int line, std::string_view path, std::string_view what) {
+  std::string msg(source);
+  msg += ':';
+  msg += std::to_string(line);
+  msg += ": ";
+  if (!path.empty()) {
+    msg += path;
+    msg += ": ";
+  }
+  msg += what;
+  return Status::InvalidArgument(std::move(msg));
 }
 
 }  // namespace tfpm::config

@@ -35,6 +35,10 @@ struct Node {
 // Config. `source_name` prefixes every message and becomes Config::source.
 Result<Config> BuildConfig(const Node& root, std::string_view source_name);
 
+// The one shape of every config error: "<source>:<line>: <path>: <what>"
+// (without "<path>: " when path is empty).
+Status ConfigError(std::string_view source, int line, std::string_view path, std::string_view what);
+
 // "8388608", "64K", "8M", "1G" (K/M/G = 1024-based, either case) -> bytes.
 std::optional<uint64_t> ParseSize(std::string_view text);
 

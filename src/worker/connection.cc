@@ -78,6 +78,17 @@ Connection::Fill Connection::FillInput(bool block) {
   }
 }
 
+fastcgi::ParseResult Connection::NextRecord(fastcgi::Record* record) {
+  if (in_begin_ == in_end_) return ParseResult::kNeedMore;
+  size_t consumed = 0;
+  Status err;
+  const ParseResult r = fastcgi::ParseRecord(std::string_view(in_.get() + in_begin_, in_end_ - in_begin_),
+                                             record, &consumed, &err);
+  if (r == ParseResult::kError) log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
+  in_begin_ += consumed;
+  return r;
+}
+
 void Connection::Compact() {
   if (stdin_left_ > 0) return;  // the unread body still points into in_
   if (in_begin_ == in_end_) {
@@ -142,18 +153,9 @@ bool Connection::FinishParams() {
 
 Connection::Progress Connection::ReadRequest() {
   for (;;) {
-    while (in_begin_ < in_end_) {
-      Record rec;
-      size_t consumed = 0;
-      Status err;
-      const ParseResult r = fastcgi::ParseRecord(
-          std::string_view(in_.get() + in_begin_, in_end_ - in_begin_), &rec, &consumed, &err);
-      if (r == ParseResult::kNeedMore) break;
-      if (r == ParseResult::kError) {
-        log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
-        return Progress::kClose;
-      }
-      in_begin_ += consumed;
+    Record rec;
+    for (ParseResult r; (r = NextRecord(&rec)) != ParseResult::kNeedMore;) {
+      if (r == ParseResult::kError) return Progress::kClose;
       const auto& h = rec.header;
       if (h.request_id == fastcgi::kNullRequestId) {
         if (!HandleManagement(h, rec.content)) return Progress::kClose;
@@ -223,19 +225,12 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
       stdin_left_ -= n;
       return static_cast<ssize_t>(n);
     }
-    while (in_begin_ < in_end_) {
-      Record rec;
-      size_t consumed = 0;
-      Status err;
-      const ParseResult r = fastcgi::ParseRecord(
-          std::string_view(in_.get() + in_begin_, in_end_ - in_begin_), &rec, &consumed, &err);
-      if (r == ParseResult::kNeedMore) break;
+    Record rec;
+    for (ParseResult r; (r = NextRecord(&rec)) != ParseResult::kNeedMore;) {
       if (r == ParseResult::kError) {
-        log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
         aborted_ = true;
         return -1;
       }
-      in_begin_ += consumed;
       const auto& h = rec.header;
       if (h.request_id == fastcgi::kNullRequestId) {
         HandleManagement(h, rec.content);

@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "fastcgi/exchange.h"
 #include "fastcgi/protocol.h"
+#include "fastcgi/record.h"
 #include "os/unique_fd.h"
 
 namespace tfpm::worker {
@@ -75,6 +76,9 @@ class Connection final : public fastcgi::Exchange {
   enum class State { kIdle, kParams, kActive };
   enum class Fill { kData, kAgain, kEof };
 
+  // Parses the next whole record from the input buffer and consumes it
+  // (logs a protocol error; kError leaves the connection unusable).
+  fastcgi::ParseResult NextRecord(fastcgi::Record* record);
   // Reads more bytes into the input buffer; `block` waits in poll(2).
   Fill FillInput(bool block);
   // Handles a record that arrives while no request is active or while one
