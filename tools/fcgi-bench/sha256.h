@@ -1,5 +1,5 @@
-// SHA-256 (FIPS 180-4), incremental. Small and dependency-free so that the
-// response validator (and its unit tests) need no crypto library.
+// SHA-256 of response bodies, for validation: a thin RAII wrapper over
+// OpenSSL's EVP digest API (libcrypto), incremental.
 #pragma once
 
 #include <array>
@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 namespace tfpm::bench {
 
@@ -16,6 +18,10 @@ class Sha256 {
   using Digest = std::array<uint8_t, kDigestLength>;
 
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
   // Hashes more bytes; may be called any number of times before Finish.
   void Update(std::string_view data);
   // Returns the digest. The object must not be used again except via Reset.
@@ -23,12 +29,7 @@ class Sha256 {
   void Reset();
 
  private:
-  void Compress(const uint8_t* block);
-
-  std::array<uint32_t, 8> state_;
-  std::array<uint8_t, 64> buffer_;
-  size_t buffered_ = 0;
-  uint64_t total_bytes_ = 0;
+  EVP_MD_CTX* ctx_;
 };
 
 // Lower-case hex of SHA-256(data): 64 characters.
