@@ -110,9 +110,11 @@ bool Connection::HandleManagement(const fastcgi::RecordHeader& header, std::stri
       if (name == fastcgi::kMaxReqs) answer.emplace_back(name, std::to_string(config_->max_reqs));
       if (name == fastcgi::kMpxsConns) answer.emplace_back(name, "0");
     }
+    CloseRecord();
     fastcgi::AppendGetValuesResult(answer, &out_);
     return true;
   }
+  CloseRecord();
   fastcgi::AppendUnknownType(static_cast<uint8_t>(header.type), &out_);
   return true;
 }
@@ -238,6 +240,7 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
       }
       if (h.request_id != request_id_) {
         if (h.type == RecordType::kBeginRequest) {
+          CloseRecord();
           fastcgi::AppendEndRequest(h.request_id, 0, fastcgi::ProtocolStatus::kCantMpxConn, &out_);
         }
         continue;
@@ -268,9 +271,40 @@ bool Connection::Append(RecordType type, std::string_view data) {
   if (finished_) return true;
   if (aborted_) return false;
   if (data.empty()) return true;
-  fastcgi::AppendStream(type, request_id_, data, &out_);
+  if (type != RecordType::kStdout) {
+    CloseRecord();
+    fastcgi::AppendStream(type, request_id_, data, &out_);
+  } else {
+    // Output arrives in many small writes (echo without output_buffering):
+    // they fill one open STDOUT record instead of a record each.
+    while (!data.empty()) {
+      if (open_record_ == kNoRecord) {
+        open_record_ = out_.size();
+        out_.append(fastcgi::kHeaderLength, '\0');
+      }
+      const size_t used = out_.size() - open_record_ - fastcgi::kHeaderLength;
+      const size_t take = std::min(data.size(), fastcgi::kMaxContentLength - used);
+      out_.append(data.data(), take);
+      data.remove_prefix(take);
+      if (used + take == fastcgi::kMaxContentLength) CloseRecord();
+    }
+  }
   if (out_.size() >= kFlushThreshold) return SendAll();
   return true;
+}
+
+void Connection::CloseRecord() {
+  if (open_record_ == kNoRecord) return;
+  const size_t length = out_.size() - open_record_ - fastcgi::kHeaderLength;
+  const uint8_t padding = fastcgi::PaddingLength(length);
+  fastcgi::RecordHeader header;
+  header.type = RecordType::kStdout;
+  header.request_id = request_id_;
+  header.content_length = static_cast<uint16_t>(length);
+  header.padding_length = padding;
+  fastcgi::EncodeHeader(header, reinterpret_cast<uint8_t*>(out_.data() + open_record_));
+  out_.append(padding, '\0');
+  open_record_ = kNoRecord;
 }
 
 bool Connection::WriteStdout(std::string_view data) { return Append(RecordType::kStdout, data); }
@@ -284,6 +318,7 @@ bool Connection::Flush() {
 }
 
 bool Connection::SendAll() {
+  CloseRecord();
   size_t off = 0;
   while (off < out_.size()) {
     ssize_t n = ::send(fd_.get(), out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
@@ -305,6 +340,7 @@ void Connection::Finish(uint32_t app_status) {
   if (finished_) return;
   finished_ = true;
   if (!aborted_) {
+    CloseRecord();
     fastcgi::AppendStreamEnd(RecordType::kStdout, request_id_, &out_);
     fastcgi::AppendEndRequest(request_id_, app_status, fastcgi::ProtocolStatus::kRequestComplete, &out_);
     SendAll();

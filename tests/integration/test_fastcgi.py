@@ -343,3 +343,35 @@ def test_pool_ini_values_env_and_isolation(tfpm_factory):
     st = tfpm.status()
     assert [p["name"] for p in st["pools"]] == ["www", "other"]
     assert [p["listen"] for p in st["pools"]] == [tfpm.sock, other_sock]
+
+
+def test_small_writes_are_coalesced_into_few_stdout_records(tfpm):
+    """Thousands of tiny echo calls leave as a handful of STDOUT records
+    (php-fpm sends ~8 KB records), not one 8-byte-header record per write."""
+    s = fcgi.connect(tfpm.sock)
+    try:
+        s.sendall(fcgi.build_request({
+            "REQUEST_METHOD": "GET", "SCRIPT_FILENAME": php_fixture("many_writes"),
+            "SCRIPT_NAME": "/index.php", "SERVER_PROTOCOL": "HTTP/1.1"}))
+        buf, records, body = b"", 0, b""
+        while True:
+            while len(buf) < 8:
+                chunk = s.recv(65536)
+                assert chunk, "connection closed before END_REQUEST"
+                buf += chunk
+            _, rtype, _, clen, plen = struct.unpack(">BBHHBx", buf[:8])
+            while len(buf) < 8 + clen + plen:
+                chunk = s.recv(65536)
+                assert chunk
+                buf += chunk
+            if rtype == fcgi.STDOUT and clen:
+                records += 1
+                body += buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+            if rtype == fcgi.END_REQUEST:
+                break
+    finally:
+        s.close()
+    expected = "".join(f"line {i}\n" for i in range(5000)).encode()
+    assert body.endswith(expected)
+    assert records <= 8, records
