@@ -87,8 +87,8 @@ def main():
     ap.add_argument("--builds", default="build,build-asan:address,build-tsan:thread",
                     help="comma list of DIR[:sanitizer]")
     ap.add_argument("--suites", default="unit,sapi,integration")
-    ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (e.g. -k name)")
-    args = ap.parse_args()
+    # Anything else goes to pytest (e.g. -k dokuwiki).
+    args, pytest_args = ap.parse_known_args()
 
     passed = failed = skipped = 0
     for spec in args.builds.split(","):
@@ -110,7 +110,7 @@ def main():
             passed, failed = passed + p, failed + f
         if "integration" in suites:
             p, f, s = run_pytest(f"{build} integration", build_dir, env,
-                                 marker="sanitize" if sanitizer else None, extra=args.pytest_args)
+                                 marker="sanitize" if sanitizer else None, extra=pytest_args)
             passed, failed, skipped = passed + p, failed + f, skipped + s
     line = f"{passed} passed, {failed} failed"
     if skipped:
