@@ -35,6 +35,8 @@ bool ExtensionAllowed(std::string_view path) {
   return false;
 }
 
+}  // namespace
+
 void FillRequestInfo(fastcgi::Exchange& ex) {
   sapi_request_info& ri = SG(request_info);
   ri.request_method = ParamOrNull(ex, "REQUEST_METHOD");
@@ -50,6 +52,8 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
   php_handle_auth_data(ParamOrNull(ex, "HTTP_AUTHORIZATION"));
   SG(sapi_headers).http_response_code = 200;
 }
+
+namespace {
 
 // Everything between request startup and shutdown. Only trivially
 // destructible locals: PHP may longjmp out of here.

@@ -162,6 +162,11 @@ void RegisterServerVariables(zval* array) noexcept {
     php_register_variable_safe(const_cast<char*>("PHP_SELF"), self, len, array);
   }
   efree(self);
+  if (InWorkerThread()) {
+    // Worker scripts (and FrankenPHP's, e.g. Symfony Runtime) check these.
+    php_register_variable_safe(const_cast<char*>("TFPM_WORKER"), const_cast<char*>("1"), 1, array);
+    php_register_variable_safe(const_cast<char*>("FRANKENPHP_WORKER"), const_cast<char*>("1"), 1, array);
+  }
 }
 
 // ---- logging ----------------------------------------------------------
