@@ -261,7 +261,7 @@ void ResetSession() {
 // The request half of php_request_startup(): output layer, SAPI (headers,
 // POST body, cookies), superglobals. Returns false on a bailout.
 bool WorkerRequestStartup() {
-  bool ok = true;
+  volatile bool ok = true;
   zend_try {
     php_output_activate();
     PG(header_is_being_sent) = 0;
@@ -394,7 +394,7 @@ class HandlerServe final : public RequestSource::Serve {
   // false: the handler bailed out (fatal error, timeout); the response is
   // completed by the caller.
   bool Run() {
-    bool ok = true;
+    volatile bool ok = true;
     zend_try {
       if (!WorkerRequestStartup()) {
         ok = false;
