@@ -250,8 +250,10 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
     const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
     scope.reset();
     ++runs;
-    if (run.end == sapi::WorkerRun::End::kStopped) break;
-    if (run.end == sapi::WorkerRun::End::kRecycle || source.stale()) {
+    // A stale source also ends the run with "stop": the request that found
+    // it stale waits in this thread's carry for the next run.
+    if (run.end == sapi::WorkerRun::End::kStopped && !source.stale()) break;
+    if (run.end != sapi::WorkerRun::End::kFailed || source.stale()) {
       failures = 0;
       log::Debug("thread {}: worker script restarts after {} requests ({})", index, run.requests,
                  source.stale() ? "watched files changed" : run.reason);
