@@ -33,6 +33,15 @@ inline RequestContext* CurrentRequest() {
 // read them without a lock).
 const RuntimeOptions& Options();
 
+// Timeouts (php_timeouts.cc): the interrupt hook, once at Startup; the
+// calling thread's registration; request tracking on the owner thread.
+void InstallTimeoutHooks();
+void RegisterThread(int index);
+void UnregisterThread();
+void BeginTrackedRequest(int connection_fd);
+void EndTrackedRequest();
+void MarkTrackedRequestFinished();
+
 // Fills SG(request_info) from the FastCGI params (php_request.cc).
 void FillRequestInfo(fastcgi::Exchange& ex);
 

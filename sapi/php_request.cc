@@ -100,6 +100,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
+  BeginTrackedRequest(exchange.socket_fd());
 
   bool started = false;
   zend_first_try {
@@ -123,6 +124,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   }
   outcome.aborted = exchange.aborted();
   exchange.Finish(0);
+  EndTrackedRequest();
   SG(server_context) = nullptr;
   return outcome;
 }

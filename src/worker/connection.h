@@ -76,6 +76,7 @@ class Connection final : public fastcgi::Exchange {
   void Finish(uint32_t app_status) override;
   bool finished() const override { return finished_; }
   bool aborted() const override { return aborted_; }
+  int socket_fd() const override { return fd_.get(); }
 
  private:
   enum class State { kIdle, kParams, kActive };
