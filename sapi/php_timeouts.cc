@@ -285,8 +285,11 @@ bool TerminateRequest(int index, uint64_t seq) {
   }
   c->kill_seq.store(seq, std::memory_order_release);
   zend_atomic_bool_store(c->vm_interrupt, true);
-  pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
+  // Sockets first, while the thread still sits in its system call; the
+  // signal would send it through PHP's retry loop and make the read of its
+  // syscall line miss.
   UnblockSocketWait(*c);
+  pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
   return true;
 }
 
