@@ -1,6 +1,7 @@
 // One classic request: SG(request_info) from the FastCGI params, the
 // php-fpm answers for scripts that cannot run, then the script inside
 // zend_first_try, then php_request_shutdown and END_REQUEST.
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,10 @@
 
 #include "base/log.h"
 #include "sapi/php_internal.h"
+
+extern "C" {
+#include <main/php_output.h>
+}
 
 namespace tfpm::sapi {
 namespace {
@@ -53,11 +58,34 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
   SG(sapi_headers).http_response_code = 200;
 }
 
+void ArmInputDeadline(fastcgi::Exchange& ex) {
+  if (PG(max_input_time) <= 0) return;
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ex.SetInputDeadline(static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 +
+                      static_cast<int64_t>(PG(max_input_time)) * 1000000);
+}
+
+bool AnswerInputTimeout(RequestContext* ctx) {
+  if (ctx == nullptr || !ctx->input_timed_out) return false;
+  zend_try {
+    php_output_discard_all();
+    if (!SG(headers_sent)) {
+      SG(sapi_headers).http_response_code = 408;
+      PUTS("Request Timeout: the request body did not arrive within max_input_time.\n");
+    }
+  }
+  zend_end_try();
+  ctx->exchange->WriteStderr("tfpm: request body not received within max_input_time");
+  return true;
+}
+
 namespace {
 
 // Everything between request startup and shutdown. Only trivially
 // destructible locals: PHP may longjmp out of here.
 void RunScript(fastcgi::Exchange& ex, RequestOutcome* outcome) {
+  if (AnswerInputTimeout(CurrentRequest())) return;  // body read during startup timed out
   const char* script = SG(request_info).path_translated;
   if (script == nullptr || *script == '\0') {
     ex.WriteStderr("Primary script unknown");
@@ -100,6 +128,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
+  ArmInputDeadline(exchange);
   BeginTrackedRequest(exchange.socket_fd());
 
   bool started = false;

@@ -364,6 +364,7 @@ class HandlerServe final : public RequestSource::Serve {
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
     FillRequestInfo(ex);
+    ArmInputDeadline(ex);
     BeginTrackedRequest(ex.socket_fd());
     outcome.bailout = !Run();
     outcome.http_status = SG(sapi_headers).http_response_code;
@@ -400,7 +401,7 @@ class HandlerServe final : public RequestSource::Serve {
     zend_try {
       if (!WorkerRequestStartup()) {
         ok = false;
-      } else {
+      } else if (!AnswerInputTimeout(CurrentRequest())) {
         zend_set_timeout(EG(timeout_seconds), 0);
         CallHandler(w_, fci_, fcc_);
       }
