@@ -277,3 +277,22 @@ def test_symfony_app_answers_identically_in_classic_and_worker_mode(tfpm_factory
             assert classic[0] != 500, classic
     statuses = [send(worker_sock, c)[0] for c in cases]
     assert statuses == [200, 200, 200, 418, 200, 200, 200, 200, 404, 405]
+
+
+@pytest.mark.sanitize
+def test_fibers_in_worker_handlers_with_timers_armed(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=4), php_value={"max_execution_time": "5"})
+    per_client = 100 if SANITIZER is None else 25
+
+    def client(c):
+        out = []
+        for i in range(per_client):
+            r = get(tfpm, f"do=fiber&id={c}-{i}")
+            out.append((r.status, r.headers.get("x-fiber-steps"), json.loads(r.body)["id"] if r.status == 200 else r))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [x for chunk in pool.map(client, range(4)) for x in chunk]
+    bad = [r for r in results if r[0] != 200 or r[1] != "60"]
+    assert not bad, bad[:5]
+    assert {r[2] for r in results} == {f"{c}-{i}" for c in range(4) for i in range(per_client)}
