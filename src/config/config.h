@@ -67,6 +67,7 @@ struct PoolConfig {
     std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
   } worker;
   std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
+  std::chrono::milliseconds max_wait_time{0};  // 503 after waiting this long for a thread; 0 = off
   bool request_terminate_timeout_track_finished = false;   // count time after fastcgi_finish_request()
   std::chrono::milliseconds request_slowlog_timeout{0};    // 0 = off
   int request_slowlog_trace_depth = 20;                    // frames per slowlog entry

@@ -296,6 +296,7 @@ void Supervisor::ReapChildren() {
       if (seg.Valid()) {
         pool->retired_slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
         pool->retired_terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
+        pool->retired_rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
       }
     }
     if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
@@ -491,7 +492,7 @@ control::Json Supervisor::StatusJson() const {
   for (const Pool& pool : pools_) {
     Json procs = Json::array();
     uint64_t busy = 0, idle = 0, served = 0;
-    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated;
+    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated, rejected = pool.retired_rejected;
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
@@ -501,6 +502,7 @@ control::Json Supervisor::StatusJson() const {
       if (seg.Valid()) {
         slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
         terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
+        rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
         for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
           scoreboard::ThreadSnapshot snap;
           if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -540,6 +542,7 @@ control::Json Supervisor::StatusJson() const {
                          {"requests", served},
                          {"slow_requests", slow},
                          {"terminated_requests", terminated},
+                         {"max_wait_rejected", rejected},
                          {"processes", std::move(procs)}});
   }
   return Json{{"ok", true},

@@ -82,7 +82,7 @@ class Supervisor {
     std::vector<Slot> slots;
     // Timeout counters of the pool's processes that have exited (the live
     // ones are read from their scoreboards).
-    uint64_t retired_slow = 0, retired_terminated = 0;
+    uint64_t retired_slow = 0, retired_terminated = 0, retired_rejected = 0;
   };
   struct ControlClient {
     os::UniqueFd fd;

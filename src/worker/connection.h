@@ -64,6 +64,11 @@ class Connection final : public fastcgi::Exchange {
   void Release() { handoff_.store(handoff_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   void Acquire() { (void)handoff_.load(std::memory_order_acquire); }
   bool in_poller = false;       // registered with the Server's epoll (owner thread only)
+  // Set at construction: a key for observers that must not dereference.
+  uint64_t id = 0;
+  // When it was last parked (steady µs), for max_wait_time; written by the
+  // parking thread before it re-arms, read by the process's main thread.
+  std::atomic<int64_t> parked_us{0};
   bool parked_partial = false;  // parked holding half a request (owner thread only)
 
   // fastcgi::Exchange

@@ -16,6 +16,12 @@ namespace {
 constexpr uint64_t kWakeToken = 2;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board)
@@ -116,6 +122,7 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     return;
   }
   auto* conn = new Connection(os::UniqueFd(fd), &options_.connection);
+  conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
@@ -172,6 +179,103 @@ void Server::Carry(Connection* conn, int index, bool ready) {
   partial_.fetch_add(1, std::memory_order_acq_rel);  // keeps a drain waiting for it
 }
 
+int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
+  if (busy_.load(std::memory_order_acquire) < options_.threads || draining_.load(std::memory_order_acquire)) {
+    ready_since_.clear();  // a thread is free: nobody waits for one
+    return 0;
+  }
+  const int64_t now = SteadyMicros();
+  const int64_t limit = std::chrono::duration_cast<std::chrono::microseconds>(max_wait).count();
+  // Which connections and listeners have bytes (or connections) waiting:
+  // poll() only looks, it takes nothing from the epoll set.
+  std::vector<pollfd> pfds;
+  std::vector<uint64_t> keys;
+  std::vector<int64_t> parked;
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* c : connections_) {
+      pfds.push_back({c->fd(), POLLIN, 0});
+      keys.push_back(c->id);
+      parked.push_back(c->parked_us.load(std::memory_order_relaxed));
+    }
+  }
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    pfds.push_back({listeners_[i].get(), POLLIN, 0});
+    keys.push_back(~static_cast<uint64_t>(i));
+    parked.push_back(0);
+  }
+  if (::poll(pfds.data(), pfds.size(), 0) < 0) return 0;
+  std::unordered_map<uint64_t, int64_t> seen;
+  bool overdue = false;
+  for (size_t i = 0; i < pfds.size(); ++i) {
+    if (!(pfds[i].revents & POLLIN)) continue;
+    auto it = ready_since_.find(keys[i]);
+    int64_t since = it != ready_since_.end() ? it->second : now;
+    // Readable since before its last park: that was the previous request.
+    if (since < parked[i]) since = now;
+    seen[keys[i]] = since;
+    if (now - since >= limit) overdue = true;
+  }
+  ready_since_ = std::move(seen);
+  if (!overdue) return 0;
+  // Take ready events as a PHP thread would (EPOLLONESHOT: each goes to one
+  // taker) and answer the ones that have waited too long.
+  int answered = 0;
+  for (int budget = 0; budget < 64; ++budget) {
+    epoll_event ev;
+    if (poller_->Wait({&ev, 1}, std::chrono::milliseconds(0)) != 1) break;
+    const uint64_t token = ev.data.u64;
+    if (token == kWakeToken) continue;  // level-triggered; stopping anyway
+    if (token & 1) {
+      const size_t li = static_cast<size_t>(token >> 1);
+      auto it = ready_since_.find(~static_cast<uint64_t>(li));
+      const bool old = it != ready_since_.end() && now - it->second >= limit;
+      const int fd = old ? ::accept4(listeners_[li].get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+      if (!draining_.load(std::memory_order_acquire)) {
+        (void)poller_->Modify(listeners_[li].get(), EPOLLIN | EPOLLONESHOT, token);
+      }
+      if (fd < 0) continue;
+      auto* conn = new Connection(os::UniqueFd(fd), &options_.connection);
+      conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(mu_);
+        connections_.insert(conn);
+      }
+      switch (conn->ReadRequest()) {
+        case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+        case Connection::Progress::kNeedMore: Park(conn); break;
+        case Connection::Progress::kClose: Close(conn); break;
+      }
+      continue;
+    }
+    auto* conn = reinterpret_cast<Connection*>(token);
+    conn->Acquire();
+    if (conn->parked_partial) {
+      conn->parked_partial = false;
+      partial_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    auto it = ready_since_.find(conn->id);
+    if (it == ready_since_.end() || now - it->second < limit) {
+      Park(conn);  // has not waited long enough: back in line
+      continue;
+    }
+    switch (conn->ReadRequest()) {
+      case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+      case Connection::Progress::kNeedMore: Park(conn); break;
+      case Connection::Progress::kClose: Close(conn); break;
+    }
+  }
+  return answered;
+}
+
+void Server::Answer503(Connection* conn) {
+  conn->WriteStderr("tfpm: no free thread within max_wait_time");
+  conn->WriteStdout("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\n"
+                    "Service Unavailable: all threads are busy\n");
+  conn->Finish(0);
+  Close(conn);
+}
+
 bool Server::SleepUnlessStopping(std::chrono::milliseconds d) {
   pollfd p{wake_fd_.get(), POLLIN, 0};
   const auto deadline = std::chrono::steady_clock::now() + d;
@@ -194,6 +298,7 @@ void Server::Park(Connection* conn) {
   }
   const bool first = !conn->in_poller;
   conn->in_poller = true;
+  conn->parked_us.store(SteadyMicros(), std::memory_order_relaxed);
   const int fd = conn->fd();
   const uint64_t token = reinterpret_cast<uint64_t>(conn);
   conn->Release();

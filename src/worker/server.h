@@ -22,6 +22,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -68,6 +69,13 @@ class Server {
   // request, or kDeferred) is served first, without waiting.
   // Returns false when the thread should exit (Stop()). PHP threads only.
   bool ServeOne(int index, const Handler& handler);
+
+  // max_wait_time, run by the process's main thread every few tens of ms:
+  // while every PHP thread is busy, requests that have waited `max_wait`
+  // for one are answered 503 at once instead of piling up. Returns how many
+  // were answered. Not a PHP thread; takes events from the same epoll set
+  // (so it owns what it takes exactly as a PHP thread would).
+  int ShedOverdue(std::chrono::milliseconds max_wait);
 
   // Sleeps up to `d`; returns false early if Stop() was called. PHP threads.
   bool SleepUnlessStopping(std::chrono::milliseconds d);
@@ -127,6 +135,12 @@ class Server {
 
   std::mutex mu_;
   std::unordered_set<Connection*> connections_;  // guarded by mu_
+  std::atomic<uint64_t> next_connection_id_{1};
+
+  // ShedOverdue's state (main thread only): since when each connection
+  // (by id) and each listener (by ~index) has been seen readable.
+  std::unordered_map<uint64_t, int64_t> ready_since_;
+  void Answer503(Connection* conn);
 };
 
 }  // namespace tfpm::worker

@@ -454,6 +454,8 @@ int WorkerMain(int argc, char** argv) {
   wd.trace_depth = pool->request_slowlog_trace_depth;
   Watchdog watchdog(wd, &board);
   bool replacing = false;  // a thread is stuck: drain the others, then exit for a replacement
+  int shed_since_log = 0;
+  auto last_shed_log = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   Watcher watcher;
   if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
   for (;;) {
@@ -461,8 +463,21 @@ int WorkerMain(int argc, char** argv) {
                      {watcher.fd(), POLLIN, 0},
                      {args.notify_fd, POLLIN | POLLRDHUP, 0}};
     const int nfds = args.notify_fd >= 0 ? 3 : 2;
-    const int wait_ms = draining ? 20 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
+    const bool shedding = pool->max_wait_time.count() > 0;
+    const int wait_ms = draining ? 20 : shedding ? 25 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
     ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    if (shedding && !draining) {
+      if (const int n = server.ShedOverdue(pool->max_wait_time); n > 0) {
+        board.header()->rejected_requests.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+        shed_since_log += n;
+      }
+      if (shed_since_log > 0 && Clock::now() - last_shed_log >= std::chrono::seconds(1)) {
+        log::Warning("all {} threads busy: {} request(s) answered 503 after waiting max_wait_time ({} ms)",
+                     pool->threads, shed_since_log, pool->max_wait_time.count());
+        shed_since_log = 0;
+        last_shed_log = Clock::now();
+      }
+    }
     if (watchdog.enabled()) {
       watchdog.Tick();
       if (watchdog.stuck() > 0 && !replacing) {
