@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -31,7 +32,8 @@ constexpr char kUsage[] =
     "      --print-default-config\n"
     "  -v, --version\n"
     "\n"
-    "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs.\n";
+    "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs,\n"
+    "SIGUSR2 reload (a new generation of workers; see pm-ctl reload).\n";
 
 tfpm::log::Level ToLogLevel(tfpm::config::LogLevel l) {
   using tfpm::config::LogLevel;
@@ -61,11 +63,12 @@ std::string WorkerExecutable() {
 // Keys the config accepts whose features are not built yet: worker mode is
 // refused (serving it as classic would be wrong); the others are ignored
 // with a warning so nobody believes they are in effect.
-bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings) {
+bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings,
+                        std::string* error) {
   for (const auto& p : cfg.pools) {
     const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
     if (p.mode == tfpm::config::PoolMode::kWorker) {
-      std::fprintf(stderr, "%smode: worker mode is not implemented yet\n", at.c_str());
+      *error = at + "mode: worker mode is not implemented yet";
       return false;
     }
     auto ignored = [&](bool set, const char* key) {
@@ -130,7 +133,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> warnings;
-  if (!CheckUnimplemented(*cfg, &warnings)) return 1;
+  if (std::string error; !CheckUnimplemented(*cfg, &warnings, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
   for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
   if (test) {
     std::printf("configuration file %s test is successful\n", source.c_str());
@@ -189,6 +195,17 @@ int main(int argc, char** argv) {
   tfpm::supervisor::SupervisorOptions options;
   options.worker_executable = WorkerExecutable();
   options.config_text = text;
+  options.config_path = config_path;
+  options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
+    std::string error;
+    if (!CheckUnimplemented(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
+    return tfpm::Status::Ok();
+  };
+  if (std::getenv("NOTIFY_SOCKET") != nullptr) {
+    options.notify = [](std::string_view m) { tfpm::os::SdNotify(m); };
+    options.watchdog = tfpm::os::SdWatchdogInterval();
+  }
+  options.activated_fds = tfpm::os::SdListenFds();
   const bool log_to_stderr = cfg->daemon.error_log == "stderr";
   options.on_ready = [&ready_pipe, log_to_stderr](const tfpm::Status& st) {
     if (st.ok()) tfpm::os::SdNotify("READY=1\nSTATUS=serving");

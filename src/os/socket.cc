@@ -97,6 +97,18 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return a;
 }
 
+Result<uid_t> UserId(const std::string& name) {
+  passwd* pw = ::getpwnam(name.c_str());
+  if (!pw) return Status::InvalidArgument(name + ": no such user");
+  return pw->pw_uid;
+}
+
+Result<gid_t> GroupId(const std::string& name) {
+  group* gr = ::getgrnam(name.c_str());
+  if (!gr) return Status::InvalidArgument(name + ": no such group");
+  return gr->gr_gid;
+}
+
 Status SetNonBlocking(int fd, bool on) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return ErrnoStatus("fcntl(F_GETFL)", errno);

@@ -56,6 +56,10 @@ struct PeerCredentials {
 };
 Result<PeerCredentials> GetPeerCredentials(int fd);
 
+// Numeric ids of a user / group name ("no such user" otherwise).
+Result<uid_t> UserId(const std::string& name);
+Result<gid_t> GroupId(const std::string& name);
+
 // Sets O_NONBLOCK on or off.
 Status SetNonBlocking(int fd, bool on);
 

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/log.h"
@@ -15,10 +16,18 @@ namespace {
 constexpr uint64_t kWakeToken = 2;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board)
-    : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {}
+    : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {
+  conn_config_ = options_.connection;
+  conn_config_.draining = &draining_;
+}
 
 Server::~Server() {
   for (Connection* c : connections_) delete c;
@@ -78,6 +87,7 @@ bool Server::ServeOne(int index, const Handler& handler) {
     } else {
       auto* conn = reinterpret_cast<Connection*>(token);
       conn->Acquire();
+      conn->idle_since_ms.store(0, std::memory_order_relaxed);
       if (conn->parked_partial) {
         conn->parked_partial = false;
         partial_.fetch_sub(1, std::memory_order_acq_rel);
@@ -103,7 +113,7 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     }
     return;
   }
-  auto* conn = new Connection(os::UniqueFd(fd), &options_.connection);
+  auto* conn = new Connection(os::UniqueFd(fd), &conn_config_);
   {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
@@ -146,6 +156,7 @@ void Server::Park(Connection* conn) {
     conn->parked_partial = true;
     partial_.fetch_add(1, std::memory_order_acq_rel);
   }
+  conn->idle_since_ms.store(conn->MidRequest() ? 0 : std::max<int64_t>(1, SteadyMillis()), std::memory_order_relaxed);
   const bool first = !conn->in_poller;
   conn->in_poller = true;
   const int fd = conn->fd();
@@ -171,6 +182,16 @@ void Server::Close(Connection* conn) {
 void Server::BeginDrain() {
   draining_.store(true, std::memory_order_release);
   for (const auto& l : listeners_) poller_->Remove(l.get());
+}
+
+bool Server::QuietFor(std::chrono::milliseconds quiet) {
+  const int64_t now = SteadyMillis();
+  std::lock_guard lock(mu_);
+  for (const Connection* c : connections_) {
+    const int64_t since = c->idle_since_ms.load(std::memory_order_relaxed);
+    if (since == 0 || now - since < quiet.count()) return false;
+  }
+  return true;
 }
 
 void Server::Stop() {

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -67,6 +68,12 @@ class Server {
   bool Idle() const {
     return busy_.load(std::memory_order_acquire) == 0 && partial_.load(std::memory_order_acquire) == 0;
   }
+  // Every open connection has been parked without request bytes for at
+  // least `quiet` (true when there is none). A draining worker waits for
+  // this before it exits: a kept connection that the web server is still
+  // using gets its next request served and is then ended cleanly, instead
+  // of being closed while a request may be on its way.
+  bool QuietFor(std::chrono::milliseconds quiet);
   // Threads exit after their current request. Then Join().
   void Stop();
   void Join();
@@ -83,6 +90,7 @@ class Server {
   void Wake();
 
   const ServerOptions options_;
+  ConnectionConfig conn_config_;  // options_.connection + our drain flag
   std::vector<os::UniqueFd> listeners_;
   scoreboard::Segment* board_;
   std::optional<os::Poller> poller_;

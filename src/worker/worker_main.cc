@@ -261,6 +261,9 @@ int WorkerMain(int argc, char** argv) {
 
   // Main thread: signals, supervisor liveness, drain.
   using Clock = std::chrono::steady_clock;
+  // A draining worker exits once no request runs and its kept connections
+  // have all been quiet this long (Server::QuietFor).
+  constexpr std::chrono::milliseconds kDrainQuiet{300};
   std::optional<Clock::time_point> drain_deadline;
   bool draining = false;
   const auto timeout = cfg->daemon.process_control_timeout;
@@ -298,7 +301,7 @@ int WorkerMain(int argc, char** argv) {
     }
     if (draining) {
       const bool expired = drain_deadline && Clock::now() >= *drain_deadline;
-      if (server.Idle() || expired) {
+      if ((server.Idle() && server.QuietFor(kDrainQuiet)) || expired) {
         if (expired) log::Warning("requests still running after process_control_timeout; stopping");
         if (expired) ::_exit(0);
         break;

@@ -197,7 +197,9 @@ PRODUCTION_INI = {
     "output_buffering": "4096",
 }
 
-DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout"}
+DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout",
+               "control_socket_mode", "control_socket_owner", "control_socket_group",
+               "emergency_restart_threshold", "emergency_restart_interval"}
 
 
 def _merge_options(existing, wanted):
@@ -457,6 +459,12 @@ class Tfpm:
         except ValueError:
             return None
 
+    def write_config(self):
+        """Writes self.config (after a test changed it) to the config file,
+        e.g. before `pm-ctl reload`."""
+        self.config_path.write_text(to_yaml(_replace_dir(self.config, str(self.dir))) + "\n")
+        self.expected_processes = sum(int(p.get("processes", 1)) for p in self.config["pools"].values())
+
     def served(self):
         return sum(pool["requests"] for pool in self.status()["pools"])
 
@@ -480,7 +488,7 @@ http {{
     default_type application/octet-stream;
     sendfile off;
     keepalive_timeout 30;
-
+{http_extra}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -510,14 +518,25 @@ class NginxURL(str):
 
 
 class Nginx:
-    def __init__(self, tfpm_sock, root, extra_location=""):
+    """nginx in front of one tfpm socket. With upstream_keepalive=N, nginx
+    keeps up to N idle FastCGI connections to tfpm (an `upstream` block with
+    `keepalive N` and `fastcgi_keep_conn on`), as a busy site would."""
+
+    def __init__(self, tfpm_sock, root, extra_location="", upstream_keepalive=0):
         self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-nginx-", dir="/tmp"))
         self.proc = None
         self._log = None
         for attempt in range(5):
             self.port = free_port()
+            snippet = nginx_snippet(tfpm_sock)
+            http_extra = ""
+            if upstream_keepalive:
+                http_extra = (f"    upstream tfpm_backend {{\n        server unix:{tfpm_sock};\n"
+                              f"        keepalive {upstream_keepalive};\n    }}\n")
+                snippet = snippet.replace(f"fastcgi_pass unix:{tfpm_sock};",
+                                          "fastcgi_pass tfpm_backend;\n    fastcgi_keep_conn on;")
             conf = NGINX_CONF.format(prefix=self.dir, port=self.port, root=root, extra=extra_location,
-                                     snippet=nginx_snippet(tfpm_sock))
+                                     snippet=snippet, http_extra=http_extra)
             (self.dir / "nginx.conf").write_text(conf)
             self._log = open(self.dir / "stderr.log", "ab")
             self.proc = subprocess.Popen(
