@@ -481,15 +481,16 @@ void Supervisor::HandleNotify(pid_t pid) {
   auto it = workers_.find(pid);
   if (it == workers_.end()) return;
   Worker& w = *it->second;
-  char buf[256];
   for (;;) {
-    ssize_t n = ::read(w.notify.get(), buf, sizeof(buf));
+    std::string data;
+    std::vector<os::UniqueFd> fds;
+    const ssize_t n = os::ReceiveWithFds(w.notify.get(), &data, &fds);
     if (n > 0) {
-      if (std::string_view(buf, static_cast<size_t>(n)).find("ready") != std::string_view::npos &&
-          w.state == Worker::State::kStarting) {
+      if (data.find("ready") != std::string::npos && w.state == Worker::State::kStarting) {
         w.state = Worker::State::kReady;
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
+      for (os::UniqueFd& fd : fds) HandOver(w, std::move(fd));
       continue;
     }
     if (n == 0) poller_->Remove(w.notify.get());  // it closed its end; SIGCHLD follows
@@ -497,6 +498,29 @@ void Supervisor::HandleNotify(pid_t pid) {
   }
   CheckReady();
   CheckTransition();
+}
+
+// A draining worker handed over a kept connection (with no request on it):
+// pass it to a ready worker that serves the same socket, of the newest
+// generation that has one (during a reload the newest ready one is still the
+// previous generation), round robin. Without one it is closed.
+void Supervisor::HandOver(const Worker& from, os::UniqueFd conn) {
+  if (stop_mode_ != StopMode::kNone) return;
+  std::vector<const Worker*> candidates;
+  for (const auto& [pid, w] : workers_) {
+    if (w->state != Worker::State::kReady || w->listener != from.listener || pid == from.pid) continue;
+    if (!candidates.empty() && candidates.front()->generation < w->generation) candidates.clear();
+    if (candidates.empty() || candidates.front()->generation == w->generation) candidates.push_back(w.get());
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Worker* to = candidates[(next_handover_ + i) % candidates.size()];
+    if (os::SendFd(to->notify.get(), conn.get(), 'c')) {
+      next_handover_ += i + 1;
+      ++connections_handed_over_;
+      return;
+    }
+  }
+  log::Warning("[pool {}] no ready worker to take over a kept connection; closing it", from.pool);
 }
 
 void Supervisor::CheckReady() {
@@ -973,6 +997,7 @@ control::Json Supervisor::StatusJson() const {
            {"uptime_s", Seconds(started_at_, now)},
            {"stopping", stop_mode_ != StopMode::kNone},
            {"generation", generation_},
+           {"connections_handed_over", connections_handed_over_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

@@ -140,6 +140,7 @@ class Supervisor {
   void HandleSignals();
   void ReapChildren();
   void HandleNotify(pid_t pid);
+  void HandOver(const Worker& from, os::UniqueFd conn);
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
@@ -189,6 +190,8 @@ class Supervisor {
   gid_t control_gid_ = static_cast<gid_t>(-1);  // control_socket_group's gid, if set
 
   uint64_t generation_ = 1;
+  uint64_t connections_handed_over_ = 0;
+  size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   bool reload_queued_ = false;     // SIGUSR2 during a transition
   EmergencyRestart emergency_{0, std::chrono::milliseconds(0)};

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/log.h"
+#include "os/socket.h"
 
 namespace tfpm::worker {
 namespace {
@@ -26,7 +27,8 @@ int64_t SteadyMillis() {
 Server::Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board)
     : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {
   conn_config_ = options_.connection;
-  conn_config_.draining = &draining_;
+  // With a hand-off socket a draining worker never ends a kept connection.
+  conn_config_.draining = options_.handoff_socket >= 0 ? nullptr : &draining_;
 }
 
 Server::~Server() {
@@ -136,7 +138,9 @@ void Server::Drive(Connection* conn, int index, const Handler& handler) {
     }
     handler(*conn, slot);
     served_.fetch_add(1, std::memory_order_relaxed);
-    if (!conn->keep_conn() || conn->aborted() || draining_.load(std::memory_order_acquire)) {
+    const bool draining = draining_.load(std::memory_order_acquire);
+    if (draining && conn->keep_conn() && !conn->aborted() && !conn->HasBufferedInput() && HandOver(conn)) return;
+    if (!conn->keep_conn() || conn->aborted() || draining) {
       Close(conn);
       return;
     }
@@ -149,7 +153,7 @@ void Server::Drive(Connection* conn, int index, const Handler& handler) {
 
 void Server::Park(Connection* conn) {
   if (draining_.load(std::memory_order_acquire) && !conn->MidRequest()) {
-    Close(conn);
+    if (!HandOver(conn)) Close(conn);
     return;
   }
   if (conn->MidRequest()) {
@@ -204,14 +208,43 @@ void Server::Wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof(one));
 }
 
+bool Server::HandOver(Connection* conn) {
+  if (options_.handoff_socket < 0) return false;
+  if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {
+    log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
+    return false;
+  }
+  handed_over_.fetch_add(1, std::memory_order_relaxed);
+  Close(conn);  // the descriptor in flight keeps the connection open
+  return true;
+}
+
+void Server::Adopt(os::UniqueFd fd) {
+  (void)os::SetNonBlocking(fd.get(), true);
+  auto* conn = new Connection(std::move(fd), &conn_config_);
+  {
+    std::lock_guard lock(mu_);
+    connections_.insert(conn);
+  }
+  Park(conn);
+}
+
 void Server::Join() {
   for (ThreadRec& t : threads_) {
     if (t.started) pthread_join(t.handle, nullptr);
     t.started = false;
   }
-  std::lock_guard lock(mu_);
-  for (Connection* c : connections_) delete c;  // idle kept-alive connections
-  connections_.clear();
+  // Only this thread is left: the idle kept-alive connections.
+  std::vector<Connection*> left;
+  {
+    std::lock_guard lock(mu_);
+    left.assign(connections_.begin(), connections_.end());
+  }
+  const bool draining = draining_.load(std::memory_order_acquire);
+  for (Connection* c : left) {
+    if (draining && !c->MidRequest() && HandOver(c)) continue;
+    Close(c);
+  }
 }
 
 }  // namespace tfpm::worker

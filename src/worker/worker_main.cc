@@ -17,6 +17,7 @@
 #include "config/load_yaml.h"
 #include "os/shared_memory.h"
 #include "os/signals.h"
+#include "os/socket.h"
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/server.h"
@@ -220,6 +221,7 @@ int WorkerMain(int argc, char** argv) {
   options.threads = pool->threads;
   options.thread_stack_size = pool->thread_stack_size;
   options.max_requests = pool->max_requests;
+  options.handoff_socket = args.notify_fd;
   const int total = args.total_threads > 0 ? args.total_threads : pool->threads * pool->processes;
   options.connection.max_conns = static_cast<uint32_t>(total);
   options.connection.max_reqs = static_cast<uint32_t>(total);
@@ -275,9 +277,10 @@ int WorkerMain(int argc, char** argv) {
     server.BeginDrain();
     if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
   };
+  bool supervisor_alive = args.notify_fd >= 0;
   for (;;) {
     pollfd fds[2] = {{signals->fd(), POLLIN, 0}, {args.notify_fd, POLLIN | POLLRDHUP, 0}};
-    const int nfds = args.notify_fd >= 0 ? 2 : 1;
+    const int nfds = supervisor_alive ? 2 : 1;
     ::poll(fds, static_cast<nfds_t>(nfds), draining ? 20 : -1);
     for (const auto& sig : signals->Read()) {
       switch (sig.signo) {
@@ -292,16 +295,23 @@ int WorkerMain(int argc, char** argv) {
       }
     }
     if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
-      char buf[64];
-      if (::read(args.notify_fd, buf, sizeof(buf)) <= 0) {
+      // Kept connections handed over from a draining older generation, or
+      // EOF: the supervisor is gone. The socket stays open (the Server
+      // holds its number); sends on it just fail from now on.
+      std::string data;
+      std::vector<os::UniqueFd> handed;
+      const ssize_t n = os::ReceiveWithFds(args.notify_fd, &data, &handed);
+      for (os::UniqueFd& fd : handed) server.Adopt(std::move(fd));
+      if (n == 0 || (n < 0 && errno != EAGAIN)) {
         begin_drain("supervisor gone");
-        ::close(args.notify_fd);
-        args.notify_fd = -1;
+        supervisor_alive = false;
       }
     }
     if (draining) {
       const bool expired = drain_deadline && Clock::now() >= *drain_deadline;
-      if ((server.Idle() && server.QuietFor(kDrainQuiet)) || expired) {
+      // Without the supervisor to hand kept connections to, wait until they
+      // are quiet before closing them.
+      if ((server.Idle() && (supervisor_alive || server.QuietFor(kDrainQuiet))) || expired) {
         if (expired) log::Warning("requests still running after process_control_timeout; stopping");
         if (expired) ::_exit(0);
         break;
@@ -311,7 +321,8 @@ int WorkerMain(int argc, char** argv) {
   server.Stop();
   server.Join();
   sapi::PhpRuntime::Shutdown();
-  log::Debug("exited after {} requests", server.requests_served());
+  log::Debug("exited after {} requests; {} kept connection(s) handed over", server.requests_served(),
+             server.connections_handed_over());
   return 0;
 }
 
