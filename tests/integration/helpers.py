@@ -262,7 +262,8 @@ class Tfpm:
     key such as process_control_timeout) into the daemon section; `pools`
     adds or replaces whole pools. In every string value "{dir}" stands for
     the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
-    returns without waiting; `process_env` adds environment variables.
+    returns without waiting; `process_env` adds environment variables;
+    `process_prefix` (a command list) runs in front of tfpm, with `pass_fds`.
     """
 
     def __init__(self, **overrides):
@@ -278,6 +279,10 @@ class Tfpm:
         overrides = dict(overrides)
         wait_ready = overrides.pop("wait_ready", True)
         extra_env = overrides.pop("process_env", {})
+        # Socket activation tests: a command in front of tfpm (e.g. a shell
+        # that sets LISTEN_PID) and descriptors to pass to it.
+        self.process_prefix = list(overrides.pop("process_prefix", []))
+        self.pass_fds = tuple(overrides.pop("pass_fds", ()))
 
         daemon = {"error_log": "stderr", "log_level": "notice", "control_socket": self.ctl_sock,
                   "process_control_timeout": "10s"}
@@ -324,9 +329,9 @@ class Tfpm:
     def start(self, wait_ready=True):
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(TFPM), "--config", str(self.config_path), "--foreground"],
+            self.process_prefix + [str(TFPM), "--config", str(self.config_path), "--foreground"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env=self.env, cwd=str(self.dir))
+            env=self.env, cwd=str(self.dir), pass_fds=self.pass_fds)
         self.pid = self.proc.pid
         if wait_ready:
             self.wait_ready()
