@@ -152,15 +152,17 @@ void Server::Drive(Connection* conn, int index, const Handler& handler) {
 }
 
 void Server::Park(Connection* conn) {
-  if (draining_.load(std::memory_order_acquire) && !conn->MidRequest()) {
+  // Half a request, or the first bytes of one: wait for the rest.
+  const bool holding = conn->MidRequest() || conn->HasBufferedInput();
+  if (draining_.load(std::memory_order_acquire) && !holding) {
     if (!HandOver(conn)) Close(conn);
     return;
   }
-  if (conn->MidRequest()) {
+  if (holding) {
     conn->parked_partial = true;
     partial_.fetch_add(1, std::memory_order_acq_rel);
   }
-  conn->idle_since_ms.store(conn->MidRequest() ? 0 : std::max<int64_t>(1, SteadyMillis()), std::memory_order_relaxed);
+  conn->idle_since_ms.store(holding ? 0 : std::max<int64_t>(1, SteadyMillis()), std::memory_order_relaxed);
   const bool first = !conn->in_poller;
   conn->in_poller = true;
   const int fd = conn->fd();
@@ -209,7 +211,9 @@ void Server::Wake() {
 }
 
 bool Server::HandOver(Connection* conn) {
-  if (options_.handoff_socket < 0) return false;
+  // Only at a request boundary with nothing read ahead: the new owner
+  // starts parsing at the next record.
+  if (options_.handoff_socket < 0 || conn->MidRequest() || conn->HasBufferedInput()) return false;
   if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {
     log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
     return false;
@@ -242,7 +246,7 @@ void Server::Join() {
   }
   const bool draining = draining_.load(std::memory_order_acquire);
   for (Connection* c : left) {
-    if (draining && !c->MidRequest() && HandOver(c)) continue;
+    if (draining && HandOver(c)) continue;
     Close(c);
   }
 }
