@@ -795,7 +795,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
   options_.config_text = std::move(t.old_text);
   config_fd_ = std::move(t.old_config_fd);
   log::Error("{} failed, rolled back; the previous generation keeps serving: {}", t.what, why);
-  Notify("READY=1\nSTATUS=serving (reload failed)");
+  if (stop_mode_ == StopMode::kNone) Notify("READY=1\nSTATUS=serving (reload failed)");
   for (os::UniqueFd& fd : t.waiting) Reply(fd, control::ErrorReply(t.what + " failed: " + why));
 }
 

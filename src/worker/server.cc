@@ -213,7 +213,10 @@ void Server::Wake() {
 bool Server::HandOver(Connection* conn) {
   // Only at a request boundary with nothing read ahead: the new owner
   // starts parsing at the next record.
-  if (options_.handoff_socket < 0 || conn->MidRequest() || conn->HasBufferedInput()) return false;
+  if (options_.handoff_socket < 0 || handover_disabled_.load(std::memory_order_acquire) || conn->MidRequest() ||
+      conn->HasBufferedInput()) {
+    return false;
+  }
   if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {
     log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
     return false;

@@ -83,6 +83,8 @@ class Server {
   // Takes over a kept connection handed over by a draining worker of an
   // earlier generation (main thread).
   void Adopt(os::UniqueFd fd);
+  // The supervisor is gone: close kept connections instead of handing them over.
+  void DisableHandOver() { handover_disabled_.store(true, std::memory_order_release); }
   // Threads exit after their current request. Then Join(), which also ends
   // the idle connections (handed over when draining, else closed).
   void Stop();
@@ -125,6 +127,7 @@ class Server {
   std::atomic<int> partial_{0};  // parked connections holding half a request
   std::atomic<uint64_t> served_{0};
   std::atomic<uint64_t> handed_over_{0};
+  std::atomic<bool> handover_disabled_{false};
 
   std::mutex mu_;
   std::unordered_set<Connection*> connections_;  // guarded by mu_

@@ -303,6 +303,7 @@ int WorkerMain(int argc, char** argv) {
       const ssize_t n = os::ReceiveWithFds(args.notify_fd, &data, &handed);
       for (os::UniqueFd& fd : handed) server.Adopt(std::move(fd));
       if (n == 0 || (n < 0 && errno != EAGAIN)) {
+        server.DisableHandOver();
         begin_drain("supervisor gone");
         supervisor_alive = false;
       }
