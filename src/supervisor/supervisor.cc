@@ -35,6 +35,9 @@ constexpr std::chrono::milliseconds kGracefulExtra{2000};
 // How long a new generation may take to become ready before the reload is
 // rolled back.
 constexpr std::chrono::milliseconds kTransitionTimeout{60000};
+// How long a reload's answer waits for the old workers to confirm that they
+// stopped accepting.
+constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 // How often STATUS= goes to systemd.
 constexpr std::chrono::milliseconds kStatusInterval{5000};
 
@@ -291,6 +294,7 @@ int Supervisor::Run() {
     }
     StartDueRestarts();
     CheckTransition();
+    CheckDrainWaits();
     const os::TimePoint now = clock_->Now();
     if (kill_deadline_ && now >= *kill_deadline_) {
       for (auto& [pid, w] : workers_) {
@@ -326,6 +330,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
     for (const Slot& s : p.slots) consider(s.restart_at);
   }
   for (const auto& [pid, w] : workers_) consider(w->kill_at);
+  for (const DrainWait& d : drain_waits_) consider(d.deadline);
   if (transition_) consider(transition_->deadline);
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
@@ -404,6 +409,10 @@ std::string InFlight(os::SharedMemory* board) {
 
 void Supervisor::ReapChildren() {
   for (const os::ExitInfo& info : os::ReapChildren()) {
+    if (workers_.count(info.pid) == 0) continue;
+    // Kept connections it handed over just before exiting are still in its
+    // socketpair: pass them on before the socket is closed.
+    HandleNotify(info.pid);
     auto it = workers_.find(info.pid);
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
@@ -490,6 +499,7 @@ void Supervisor::HandleNotify(pid_t pid) {
         w.state = Worker::State::kReady;
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
+      if (data.find("draining") != std::string::npos) w.drain_acked = true;
       for (os::UniqueFd& fd : fds) HandOver(w, std::move(fd));
       continue;
     }
@@ -498,6 +508,23 @@ void Supervisor::HandleNotify(pid_t pid) {
   }
   CheckReady();
   CheckTransition();
+  CheckDrainWaits();
+}
+
+void Supervisor::CheckDrainWaits() {
+  const os::TimePoint now = clock_->Now();
+  for (auto it = drain_waits_.begin(); it != drain_waits_.end();) {
+    std::erase_if(it->pids, [this](pid_t pid) {
+      auto w = workers_.find(pid);
+      return w == workers_.end() || w->second->drain_acked;
+    });
+    if (!it->pids.empty() && now < it->deadline) {
+      ++it;
+      continue;
+    }
+    for (os::UniqueFd& fd : it->clients) Reply(fd, it->reply);
+    it = drain_waits_.erase(it);
+  }
 }
 
 // A draining worker handed over a kept connection (with no request on it):
@@ -753,7 +780,10 @@ void Supervisor::CommitTransition() {
   Notify("READY=1\nSTATUS=serving");
   const control::Json reply{{"ok", true}, {"generation", t.generation}, {"draining", draining},
                             {"seconds", took}};
-  for (os::UniqueFd& fd : t.waiting) Reply(fd, reply);
+  if (!t.waiting.empty()) {
+    drain_waits_.push_back(DrainWait{t.old_pids, std::move(t.waiting), reply, clock_->Now() + kDrainAckTimeout});
+    CheckDrainWaits();
+  }
   if (reload_queued_ && stop_mode_ == StopMode::kNone) {
     reload_queued_ = false;
     (void)Reload("SIGUSR2 (queued)", nullptr);

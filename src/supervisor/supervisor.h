@@ -99,6 +99,7 @@ class Supervisor {
     std::shared_ptr<Listener> listener;
     os::TimePoint started_at;
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
+    bool drain_acked = false;              // it said "draining": accepts no more
     std::string partial_output;
   };
   struct Slot {
@@ -126,6 +127,15 @@ class Supervisor {
     os::TimePoint started_at;
     os::TimePoint deadline;
     std::vector<os::UniqueFd> waiting;    // control clients waiting for the result
+  };
+  // pm-ctl clients of a committed reload, answered once every old worker
+  // has confirmed that it stopped accepting (or exited), so that every
+  // connection made after the answer reaches the new generation.
+  struct DrainWait {
+    std::vector<pid_t> pids;
+    std::vector<os::UniqueFd> clients;
+    control::Json reply;
+    os::TimePoint deadline;
   };
   struct ControlClient {
     os::UniqueFd fd;
@@ -164,6 +174,7 @@ class Supervisor {
                          std::string what, os::UniqueFd* waiting_client);
   void CheckTransition();
   void CommitTransition();
+  void CheckDrainWaits();
   void RollBackTransition(const std::string& why);
   void DrainWorker(Worker& w);
   void SendStatusLine();
@@ -193,6 +204,7 @@ class Supervisor {
   uint64_t connections_handed_over_ = 0;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
+  std::vector<DrainWait> drain_waits_;
   bool reload_queued_ = false;     // SIGUSR2 during a transition
   EmergencyRestart emergency_{0, std::chrono::milliseconds(0)};
 

@@ -102,6 +102,9 @@ bool Server::ServeOne(int index, const Handler& handler) {
 }
 
 void Server::Accept(int listener, int index, const Handler& handler) {
+  // Draining began after this thread was woken: leave the connection to
+  // the new generation.
+  if (draining_.load(std::memory_order_acquire)) return;
   const int lfd = listeners_[static_cast<size_t>(listener)].get();
   const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   const int err = errno;

@@ -1,6 +1,7 @@
 #include "worker/worker_main.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -275,6 +276,12 @@ int WorkerMain(int argc, char** argv) {
     board.header()->accepting.store(0, std::memory_order_relaxed);
     log::Debug("draining ({})", why);
     server.BeginDrain();
+    // Tell the supervisor: a reload's answer waits for this, so connections
+    // made after it reach the new generation.
+    if (args.notify_fd >= 0) {
+      static const char kDraining[] = "draining\n";
+      [[maybe_unused]] ssize_t n = ::send(args.notify_fd, kDraining, sizeof(kDraining) - 1, MSG_NOSIGNAL);
+    }
     if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
   };
   bool supervisor_alive = args.notify_fd >= 0;

@@ -146,7 +146,8 @@ def test_sd_notify_ready_status_reloading_stopping(tfpm_factory, notify_socket):
     # CLOCK_MONOTONIC, as systemd requires: within the reload's time span.
     assert before * 1e6 - 1000 <= usec <= after * 1e6 + 1000, (before, usec, after)
     i = texts.index(reloading[0])
-    assert any(t.startswith("READY=1") for t in texts[i + 1:]), texts
+    wait_until(lambda: any(t.startswith("READY=1") for t in notify_socket.texts()[i + 1:]), 10 * SLOW,
+               what="READY=1 after the reload")
 
     assert tfpm.stop(signal.SIGQUIT) == 0
     assert "STOPPING=1" in notify_socket.texts()
@@ -180,7 +181,7 @@ def test_socket_activation_uses_the_passed_socket(tfpm_factory):
     try:
         # As systemd does: the socket at fd 3, LISTEN_PID = tfpm's pid (the
         # shell execs tfpm, keeping its pid).
-        prefix = ["/bin/sh", "-c", f'exec 3<&{fd}; exec {fd}<&-; LISTEN_PID=$$ LISTEN_FDS=1 '
+        prefix = ["/bin/bash", "-c", f'exec 3<&{fd}; exec {fd}<&-; LISTEN_PID=$$ LISTEN_FDS=1 '
                                    f'LISTEN_FDNAMES=www exec "$0" "$@"']
         tfpm = tfpm_factory(processes=1, threads=2, listen=path, process_prefix=prefix, pass_fds=(fd,))
         s.close()  # tfpm holds the only copy now
