@@ -168,6 +168,22 @@ def test_reload_with_no_wait_returns_at_once(tfpm_factory):
     wait_until(lambda: settled(tfpm) and generation(tfpm) == 2, 20 * SLOW, what="generation 2")
 
 
+def test_second_reload_during_one_is_refused_or_queued(tfpm_factory):
+    tfpm = tfpm_factory(processes=2, threads=2)
+    assert tfpm.ctl("reload", "--no-wait").returncode == 0
+    r = tfpm.ctl("reload", check=False)  # at once: the first is still starting its workers
+    if r.returncode != 0:
+        assert r.returncode == 1 and r.stderr.strip() == "pm-ctl: a reload is already in progress", r.stderr
+    wait_until(lambda: settled(tfpm), 20 * SLOW, what="the reloads to finish")
+    expected = 3 if r.returncode == 0 else 2
+    assert generation(tfpm) == expected
+    # SIGUSR2 during a reload is not lost: it runs after it.
+    assert tfpm.ctl("reload", "--no-wait").returncode == 0
+    tfpm.send_signal(signal.SIGUSR2)
+    wait_until(lambda: settled(tfpm) and generation(tfpm) == expected + 2, 20 * SLOW,
+               what="the reload and the SIGUSR2 reload after it")
+
+
 def test_status_shows_the_draining_generation(tfpm_factory):
     tfpm = tfpm_factory(processes=1, threads=2)
     old_pid = current_pids(tfpm)[0]
