@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -195,7 +196,8 @@ int main(int argc, char** argv) {
   tfpm::supervisor::SupervisorOptions options;
   options.worker_executable = WorkerExecutable();
   options.config_text = text;
-  options.config_path = config_path;
+  // Reload re-reads this file: absolute, whatever the working directory.
+  options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
   options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
     std::string error;
     if (!CheckUnimplemented(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
