@@ -305,18 +305,24 @@ def test_kill_9_under_load_fails_only_requests_on_that_process(tfpm_factory):
     m = re.search(rf"child {victim_pid} exited on signal 9 \(SIGKILL\) after [\d.]+ seconds from start; "
                   rf"(requests in flight: (.*)|no request in flight)$", tfpm.log_text(), re.M)
     assert m, tfpm.log_text()
-    in_flight = set(re.findall(r"rid=(\d+)", m.group(2) or ""))
+    named = re.findall(r"GET (/\w+)/index\.php\?\S*?rid=(\d+)", m.group(2) or "")
+    in_flight = {rid for _, rid in named}
+    named_slow = {rid for path, rid in named if path == "/sleep"}
     failed_ids = {str(r.rid) for r in failures}
-    print(f"\n[kill -9] requests {len(load.results)}, failed {len(failures)}, in flight on the victim "
-          f"{len(in_flight)}, replacement ready after {ready_after * 1000:.0f} ms, first request served by it "
-          f"after {served_by_new * 1000 if served_by_new else -1:.0f} ms")
-    # Every request the log names as in flight on the victim failed with it;
-    # any other failure is one the victim had accepted but not started yet
-    # (its parameters not read, so not on the scoreboard): all were sent
-    # before the kill, and failed as broken connections, never as answers.
-    assert in_flight <= failed_ids, f"named in flight but served: {in_flight - failed_ids}"
+    print(f"\n[kill -9] requests {len(load.results)}, failed {len(failures)}, named in flight on the victim "
+          f"{len(in_flight)} ({len(named_slow)} slow), replacement ready after {ready_after * 1000:.0f} ms, "
+          f"first request served by it after {served_by_new * 1000 if served_by_new else -1:.0f} ms")
+    # The log names what the victim's scoreboard showed (best effort: a fast
+    # request may have been answered just before). Its 1.5 s requests were
+    # still running, so they failed with it.
+    assert named_slow, m.group(0)
+    assert named_slow <= failed_ids, f"named in flight but served: {named_slow - failed_ids}"
+    # Only requests on the victim failed: all were sent before the kill, all
+    # failed as broken connections (never as an answer), and no more than the
+    # victim could hold (its 4 threads' requests and connections it had
+    # accepted but not started yet).
     assert all(r.start < killed_at for r in failures), [r for r in failures if r.start >= killed_at]
     assert all("status" not in (r.error or "") for r in failures), failures
-    assert len(failed_ids - in_flight) <= 4, failures
+    assert len(failures) <= 8, failures
     assert served_by_new is not None and served_by_new < 1.0 * SLOW, served_by_new
     assert proc_alive(new_pid)
