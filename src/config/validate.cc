@@ -445,6 +445,19 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "process_control_timeout", .kind = Kind::kDuration,
      .set = [](DaemonConfig& d, Value& v) { d.process_control_timeout = v.duration; },
      .min = 0, .max = kMaxDuration},
+    {.key = "control_socket_mode", .kind = Kind::kOctalMode,
+     .set = [](DaemonConfig& d, Value& v) { d.control_socket_mode = v.mode; },
+     .min = 0, .max = 0777},
+    {.key = "control_socket_owner", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.control_socket_owner = std::move(v.str); }},
+    {.key = "control_socket_group", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.control_socket_group = std::move(v.str); }},
+    {.key = "emergency_restart_threshold", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.emergency_restart_threshold = static_cast<int>(v.integer); },
+     .min = 0, .max = 100000},
+    {.key = "emergency_restart_interval", .kind = Kind::kDuration,
+     .set = [](DaemonConfig& d, Value& v) { d.emergency_restart_interval = v.duration; },
+     .min = 0, .max = kMaxDuration},
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {

@@ -31,6 +31,9 @@ struct ConnectionConfig {
   uint32_t max_conns = 1;       // FCGI_MAX_CONNS answer
   uint32_t max_reqs = 1;        // FCGI_MAX_REQS answer: the pool's total threads
   size_t max_params_bytes = 1 << 20;
+  // The Server's drain flag: set, a kept connection is ended after its
+  // current request (see Finish()). nullptr = never draining.
+  const std::atomic<bool>* draining = nullptr;
 };
 
 class Connection final : public fastcgi::Exchange {
@@ -70,6 +73,10 @@ class Connection final : public fastcgi::Exchange {
   // parking thread before it re-arms, read by the process's main thread.
   std::atomic<int64_t> parked_us{0};
   bool parked_partial = false;  // parked holding half a request (owner thread only)
+  // Steady-clock ms since which the connection is parked with no request
+  // bytes; 0 while a thread holds it or it holds half a request. Written by
+  // the owner thread, read by the draining main thread (Server::QuietFor).
+  std::atomic<int64_t> idle_since_ms{0};
 
   // fastcgi::Exchange
   uint16_t role() const override { return role_; }
