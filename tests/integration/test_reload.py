@@ -209,16 +209,28 @@ def test_status_shows_the_draining_generation(tfpm_factory):
 
 
 def test_reload_refuses_a_config_main_refuses_at_start(tfpm_factory):
-    # The same checks as at start (here: a mode that is not built yet).
+    # The same checks as at start (here: a worker script that is not there).
     tfpm = tfpm_factory(processes=1, threads=1)
     tfpm.config["pools"]["www"]["mode"] = "worker"
-    tfpm.config["pools"]["www"]["worker"] = {"script": php_fixture("echo")}
+    tfpm.config["pools"]["www"]["worker"] = {"script": "/nonexistent/worker.php"}
     tfpm.write_config()
     r = tfpm.ctl("reload", check=False)
-    if r.returncode == 0:
-        pytest.skip("worker mode is built: nothing refused at start any more")
-    assert r.returncode == 1 and re.search(r"tfpm\.yaml:\d+: pools\.www\.mode: ", r.stderr), r.stderr
+    assert r.returncode == 1 and re.search(
+        r"tfpm\.yaml:\d+: pools\.www\.worker\.script: /nonexistent/worker\.php: No such file", r.stderr), r.stderr
     assert generation(tfpm) == 1
+    assert fcgi.request(tfpm.sock, ECHO).status == 200
+
+
+def test_reload_turns_a_classic_pool_into_a_worker_pool(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=2)
+    assert fcgi.request(tfpm.sock, ECHO).status == 200
+    app = php_fixture("worker", "app.php")
+    tfpm.config["pools"]["www"]["mode"] = "worker"
+    tfpm.config["pools"]["www"]["worker"] = {"script": app}
+    tfpm.write_config()
+    tfpm.ctl("reload")
+    r = fcgi.request(tfpm.sock, app, query="id=after")
+    assert r.status == 200 and b'"worker":"1"' in r.body and b'"id":"after"' in r.body, r
 
 
 def test_removed_pool_socket_is_closed_after_its_drain(tfpm_factory):
