@@ -296,3 +296,32 @@ def test_fibers_in_worker_handlers_with_timers_armed(tfpm_factory):
     bad = [r for r in results if r[0] != 200 or r[1] != "60"]
     assert not bad, bad[:5]
     assert {r[2] for r in results} == {f"{c}-{i}" for c in range(4) for i in range(per_client)}
+
+
+def test_pm_ctl_restart_reboots_worker_scripts_without_failing_requests(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(processes=2, threads=2))
+    before = {get_json(tfpm)["boot"] for _ in range(20)}
+    failures, done = [], threading.Event()
+
+    def load():
+        while not done.is_set():
+            try:
+                r = get(tfpm, "id=load")
+                if r.status != 200:
+                    failures.append(r)
+            except Exception as e:  # a reset or refused connection is a failure
+                failures.append(e)
+
+    clients = [threading.Thread(target=load) for _ in range(4)]
+    for c in clients:
+        c.start()
+    try:
+        tfpm.ctl("restart", "www")
+        time.sleep(0.5)
+    finally:
+        done.set()
+        for c in clients:
+            c.join(30 * SLOW)
+    after = {get_json(tfpm)["boot"] for _ in range(20)}
+    assert not failures, failures[:5]
+    assert not (before & after), (before, after)
