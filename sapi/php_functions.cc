@@ -4,6 +4,9 @@
 //   getallheaders(): array              — alias
 //   tfpm_info(): array                   — what this interpreter is: version,
 //                                          ZTS, Zend max-execution timers, signals
+// and php-fpm's INI entries that tfpm honours: cgi.fix_pathinfo,
+// cgi.discard_path, fastcgi.logging, fastcgi.error_header (all
+// PHP_INI_SYSTEM, php-fpm's defaults).
 #include <unistd.h>
 
 #include "sapi/php_internal.h"
@@ -79,14 +82,31 @@ const zend_function_entry kFunctions[] = {
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
     ZEND_FE_END};
 
+PHP_INI_BEGIN()
+PHP_INI_ENTRY("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("cgi.discard_path", "0", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("fastcgi.logging", "1", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("fastcgi.error_header", nullptr, PHP_INI_SYSTEM, nullptr)
+PHP_INI_END()
+
+PHP_MINIT_FUNCTION(tfpm) {
+  REGISTER_INI_ENTRIES();
+  return SUCCESS;
+}
+
+PHP_MSHUTDOWN_FUNCTION(tfpm) {
+  UNREGISTER_INI_ENTRIES();
+  return SUCCESS;
+}
+
 }  // namespace
 
 zend_module_entry tfpm_module_entry = {
     STANDARD_MODULE_HEADER,
     "tfpm",
     kFunctions,
-    nullptr,  // MINIT
-    nullptr,  // MSHUTDOWN
+    PHP_MINIT(tfpm),
+    PHP_MSHUTDOWN(tfpm),
     nullptr,  // RINIT
     nullptr,  // RSHUTDOWN
     nullptr,  // MINFO

@@ -8,11 +8,15 @@ extern "C" {
 #include <main/php_variables.h>
 #include <main/php_ini.h>
 #include <Zend/zend_ini.h>
+#include <Zend/zend_ini_scanner.h>
 #include <Zend/zend_exceptions.h>
 #include <ext/standard/head.h>
 }
 
+#include <string_view>
+
 #include "fastcgi/exchange.h"
+#include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
 
 ZEND_TSRMLS_CACHE_EXTERN()
@@ -23,7 +27,24 @@ namespace tfpm::sapi {
 // is reached from every SAPI callback through SG(server_context).
 struct RequestContext {
   fastcgi::Exchange* exchange = nullptr;
+  bool stderr_started = false;  // a message went to FCGI_STDERR already
 };
+
+// The calling thread's CGI environment of its current request: the params
+// as FillRequestInfo() edited them (php-fpm's FCGI_PUTENV). $_SERVER,
+// getenv() and the cookie callback read it.
+CgiEnv& RequestEnv();
+
+// php-fpm's init_request_info: fills SG(request_info) and RequestEnv()
+// from the request's params and applies its PHP_VALUE / PHP_ADMIN_VALUE
+// (undone by php_request_shutdown). Call with SG(server_context) set,
+// before php_request_startup().
+void FillRequestInfo(fastcgi::Exchange& ex);
+
+// A message for the web server's error log (FCGI_STDERR), as php-fpm sends
+// them: several in one request are joined with "; "; off when the INI
+// entry fastcgi.logging is 0.
+void LogToWebServer(RequestContext* ctx, std::string_view message);
 
 inline RequestContext* CurrentRequest() {
   return static_cast<RequestContext*>(SG(server_context));

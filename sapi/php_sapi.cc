@@ -119,44 +119,41 @@ size_t ReadPost(char* buffer, size_t count) noexcept {
 }
 
 char* ReadCookies() noexcept {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return nullptr;
-  auto v = ctx->exchange->FindParam("HTTP_COOKIE");
-  return v ? const_cast<char*>(v->data()) : nullptr;
+  if (CurrentRequest() == nullptr) return nullptr;
+  return const_cast<char*>(RequestEnv().GetCString("HTTP_COOKIE"));
 }
 
 char* GetEnv(const char* name, size_t name_len) noexcept {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return ::getenv(name);
-  auto v = ctx->exchange->FindParam(std::string_view(name, name_len));
-  return v ? const_cast<char*>(v->data()) : nullptr;
+  if (CurrentRequest() == nullptr) return ::getenv(name);
+  return const_cast<char*>(RequestEnv().GetCString(std::string_view(name, name_len)));
 }
 
 // $_SERVER (and $_ENV when variables_order has E): the process environment,
-// then every FastCGI param, as php-fpm's cgi_php_import_environment_variables.
+// then the request's CGI environment, in php-fpm's order
+// (cgi_php_import_environment_variables).
 void ImportEnvironment(zval* array) noexcept {
   g_original_import_environment(array);
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
-  for (const auto& [name, value] : ctx->exchange->params()) {
+  if (CurrentRequest() == nullptr) return;
+  RequestEnv().ForEachForRegistration([array](std::string_view name, std::string_view value) {
     php_register_variable_safe(const_cast<char*>(name.data()), const_cast<char*>(value.data()),
                                value.size(), array);
-  }
+  });
 }
 
+// PHP_SELF: SCRIPT_NAME + PATH_INFO with cgi.fix_pathinfo, else
+// SG(request_info).request_uri alone (php-fpm's sapi_cgi_register_variables).
 void RegisterServerVariables(zval* array) noexcept {
   php_import_environment_variables(array);
-  // PHP_SELF = SCRIPT_NAME + PATH_INFO (php-fpm with cgi.fix_pathinfo=1).
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
+  if (CurrentRequest() == nullptr) return;
   const char* script = SG(request_info).request_uri ? SG(request_info).request_uri : "";
-  auto path_info = ctx->exchange->FindParam("PATH_INFO");
   const size_t script_len = std::strlen(script);
-  const size_t info_len = path_info ? path_info->size() : 0;
+  const char* path_info = nullptr;
+  if (INI_BOOL(const_cast<char*>("cgi.fix_pathinfo"))) path_info = RequestEnv().GetCString("PATH_INFO");
+  const size_t info_len = path_info ? std::strlen(path_info) : 0;
   size_t len = script_len + info_len;
   char* self = static_cast<char*>(emalloc(len + 1));
   std::memcpy(self, script, script_len);
-  if (info_len) std::memcpy(self + script_len, path_info->data(), info_len);
+  if (info_len) std::memcpy(self + script_len, path_info, info_len);
   self[len] = '\0';
   if (sapi_module.input_filter(PARSE_SERVER, "PHP_SELF", &self, len, &len)) {
     php_register_variable_safe(const_cast<char*>("PHP_SELF"), self, len, array);
@@ -172,7 +169,7 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
     // As php-fpm: the web server logs it ("FastCGI sent in stderr: ...").
     thread_local std::string line;
     line.assign("PHP message: ").append(message);
-    ctx->exchange->WriteStderr(line);
+    LogToWebServer(ctx, line);
     return;
   }
   log::Notice("PHP message: {}", message);

@@ -261,6 +261,8 @@ class Tfpm:
     adds or replaces whole pools. In every string value "{dir}" stands for
     the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
     returns without waiting; `process_env` adds environment variables.
+    `ini_file` loads that php.ini (php.ini_file) and replaces the built-in
+    production defaults: only `ini` is applied on top of it.
     """
 
     def __init__(self, **overrides):
@@ -283,10 +285,14 @@ class Tfpm:
         for k in list(overrides):
             if k in DAEMON_KEYS:
                 daemon[k] = overrides.pop(k)
-        ini = dict(PRODUCTION_INI)
-        ini["session.save_path"] = str(self.dir / "sessions")
-        ini["upload_tmp_dir"] = str(self.dir / "uploads")
-        ini["sys_temp_dir"] = str(self.dir)
+        ini_file = overrides.pop("ini_file", None)
+        if ini_file:
+            ini = {}
+        else:
+            ini = dict(PRODUCTION_INI)
+            ini["session.save_path"] = str(self.dir / "sessions")
+            ini["upload_tmp_dir"] = str(self.dir / "uploads")
+            ini["sys_temp_dir"] = str(self.dir)
         ini.update(overrides.pop("ini", {}))
         (self.dir / "sessions").mkdir()
         (self.dir / "uploads").mkdir()
@@ -303,7 +309,10 @@ class Tfpm:
         all_pools = {"www": www}
         if pools:
             all_pools.update(pools)
-        self.config = _replace_dir({"daemon": daemon, "php": {"ini": ini}, "pools": all_pools},
+        php = {"ini": ini}
+        if ini_file:
+            php["ini_file"] = str(ini_file)
+        self.config = _replace_dir({"daemon": daemon, "php": php, "pools": all_pools},
                                    str(self.dir))
         self.config_path.write_text(to_yaml(self.config) + "\n")
         self.expected_processes = sum(int(p.get("processes", 1)) for p in all_pools.values())
