@@ -41,6 +41,11 @@ CgiEnv& RequestEnv();
 // before php_request_startup().
 void FillRequestInfo(fastcgi::Exchange& ex);
 
+// SAPI activate, inside php_request_startup(): php.ini's [HOST=] and
+// [PATH=] sections and the .user.ini files for SG(request_info)'s script
+// (php-fpm's sapi_cgi_activate). sapi/php_user_ini.cc.
+void ActivatePerDirectoryIni();
+
 // A message for the web server's error log (FCGI_STDERR), as php-fpm sends
 // them: several in one request are joined with "; "; off when the INI
 // entry fastcgi.logging is 0.

@@ -179,6 +179,11 @@ int Startup(sapi_module_struct* module) noexcept {
   return php_module_startup(module, &tfpm_module_entry) == SUCCESS ? SUCCESS : FAILURE;
 }
 
+int Activate() noexcept {
+  if (CurrentRequest() != nullptr) ActivatePerDirectoryIni();
+  return SUCCESS;
+}
+
 int Deactivate() noexcept { return SUCCESS; }
 
 sapi_module_struct g_module = {
@@ -186,7 +191,7 @@ sapi_module_struct g_module = {
     const_cast<char*>("tfpm FastCGI (threaded)"),  // pretty name
     Startup,                                       // startup
     php_module_shutdown_wrapper,                   // shutdown
-    nullptr,                                       // activate
+    Activate,                                      // activate
     Deactivate,                                    // deactivate
     UbWrite,                                       // unbuffered write
     Flush,                                         // flush

@@ -46,6 +46,8 @@ session.use_strict_mode = 0
 upload_tmp_dir = "{dir}/uploads"
 sys_temp_dir = "{dir}"
 cgi.fix_pathinfo = {fix_pathinfo}
+; Debian's php-fpm is built with ".:/usr/share/php".
+include_path = "."
 """
 
 FPM_CONF = """\
@@ -344,6 +346,7 @@ CASES = [
     Case("nofix_plain", S("paths.php"), params=nginx_params("/paths.php"), pair="pair_nofix"),
     # --- answers for scripts that cannot run --------------------------------
     Case("missing_script_filename", S("hello.php"), params={"SCRIPT_FILENAME": None}),
+    Case("empty_script_filename", S("hello.php"), params={"SCRIPT_FILENAME": ""}),
     Case("missing_file", S("nope.php"), params=nginx_params("/nope.php")),
     Case("missing_file_nofix", S("nope.php"), params=nginx_params("/nope.php"), pair="pair_nofix"),
     Case("missing_file_in_existing_dir_with_path", S("sub/nope.php"),
@@ -449,6 +452,20 @@ CASES = [
     Case("shutdown_after_fatal", S("shutdown.php"), query="mode=fatal"),
     Case("shutdown_after_finish_request", S("shutdown.php"), query="mode=finish"),
     Case("fastcgi_finish_request", S("finish.php")),
+    # --- .user.ini ------------------------------------------------------------
+    Case("user_ini", S("userini/show.php"), params=nginx_params("/userini/show.php")),
+    Case("user_ini_deeper_overrides", S("userini/deeper/show.php"),
+         params=nginx_params("/userini/deeper/show.php")),
+    Case("user_ini_script_outside_document_root", S("userini/deeper/show.php"),
+         params={**nginx_params("/userini/deeper/show.php"), "DOCUMENT_ROOT": ROOT + "/sub"}),
+    Case("user_ini_document_root_trailing_slash", S("userini/deeper/show.php"),
+         params={**nginx_params("/userini/deeper/show.php"), "DOCUMENT_ROOT": ROOT + "/"}),
+    Case("user_ini_no_document_root", S("userini/show.php"),
+         params={**nginx_params("/userini/show.php"), "DOCUMENT_ROOT": None}),
+    Case("user_ini_path_info", S("userini/show.php"),
+         params=nginx_params("/userini/show.php", "/x/y", split=False)),
+    Case("user_ini_and_php_value", S("userini/show.php"),
+         params={**nginx_params("/userini/show.php"), "PHP_VALUE": "precision=4"}),
     # --- INI through FastCGI params -------------------------------------------
     Case("php_value", S("ini.php"), query="k=precision,serialize_precision",
          params={"PHP_VALUE": "precision=5\nserialize_precision=7"}),
@@ -521,3 +538,67 @@ def _explain(want, got):
 def test_case_count():
     """The issue asks for at least 60 differential requests."""
     assert len(CASES) >= 60
+
+
+# ------------------------------------------- PHP_VALUE lifetime and admin ---
+
+def _ini(address, query, params=None):
+    r = fcgi.request(address, S("ini.php"), query=query, params=params or {})
+    assert r.status == 200, r
+    return r
+
+
+def test_php_value_sticks_in_php_fpm_only(pair):
+    """docs/fpm-differences.md#php-value-per-request: php-fpm keeps a
+    request's PHP_VALUE / PHP_ADMIN_VALUE for every later request of that
+    child; tfpm (one thread, so the same interpreter serves both) reverts
+    them when the request ends."""
+    with_values = {"PHP_VALUE": "precision=5", "PHP_ADMIN_VALUE": "serialize_precision=9"}
+    for address in (pair.fpm.sticky_sock, pair.tfpm.sock):
+        r = _ini(address, "k=precision,serialize_precision", with_values)
+        assert r.body == b"precision='5'\nserialize_precision='9'\n", (address, r.body)
+    fpm_after = _ini(pair.fpm.sticky_sock, "k=precision,serialize_precision&set=serialize_precision:3")
+    tfpm_after = _ini(pair.tfpm.sock, "k=precision,serialize_precision&set=serialize_precision:3")
+    # php-fpm: the values stayed, and the admin one is still locked.
+    assert fpm_after.body == (b"ini_set(serialize_precision)=false\n"
+                              b"precision='5'\nserialize_precision='9'\n")
+    # tfpm: php.ini's values again, and ini_set() works again.
+    assert tfpm_after.body == (b"ini_set(serialize_precision)='-1'\n"
+                               b"precision='14'\nserialize_precision='3'\n")
+
+
+def test_fastcgi_ini_params_against_pool_admin_values(tfpm_factory):
+    """docs/fpm-differences.md#php-value-admin, on one thread: PHP_VALUE
+    cannot override the pool's php_admin_value, nor load an extension;
+    PHP_ADMIN_VALUE locks its key against ini_set() for that request only."""
+    t = tfpm_factory(processes=1, threads=1, php_admin_value={"precision": "9"},
+                     php_value={"serialize_precision": "10"})
+    # The pool's admin value holds against PHP_VALUE (refused, and said so).
+    r = _ini(t.sock, "k=precision", {"PHP_VALUE": "precision=3"})
+    assert r.body == b"precision='9'\n"
+    assert r.stderr == b"Passing INI directive through FastCGI: unable to set 'precision'"
+    for key in ("extension=zip.so", "disable_functions=strlen", "zend_extension=opcache.so"):
+        r = _ini(t.sock, "k=disable_functions", {"PHP_VALUE": key})
+        name = key.split("=")[0]
+        assert r.stderr == f"Passing INI directive through FastCGI: unable to set '{name}'".encode()
+        assert r.body == b"disable_functions=''\n"
+    # ...and against ini_set(), as always.
+    r = _ini(t.sock, "k=precision&set=precision:4")
+    assert r.body == b"ini_set(precision)=false\nprecision='9'\n"
+    # A pool php_value may be overridden by PHP_VALUE, for that request only.
+    r = _ini(t.sock, "k=serialize_precision", {"PHP_VALUE": "serialize_precision=11"})
+    assert r.body == b"serialize_precision='11'\n" and r.stderr == b""
+    # PHP_ADMIN_VALUE locks a user-changeable key for this request...
+    r = _ini(t.sock, "k=serialize_precision&set=serialize_precision:5",
+             {"PHP_ADMIN_VALUE": "serialize_precision=12"})
+    assert r.body == b"ini_set(serialize_precision)=false\nserialize_precision='12'\n"
+    # ...and the next request on the same thread is back to the pool's value,
+    # changeable again.
+    r = _ini(t.sock, "k=serialize_precision&set=serialize_precision:5")
+    assert r.body == b"ini_set(serialize_precision)='10'\nserialize_precision='5'\n"
+    # Several values, constants and expressions, as php-fpm parses them.
+    r = _ini(t.sock, "k=error_reporting,display_errors,memory_limit",
+             {"PHP_VALUE": "error_reporting=E_ALL & ~E_NOTICE\ndisplay_errors=Off\nmemory_limit=77M"})
+    # E_ALL is 30719 in PHP 8.4 (E_STRICT is gone); E_NOTICE is 8.
+    assert r.body == (f"error_reporting='{30719 & ~8}'\ndisplay_errors=''\n"
+                      "memory_limit='77M'\n").encode()
