@@ -71,11 +71,15 @@ void ApplyIniEntry(zval* arg1, zval* arg2, zval* /*arg3*/, int callback_type, vo
   const bool refused = key == "extension" || key == "zend_extension" || key == "disable_functions" ||
                        key == "disable_classes" || (!parse->admin && AdminKey(key));
   zend_string* name = zend_string_init(key.data(), key.size(), 0);
-  const bool ok = !refused && zend_alter_ini_entry_chars_ex(name, Z_STRVAL_P(arg2), Z_STRLEN_P(arg2),
-                                                            parse->admin ? ZEND_INI_SYSTEM : ZEND_INI_USER,
-                                                            ZEND_INI_STAGE_ACTIVATE, 1) == SUCCESS;
+  const bool known = zend_hash_exists(EG(ini_directives), name);
+  if (known && !refused) {
+    // A value the entry rejects (its own warning says why) is not an error
+    // of the param, as in php-fpm.
+    zend_alter_ini_entry_chars_ex(name, Z_STRVAL_P(arg2), Z_STRLEN_P(arg2),
+                                  parse->admin ? ZEND_INI_SYSTEM : ZEND_INI_USER, ZEND_INI_STAGE_ACTIVATE, 1);
+  }
   zend_string_release(name);
-  if (!ok) {
+  if (!known || refused) {
     std::string msg = std::string("Passing INI directive through FastCGI: unable to set '").append(key) + "'";
     log::Error("{}", msg);
     LogToWebServer(parse->ctx, msg);
@@ -95,10 +99,7 @@ void ApplyRequestIni(RequestContext* ctx, const char* text, bool admin) {
 // Everything between request startup and shutdown. Only trivially
 // destructible locals: PHP may longjmp out of here. The answers for a
 // script that cannot run are php-fpm's, word for word.
-void RunScript(fastcgi::Exchange& ex, RequestOutcome* outcome) {
-  (void)ex;
-  (void)outcome;
-  RequestContext* ctx = CurrentRequest();
+void RunScript(RequestContext* ctx) {
   // Not an HTTP request over FastCGI: php-fpm runs nothing.
   if (SG(request_info).request_method == nullptr) return;
   const char* script = SG(request_info).path_translated;
@@ -209,7 +210,6 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
     ri.content_type = type ? type : "";
     php_handle_auth_data(t_env.GetCString("HTTP_AUTHORIZATION"));
   }
-  ri.cookie_data = const_cast<char*>(t_env.GetCString("HTTP_COOKIE"));
 
   RequestContext* ctx = CurrentRequest();
   ApplyRequestIni(ctx, t_env.GetCString("PHP_VALUE"), false);
@@ -227,7 +227,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   zend_first_try {
     if (php_request_startup() == SUCCESS) {
       started = true;
-      RunScript(exchange, &outcome);
+      RunScript(&ctx);
     } else {
       log::Error("php_request_startup() failed");
       zend_ini_deactivate();  // undo this request's PHP_VALUE

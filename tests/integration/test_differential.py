@@ -500,6 +500,8 @@ CASES = [
          params={"PHP_VALUE": "error_log=\nprecision="}),
     Case("php_value_syntax_error", S("ini.php"), query="k=precision",
          params={"PHP_VALUE": "precision=8\n=broken"}),
+    Case("php_value_invalid_quantity", S("ini.php"), query="k=memory_limit",
+         params={"PHP_VALUE": "memory_limit=lots"}),
     Case("php_value_output_buffering", S("ini.php"), query="k=output_buffering",
          params={"PHP_VALUE": "output_buffering=0"}),
 ]
