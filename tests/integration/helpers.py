@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -262,7 +263,9 @@ class Tfpm:
     the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
     returns without waiting; `process_env` adds environment variables.
     `ini_file` loads that php.ini (php.ini_file) and replaces the built-in
-    production defaults: only `ini` is applied on top of it.
+    production defaults: only `ini` is applied on top of it. `run_as` (a
+    user name) runs the whole daemon as that user instead of root; its
+    directory is given to that user.
     """
 
     def __init__(self, **overrides):
@@ -278,6 +281,8 @@ class Tfpm:
         overrides = dict(overrides)
         wait_ready = overrides.pop("wait_ready", True)
         extra_env = overrides.pop("process_env", {})
+        self._popen_user = {}
+        run_as = overrides.pop("run_as", None)
 
         daemon = {"error_log": "stderr", "log_level": "notice", "control_socket": self.ctl_sock,
                   "process_control_timeout": "10s"}
@@ -324,6 +329,11 @@ class Tfpm:
             if SANITIZER and var in self.env:
                 self.env[var] += f":log_path={self.dir}/sanitizer"
         self.env.update(extra_env)
+        if run_as:
+            pw = pwd.getpwnam(run_as)
+            for path in [self.dir, *self.dir.rglob("*")]:
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+            self._popen_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         self.start(wait_ready=wait_ready)
 
     # -- lifecycle --------------------------------------------------------
@@ -333,7 +343,7 @@ class Tfpm:
         self.proc = subprocess.Popen(
             [str(TFPM), "--config", str(self.config_path), "--foreground"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env=self.env, cwd=str(self.dir))
+            env=self.env, cwd=str(self.dir), **self._popen_user)
         self.pid = self.proc.pid
         if wait_ready:
             self.wait_ready()

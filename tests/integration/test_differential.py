@@ -67,6 +67,7 @@ pm.max_requests = 1
 clear_env = yes
 security.limit_extensions = .php
 
+{user_pool}
 ; One long-lived child: shows php-fpm's sticky PHP_VALUE.
 [sticky]
 listen = {dir}/fpm-sticky.sock
@@ -77,17 +78,23 @@ clear_env = yes
 security.limit_extensions = .php
 """
 
+USER_POOL = """\
+user = {user}
+group = {user}
+"""
+
 
 class PhpFpm:
     """php-fpm8.2 in the foreground with a generated config (not the system
     service), running as root (-R) like the tfpm under test."""
 
-    def __init__(self, directory, ini_path):
+    def __init__(self, directory, ini_path, user=None):
         self.dir = Path(directory)
         self.sock = str(self.dir / "fpm.sock")
         self.sticky_sock = str(self.dir / "fpm-sticky.sock")
         conf = self.dir / "php-fpm.conf"
-        conf.write_text(FPM_CONF.format(dir=self.dir))
+        conf.write_text(FPM_CONF.format(dir=self.dir,
+                                        user_pool=USER_POOL.format(user=user) if user else ""))
         self._out = open(self.dir / "php-fpm.stdout", "ab")
         self.proc = subprocess.Popen([FPM_BIN, "-F", "-R", "-y", str(conf), "-c", str(ini_path)],
                                      stdin=subprocess.DEVNULL, stdout=self._out,
@@ -123,14 +130,28 @@ class PhpFpm:
 class Pair:
     """php-fpm and tfpm sharing one php.ini, sessions and upload dirs."""
 
-    def __init__(self, tfpm_factory, fix_pathinfo):
+    def __init__(self, tfpm_factory, fix_pathinfo, user=None):
         self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-diff-", dir="/tmp"))
         for sub in ("sessions", "uploads"):
             (self.dir / sub).mkdir()
         self.ini = self.dir / "php.ini"
         self.ini.write_text(PHP_INI.format(dir=self.dir, fix_pathinfo=fix_pathinfo))
-        self.fpm = PhpFpm(self.dir, self.ini)
-        self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1)
+        # A docroot of this pair's own, for files the test makes unreadable.
+        self.docroot = self.dir / "docroot"
+        self.docroot.mkdir()
+        (self.docroot / "readable.php").write_text("<?php echo 'readable', PHP_EOL;\n")
+        (self.docroot / "unreadable.php").write_text("<?php echo 'secret', PHP_EOL;\n")
+        (self.docroot / "unreadable.php").chmod(0o000)
+        (self.docroot / "closed").mkdir()
+        (self.docroot / "closed" / "inside.php").write_text("<?php echo 'inside', PHP_EOL;\n")
+        (self.docroot / "closed").chmod(0o000)
+        if user:
+            for path in (self.dir, self.docroot):
+                path.chmod(0o755)
+            for sub in ("sessions", "uploads"):
+                shutil.chown(self.dir / sub, user, user)
+        self.fpm = PhpFpm(self.dir, self.ini, user=user)
+        self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1, run_as=user)
 
     def close(self):
         self.fpm.stop()
@@ -142,6 +163,15 @@ def pair(module_tfpm_factory):
     if not os.path.exists(FPM_BIN):
         pytest.fail(f"{FPM_BIN} is missing: tools/setup installs php8.2-fpm")
     p = Pair(module_tfpm_factory, 1)
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def pair_unprivileged(module_tfpm_factory):
+    """Both servers' PHP runs as www-data: root reads every file, so
+    unreadable scripts need an ordinary user."""
+    p = Pair(module_tfpm_factory, 1, user="www-data")
     yield p
     p.close()
 
@@ -265,9 +295,13 @@ class Case:
         # fn(servers), run before each of the two requests
         self.before = before
 
-    def send(self, address):
-        return fcgi.request(address, self.script, query=self.query, method=self.method,
-                            body=self.body, headers=self.headers, params=self.params)
+    def send(self, address, docroot=""):
+        """"{docroot}" in the script and params stands for the pair's own
+        docroot."""
+        params = {k: v.replace("{docroot}", str(docroot)) if isinstance(v, str) else v
+                  for k, v in self.params.items()}
+        return fcgi.request(address, self.script.replace("{docroot}", str(docroot)), query=self.query,
+                            method=self.method, body=self.body, headers=self.headers, params=params)
 
 
 UPLOAD_BODY, UPLOAD_CT = multipart(
@@ -357,6 +391,15 @@ CASES = [
     Case("directory_as_script_nofix", S("sub.php"),
          params={**nginx_params("/sub.php"), "SCRIPT_FILENAME": ROOT + "/sub/dir"},
          pair="pair_nofix"),
+    # As www-data: a file without read permission, a directory without x.
+    Case("unreadable_script", "{docroot}/unreadable.php", pair="pair_unprivileged",
+         params={"DOCUMENT_ROOT": "{docroot}", "SCRIPT_NAME": "/unreadable.php"}),
+    Case("unreadable_script_with_path_info", "{docroot}/unreadable.php/x", pair="pair_unprivileged",
+         params={"DOCUMENT_ROOT": "{docroot}", "SCRIPT_NAME": "/unreadable.php/x"}),
+    Case("script_in_closed_directory", "{docroot}/closed/inside.php", pair="pair_unprivileged",
+         params={"DOCUMENT_ROOT": "{docroot}", "SCRIPT_NAME": "/closed/inside.php"}),
+    Case("readable_script_as_www_data", "{docroot}/readable.php", pair="pair_unprivileged",
+         params={"DOCUMENT_ROOT": "{docroot}", "SCRIPT_NAME": "/readable.php"}),
     Case("no_request_method", S("hello.php"), params={"REQUEST_METHOD": None}),
     # --- request basics -----------------------------------------------------
     Case("hello", S("hello.php")),
@@ -511,7 +554,7 @@ CASES = [
 _dup = next(c for c in CASES if c.name == "duplicate_script_filename_last_wins")
 
 
-def _send_duplicate(address, case=_dup):
+def _send_duplicate(address, docroot="", case=_dup):
     p = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_METHOD": "GET",
          "QUERY_STRING": "", "CONTENT_LENGTH": "0", **nginx_params("/paths.php")}
     items = list(p.items()) + [("SCRIPT_FILENAME", S("sub/dir/deep.php"))]
@@ -536,10 +579,10 @@ def test_same_as_php_fpm(case, request):
     servers = request.getfixturevalue(case.pair)
     if case.before:
         case.before(servers)
-    want = outcome(case.send(servers.fpm.sock))
+    want = outcome(case.send(servers.fpm.sock, servers.docroot))
     if case.before:
         case.before(servers)
-    got = outcome(case.send(servers.tfpm.sock))
+    got = outcome(case.send(servers.tfpm.sock, servers.docroot))
     if case.differs is None:
         assert got == want, _explain(want, got)
     else:
