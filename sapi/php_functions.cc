@@ -34,17 +34,17 @@ PHP_FUNCTION(fastcgi_finish_request) {
 
 // Copies every header into the request's own zvals (sapi_add_request_header
 // duplicates name and value), so nothing in the returned array points into
-// the FastCGI connection's buffers.
+// the FastCGI connection's buffers. Walks the request's CGI environment in
+// php-fpm's order, so the array's order matches php-fpm's.
 PHP_FUNCTION(apache_request_headers) {
   ZEND_PARSE_PARAMETERS_NONE();
   array_init(return_value);
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
-  for (const auto& [name, value] : ctx->exchange->params()) {
+  if (CurrentRequest() == nullptr) return;
+  RequestEnv().ForEachForRegistration([return_value](std::string_view name, std::string_view value) {
     sapi_add_request_header(name.data(), static_cast<unsigned int>(name.size()),
                             const_cast<char*>(value.data()), static_cast<unsigned int>(value.size()),
                             return_value);
-  }
+  });
 }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_tfpm_info, 0, 0, IS_ARRAY, 0)
