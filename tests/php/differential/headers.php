@@ -13,5 +13,13 @@ case 'after_output':
 case 'list': header('X-One: 1'); header('Content-Type: text/x-test; charset=iso-8859-1'); echo json_encode(headers_list()), "\n"; break;
 case 'default_charset': ini_set('default_charset', 'iso-8859-1'); break;
 case 'empty_ct': header('Content-Type:'); break;
+case 'line_200': header('HTTP/1.1 200 Fine Thanks'); break;
+case 'status_500': header('Status: 500'); break;
+case 'injection': header("X-A: a\r\nX-B: b"); break;
+case 'no_colon': header('Bogus'); break;
+case 'content_length': header('Content-Length: 5'); break;
+case 'code_then_line': http_response_code(201); header('HTTP/1.1 404 Gone Away'); break;
+case 'location_then_code': header('Location: /x'); http_response_code(200); break;
+case 'many': for ($i = 0; $i < 200; $i++) header("X-H$i: " . str_repeat('v', 100)); break;
 }
 echo "body\n";
