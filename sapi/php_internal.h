@@ -36,10 +36,15 @@ struct RequestContext {
 CgiEnv& RequestEnv();
 
 // php-fpm's init_request_info: fills SG(request_info) and RequestEnv()
-// from the request's params and applies its PHP_VALUE / PHP_ADMIN_VALUE
-// (undone by php_request_shutdown). Call with SG(server_context) set,
-// before php_request_startup().
+// from the request's params (the script path rules of cgi_env.h). Call
+// with SG(server_context) set, before php_request_startup().
 void FillRequestInfo(fastcgi::Exchange& ex);
+
+// The rest of init_request_info: applies the request's PHP_VALUE and
+// PHP_ADMIN_VALUE params (from RequestEnv()) as changes that
+// php_request_shutdown() undoes. Call after FillRequestInfo(), before
+// php_request_startup().
+void ApplyFastCgiIni();
 
 // SAPI activate, inside php_request_startup(): php.ini's [HOST=] and
 // [PATH=] sections and the .user.ini files for SG(request_info)'s script

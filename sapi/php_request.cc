@@ -173,9 +173,8 @@ void LogToWebServer(RequestContext* ctx, std::string_view message) {
   ctx->exchange->WriteStderr(message);
 }
 
-// php-fpm's init_request_info: SG(request_info) from the params, the script
-// path rules (cgi_env.h), then the request's PHP_VALUE / PHP_ADMIN_VALUE.
-// Call with SG(server_context) set, before php_request_startup().
+// php-fpm's init_request_info, without its INI part: SG(request_info) from
+// the params and the script path rules (cgi_env.h).
 void FillRequestInfo(fastcgi::Exchange& ex) {
   t_env.Reset(ex.params());
   sapi_request_info& ri = SG(request_info);
@@ -210,7 +209,9 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
     ri.content_type = type ? type : "";
     php_handle_auth_data(t_env.GetCString("HTTP_AUTHORIZATION"));
   }
+}
 
+void ApplyFastCgiIni() {
   RequestContext* ctx = CurrentRequest();
   ApplyRequestIni(ctx, t_env.GetCString("PHP_VALUE"), false);
   ApplyRequestIni(ctx, t_env.GetCString("PHP_ADMIN_VALUE"), true);
@@ -222,6 +223,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
+  ApplyFastCgiIni();
 
   bool started = false;
   zend_first_try {
