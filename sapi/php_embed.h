@@ -6,11 +6,14 @@
 //                              (MINIT: extensions, OPcache shared memory)
 //   PhpThreadScope             once per PHP thread (its own TSRM context)
 //     ExecuteRequest(...)      per request, on that thread
+//     or RunWorkerScript(...)  worker mode: one run of the app script,
+//                              which serves many requests (docs/worker-mode.md)
 //   PhpRuntime::Shutdown()     once, after every PHP thread has exited
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -66,5 +69,50 @@ struct RequestOutcome {
 // and finishes it. Call on a thread inside a PhpThreadScope. Never throws;
 // a PHP fatal error ends only this request.
 RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange);
+
+// ---- worker mode ------------------------------------------------------
+
+struct WorkerOptions {
+  std::string script;           // absolute path of the app's worker script
+  uint64_t max_requests = 0;    // per run; then tfpm_handle_request() returns false
+  uint64_t memory_recycle = 0;  // bytes of Zend heap in use after a request; 0 = off
+};
+
+// Where a worker thread's requests come from (the Server, or a test fake).
+class RequestSource {
+ public:
+  // Runs one request on the calling thread; never longjmps.
+  class Serve {
+   public:
+    virtual RequestOutcome operator()(fastcgi::Exchange& exchange) = 0;
+
+   protected:
+    ~Serve() = default;
+  };
+  virtual ~RequestSource() = default;
+  // Blocks until a request is complete and calls serve(exchange) once for
+  // it. Returns false, without calling serve, when the thread must stop.
+  virtual bool Next(Serve& serve) = 0;
+};
+
+struct WorkerRun {
+  enum class End {
+    kStopped,  // the source said stop and the script returned
+    kRecycle,  // max_requests / memory_recycle, or the script returned on its own
+    kFailed,   // fatal error, exit(), uncaught exception, or no request served
+  };
+  End end = End::kFailed;
+  uint64_t requests = 0;  // requests completed by this run
+  std::string reason;     // what ended it, for the log
+};
+
+// Runs the worker script once on the calling thread (inside a
+// PhpThreadScope): boot, then tfpm_handle_request() loops over `source`.
+// A fatal error in the handler still finishes that client's response (500)
+// before the run ends. Never throws, never longjmps out.
+WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source);
+
+// The answer while a worker thread is failed: 503, and END_REQUEST.
+void RespondUnavailable(fastcgi::Exchange& exchange, std::string_view why);
 
 }  // namespace tfpm::sapi

@@ -2,6 +2,8 @@
 //   fastcgi_finish_request(): bool      — php-fpm's: flush, END_REQUEST, keep running
 //   apache_request_headers(): array     — request headers rebuilt from HTTP_* params
 //   getallheaders(): array              — alias
+//   tfpm_handle_request(callable): bool — worker mode (php_worker.cc);
+//   frankenphp_handle_request(callable) — alias
 //   tfpm_info(): array                   — what this interpreter is: version,
 //                                          ZTS, Zend max-execution timers, signals
 // and php-fpm's INI entries that tfpm honours: cgi.fix_pathinfo,
@@ -75,10 +77,16 @@ PHP_FUNCTION(tfpm_info) {
   add_assoc_long(return_value, "thread_id", static_cast<zend_long>(gettid()));
 }
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_tfpm_handle_request, 0, 1, _IS_BOOL, 0)
+ZEND_ARG_TYPE_INFO(0, callback, IS_CALLABLE, 0)
+ZEND_END_ARG_INFO()
+
 const zend_function_entry kFunctions[] = {
     ZEND_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
     ZEND_FE(apache_request_headers, arginfo_apache_request_headers)
     ZEND_FE(tfpm_info, arginfo_tfpm_info)
+    ZEND_FE(tfpm_handle_request, arginfo_tfpm_handle_request)
+    ZEND_RAW_FENTRY("frankenphp_handle_request", zif_tfpm_handle_request, arginfo_tfpm_handle_request, 0, nullptr, nullptr)
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
     ZEND_FE_END};
 

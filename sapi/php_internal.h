@@ -64,6 +64,11 @@ inline RequestContext* CurrentRequest() {
 // read them without a lock).
 const RuntimeOptions& Options();
 
+// tfpm_handle_request() (php_worker.cc), registered in php_functions.cc.
+ZEND_FUNCTION(tfpm_handle_request);
+// True on a thread that is running a worker script.
+bool InWorkerThread();
+
 // The zend_module_entry holding fastcgi_finish_request() & co.
 extern zend_module_entry tfpm_module_entry;
 

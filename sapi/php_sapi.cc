@@ -159,6 +159,11 @@ void RegisterServerVariables(zval* array) noexcept {
     php_register_variable_safe(const_cast<char*>("PHP_SELF"), self, len, array);
   }
   efree(self);
+  if (InWorkerThread()) {
+    // Worker scripts (and FrankenPHP's, e.g. Symfony Runtime) check these.
+    php_register_variable_safe(const_cast<char*>("TFPM_WORKER"), const_cast<char*>("1"), 1, array);
+    php_register_variable_safe(const_cast<char*>("FRANKENPHP_WORKER"), const_cast<char*>("1"), 1, array);
+  }
 }
 
 // ---- logging ----------------------------------------------------------
@@ -179,8 +184,10 @@ int Startup(sapi_module_struct* module) noexcept {
   return php_module_startup(module, &tfpm_module_entry) == SUCCESS ? SUCCESS : FAILURE;
 }
 
+// Classic requests only: a worker script's requests keep the INI state the
+// worker restores after each of them (php_worker.cc).
 int Activate() noexcept {
-  if (CurrentRequest() != nullptr) ActivatePerDirectoryIni();
+  if (CurrentRequest() != nullptr && !InWorkerThread()) ActivatePerDirectoryIni();
   return SUCCESS;
 }
 

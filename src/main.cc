@@ -58,14 +58,14 @@ std::string WorkerExecutable() {
   return dir + "/tfpm-worker";
 }
 
-// Keys the config accepts whose features are not built yet: worker mode is
-// refused (serving it as classic would be wrong); the others are ignored
-// with a warning so nobody believes they are in effect.
+// Checks that need the file system (a worker script must be readable), and
+// keys the config accepts whose features are not built yet: those are
+// ignored with a warning so nobody believes they are in effect.
 bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings) {
   for (const auto& p : cfg.pools) {
     const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
-    if (p.mode == tfpm::config::PoolMode::kWorker) {
-      std::fprintf(stderr, "%smode: worker mode is not implemented yet\n", at.c_str());
+    if (p.mode == tfpm::config::PoolMode::kWorker && ::access(p.worker_script.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "%sworker.script: %s: %s\n", at.c_str(), p.worker_script.c_str(), std::strerror(errno));
       return false;
     }
     auto ignored = [&](bool set, const char* key) {

@@ -60,6 +60,12 @@ struct PoolConfig {
   std::string sapi_name = "fpm-fcgi";  // php_sapi_name(); non-empty
   size_t thread_stack_size = 8 << 20;  // bytes; 256K..1G
   std::string worker_script;           // `worker: {script: ...}`; mode worker only
+  struct Worker {
+    uint64_t max_requests = 0;          // per thread and run of the script; 0 = unlimited
+    int max_consecutive_failures = 6;   // then the thread answers 503 (failed)
+    uint64_t memory_recycle = 0;        // bytes of Zend heap in use; 0 = off
+    std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
+  } worker;
   std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
   std::chrono::milliseconds request_slowlog_timeout{0};    // 0 = off
   std::string slowlog;                 // "" = none

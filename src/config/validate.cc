@@ -203,6 +203,10 @@ std::optional<int64_t> ParseOctalMode(std::string_view s) {
 
 const char* NonEmpty(std::string_view s) { return s.empty() ? "must not be empty" : nullptr; }
 
+const char* AbsolutePath(std::string_view s) {
+  return s.empty() || s.front() != '/' ? "must be an absolute path" : nullptr;
+}
+
 const char* AbsolutePathIfSet(std::string_view s) {
   return !s.empty() && s.front() != '/' ? "must be an absolute path" : nullptr;
 }
@@ -454,7 +458,19 @@ constexpr Field<PhpConfig> kPhpFields[] = {
 constexpr Field<PoolConfig> kWorkerFields[] = {
     {.key = "script", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.worker_script = std::move(v.str); },
-     .check = AbsolutePathIfSet},
+     .check = AbsolutePath},
+    {.key = "max_requests", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.worker.max_requests = static_cast<uint64_t>(v.integer); },
+     .min = 0, .max = kMaxInt64},
+    {.key = "max_consecutive_failures", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.worker.max_consecutive_failures = static_cast<int>(v.integer); },
+     .min = 1, .max = 1000},
+    {.key = "memory_recycle", .kind = Kind::kSize,
+     .set = [](PoolConfig& p, Value& v) { p.worker.memory_recycle = v.size; },
+     .min = 0, .max = static_cast<int64_t>(64) * kGiB},
+    {.key = "watch", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.worker.watch = std::move(v.list); },
+     .check = AbsolutePath},
 };
 
 constexpr Field<PoolConfig> kPoolFields[] = {

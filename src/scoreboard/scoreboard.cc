@@ -24,6 +24,7 @@ std::string_view ThreadStateName(ThreadState s) {
     case ThreadState::kRunning: return "Running";
     case ThreadState::kFinishing: return "Finishing";
     case ThreadState::kStopped: return "Stopped";
+    case ThreadState::kFailed: return "Failed";
   }
   return "Unknown";
 }

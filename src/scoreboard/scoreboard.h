@@ -30,6 +30,7 @@ enum class ThreadState : uint32_t {
   kRunning = 3,   // PHP running
   kFinishing = 4, // request shutdown
   kStopped = 5,
+  kFailed = 6,    // worker mode: the script failed too often; answers 503
 };
 std::string_view ThreadStateName(ThreadState s);
 

@@ -1,5 +1,6 @@
 #include "worker/server.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -66,6 +67,17 @@ void* Server::ThreadEntry(void* arg) {
 }
 
 bool Server::ServeOne(int index, const Handler& handler) {
+  ThreadRec& self = threads_[static_cast<size_t>(index)];
+  if (self.carry != nullptr && !stopping_.load(std::memory_order_acquire)) {
+    Connection* conn = self.carry;
+    const bool ready = self.carry_ready;
+    self.carry = nullptr;
+    busy_.fetch_add(1, std::memory_order_acq_rel);
+    partial_.fetch_sub(1, std::memory_order_acq_rel);
+    Drive(conn, index, handler, ready);
+    busy_.fetch_sub(1, std::memory_order_acq_rel);
+    return true;
+  }
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return false;
     epoll_event ev;
@@ -111,20 +123,27 @@ void Server::Accept(int listener, int index, const Handler& handler) {
   Drive(conn, index, handler);
 }
 
-void Server::Drive(Connection* conn, int index, const Handler& handler) {
+void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready) {
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
-    switch (conn->ReadRequest()) {
-      case Connection::Progress::kClose:
-        Close(conn);
-        return;
-      case Connection::Progress::kNeedMore:
-        Park(conn);
-        return;
-      case Connection::Progress::kRequestReady:
-        break;
+    if (!ready) {
+      switch (conn->ReadRequest()) {
+        case Connection::Progress::kClose:
+          Close(conn);
+          return;
+        case Connection::Progress::kNeedMore:
+          Park(conn);
+          return;
+        case Connection::Progress::kRequestReady:
+          break;
+      }
     }
-    handler(*conn, slot);
+    ready = false;
+    const Disposition d = handler(*conn, slot);
+    if (d == Disposition::kDeferred) {
+      Carry(conn, index, true);
+      return;
+    }
     served_.fetch_add(1, std::memory_order_relaxed);
     if (!conn->keep_conn() || conn->aborted() || draining_.load(std::memory_order_acquire)) {
       Close(conn);
@@ -134,6 +153,28 @@ void Server::Drive(Connection* conn, int index, const Handler& handler) {
       Park(conn);
       return;
     }
+    if (d == Disposition::kServedStop) {
+      Carry(conn, index, false);
+      return;
+    }
+  }
+}
+
+void Server::Carry(Connection* conn, int index, bool ready) {
+  ThreadRec& self = threads_[static_cast<size_t>(index)];
+  self.carry = conn;
+  self.carry_ready = ready;
+  partial_.fetch_add(1, std::memory_order_acq_rel);  // keeps a drain waiting for it
+}
+
+bool Server::SleepUnlessStopping(std::chrono::milliseconds d) {
+  pollfd p{wake_fd_.get(), POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    if (stopping_.load(std::memory_order_acquire)) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return true;
+    ::poll(&p, 1, static_cast<int>(left.count()));
   }
 }
 

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -41,8 +42,15 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Runs one complete request on the calling PHP thread and finishes it.
-  using Handler = std::function<void(Connection& request, scoreboard::SlotWriter& slot)>;
+  // What a handler did with the complete request it was given.
+  enum class Disposition {
+    kServed,      // ran and finished it; serve the connection's next one
+    kServedStop,  // ran and finished it; give the thread back to its caller
+    kDeferred,    // did not run it: keep it for this thread's next ServeOne
+  };
+  // Runs one complete request on the calling PHP thread and finishes it
+  // (or defers it, see Disposition).
+  using Handler = std::function<Disposition(Connection& request, scoreboard::SlotWriter& slot)>;
 
   Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board);
   ~Server();
@@ -56,8 +64,14 @@ class Server {
 
   // Waits for one event (a new connection, or bytes on an idle one) and
   // handles it, running `handler` for every request that is complete.
+  // A connection this thread kept back (kServedStop with a pipelined
+  // request, or kDeferred) is served first, without waiting.
   // Returns false when the thread should exit (Stop()). PHP threads only.
   bool ServeOne(int index, const Handler& handler);
+
+  // Sleeps up to `d`; returns false early if Stop() was called. PHP threads.
+  bool SleepUnlessStopping(std::chrono::milliseconds d);
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   // Stop accepting new connections; requests in flight go on, kept-alive
   // connections are closed after their current request.
@@ -76,8 +90,11 @@ class Server {
  private:
   static void* ThreadEntry(void* arg);
   void Accept(int listener, int index, const Handler& handler);
-  // Serves requests on `conn` while they are complete; then parks or closes it.
-  void Drive(Connection* conn, int index, const Handler& handler);
+  // Serves requests on `conn` while they are complete; then parks or closes
+  // it, or keeps it as the thread's carry. `ready`: a request was already
+  // read (a deferred carry).
+  void Drive(Connection* conn, int index, const Handler& handler, bool ready = false);
+  void Carry(Connection* conn, int index, bool ready);
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();
@@ -94,13 +111,16 @@ class Server {
     int index;
     pthread_t handle;
     bool started;
+    // Owned by this thread alone: a connection kept back by the handler.
+    Connection* carry = nullptr;
+    bool carry_ready = false;  // its request was read but not run
   };
   std::vector<ThreadRec> threads_;
 
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> busy_{0};
-  std::atomic<int> partial_{0};  // parked connections holding half a request
+  std::atomic<int> partial_{0};  // parked or carried connections holding (part of) a request
   std::atomic<uint64_t> served_{0};
 
   std::mutex mu_;

@@ -1,13 +1,18 @@
 #include "worker/worker_main.h"
 
 #include <poll.h>
+#include <sys/inotify.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +143,187 @@ void NotifyReady(int fd) {
   [[maybe_unused]] ssize_t n = ::write(fd, kReady, sizeof(kReady) - 1);
 }
 
+void BeginRequest(scoreboard::SlotWriter& w, const Connection& c) {
+  w.BeginRequest(scoreboard::RealtimeMicros(), c.FindParam("REQUEST_METHOD").value_or(""),
+                 c.FindParam("REQUEST_URI").value_or(""), c.FindParam("SCRIPT_FILENAME").value_or(""));
+}
+
+// A classic pool's PHP thread: each request runs SCRIPT_FILENAME in a full
+// PHP request cycle.
+void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests) {
+  scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
+  slot.SetState(scoreboard::ThreadState::kStarting);
+  std::optional<sapi::PhpThreadScope> scope;
+  scope.emplace();
+  slot.SetState(scoreboard::ThreadState::kIdle);
+  uint64_t served = 0;
+  const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
+    BeginRequest(w, c);
+    const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
+    w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+    ++served;
+    return Server::Disposition::kServed;
+  };
+  while (srv.ServeOne(index, handler)) {
+    if (max_requests != 0 && served >= max_requests) {
+      // Recycle this thread's interpreter: a fresh TSRM context, as a
+      // php-fpm child would be replaced after pm.max_requests.
+      scope.reset();
+      scope.emplace();
+      served = 0;
+    }
+  }
+  scope.reset();
+  slot.SetState(scoreboard::ThreadState::kStopped);
+}
+
+// Shared by the worker-mode threads of this process; read-only after
+// start except `epoch`, which the main thread bumps when a watched file
+// changes.
+struct WorkerModeContext {
+  const config::PoolConfig* pool = nullptr;
+  std::atomic<uint64_t> epoch{0};
+};
+
+// Feeds tfpm_handle_request() from the Server: one complete request per
+// Next(). A request that arrives after a watched file changed is deferred
+// to the next run of the script, which then serves it first.
+class ServerSource final : public sapi::RequestSource {
+ public:
+  ServerSource(Server& srv, int index, const std::atomic<uint64_t>& epoch)
+      : srv_(srv), index_(index), epoch_(epoch), run_epoch_(epoch.load(std::memory_order_acquire)) {}
+
+  bool Next(Serve& serve) override {
+    if (stale_) return false;
+    bool served = false;
+    const Server::Handler handler = [&](Connection& c, scoreboard::SlotWriter& w) {
+      if (epoch_.load(std::memory_order_acquire) != run_epoch_) {
+        stale_ = true;
+        return Server::Disposition::kDeferred;
+      }
+      BeginRequest(w, c);
+      const sapi::RequestOutcome outcome = serve(c);
+      w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+      served = true;
+      return Server::Disposition::kServedStop;
+    };
+    while (!served && !stale_) {
+      if (!srv_.ServeOne(index_, handler)) return false;
+    }
+    return served;
+  }
+  bool stale() const { return stale_; }
+
+ private:
+  Server& srv_;
+  const int index_;
+  const std::atomic<uint64_t>& epoch_;
+  const uint64_t run_epoch_;
+  bool stale_ = false;
+};
+
+std::chrono::milliseconds Backoff(int failures) {
+  const int shift = std::min(failures - 1, 7);  // 100 ms .. 12.8 s
+  return std::chrono::milliseconds(100LL << std::max(shift, 0));
+}
+
+// A worker pool's PHP thread: runs the app script, which serves requests
+// through tfpm_handle_request(), again and again: after max_requests or
+// memory_recycle (fresh interpreter), after a failure (with backoff), until
+// the server stops. Too many consecutive failures leave the thread failed:
+// it answers 503 until the pool is restarted.
+void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, WorkerModeContext& ctx) {
+  const config::PoolConfig& pool = *ctx.pool;
+  scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
+  sapi::WorkerOptions options;
+  options.script = pool.worker_script;
+  options.max_requests = pool.worker.max_requests;
+  options.memory_recycle = pool.worker.memory_recycle;
+  int failures = 0;
+  uint64_t runs = 0;
+  while (!srv.stopping()) {
+    slot.SetState(scoreboard::ThreadState::kStarting);
+    std::optional<sapi::PhpThreadScope> scope;
+    scope.emplace();
+    slot.SetState(scoreboard::ThreadState::kIdle);
+    ServerSource source(srv, index, ctx.epoch);
+    const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
+    scope.reset();
+    ++runs;
+    // A stale source also ends the run with "stop": the request that found
+    // it stale waits in this thread's carry for the next run.
+    if (run.end == sapi::WorkerRun::End::kStopped && !source.stale()) break;
+    if (run.end != sapi::WorkerRun::End::kFailed || source.stale()) {
+      failures = 0;
+      log::Debug("thread {}: worker script restarts after {} requests ({})", index, run.requests,
+                 source.stale() ? "watched files changed" : run.reason);
+      continue;
+    }
+    failures = run.requests > 0 ? 1 : failures + 1;
+    if (failures >= pool.worker.max_consecutive_failures) {
+      log::Alert("thread {}: worker script {} failed {} consecutive times (last: {}); the thread answers 503 "
+                 "until the pool is restarted",
+                 index, pool.worker_script, failures, run.reason);
+      slot.SetState(scoreboard::ThreadState::kFailed);
+      const Server::Handler unavailable = [](Connection& c, scoreboard::SlotWriter&) {
+        sapi::RespondUnavailable(c, "tfpm: the pool's worker script has failed");
+        return Server::Disposition::kServed;
+      };
+      while (srv.ServeOne(index, unavailable)) {
+      }
+      return;
+    }
+    const auto delay = Backoff(failures);
+    log::Warning("thread {}: worker script {} failed after {} requests ({}); restarting in {} ms", index,
+                 pool.worker_script, run.requests, run.reason, delay.count());
+    if (!srv.SleepUnlessStopping(delay)) break;
+  }
+  slot.SetState(scoreboard::ThreadState::kStopped);
+}
+
+// inotify on a worker pool's `watch` paths (each file, or each directory
+// and its subdirectories); any change bumps the epoch.
+class Watcher {
+ public:
+  bool Start(const std::vector<std::string>& paths) {
+    fd_.Reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!fd_) {
+      log::Error("inotify_init1: {}", std::strerror(errno));
+      return false;
+    }
+    for (const auto& p : paths) AddTree(p, 0);
+    return true;
+  }
+  int fd() const { return fd_.get(); }
+  // Drains pending events; true if any.
+  bool Drain() {
+    alignas(inotify_event) char buf[4096];
+    bool any = false;
+    for (;;) {
+      const ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
+      if (n <= 0) return any;
+      any = true;
+    }
+  }
+
+ private:
+  void AddTree(const std::string& path, int depth) {
+    constexpr uint32_t kMask = IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                               IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB;
+    if (::inotify_add_watch(fd_.get(), path.c_str(), kMask) < 0) {
+      log::Warning("watch {}: {}", path, std::strerror(errno));
+      return;
+    }
+    if (depth >= 16) return;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) return;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      if (entry.is_directory(ec) && !entry.is_symlink(ec)) AddTree(entry.path().string(), depth + 1);
+    }
+  }
+  os::UniqueFd fd_;
+};
+
 }  // namespace
 
 int WorkerMain(int argc, char** argv) {
@@ -225,33 +411,15 @@ int WorkerMain(int argc, char** argv) {
   options.connection.max_reqs = static_cast<uint32_t>(total);
   Server server(options, std::move(listeners), &board);
 
-  const uint64_t max_requests = pool->max_requests;
-  Status st = server.Start([&board, max_requests](int index, Server& srv) {
-    scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
-    slot.SetState(scoreboard::ThreadState::kStarting);
-    std::optional<sapi::PhpThreadScope> scope;
-    scope.emplace();
-    slot.SetState(scoreboard::ThreadState::kIdle);
-    uint64_t served = 0;
-    const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
-      w.BeginRequest(scoreboard::RealtimeMicros(), c.FindParam("REQUEST_METHOD").value_or(""),
-                     c.FindParam("REQUEST_URI").value_or(""), c.FindParam("SCRIPT_FILENAME").value_or(""));
-      const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
-      w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
-      ++served;
-    };
-    while (srv.ServeOne(index, handler)) {
-      if (max_requests != 0 && served >= max_requests) {
-        // Recycle this thread's interpreter: a fresh TSRM context, as a
-        // php-fpm child would be replaced after pm.max_requests.
-        scope.reset();
-        scope.emplace();
-        served = 0;
-      }
-    }
-    scope.reset();
-    slot.SetState(scoreboard::ThreadState::kStopped);
-  });
+  WorkerModeContext worker_mode;
+  worker_mode.pool = pool;
+  Status st = pool->mode == config::PoolMode::kWorker
+                  ? server.Start([&board, &worker_mode](int index, Server& srv) {
+                      WorkerModeThread(index, srv, board, worker_mode);
+                    })
+                  : server.Start([&board, pool](int index, Server& srv) {
+                      ClassicThread(index, srv, board, pool->max_requests);
+                    });
   if (!st.ok()) {
     log::Alert("starting threads: {}", st.message());
     return 1;
@@ -272,10 +440,18 @@ int WorkerMain(int argc, char** argv) {
     server.BeginDrain();
     if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
   };
+  Watcher watcher;
+  if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
   for (;;) {
-    pollfd fds[2] = {{signals->fd(), POLLIN, 0}, {args.notify_fd, POLLIN | POLLRDHUP, 0}};
-    const int nfds = args.notify_fd >= 0 ? 2 : 1;
+    pollfd fds[3] = {{signals->fd(), POLLIN, 0},
+                     {watcher.fd(), POLLIN, 0},
+                     {args.notify_fd, POLLIN | POLLRDHUP, 0}};
+    const int nfds = args.notify_fd >= 0 ? 3 : 2;
     ::poll(fds, static_cast<nfds_t>(nfds), draining ? 20 : -1);
+    if (watcher.fd() >= 0 && (fds[1].revents & POLLIN) && watcher.Drain()) {
+      log::Notice("watched files changed; worker scripts restart before their next request");
+      worker_mode.epoch.fetch_add(1, std::memory_order_acq_rel);
+    }
     for (const auto& sig : signals->Read()) {
       switch (sig.signo) {
         case SIGTERM:
@@ -288,7 +464,7 @@ int WorkerMain(int argc, char** argv) {
         default: break;
       }
     }
-    if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
+    if (nfds == 3 && (fds[2].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
       char buf[64];
       if (::read(args.notify_fd, buf, sizeof(buf)) <= 0) {
         begin_drain("supervisor gone");

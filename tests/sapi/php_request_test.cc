@@ -15,53 +15,10 @@
 #include "fakes/memory_exchange.h"
 #include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
+#include "sapi/sapi_test_util.h"
 
 namespace tfpm::sapi {
 namespace {
-
-namespace fs = std::filesystem;
-using testing::MemoryExchange;
-using Params = std::vector<std::pair<std::string, std::string>>;
-
-// One runtime per test process, started on the main thread before any test
-// thread exists (PhpRuntime's contract).
-struct Runtime {
-  fs::path dir;
-  Runtime() {
-    char tmpl[] = "/tmp/tfpm-sapi-test-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    RuntimeOptions o;
-    o.ini = {{"display_errors", "0"},
-             {"log_errors", "1"},
-             {"error_reporting", "E_ALL"},
-             {"max_execution_time", "30"},
-             {"output_buffering", "4096"},  // php.ini-production's value
-             {"memory_limit", "64M"}};
-    o.admin_keys = {"memory_limit"};
-    Status st = PhpRuntime::Startup(o);
-    REQUIRE_MESSAGE(st.ok(), st.message());
-  }
-  std::string Script(const std::string& name, const std::string& code) const {
-    fs::path p = dir / name;
-    std::ofstream(p) << code;
-    return p.string();
-  }
-};
-
-Runtime& Rt() {
-  static Runtime* rt = new Runtime;  // never shut down: threads may still exit
-  return *rt;
-}
-
-Params Base(const std::string& script, const std::string& method = "GET", const std::string& query = "") {
-  return {{"REQUEST_METHOD", method},
-          {"SCRIPT_FILENAME", script},
-          {"SCRIPT_NAME", "/" + fs::path(script).filename().string()},
-          {"REQUEST_URI", "/" + fs::path(script).filename().string() + (query.empty() ? "" : "?" + query)},
-          {"QUERY_STRING", query},
-          {"SERVER_PROTOCOL", "HTTP/1.1"},
-          {"DOCUMENT_ROOT", fs::path(script).parent_path().string()}};
-}
 
 TEST_CASE("hello: body, default headers, no Status line for 200") {
   auto script = Rt().Script("hello.php", "<?php echo 'hi ', php_sapi_name(), ' ', PHP_ZTS;");

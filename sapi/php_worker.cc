@@ -1,0 +1,550 @@
+// Worker mode: the app script boots once per run and serves requests
+// through tfpm_handle_request(callable) (alias frankenphp_handle_request).
+//
+// The script itself runs inside one long PHP request (the "boot request",
+// whose SAPI context is a BootExchange that sends output to the log). Each
+// served request is a partial request cycle nested inside it: the SAPI and
+// output layers, the superglobals, the session and a few modules are
+// activated and deactivated around the handler call, while the executor
+// (classes, functions, statics, objects) lives on. What is reset and what
+// persists is listed in docs/worker-mode.md; each reset has a test.
+//
+// Bailouts: a fatal error inside the handler is caught here, the client's
+// response is completed, the Server's frames are left normally, and only
+// then is the bailout re-raised from tfpm_handle_request() to end the run.
+// No longjmp ever crosses the Server's C++ frames.
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/log.h"
+#include "sapi/php_internal.h"
+
+extern "C" {
+#include <Zend/zend_virtual_cwd.h>
+#include <ext/session/php_session.h>
+#include <ext/spl/spl_exceptions.h>
+#include <main/php_output.h>
+}
+
+namespace tfpm::sapi {
+namespace {
+
+// The boot request's exchange: no client; output and errors go to the log.
+class BootExchange final : public fastcgi::Exchange {
+ public:
+  explicit BootExchange(const std::string& script) {
+    Add("SCRIPT_FILENAME", script);
+    const size_t slash = script.rfind('/');
+    Add("SCRIPT_NAME", slash == std::string::npos ? script : script.substr(slash));
+    Add("DOCUMENT_ROOT", slash == std::string::npos ? std::string(".") : script.substr(0, slash));
+    for (size_t i = 0; i < count_; ++i) {
+      params_[i] = {std::string_view(names_[i]), std::string_view(values_[i])};
+    }
+  }
+  uint16_t role() const override { return 1; }
+  std::span<const Param> params() const override { return {params_, count_}; }
+  ssize_t ReadStdin(std::span<char>) override { return 0; }
+  bool WriteStdout(std::string_view data) override {
+    LogLines("worker script output", data);
+    return true;
+  }
+  bool WriteStderr(std::string_view data) override {
+    LogLines("worker script", data);
+    return true;
+  }
+  bool Flush() override { return true; }
+  void Finish(uint32_t) override {}
+  bool finished() const override { return false; }
+  bool aborted() const override { return false; }
+
+ private:
+  void Add(const char* name, std::string value) {
+    names_[count_] = name;
+    values_[count_] = std::move(value);
+    ++count_;
+  }
+  static void LogLines(const char* what, std::string_view data) {
+    while (!data.empty()) {
+      size_t nl = data.find('\n');
+      std::string_view line = data.substr(0, nl);
+      if (!line.empty()) log::Notice("{}: {}", what, line);
+      if (nl == std::string_view::npos) break;
+      data.remove_prefix(nl + 1);
+    }
+  }
+  std::string names_[3], values_[3];
+  Param params_[3];
+  size_t count_ = 0;
+};
+
+// One worker thread's state for the current run. Plain C++ memory owned by
+// RunWorkerScript's frame; nothing here lives on the Zend heap.
+struct WorkerState {
+  const WorkerOptions* options = nullptr;
+  RequestSource* source = nullptr;
+  RequestContext* boot_ctx = nullptr;
+  std::string script;
+  uint64_t requests = 0;         // completed in this run
+  bool in_handler = false;       // a tfpm_handle_request() call is active
+  bool stop = false;             // the source said stop
+  bool recycle = false;          // max_requests / memory_recycle reached
+  bool bailout_pending = false;  // fatal error in the handler: end the run
+  bool exit_pending = false;     // exit() in the handler: end the run
+  std::string reason;
+  // State the boot left behind, restored after every request.
+  bool snapshot_taken = false;
+  std::vector<std::pair<std::string, std::optional<std::string>>> boot_ini;
+  std::string boot_cwd;
+};
+
+thread_local WorkerState* t_worker = nullptr;
+
+constexpr int kFatalErrors = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_PARSE | E_RECOVERABLE_ERROR;
+
+std::optional<std::string> IniValueOf(const zend_ini_entry* e) {
+  if (e->value == nullptr) return std::nullopt;
+  return std::string(ZSTR_VAL(e->value), ZSTR_LEN(e->value));
+}
+
+// INI entries the boot changed (ini_set in the script's bootstrap) and the
+// boot cwd: the state every request starts from.
+void TakeBootSnapshot(WorkerState* w) {
+  w->snapshot_taken = true;
+  if (EG(modified_ini_directives)) {
+    void* p;
+    ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), p) {
+      auto* e = static_cast<zend_ini_entry*>(p);
+      w->boot_ini.emplace_back(std::string(ZSTR_VAL(e->name), ZSTR_LEN(e->name)), IniValueOf(e));
+    }
+    ZEND_HASH_FOREACH_END();
+  }
+  char buf[MAXPATHLEN];
+  if (VCWD_GETCWD(buf, sizeof(buf))) w->boot_cwd = buf;
+}
+
+bool IsBootKey(const WorkerState* w, const zend_string* name) {
+  for (const auto& [key, value] : w->boot_ini) {
+    if (key.size() == ZSTR_LEN(name) && std::memcmp(key.data(), ZSTR_VAL(name), key.size()) == 0) return true;
+  }
+  return false;
+}
+
+// ini_set()/set_time_limit() of the request are undone: entries the request
+// modified go back to their startup value, entries the boot had set go
+// back to the boot's value.
+void RestoreIni(const WorkerState* w) {
+  thread_local std::vector<std::string> restore;
+  restore.clear();
+  if (EG(modified_ini_directives)) {
+    void* p;
+    ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), p) {
+      auto* e = static_cast<zend_ini_entry*>(p);
+      if (!IsBootKey(w, e->name)) restore.emplace_back(ZSTR_VAL(e->name), ZSTR_LEN(e->name));
+    }
+    ZEND_HASH_FOREACH_END();
+  }
+  for (const auto& key : restore) {
+    zend_string* name = zend_string_init(key.data(), key.size(), 0);
+    zend_restore_ini_entry(name, ZEND_INI_STAGE_RUNTIME);
+    zend_string_release(name);
+  }
+  for (const auto& [key, value] : w->boot_ini) {
+    auto* e = static_cast<zend_ini_entry*>(zend_hash_str_find_ptr(EG(ini_directives), key.data(), key.size()));
+    if (e == nullptr || IniValueOf(e) == value) continue;
+    zend_string* name = zend_string_init(key.data(), key.size(), 0);
+    if (value) {
+      zend_alter_ini_entry_chars_ex(name, value->data(), value->size(), ZEND_INI_SYSTEM,
+                                    ZEND_INI_STAGE_RUNTIME, 1);
+    }
+    zend_string_release(name);
+  }
+}
+
+void ClearLastError() {
+  if (PG(last_error_message)) {
+    zend_string_release(PG(last_error_message));
+    PG(last_error_message) = nullptr;
+  }
+  if (PG(last_error_file)) {
+    zend_string_release(PG(last_error_file));
+    PG(last_error_file) = nullptr;
+  }
+  PG(last_error_type) = 0;
+  PG(last_error_lineno) = 0;
+}
+
+// Modules whose request state must follow each request (filter_input()
+// reads what filter's RINIT captured).
+constexpr const char* kReloadModules[] = {"filter"};
+
+void ReloadModules(bool startup) {
+  for (const char* name : kReloadModules) {
+    auto* m = static_cast<zend_module_entry*>(zend_hash_str_find_ptr(&module_registry, name, std::strlen(name)));
+    if (m == nullptr) continue;
+    if (startup && m->request_startup_func) m->request_startup_func(m->type, m->module_number);
+    if (!startup && m->request_shutdown_func) m->request_shutdown_func(m->type, m->module_number);
+  }
+}
+
+// $_GET, $_POST, $_COOKIE, $_FILES, $_SERVER (and $_REQUEST when the script
+// uses it) from the new request; $_ENV stays; $_SESSION is removed.
+void ResetSuperglobals() {
+  zend_try {
+    zval* files = &PG(http_globals)[TRACK_VARS_FILES];
+    zval_ptr_dtor_nogc(files);
+    ZVAL_UNDEF(files);
+    zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof("_SESSION") - 1);
+  }
+  zend_end_try();
+  zend_string* env = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_ENV);
+  zend_string* server = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_SERVER);
+  zend_string* request = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_REQUEST);
+  void* p;
+  ZEND_HASH_MAP_FOREACH_PTR(CG(auto_globals), p) {
+    auto* g = static_cast<zend_auto_global*>(p);
+    if (zend_string_equals(g->name, env)) continue;
+    if (zend_string_equals(g->name, server)) {
+      g->armed = g->auto_global_callback(g->name);
+    } else if (g->jit) {
+      // $GLOBALS belongs to the script; $_REQUEST is rebuilt if it was used.
+      if (zend_string_equals(g->name, request) && zend_hash_exists(&EG(symbol_table), g->name)) {
+        g->armed = g->auto_global_callback(g->name);
+      }
+    } else if (g->auto_global_callback) {
+      g->armed = g->auto_global_callback(g->name);
+    } else {
+      g->armed = false;
+    }
+  }
+  ZEND_HASH_FOREACH_END();
+}
+
+// The session of one request never reaches the next: data, id and status
+// are dropped (written first if still active); the save handler the boot
+// registered stays.
+void ResetSession() {
+  if (PS(session_status) == php_session_active) php_session_flush(1);
+  if (!Z_ISUNDEF(PS(http_session_vars))) {
+    zval_ptr_dtor(&PS(http_session_vars));
+    ZVAL_UNDEF(&PS(http_session_vars));
+  }
+  if (PS(mod_data) || PS(mod_user_implemented)) {
+    zend_try { PS(mod)->s_close(&PS(mod_data)); }
+    zend_end_try();
+  }
+  if (PS(id)) {
+    zend_string_release_ex(PS(id), 0);
+    PS(id) = nullptr;
+  }
+  if (PS(session_vars)) {
+    zend_string_release_ex(PS(session_vars), 0);
+    PS(session_vars) = nullptr;
+  }
+  if (PS(session_started_filename)) {
+    zend_string_release(PS(session_started_filename));
+    PS(session_started_filename) = nullptr;
+    PS(session_started_lineno) = 0;
+  }
+  PS(session_status) = php_session_none;
+  PS(in_save_handler) = 0;
+  PS(set_handler) = 0;
+  PS(mod_data) = nullptr;
+  PS(mod_user_is_open) = 0;
+  PS(define_sid) = 1;
+}
+
+// The request half of php_request_startup(): output layer, SAPI (headers,
+// POST body, cookies), superglobals. Returns false on a bailout.
+bool WorkerRequestStartup() {
+  volatile bool ok = true;
+  zend_try {
+    php_output_activate();
+    PG(header_is_being_sent) = 0;
+    PG(connection_status) = PHP_CONNECTION_NORMAL;
+    // A client that goes away must not bail out of the worker's loop.
+    PG(ignore_user_abort) = 1;
+    sapi_activate();
+    if (PG(expose_php)) sapi_add_header(SAPI_PHP_VERSION_HEADER, sizeof(SAPI_PHP_VERSION_HEADER) - 1, 1);
+    if (PG(output_handler) && PG(output_handler)[0]) {
+      zval oh;
+      ZVAL_STRING(&oh, PG(output_handler));
+      php_output_start_user(&oh, 0, PHP_OUTPUT_HANDLER_STDFLAGS);
+      zval_ptr_dtor(&oh);
+    } else if (PG(output_buffering)) {
+      php_output_start_user(nullptr, PG(output_buffering) > 1 ? PG(output_buffering) : 0,
+                            PHP_OUTPUT_HANDLER_STDFLAGS);
+    } else if (PG(implicit_flush)) {
+      php_output_set_implicit_flush(1);
+    }
+    ResetSuperglobals();
+    ReloadModules(true);
+  }
+  zend_catch { ok = false; }
+  zend_end_try();
+  return ok;
+}
+
+// The request half of php_request_shutdown(): flush output and headers,
+// drop the session, read the rest of the body, free SAPI request state
+// (headers, uploaded files), then undo ini_set()/chdir().
+void WorkerRequestShutdown(WorkerState* w) {
+  zend_try { php_output_end_all(); }
+  zend_end_try();
+  zend_try { ReloadModules(false); }
+  zend_end_try();
+  zend_try { ResetSession(); }
+  zend_end_try();
+  zend_try { php_output_deactivate(); }
+  zend_end_try();
+  zend_try { sapi_deactivate(); }
+  zend_end_try();
+  ClearLastError();
+  zend_try { RestoreIni(w); }
+  zend_end_try();
+  if (!w->boot_cwd.empty()) VCWD_CHDIR(w->boot_cwd.c_str());
+  zend_set_memory_limit(PG(memory_limit));
+}
+
+// Calls the handler; an exception it leaves is reported as uncaught (the
+// client gets 500) unless it is exit(), which ends the run after this
+// request.
+void CallHandler(WorkerState* w, zend_fcall_info* fci, zend_fcall_info_cache* fcc) {
+  zval retval;
+  ZVAL_UNDEF(&retval);
+  fci->retval = &retval;
+  fci->params = nullptr;
+  fci->param_count = 0;
+  zend_call_function(fci, fcc);
+  zval_ptr_dtor(&retval);
+  if (EG(exception) == nullptr) return;
+  if (zend_is_unwind_exit(EG(exception)) || zend_is_graceful_exit(EG(exception))) {
+    zend_clear_exception();
+    w->exit_pending = true;
+    w->reason = "exit() in the request handler";
+    return;
+  }
+  if (!SG(headers_sent)) SG(sapi_headers).http_response_code = 500;
+  zend_exception_error(EG(exception), E_ERROR);  // logs "Uncaught ...", E_DONT_BAIL
+  if (!SG(headers_sent)) SG(sapi_headers).http_response_code = 500;
+}
+
+// Detaches SG(request_info) from the finished request's params.
+void ResetRequestInfo() {
+  sapi_request_info& ri = SG(request_info);
+  ri.request_method = nullptr;
+  ri.query_string = nullptr;
+  ri.request_uri = nullptr;
+  ri.content_type = nullptr;
+  ri.cookie_data = nullptr;
+  ri.content_length = 0;
+  ri.headers_only = 0;
+  ri.path_translated = nullptr;
+  ri.no_headers = 1;  // back in the boot request
+}
+
+class HandlerServe final : public RequestSource::Serve {
+ public:
+  HandlerServe(WorkerState* w, zend_fcall_info* fci, zend_fcall_info_cache* fcc) : w_(w), fci_(fci), fcc_(fcc) {}
+
+  RequestOutcome operator()(fastcgi::Exchange& ex) override {
+    RequestOutcome outcome;
+    if (w_->bailout_pending || w_->exit_pending) {
+      // A request read together with the one that ended the run: it
+      // cannot run in this script, which is ending.
+      RespondUnavailable(ex, "worker script restarting");
+      outcome.http_status = 503;
+      return outcome;
+    }
+    RequestContext ctx;
+    ctx.exchange = &ex;
+    SG(server_context) = &ctx;
+    FillRequestInfo(ex);
+    outcome.bailout = !Run();
+    outcome.http_status = SG(sapi_headers).http_response_code;
+    outcome.memory_peak = zend_memory_peak_usage(true);
+    WorkerRequestShutdown(w_);
+    outcome.aborted = ex.aborted();
+    ex.Finish(0);
+    ResetRequestInfo();
+    SG(server_context) = w_->boot_ctx;
+    RequestEnv().Reset(w_->boot_ctx->exchange->params());
+    if (outcome.bailout) {
+      w_->bailout_pending = true;
+      w_->reason = "fatal error in the request handler";
+      return outcome;
+    }
+    if (w_->exit_pending) return outcome;
+    ++w_->requests;
+    const WorkerOptions& o = *w_->options;
+    if (o.max_requests != 0 && w_->requests >= o.max_requests) {
+      w_->recycle = true;
+      w_->reason = "max_requests reached";
+    } else if (o.memory_recycle != 0 && zend_memory_usage(false) > o.memory_recycle) {
+      w_->recycle = true;
+      w_->reason = "memory_recycle: " + std::to_string(zend_memory_usage(false)) + " bytes in use";
+    }
+    return outcome;
+  }
+
+ private:
+  // false: the handler bailed out (fatal error, timeout); the response is
+  // completed by the caller.
+  bool Run() {
+    volatile bool ok = true;
+    zend_try {
+      if (!WorkerRequestStartup()) {
+        ok = false;
+      } else {
+        zend_set_timeout(EG(timeout_seconds), 0);
+        CallHandler(w_, fci_, fcc_);
+      }
+    }
+    zend_catch { ok = false; }
+    zend_end_try();
+    zend_unset_timeout();
+    if (!ok && !SG(headers_sent)) SG(sapi_headers).http_response_code = 500;
+    return ok;
+  }
+
+  WorkerState* w_;
+  zend_fcall_info* fci_;
+  zend_fcall_info_cache* fcc_;
+};
+
+bool StartBootRequest() {
+  bool started = false;
+  zend_first_try { started = php_request_startup() == SUCCESS; }
+  zend_end_try();
+  SG(request_info).no_headers = 1;  // the boot's output is logged, without a CGI head
+  return started;
+}
+
+// Runs the script inside the boot request. Only trivially destructible
+// locals between setjmp and longjmp.
+bool ExecuteScript(const char* script) {
+  bool completed = false;
+  zend_first_try {
+    zend_file_handle fh;
+    zend_stream_init_filename(&fh, script);
+    php_execute_script(&fh);
+    zend_destroy_file_handle(&fh);
+    completed = true;
+  }
+  zend_end_try();
+  return completed;
+}
+
+}  // namespace
+
+// tfpm_handle_request(callable $handler): bool, and its alias
+// frankenphp_handle_request (registered in php_functions.cc).
+PHP_FUNCTION(tfpm_handle_request) {
+  zend_fcall_info fci;
+  zend_fcall_info_cache fcc;
+  ZEND_PARSE_PARAMETERS_START(1, 1)
+  Z_PARAM_FUNC(fci, fcc)
+  ZEND_PARSE_PARAMETERS_END();
+
+  WorkerState* w = t_worker;
+  if (w == nullptr) {
+    zend_throw_exception(spl_ce_RuntimeException,
+                         "tfpm_handle_request() can only be called by a worker-mode pool's script", 0);
+    RETURN_THROWS();
+  }
+  if (w->in_handler) {
+    zend_throw_exception(spl_ce_RuntimeException, "tfpm_handle_request() called from inside its handler", 0);
+    RETURN_THROWS();
+  }
+  if (!w->snapshot_taken) TakeBootSnapshot(w);
+  if (w->stop || w->recycle) RETURN_FALSE;
+
+  // Waiting for a request is not execution time.
+  zend_unset_timeout();
+  w->in_handler = true;
+  bool served;
+  {
+    HandlerServe serve(w, &fci, &fcc);
+    served = w->source->Next(serve);
+  }
+  w->in_handler = false;
+  if (!served) {
+    w->stop = true;
+    RETURN_FALSE;
+  }
+  if (w->bailout_pending || w->exit_pending) {
+    // Ends the run; RunWorkerScript's zend_first_try catches it.
+    zend_bailout();
+  }
+  RETURN_TRUE;
+}
+
+bool InWorkerThread() { return t_worker != nullptr; }
+
+void RespondUnavailable(fastcgi::Exchange& exchange, std::string_view why) {
+  exchange.WriteStderr(why);
+  exchange.WriteStdout("Status: 503 Service Unavailable\r\nContent-type: text/plain\r\nRetry-After: 1\r\n\r\n"
+                       "Service Unavailable\n");
+  exchange.Finish(0);
+}
+
+WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
+  WorkerRun run;
+  WorkerState state;
+  state.options = &options;
+  state.source = &source;
+  state.script = options.script;
+  BootExchange boot(options.script);
+  RequestContext boot_ctx;
+  boot_ctx.exchange = &boot;
+  state.boot_ctx = &boot_ctx;
+  t_worker = &state;
+
+  SG(server_context) = &boot_ctx;
+  RequestEnv().Reset(boot.params());  // the boot request's $_SERVER and getenv()
+  SG(request_info).path_translated = state.script.data();
+  SG(request_info).request_method = nullptr;
+  SG(sapi_headers).http_response_code = 200;
+
+  bool completed = false;
+  if (StartBootRequest()) {
+    // php_execute_script() catches a fatal error itself; the error it
+    // leaves behind says the script did not end on its own terms.
+    completed = ExecuteScript(state.script.c_str()) && !(PG(last_error_type) & kFatalErrors);
+    if (!completed && state.reason.empty()) {
+      state.reason = PG(last_error_message)
+                         ? std::string("fatal error: ") + ZSTR_VAL(PG(last_error_message))
+                         : std::string("fatal error in the worker script");
+    }
+    php_request_shutdown(nullptr);
+  } else {
+    state.reason = "php_request_startup() failed";
+  }
+  SG(server_context) = nullptr;
+  t_worker = nullptr;
+
+  run.requests = state.requests;
+  if (state.bailout_pending || state.exit_pending) {
+    run.end = WorkerRun::End::kFailed;
+  } else if (!completed) {
+    run.end = WorkerRun::End::kFailed;
+  } else if (state.stop) {
+    run.end = WorkerRun::End::kStopped;
+  } else if (state.recycle) {
+    run.end = WorkerRun::End::kRecycle;
+  } else if (state.requests > 0) {
+    run.end = WorkerRun::End::kRecycle;
+    state.reason = "the worker script returned";
+  } else {
+    run.end = WorkerRun::End::kFailed;
+    if (state.reason.empty()) state.reason = "the worker script returned without serving a request";
+  }
+  run.reason = std::move(state.reason);
+  return run;
+}
+
+}  // namespace tfpm::sapi

@@ -1,0 +1,220 @@
+"""Worker mode: a pool whose threads run an app script that serves requests
+through tfpm_handle_request() / frankenphp_handle_request(), against the
+real daemon (and nginx)."""
+import json
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import fcgi
+from helpers import SANITIZER, SLOW, http_get, php_fixture, wait_until
+
+APP = php_fixture("worker", "app.php")
+FATAL3 = php_fixture("worker", "fatal3.php")
+BOOTFAIL = php_fixture("worker", "bootfail.php")
+CLASSIC = php_fixture("worker", "index.php")
+
+
+def session_cookie(r):
+    for k, v in r.header_list:
+        if k.lower() == "set-cookie" and v.startswith("PHPSESSID="):
+            return v.split(";", 1)[0].split("=", 1)[1]
+    return None
+
+
+def worker_pool(script=APP, processes=1, threads=2, **worker):
+    return {"mode": "worker", "worker": dict(script=script, **worker),
+            "processes": processes, "threads": threads}
+
+
+def get(tfpm, query="", **kw):
+    return fcgi.request(tfpm.sock, APP, query=query, **kw)
+
+
+def get_json(tfpm, query="", **kw):
+    r = get(tfpm, query, **kw)
+    assert r.status == 200, r
+    return json.loads(r.body)
+
+
+@pytest.mark.sanitize
+def test_boots_once_per_thread_and_keeps_state(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1))
+    seen = [get_json(tfpm, f"id={i}") for i in range(5)]
+    assert len({s["boot"] for s in seen}) == 1, "the script booted more than once"
+    assert [s["count"] for s in seen] == [1, 2, 3, 4, 5]
+    assert [s["id"] for s in seen] == [str(i) for i in range(5)]
+    assert all(s["worker"] == "1" for s in seen)
+
+
+def test_classic_and_worker_pools_side_by_side_through_nginx(tfpm_factory, nginx_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=2),
+                        pools={"classic": {"listen": "{dir}/classic.sock", "processes": 1, "threads": 2}})
+    url = nginx_factory(tfpm, os.path.dirname(APP))
+    bodies = [http_get(url, f"/app.php?id={i}") for i in range(6)]
+    assert all(b.status == 200 for b in bodies), bodies
+    docs = [b.json() for b in bodies]
+    assert {d["id"] for d in docs} == {str(i) for i in range(6)}
+    assert max(d["count"] for d in docs) >= 3  # served by booted scripts
+    classic = fcgi.request(str(tfpm.dir / "classic.sock"), CLASSIC)
+    assert classic.status == 200
+    assert json.loads(classic.body) == {"mode": "classic", "sapi": "fpm-fcgi"}
+
+
+@pytest.mark.sanitize
+def test_exception_in_handler_is_500_and_the_worker_carries_on(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1))
+    first = get_json(tfpm)
+    r = get(tfpm, "do=throw")
+    assert r.status == 500, r
+    assert b"Uncaught RuntimeException: boom from the handler" in r.stderr
+    after = get_json(tfpm)
+    assert after["boot"] == first["boot"] and after["count"] == 3
+
+
+@pytest.mark.sanitize
+def test_fatal_on_third_request_restarts_the_script(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(FATAL3, threads=1))
+    r1 = fcgi.request(tfpm.sock, FATAL3)
+    r2 = fcgi.request(tfpm.sock, FATAL3)
+    boot = r1.body.split()[0]
+    assert r1.body == boot + b" 1" and r2.body == boot + b" 2"
+    r3 = fcgi.request(tfpm.sock, FATAL3)
+    assert r3.status == 500, r3
+    assert b"Cannot redeclare" in r3.stderr
+    r4 = fcgi.request(tfpm.sock, FATAL3)
+    assert r4.status == 200, r4
+    assert r4.body.split()[0] != boot and r4.body.endswith(b" 1"), r4
+    assert "restarting in 100 ms" in tfpm.log_text()
+
+
+def test_exit_in_handler_restarts_the_script(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1))
+    before = get_json(tfpm)
+    r = get(tfpm, "do=exit")
+    assert r.status == 200 and r.body == b"bye", r
+    after = get_json(tfpm)
+    assert after["boot"] != before["boot"] and after["count"] == 1
+
+
+@pytest.mark.sanitize
+def test_boot_failure_backs_off_then_the_pool_answers_503(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(BOOTFAIL, threads=1, max_consecutive_failures=3))
+    t0 = time.monotonic()
+    wait_until(lambda: "failed 3 consecutive times" in tfpm.log_text(), 20 * SLOW, what="failed state")
+    elapsed = time.monotonic() - t0
+    log = tfpm.log_text()
+    # Backoff between the attempts: 100 ms, then 200 ms.
+    assert "restarting in 100 ms" in log and "restarting in 200 ms" in log, log
+    assert elapsed >= 0.25
+    assert "does-not-exist.php" in log
+    r = fcgi.request(tfpm.sock, BOOTFAIL)
+    assert r.status == 503, r
+    states = [t["state"] for p in tfpm.status()["pools"][0]["processes"] for t in p.get("threads", [])]
+    assert "Failed" in states, tfpm.status()
+
+
+@pytest.mark.skipif(SANITIZER is not None, reason="USE_ZEND_ALLOC=0: no Zend heap to measure")
+def test_memory_recycle_restarts_a_leaking_script_between_requests(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1, memory_recycle="8M"), log_level="debug")
+    boots = [get_json(tfpm, "do=leak")["boot"] for _ in range(14)]
+    first_run = boots.count(boots[0])
+    assert 6 <= first_run <= 9, boots
+    assert len(set(boots)) >= 2
+    assert "memory_recycle" in tfpm.log_text()
+
+
+def test_max_requests_restarts_the_script(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1, max_requests=3))
+    docs = [get_json(tfpm) for _ in range(7)]
+    assert [d["count"] for d in docs] == [1, 2, 3, 1, 2, 3, 1]
+    assert len({d["boot"] for d in docs}) == 3
+
+
+def test_max_execution_time_is_per_request_and_not_while_waiting(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1), php_value={"max_execution_time": "1"})
+    boot = get_json(tfpm, "do=sleep&s=0.6")["boot"]
+    for _ in range(2):
+        assert get_json(tfpm, "do=sleep&s=0.6")["boot"] == boot  # 1.8 s in total: fine
+    time.sleep(1.3)  # idle time does not count
+    assert get_json(tfpm)["boot"] == boot
+    t0 = time.monotonic()
+    r = get(tfpm, "do=busy")
+    took = time.monotonic() - t0
+    assert r.status == 500, r
+    assert b"Maximum execution time of 1 second exceeded" in r.stderr
+    assert took < 5 * SLOW
+    assert get_json(tfpm)["count"] == 1  # fresh run after the fatal
+
+
+def test_watch_restarts_scripts_when_a_file_changes(tfpm_factory, tmp_path):
+    watched = tmp_path / "src"
+    watched.mkdir()
+    (watched / "a.php").write_text("<?php // v1\n")
+    tfpm = tfpm_factory(**worker_pool(threads=1, watch=[str(watched)]))
+    boot = get_json(tfpm)["boot"]
+    assert get_json(tfpm)["boot"] == boot
+    (watched / "a.php").write_text("<?php // v2\n")
+    wait_until(lambda: "watched files changed" in tfpm.log_text(), 5 * SLOW, what="inotify event")
+    after = get_json(tfpm)
+    assert after["boot"] != boot and after["count"] == 1
+
+
+@pytest.mark.sanitize
+def test_isolation_8_threads_2000_requests_each(tfpm_factory):
+    """Every request carries its own id, user cookie, header and session; each
+    response must echo only its own data."""
+    per_thread = 2000 if SANITIZER is None else 400
+    tfpm = tfpm_factory(**worker_pool(threads=8))
+    errors = []
+
+    def client(t):
+        sid = None
+        conn = fcgi.connect(tfpm.sock)
+        try:
+            for i in range(per_thread):
+                rid = f"{t}-{i}"
+                cookie = f"u=user{t}" + (f"; PHPSESSID={sid}" if sid else "")
+                params = {"HTTP_COOKIE": cookie, "HTTP_X_ID": rid}
+                r = fcgi.request(tfpm.sock, APP, query=f"do=session&id={rid}", headers=None,
+                                 params=params, sock=conn, keep_conn=True)
+                if r.status != 200:
+                    errors.append((rid, r.status, r.stderr[:200]))
+                    continue
+                d = json.loads(r.body)
+                if sid is None:
+                    sid = session_cookie(r)
+                want = {"id": rid, "cookie": f"user{t}", "header": rid, "owner": f"{t}-0"}
+                got = {k: d[k] for k in want}
+                if got != want:
+                    errors.append((rid, got))
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(client, range(8)))
+    assert not errors, errors[:10]
+    assert tfpm.served() >= 8 * per_thread
+
+
+def test_sigquit_drains_worker_mode_in_flight_requests(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=2))
+    get_json(tfpm)
+    result = {}
+
+    def slow():
+        result["r"] = get(tfpm, "do=sleep&s=2&id=slow")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_until(lambda: any(th.get("state") == "Running"
+                           for p in tfpm.status()["pools"][0]["processes"] for th in p.get("threads", [])),
+               5 * SLOW, what="the slow request running")
+    tfpm.send_signal(signal.SIGQUIT)
+    t.join(15 * SLOW)
+    assert result["r"].status == 200 and json.loads(result["r"].body)["id"] == "slow"
+    assert tfpm.wait_exit(15 * SLOW) == 0

@@ -1,0 +1,375 @@
+// Worker mode against the real ZTS libphp: tfpm_handle_request() serves
+// MemoryExchange requests from a scripted source. Each "reset" case makes
+// request A change some state and checks request B does not see it, so it
+// fails if that state leaks.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakes/memory_exchange.h"
+#include "sapi/php_embed.h"
+#include "sapi/sapi_test_util.h"
+
+namespace tfpm::sapi {
+namespace {
+
+// Hands out prepared requests, then says stop.
+class ScriptedSource final : public RequestSource {
+ public:
+  MemoryExchange& Add(Params params, std::string body = "") {
+    all_.push_back(std::make_unique<MemoryExchange>(params, std::move(body)));
+    queue_.push_back(all_.back().get());
+    return *all_.back();
+  }
+  bool Next(Serve& serve) override {
+    if (queue_.empty()) return false;
+    MemoryExchange* ex = queue_.front();
+    queue_.pop_front();
+    outcomes.push_back(serve(*ex));
+    return true;
+  }
+  std::vector<RequestOutcome> outcomes;
+
+ private:
+  std::vector<std::unique_ptr<MemoryExchange>> all_;
+  std::deque<MemoryExchange*> queue_;
+};
+
+// Runs the worker script on a fresh PHP thread, as a worker pool does.
+WorkerRun RunOnThread(const WorkerOptions& options, RequestSource& source) {
+  Rt();  // the runtime starts on the main thread
+  WorkerRun run;
+  std::thread t([&] {
+    PhpThreadScope scope;
+    run = RunWorkerScript(options, source);
+  });
+  t.join();
+  return run;
+}
+
+Params Req(const std::string& uri, const std::string& query = "", const std::string& method = "GET") {
+  Params p = Base("/srv/app/index.php", method, query);
+  for (auto& [k, v] : p) {
+    if (k == "REQUEST_URI") v = uri + (query.empty() ? "" : "?" + query);
+  }
+  return p;
+}
+
+// A worker whose handler runs `$_GET['do']` cases from a switch.
+std::string CaseWorker(const std::string& boot, const std::string& cases) {
+  return Rt().Script("cases_" + std::to_string(std::hash<std::string>{}(boot + cases)) + ".php",
+                     "<?php\n" + boot + "\n$n = 0;\nwhile (tfpm_handle_request(function () use (&$n) {\n"
+                     "  $n++;\n  switch ($_GET['do'] ?? '') {\n" + cases + "\n  }\n})) {}\n");
+}
+
+TEST_CASE("worker: boots once, serves each request with its own superglobals") {
+  WorkerOptions o;
+  o.script = CaseWorker("$boot = 'b' . mt_rand();",
+                        "default: echo $n, '|', $_GET['v'] ?? '-', '|', $_SERVER['REQUEST_URI'], '|', "
+                        "$_SERVER['FRANKENPHP_WORKER'] ?? 'no', '|', $_POST['p'] ?? '-', '|', "
+                        "file_get_contents('php://input'), '|', $_COOKIE['c'] ?? '-';");
+  ScriptedSource src;
+  auto& a = src.Add(Req("/a", "v=1"));
+  Params post = Req("/b", "", "POST");
+  post.push_back({"CONTENT_TYPE", "application/x-www-form-urlencoded"});
+  post.push_back({"CONTENT_LENGTH", "3"});
+  post.push_back({"HTTP_COOKIE", "c=cookie"});
+  auto& b = src.Add(post, "p=x");
+  auto& c = src.Add(Req("/c"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kStopped);
+  CHECK(run.requests == 3);
+  CHECK(a.Body() == "1|1|/a?v=1|1|-||-");
+  CHECK(b.Body() == "2|-|/b|1|x|p=x|cookie");
+  CHECK(c.Body() == "3|-|/c|1|-||-");
+  CHECK(a.finished());
+  CHECK(c.finished());
+}
+
+TEST_CASE("worker: frankenphp_handle_request is an alias") {
+  WorkerOptions o;
+  o.script = Rt().Script("franken.php",
+                         "<?php $i = 0; while (frankenphp_handle_request(function () use (&$i) { echo ++$i; })) {}");
+  ScriptedSource src;
+  auto& a = src.Add(Req("/"));
+  auto& b = src.Add(Req("/"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kStopped);
+  CHECK(a.Body() == "1");
+  CHECK(b.Body() == "2");
+}
+
+TEST_CASE("worker reset: output buffers, headers, status code, header_remove") {
+  WorkerOptions o;
+  o.script = CaseWorker("",
+                        "case 'a': ob_start(); echo 'A'; header('X-Leak: 1'); http_response_code(404); "
+                        "header_remove('X-Keep'); break;\n"
+                        "default: echo 'level=', ob_get_level(), ' code=', http_response_code(), ' list=', "
+                        "implode(',', headers_list());");
+  ScriptedSource src;
+  auto& a = src.Add(Req("/", "do=a"));
+  auto& b = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(a.Body() == "A");
+  CHECK(a.Head().find("Status: 404") != std::string::npos);
+  CHECK(a.Head().find("X-Leak: 1") != std::string::npos);
+  CHECK(b.Head().find("X-Leak") == std::string::npos);
+  CHECK(b.Head().find("Status:") == std::string::npos);
+  // output_buffering=4096 (Runtime) gives every request one buffer level.
+  CHECK(b.Body().find("level=1 code=200") == 0);
+  CHECK(b.Body().find("X-Leak") == std::string::npos);
+}
+
+TEST_CASE("worker reset: ini_set and set_time_limit are undone, the boot's ini_set stays") {
+  WorkerOptions o;
+  o.script = CaseWorker("ini_set('serialize_precision', '5');",
+                        "case 'a': ini_set('precision', '3'); ini_set('serialize_precision', '9'); "
+                        "set_time_limit(100); break;\n"
+                        "default: echo ini_get('precision'), '|', ini_get('serialize_precision'), '|', "
+                        "ini_get('max_execution_time');");
+  ScriptedSource src;
+  auto& before = src.Add(Req("/"));
+  src.Add(Req("/", "do=a"));
+  auto& after = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(before.Body() == "14|5|30");
+  CHECK(after.Body() == "14|5|30");
+}
+
+TEST_CASE("worker reset: a session never reaches the next request") {
+  WorkerOptions o;
+  o.script = CaseWorker("",
+                        "case 'login': session_start(); $_SESSION['user'] = $_GET['u']; echo session_id(); break;\n"
+                        "case 'peek': echo isset($_SESSION) ? 'set:' . json_encode($_SESSION) : 'unset', '|', "
+                        "session_status(); break;\n"
+                        "case 'start': session_start(); echo json_encode($_SESSION), '|', session_id(); break;");
+  ScriptedSource src;
+  auto& login = src.Add(Req("/", "do=login&u=alice"));
+  auto& peek = src.Add(Req("/", "do=peek"));
+  auto& fresh = src.Add(Req("/", "do=start"));
+  RunOnThread(o, src);
+  const std::string alice_id = login.Body();
+  REQUIRE(alice_id.size() >= 20);
+  CHECK(peek.Body() == "unset|1");  // PHP_SESSION_NONE
+  CHECK(fresh.Body().find("[]|") == 0);
+  CHECK(fresh.Body().find(alice_id) == std::string::npos);
+}
+
+TEST_CASE("worker reset: the session's own cookie brings its data back, nobody else's") {
+  WorkerOptions o;
+  o.script = CaseWorker("",
+                        "case 'login': session_start(); $_SESSION['user'] = $_GET['u']; echo session_id(); break;\n"
+                        "default: session_start(); echo $_SESSION['user'] ?? 'anonymous';");
+  ScriptedSource src;
+  auto& login = src.Add(Req("/", "do=login&u=bob"));
+  RunOnThread(o, src);
+  const std::string id = login.Body();
+  ScriptedSource src2;
+  Params with_cookie = Req("/");
+  with_cookie.push_back({"HTTP_COOKIE", "PHPSESSID=" + id});
+  auto& mine = src2.Add(with_cookie);
+  auto& other = src2.Add(Req("/"));
+  RunOnThread(o, src2);
+  CHECK(mine.Body() == "bob");
+  CHECK(other.Body() == "anonymous");
+}
+
+TEST_CASE("worker reset: uploaded temp files are deleted, cwd and error_get_last restored") {
+  WorkerOptions o;
+  o.script = CaseWorker("$tmp = null; $cwd = getcwd();",
+                        "case 'up': $GLOBALS['tmp'] = $_FILES['f']['tmp_name']; echo file_exists($GLOBALS['tmp']) ? "
+                        "'there' : 'missing'; chdir('/'); @strpos(); trigger_error('oops', E_USER_WARNING); break;\n"
+                        "default: echo file_exists($GLOBALS['tmp']) ? 'leaked' : 'gone', '|', "
+                        "getcwd() === $GLOBALS['cwd'] ? 'cwd' : getcwd(), '|', json_encode(error_get_last()), "
+                        "'|', count($_FILES);");
+  ScriptedSource src;
+  const std::string boundary = "XyZ";
+  const std::string body = "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+                           "Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+  Params up = Req("/", "do=up", "POST");
+  up.push_back({"CONTENT_TYPE", "multipart/form-data; boundary=" + boundary});
+  up.push_back({"CONTENT_LENGTH", std::to_string(body.size())});
+  auto& a = src.Add(up, body);
+  auto& b = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(a.Body() == "there");
+  CHECK(b.Body() == "gone|cwd|null|0");
+}
+
+TEST_CASE("worker reset: filter_input() sees the current request") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "default: echo filter_input(INPUT_GET, 'v') ?? 'none';");
+  ScriptedSource src;
+  auto& a = src.Add(Req("/", "v=first"));
+  auto& b = src.Add(Req("/", "v=second"));
+  auto& c = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(a.Body() == "first");
+  CHECK(b.Body() == "second");
+  CHECK(c.Body() == "none");
+}
+
+TEST_CASE("worker: an exception in the handler is a 500 for that client; the script carries on") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'throw': echo 'partial'; throw new RuntimeException('boom');\n"
+                            "default: echo 'n=', $n;");
+  ScriptedSource src;
+  auto& bad = src.Add(Req("/", "do=throw"));
+  auto& good = src.Add(Req("/"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kStopped);
+  CHECK(src.outcomes[0].http_status == 500);
+  CHECK(bad.Head().find("Status: 500") != std::string::npos);
+  CHECK(bad.err().find("Uncaught RuntimeException: boom") != std::string::npos);
+  CHECK(good.Body() == "n=2");  // same run: statics survived
+}
+
+TEST_CASE("worker: a fatal error in the handler completes the response with 500 and ends the run") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'fatal': echo 'x'; eval('function dup_fn() {}'); eval('function dup_fn() {}');\ndefault: echo 'ok';");
+  ScriptedSource src;
+  auto& ok = src.Add(Req("/"));
+  auto& fatal = src.Add(Req("/", "do=fatal"));
+  auto& never = src.Add(Req("/"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kFailed);
+  CHECK(run.requests == 1);
+  CHECK(ok.Body() == "ok");
+  CHECK(fatal.finished());
+  CHECK(src.outcomes[1].http_status == 500);
+  CHECK(fatal.Head().find("Status: 500") != std::string::npos);
+  CHECK_FALSE(never.finished());  // left for the next run
+}
+
+TEST_CASE("worker: exit() in the handler finishes the response and ends the run") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'exit': echo 'bye'; exit(0);\ndefault: echo 'ok';");
+  ScriptedSource src;
+  auto& bye = src.Add(Req("/", "do=exit"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kFailed);
+  CHECK(run.reason.find("exit()") != std::string::npos);
+  CHECK(bye.finished());
+  CHECK(bye.Body() == "bye");
+}
+
+TEST_CASE("worker: a fatal error at boot fails the run without taking a request") {
+  WorkerOptions o;
+  o.script = Rt().Script("bootfatal.php", "<?php no_such_function_at_boot(); tfpm_handle_request(fn() => 1);");
+  ScriptedSource src;
+  auto& a = src.Add(Req("/"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kFailed);
+  CHECK(run.reason.find("no_such_function_at_boot") != std::string::npos);
+  CHECK_FALSE(a.finished());
+}
+
+TEST_CASE("worker: max_requests and memory_recycle end the run between requests") {
+  WorkerOptions o;
+  o.script = CaseWorker("$keep = [];", "default: echo $n;");
+  o.max_requests = 2;
+  ScriptedSource src;
+  auto& a = src.Add(Req("/"));
+  auto& b = src.Add(Req("/"));
+  auto& c = src.Add(Req("/"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kRecycle);
+  CHECK(run.requests == 2);
+  CHECK(a.Body() == "1");
+  CHECK(b.Body() == "2");
+  CHECK_FALSE(c.finished());
+
+  const char* zend_alloc = std::getenv("USE_ZEND_ALLOC");
+  if (zend_alloc != nullptr && std::string(zend_alloc) == "0") {
+    MESSAGE("USE_ZEND_ALLOC=0 (sanitizer build): no Zend heap to measure; memory_recycle not checked");
+    return;
+  }
+  WorkerOptions leak;
+  leak.script = Rt().Script("leak.php",
+                            "<?php $keep = []; while (tfpm_handle_request(function () use (&$keep) {"
+                            " $keep[] = str_repeat('x', 1 << 20); echo count($keep); })) {}");
+  leak.memory_recycle = 8 << 20;
+  ScriptedSource src2;
+  for (int i = 0; i < 20; ++i) src2.Add(Req("/"));
+  WorkerRun run2 = RunOnThread(leak, src2);
+  CHECK(run2.end == WorkerRun::End::kRecycle);
+  CHECK(run2.reason.find("memory_recycle") != std::string::npos);
+  CHECK(run2.requests >= 6);
+  CHECK(run2.requests <= 9);
+}
+
+TEST_CASE("worker: max_execution_time applies per request, not to the time spent waiting") {
+  WorkerOptions o;
+  o.script = CaseWorker("ini_set('max_execution_time', '1');",
+                        "case 'busy': while (true) { $x = microtime(true); }\n"
+                        "default: usleep(600000); echo 'slept';");
+  // Three 0.6 s requests in one run: 1.8 s in total, each under the limit.
+  ScriptedSource src;
+  auto& a = src.Add(Req("/"));
+  auto& b = src.Add(Req("/"));
+  auto& c = src.Add(Req("/"));
+  auto& busy = src.Add(Req("/", "do=busy"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(a.Body() == "slept");
+  CHECK(b.Body() == "slept");
+  CHECK(c.Body() == "slept");
+  CHECK(busy.finished());
+  CHECK(src.outcomes[3].http_status == 500);
+  CHECK(busy.err().find("Maximum execution time of 1 second exceeded") != std::string::npos);
+  CHECK(run.end == WorkerRun::End::kFailed);
+}
+
+TEST_CASE("tfpm_handle_request() outside worker mode throws") {
+  auto script = Rt().Script("notworker.php",
+                            "<?php try { tfpm_handle_request(fn() => 1); } catch (RuntimeException $e) "
+                            "{ echo get_class($e), ': ', $e->getMessage(); }");
+  MemoryExchange ex(Base(script));
+  ExecuteRequest(ex);
+  CHECK(ex.Body().find("RuntimeException: tfpm_handle_request() can only be called") == 0);
+}
+
+TEST_CASE("worker: 4 threads x 300 requests, each response carries only its own request's data") {
+  WorkerOptions o;
+  o.script = CaseWorker("",
+                        "default: session_start(); $_SESSION['id'] = $_GET['id']; "
+                        "echo $_GET['id'], '|', $_COOKIE['u'], '|', $_SESSION['id'], '|', $_SERVER['HTTP_X_ID'];");
+  constexpr int kThreads = 4, kRequests = 300;
+  std::vector<std::unique_ptr<ScriptedSource>> sources;
+  std::vector<std::vector<MemoryExchange*>> exchanges(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    sources.push_back(std::make_unique<ScriptedSource>());
+    for (int i = 0; i < kRequests; ++i) {
+      const std::string id = std::to_string(t) + "-" + std::to_string(i);
+      Params p = Req("/", "id=" + id);
+      p.push_back({"HTTP_COOKIE", "u=user" + id});
+      p.push_back({"HTTP_X_ID", id});
+      exchanges[t].push_back(&sources.back()->Add(p));
+    }
+  }
+  Rt();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PhpThreadScope scope;
+      RunWorkerScript(o, *sources[t]);
+    });
+  }
+  for (auto& th : threads) th.join();
+  int wrong = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kRequests; ++i) {
+      const std::string id = std::to_string(t) + "-" + std::to_string(i);
+      if (exchanges[t][i]->Body() != id + "|user" + id + "|" + id + "|" + id) ++wrong;
+    }
+  }
+  CHECK(wrong == 0);
+}
+
+}  // namespace
+}  // namespace tfpm::sapi
