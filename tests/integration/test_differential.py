@@ -652,6 +652,7 @@ def test_php_value_sticks_in_php_fpm_only(pair):
                                b"precision='14'\nserialize_precision='3'\n")
 
 
+@pytest.mark.sanitize
 def test_fastcgi_ini_params_against_pool_admin_values(tfpm_factory):
     """docs/fpm-differences.md#php-value-admin, on one thread: PHP_VALUE
     cannot override the pool's php_admin_value, nor load an extension;
