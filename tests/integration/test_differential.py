@@ -48,6 +48,13 @@ sys_temp_dir = "{dir}"
 cgi.fix_pathinfo = {fix_pathinfo}
 ; Debian's php-fpm is built with ".:/usr/share/php".
 include_path = "."
+
+; Per-directory and per-host sections (php-fpm's sapi_cgi_activate).
+[PATH={root}/sub/dir]
+precision = 11
+[HOST=example.org]
+precision = 12
+serialize_precision = 6
 """
 
 FPM_CONF = """\
@@ -135,7 +142,7 @@ class Pair:
         for sub in ("sessions", "uploads"):
             (self.dir / sub).mkdir()
         self.ini = self.dir / "php.ini"
-        self.ini.write_text(PHP_INI.format(dir=self.dir, fix_pathinfo=fix_pathinfo))
+        self.ini.write_text(PHP_INI.format(dir=self.dir, fix_pathinfo=fix_pathinfo, root=ROOT))
         # A docroot of this pair's own, for files the test makes unreadable.
         self.docroot = self.dir / "docroot"
         self.docroot.mkdir()
@@ -541,6 +548,15 @@ CASES = [
          params=nginx_params("/userini/show.php", "/x/y", split=False)),
     Case("user_ini_and_php_value", S("userini/show.php"),
          params={**nginx_params("/userini/show.php"), "PHP_VALUE": "precision=4"}),
+    # --- php.ini [PATH=] and [HOST=] sections ---------------------------------
+    Case("ini_path_section", S("sub/dir/ini.php"), query="k=precision",
+         params=nginx_params("/sub/dir/ini.php", query="k=precision")),
+    Case("ini_path_section_not_above", S("ini.php"), query="k=precision"),
+    Case("ini_host_section", S("ini.php"), query="k=precision,serialize_precision",
+         params={"SERVER_NAME": "Example.ORG"}),
+    Case("ini_host_and_path_sections", S("sub/dir/ini.php"), query="k=precision,serialize_precision",
+         params={**nginx_params("/sub/dir/ini.php", query="k=precision,serialize_precision"),
+                 "SERVER_NAME": "example.org"}),
     # --- INI through FastCGI params -------------------------------------------
     Case("php_value", S("ini.php"), query="k=precision,serialize_precision",
          params={"PHP_VALUE": "precision=5\nserialize_precision=7"}),
