@@ -51,7 +51,9 @@ class PhpRuntime {
 // create it at the top of the thread function.
 class PhpThreadScope {
  public:
-  PhpThreadScope();
+  // `index` >= 0 registers the thread for RunningRequests() & co under that
+  // number (the Server's thread index).
+  explicit PhpThreadScope(int index = -1);
   ~PhpThreadScope();
   PhpThreadScope(const PhpThreadScope&) = delete;
   PhpThreadScope& operator=(const PhpThreadScope&) = delete;
@@ -69,6 +71,26 @@ struct RequestOutcome {
 // and finishes it. Call on a thread inside a PhpThreadScope. Never throws;
 // a PHP fatal error ends only this request.
 RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange);
+
+// ---- timeouts: other threads looking at a PHP thread ------------------
+
+struct RunningRequest {
+  int index = -1;          // the thread's PhpThreadScope index
+  uint64_t seq = 0;        // which of its requests
+  int64_t started_us = 0;  // steady clock, microseconds
+  bool finished = false;   // fastcgi_finish_request() was called
+};
+// The requests running now on registered threads. Any thread.
+std::vector<RunningRequest> RunningRequests();
+// Ends request `seq` on thread `index` if it is still running: the thread
+// answers 504 (if the head was not sent yet) and unwinds the request at its
+// next opcode; blocking calls on it are interrupted. Call again to re-kick a
+// thread that has not come back. false: that request is no longer running.
+bool TerminateRequest(int index, uint64_t seq);
+// The PHP backtrace of request `seq` on thread `index` (one frame per
+// line, php-fpm's slowlog format), read from outside the thread without
+// ptrace; "" if that request is no longer running.
+std::string CaptureBacktrace(int index, uint64_t seq, int depth);
 
 // ---- worker mode ------------------------------------------------------
 

@@ -29,6 +29,7 @@ PHP_FUNCTION(fastcgi_finish_request) {
   php_output_end_all();
   php_header();
   ctx->exchange->Finish(0);
+  MarkTrackedRequestFinished();
   // Later output has nowhere to go (Unit and php-fpm do the same).
   php_output_set_status(PHP_OUTPUT_DISABLED);
   RETURN_TRUE;

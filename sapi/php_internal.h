@@ -64,6 +64,15 @@ inline RequestContext* CurrentRequest() {
 // read them without a lock).
 const RuntimeOptions& Options();
 
+// Timeouts (php_timeouts.cc): the interrupt hook, once at Startup; the
+// calling thread's registration; request tracking on the owner thread.
+void InstallTimeoutHooks();
+void RegisterThread(int index);
+void UnregisterThread();
+void BeginTrackedRequest(int connection_fd);
+void EndTrackedRequest();
+void MarkTrackedRequestFinished();
+
 // tfpm_handle_request() (php_worker.cc), registered in php_functions.cc.
 ZEND_FUNCTION(tfpm_handle_request);
 // True on a thread that is running a worker script.

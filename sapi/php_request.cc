@@ -224,6 +224,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
   ApplyFastCgiIni();
+  BeginTrackedRequest(exchange.socket_fd());
 
   bool started = false;
   zend_first_try {
@@ -259,6 +260,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   }
   outcome.aborted = exchange.aborted();
   exchange.Finish(0);
+  EndTrackedRequest();
   SG(server_context) = nullptr;
   return outcome;
 }

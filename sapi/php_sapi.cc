@@ -293,6 +293,7 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
     return Status::IoError("PHP startup (MINIT) failed; see the messages above");
   }
   LockAdminEntries();  // the main thread's context serves requests in tests
+  InstallTimeoutHooks();
   return Status::Ok();
 }
 
@@ -323,12 +324,16 @@ std::vector<std::string> PhpRuntime::ZendExtensions() {
   return out;
 }
 
-PhpThreadScope::PhpThreadScope() {
+PhpThreadScope::PhpThreadScope(int index) {
   (void)ts_resource(0);
   ZEND_TSRMLS_CACHE_UPDATE();
   LockAdminEntries();
+  RegisterThread(index);
 }
 
-PhpThreadScope::~PhpThreadScope() { ts_free_thread(); }
+PhpThreadScope::~PhpThreadScope() {
+  UnregisterThread();
+  ts_free_thread();
+}
 
 }  // namespace tfpm::sapi

@@ -364,12 +364,14 @@ class HandlerServe final : public RequestSource::Serve {
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
     FillRequestInfo(ex);
+    BeginTrackedRequest(ex.socket_fd());
     outcome.bailout = !Run();
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
     WorkerRequestShutdown(w_);
     outcome.aborted = ex.aborted();
     ex.Finish(0);
+    EndTrackedRequest();
     ResetRequestInfo();
     SG(server_context) = w_->boot_ctx;
     RequestEnv().Reset(w_->boot_ctx->exchange->params());

@@ -71,9 +71,6 @@ bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string
     auto ignored = [&](bool set, const char* key) {
       if (set) warnings->push_back(at + key + ": not implemented yet; ignored");
     };
-    ignored(p.request_terminate_timeout.count() > 0, "request_terminate_timeout");
-    ignored(p.request_slowlog_timeout.count() > 0, "request_slowlog_timeout");
-    ignored(!p.slowlog.empty(), "slowlog");
     ignored(!p.access_log.empty(), "access_log");
     ignored(!p.status_path.empty(), "status_path");
     ignored(!p.ping_path.empty(), "ping_path");

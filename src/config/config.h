@@ -67,7 +67,9 @@ struct PoolConfig {
     std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
   } worker;
   std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
+  bool request_terminate_timeout_track_finished = false;   // count time after fastcgi_finish_request()
   std::chrono::milliseconds request_slowlog_timeout{0};    // 0 = off
+  int request_slowlog_trace_depth = 20;                    // frames per slowlog entry
   std::string slowlog;                 // "" = none
   std::string access_log;              // "" = none
   std::string status_path, ping_path;  // "" = off; start with '/'

@@ -57,6 +57,10 @@ class Exchange {
   virtual bool finished() const = 0;
   // The client closed the connection or sent FCGI_ABORT_REQUEST.
   virtual bool aborted() const = 0;
+
+  // The socket the request arrived on, or -1 (not a socket). Timeouts use
+  // it to tell the request's own connection from the script's sockets.
+  virtual int socket_fd() const { return -1; }
 };
 
 }  // namespace tfpm::fastcgi

@@ -21,7 +21,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -55,6 +55,8 @@ struct Header {
   int64_t start_time_us;
   std::atomic<uint32_t> accepting;  // 0 once draining
   uint32_t reserved;
+  std::atomic<uint64_t> slow_requests;        // slowlog entries written
+  std::atomic<uint64_t> terminated_requests;  // ended by request_terminate_timeout
 };
 
 inline size_t SegmentSize(uint32_t threads) { return sizeof(Header) + threads * sizeof(ThreadSlot); }

@@ -291,6 +291,13 @@ void Supervisor::ReapChildren() {
     poller_->Remove(w->notify.get());
     if (w->output) poller_->Remove(w->output.get());
     Pool* pool = FindPool(w->pool);
+    if (pool != nullptr && w->board) {
+      scoreboard::Segment seg(w->board->data(), w->board->size());
+      if (seg.Valid()) {
+        pool->retired_slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
+        pool->retired_terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
+      }
+    }
     if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
     Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
     if (slot.pid != info.pid) continue;
@@ -484,6 +491,7 @@ control::Json Supervisor::StatusJson() const {
   for (const Pool& pool : pools_) {
     Json procs = Json::array();
     uint64_t busy = 0, idle = 0, served = 0;
+    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated;
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
@@ -491,6 +499,8 @@ control::Json Supervisor::StatusJson() const {
       Json threads = Json::array();
       scoreboard::Segment seg(w.board->data(), w.board->size());
       if (seg.Valid()) {
+        slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
+        terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
         for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
           scoreboard::ThreadSnapshot snap;
           if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -528,6 +538,8 @@ control::Json Supervisor::StatusJson() const {
                          {"busy_threads", busy},
                          {"idle_threads", idle},
                          {"requests", served},
+                         {"slow_requests", slow},
+                         {"terminated_requests", terminated},
                          {"processes", std::move(procs)}});
   }
   return Json{{"ok", true},

@@ -80,6 +80,9 @@ class Supervisor {
     config::PoolConfig config;
     Listener* listener = nullptr;
     std::vector<Slot> slots;
+    // Timeout counters of the pool's processes that have exited (the live
+    // ones are read from their scoreboards).
+    uint64_t retired_slow = 0, retired_terminated = 0;
   };
   struct ControlClient {
     os::UniqueFd fd;

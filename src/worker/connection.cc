@@ -89,6 +89,26 @@ fastcgi::ParseResult Connection::NextRecord(fastcgi::Record* record) {
   return r;
 }
 
+bool Connection::DropFinishedInput() {
+  if (state_ != State::kIdle) return HasBufferedInput();
+  while (in_begin_ < in_end_) {
+    fastcgi::Record rec;
+    size_t consumed = 0;
+    Status err;
+    const ParseResult r = fastcgi::ParseRecord(std::string_view(in_.get() + in_begin_, in_end_ - in_begin_),
+                                               &rec, &consumed, &err);
+    if (r != ParseResult::kRecord) break;
+    const auto& h = rec.header;
+    const bool ours = h.request_id == request_id_ &&
+                      (h.type == RecordType::kStdin || h.type == RecordType::kData ||
+                       h.type == RecordType::kAbortRequest);
+    if (!ours) break;
+    in_begin_ += consumed;
+  }
+  Compact();
+  return HasBufferedInput();
+}
+
 void Connection::Compact() {
   if (stdin_left_ > 0) return;  // the unread body still points into in_
   if (in_begin_ == in_end_) {

@@ -52,6 +52,11 @@ class Connection final : public fastcgi::Exchange {
   bool keep_conn() const { return keep_conn_; }
   // True if parsed-but-unused bytes are buffered (a pipelined next request).
   bool HasBufferedInput() const { return in_begin_ < in_end_; }
+  // After Finish(): drops the records of the finished request that are
+  // already buffered (the STDIN it did not read, its empty end record)
+  // without reading the socket. Returns HasBufferedInput(): true only if
+  // the client already sent more (a pipelined request).
+  bool DropFinishedInput();
   // Bytes of a request were received but it is not complete yet.
   bool MidRequest() const { return state_ == State::kParams; }
 
@@ -71,6 +76,7 @@ class Connection final : public fastcgi::Exchange {
   void Finish(uint32_t app_status) override;
   bool finished() const override { return finished_; }
   bool aborted() const override { return aborted_; }
+  int socket_fd() const override { return fd_.get(); }
 
  private:
   enum class State { kIdle, kParams, kActive };

@@ -149,7 +149,12 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
       Close(conn);
       return;
     }
-    if (!conn->HasBufferedInput()) {
+    // Only a request the client pipelined is served right away; otherwise
+    // the connection waits its turn in the epoll set, even if its next
+    // request has already arrived (after fastcgi_finish_request() it
+    // usually has: serving it here would let this connection keep the
+    // thread while other connections starve).
+    if (!conn->DropFinishedInput()) {
       Park(conn);
       return;
     }

@@ -85,6 +85,8 @@ class Server {
   void Stop();
   void Join();
 
+  // Threads reading or running a request now.
+  int busy() const { return busy_.load(std::memory_order_acquire); }
   uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
 
  private:

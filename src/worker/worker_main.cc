@@ -25,9 +25,14 @@
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/server.h"
+#include "worker/watchdog.h"
 
 namespace tfpm::worker {
 namespace {
+
+// Exit status of a worker that left because a thread did not come back
+// from request_terminate_timeout (the supervisor restarts it as any exit).
+constexpr int kExitStuckThread = 75;  // EX_TEMPFAIL
 
 struct Args {
   std::string pool;
@@ -154,7 +159,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   slot.SetState(scoreboard::ThreadState::kStarting);
   std::optional<sapi::PhpThreadScope> scope;
-  scope.emplace();
+  scope.emplace(index);
   slot.SetState(scoreboard::ThreadState::kIdle);
   uint64_t served = 0;
   const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
@@ -169,7 +174,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.
       scope.reset();
-      scope.emplace();
+      scope.emplace(index);
       served = 0;
     }
   }
@@ -244,7 +249,7 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
   while (!srv.stopping()) {
     slot.SetState(scoreboard::ThreadState::kStarting);
     std::optional<sapi::PhpThreadScope> scope;
-    scope.emplace();
+    scope.emplace(index);
     slot.SetState(scoreboard::ThreadState::kIdle);
     ServerSource source(srv, index, ctx.epoch);
     const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
@@ -440,6 +445,15 @@ int WorkerMain(int argc, char** argv) {
     server.BeginDrain();
     if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
   };
+  WatchdogOptions wd;
+  wd.pool = pool->name;
+  wd.terminate = pool->request_terminate_timeout;
+  wd.track_finished = pool->request_terminate_timeout_track_finished;
+  wd.slowlog = pool->request_slowlog_timeout;
+  wd.slowlog_path = pool->slowlog;
+  wd.trace_depth = pool->request_slowlog_trace_depth;
+  Watchdog watchdog(wd, &board);
+  bool replacing = false;  // a thread is stuck: drain the others, then exit for a replacement
   Watcher watcher;
   if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
   for (;;) {
@@ -447,7 +461,15 @@ int WorkerMain(int argc, char** argv) {
                      {watcher.fd(), POLLIN, 0},
                      {args.notify_fd, POLLIN | POLLRDHUP, 0}};
     const int nfds = args.notify_fd >= 0 ? 3 : 2;
-    ::poll(fds, static_cast<nfds_t>(nfds), draining ? 20 : -1);
+    const int wait_ms = draining ? 20 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
+    ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    if (watchdog.enabled()) {
+      watchdog.Tick();
+      if (watchdog.stuck() > 0 && !replacing) {
+        replacing = true;
+        begin_drain("a thread is stuck after request_terminate_timeout");
+      }
+    }
     if (watcher.fd() >= 0 && (fds[1].revents & POLLIN) && watcher.Drain()) {
       log::Notice("watched files changed; worker scripts restart before their next request");
       worker_mode.epoch.fetch_add(1, std::memory_order_acq_rel);
@@ -471,6 +493,13 @@ int WorkerMain(int argc, char** argv) {
         ::close(args.notify_fd);
         args.notify_fd = -1;
       }
+    }
+    if (replacing && server.busy() <= watchdog.stuck()) {
+      // Only stuck threads are left: they cannot be joined. The supervisor
+      // starts a replacement when this process exits.
+      log::Alert("exiting with {} stuck thread(s) for a replacement process", watchdog.stuck());
+      std::fflush(nullptr);
+      ::_exit(kExitStuckThread);
     }
     if (draining) {
       const bool expired = drain_deadline && Clock::now() >= *drain_deadline;

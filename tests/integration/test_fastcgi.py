@@ -3,6 +3,7 @@ import json
 import socket
 import struct
 import threading
+import time
 import uuid
 
 import pytest
@@ -383,3 +384,32 @@ def test_small_writes_are_coalesced_into_few_stdout_records(tfpm):
     expected = "".join(f"line {i}\n" for i in range(5000)).encode()
     assert body.endswith(expected)
     assert records <= 8, records
+
+
+def test_kept_connection_waits_its_turn_after_fastcgi_finish_request(tfpm_factory):
+    """A client that sends its next request while the thread still runs the
+    previous script's tail (after fastcgi_finish_request) must not jump
+    ahead of a request that another connection sent earlier."""
+    tail = php_fixture("finish_tail")
+    tfpm = tfpm_factory(processes=1, threads=1)
+    a = fcgi.connect(tfpm.sock)
+    b = fcgi.connect(tfpm.sock)
+    try:
+        first = fcgi.request(tfpm.sock, tail, query="id=a1&tail=0.5", sock=a, keep_conn=True)
+        assert first.status == 200
+        # The thread is now in a1's 0.5 s tail. b1 is sent first, then a2.
+        b.sendall(fcgi.build_request(_tail_params(tail, "b1"), keep_conn=True))
+        time.sleep(0.1)
+        a.sendall(fcgi.build_request(_tail_params(tail, "a2"), keep_conn=True))
+        b1 = json.loads(fcgi.read_response(b).body)
+        a2 = json.loads(fcgi.read_response(a).body)
+        assert b1["start"] < a2["start"], (b1, a2)
+    finally:
+        a.close()
+        b.close()
+
+
+def _tail_params(script, rid):
+    return {"REQUEST_METHOD": "GET", "SCRIPT_FILENAME": script, "SCRIPT_NAME": "/index.php",
+            "REQUEST_URI": f"/index.php?id={rid}&tail=0.05", "QUERY_STRING": f"id={rid}&tail=0.05",
+            "CONTENT_LENGTH": "0", "SERVER_PROTOCOL": "HTTP/1.1"}

@@ -218,3 +218,53 @@ def test_sigquit_drains_worker_mode_in_flight_requests(tfpm_factory):
     t.join(15 * SLOW)
     assert result["r"].status == 200 and json.loads(result["r"].body)["id"] == "slow"
     assert tfpm.wait_exit(15 * SLOW) == 0
+
+
+SYMFONY_APP = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "bench", "apps", "symfony")
+
+
+def test_symfony_app_answers_identically_in_classic_and_worker_mode(tfpm_factory, tmp_path):
+    """The benchmark's Symfony app (Debian's php-symfony-* packages): the same
+    code through its classic front controller and its worker script gives
+    byte-identical responses (Date masked)."""
+    import shutil
+    app = tmp_path / "symfony"
+    shutil.copytree(SYMFONY_APP, app)
+    index = str(app / "public" / "index.php")
+    tfpm = tfpm_factory(processes=1, threads=2, pools={
+        "sf": {"listen": "{dir}/sf.sock", "processes": 1, "threads": 2, "mode": "worker",
+               "worker": {"script": str(app / "public" / "worker.php")}}})
+    worker_sock = str(tfpm.dir / "sf.sock")
+    form = b"a=1&b=two"
+    cases = [
+        dict(uri="/api/items/42"),
+        dict(uri="/api/items/7"),
+        dict(uri="/api/echo", query="x=1&y[]=2", headers={"X-Test": "hello", "Cookie": "c1=v1; c2=v2"}),
+        dict(uri="/api/echo", query="status=418&set=teapot"),
+        dict(uri="/api/echo", method="POST", body=form,
+             headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        dict(uri="/api/echo", method="POST", body=b'{"json":true}',
+             headers={"Content-Type": "application/json"}),
+        dict(uri="/api/items/42", headers={"Cookie": "only=this"}),
+        dict(uri="/api/echo"),
+        dict(uri="/api/nope"),
+        dict(uri="/api/items/42", method="POST"),
+    ]
+
+    def send(sock, c):
+        query = c.get("query", "")
+        uri = c["uri"] + ("?" + query if query else "")
+        params = {"SCRIPT_NAME": "/index.php", "REQUEST_URI": uri, "DOCUMENT_URI": "/index.php"}
+        r = fcgi.request(sock, index, query=query, method=c.get("method", "GET"),
+                         body=c.get("body", b""), headers=c.get("headers"), params=params)
+        head = [(k, v) for k, v in r.header_list if k.lower() != "date"]
+        return r.status, head, r.body
+
+    for _ in range(2):  # the second round runs on booted kernels
+        for c in cases:
+            classic = send(tfpm.sock, c)
+            worker = send(worker_sock, c)
+            assert classic == worker, (c, classic, worker)
+            assert classic[0] != 500, classic
+    statuses = [send(worker_sock, c)[0] for c in cases]
+    assert statuses == [200, 200, 200, 418, 200, 200, 200, 200, 404, 405]

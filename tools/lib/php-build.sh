@@ -30,6 +30,7 @@ TFPM_PACKAGES=(
   libyaml-cpp-dev doctest-dev nlohmann-json3-dev
   nginx python3 python3-pytest curl procps psmisc iproute2 wrk
   php8.2-fpm apache2 dokuwiki
+  php-symfony-framework-bundle
 )
 
 # The mirror this machine already uses for Debian (not security), read from

@@ -48,5 +48,8 @@ class Kernel extends BaseKernel
             ->controller([Controller\ApiController::class, 'item'])
             ->requirements(['id' => '\d+'])
             ->methods(['GET']);
+        $routes->add('api_echo', '/api/echo')
+            ->controller([Controller\ApiController::class, 'echo'])
+            ->methods(['GET', 'POST']);
     }
 }

@@ -15,4 +15,25 @@ class ApiController
             'framework' => 'symfony ' . \Symfony\Component\HttpKernel\Kernel::VERSION,
         ]);
     }
+
+    // What the request carried, as Symfony sees it (tests compare classic
+    // and worker mode with it).
+    public function echo(Request $request): JsonResponse
+    {
+        $response = new JsonResponse([
+            'method' => $request->getMethod(),
+            'query' => $request->query->all(),
+            'post' => $request->request->all(),
+            'cookies' => $request->cookies->all(),
+            'header' => $request->headers->get('X-Test'),
+            'content' => $request->getContent(),
+        ]);
+        if ($request->query->has('status')) {
+            $response->setStatusCode((int) $request->query->get('status'));
+        }
+        if ($request->query->has('set')) {
+            $response->headers->set('X-Set', $request->query->get('set'));
+        }
+        return $response;
+    }
 }

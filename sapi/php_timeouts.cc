@@ -1,0 +1,335 @@
+// Cross-thread control of PHP threads for the pool timeouts: which request
+// each thread runs, ending one request (request_terminate_timeout) and
+// reading its PHP backtrace (slowlog) from another thread.
+//
+// Ending a request: the watchdog sets the thread's kill target and its
+// EG(vm_interrupt) (a zend_atomic_bool, made for this cross-thread use by
+// the Zend timers), so the VM calls our zend_interrupt_function on that
+// thread at the next opcode boundary (inside Fibers too); there the thread
+// answers 504 and bails out of its own request. To wake a thread blocked in
+// a system call it is sent kWakeSignal (handler does nothing, no
+// SA_RESTART), and if it waits in poll()/select()/read() on a socket of the
+// script's (PHP retries poll() after EINTR), that socket is shut down.
+//
+// Backtraces: the watchdog reads the thread's executor frames with
+// process_vm_readv() on its own process — no ptrace, no CAP_SYS_PTRACE, and
+// a frame that changes under the reader gives a short or odd trace, never a
+// fault.
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/log.h"
+#include "sapi/php_internal.h"
+
+extern "C" {
+#include <ext/standard/basic_functions.h>
+#include <main/php_output.h>
+}
+
+namespace tfpm::sapi {
+
+// One per registered PHP thread. Written by its own thread except the
+// atomics the watchdog sets; lives as long as the PhpThreadScope.
+struct ThreadControl {
+  int index = -1;
+  pthread_t thread{};
+  pid_t tid = 0;
+  zend_execute_data** current_execute_data = nullptr;  // &EG(current_execute_data) of that thread
+  zend_atomic_bool* vm_interrupt = nullptr;            // &EG(vm_interrupt) of that thread
+  std::atomic<uint64_t> seq{0};          // number of the request running (or last run)
+  std::atomic<bool> running{false};
+  std::atomic<bool> finished{false};     // fastcgi_finish_request() was called
+  std::atomic<int64_t> started_us{0};    // steady clock
+  std::atomic<uint64_t> kill_seq{0};     // the watchdog wants this request ended
+  std::atomic<int> connection_fd{-1};    // the request's FastCGI socket
+  bool killing = false;                  // owner thread only
+};
+
+namespace {
+
+constexpr int kWakeSignalOffset = 3;  // SIGRTMIN is Zend's timer signal
+
+std::mutex g_registry_mu;
+std::unordered_map<int, ThreadControl*>* g_registry = nullptr;  // guarded by g_registry_mu
+void (*g_previous_interrupt)(zend_execute_data*) = nullptr;
+thread_local ThreadControl* t_control = nullptr;
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void WakeHandler(int) {}
+
+// Answers the request 504 (unless the head is out already) and unwinds it.
+[[noreturn]] void TerminateCurrentRequest() {
+  ThreadControl* c = t_control;
+  c->killing = true;
+  RequestContext* ctx = CurrentRequest();
+  log::Warning("request_terminate_timeout: terminating the request to {} on thread {}",
+               SG(request_info).path_translated ? SG(request_info).path_translated : "?", c->index);
+  zend_try {
+    php_output_discard_all();
+    if (!SG(headers_sent)) {
+      SG(sapi_headers).http_response_code = 504;
+      sapi_header_line ctr = {};
+      ctr.line = "Content-Type: text/html; charset=UTF-8";
+      ctr.line_len = std::strlen(ctr.line);
+      sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
+      PUTS("<!DOCTYPE html>\n<html><head><title>504 Gateway Timeout</title></head>"
+           "<body><h1>504 Gateway Timeout</h1><p>The request took too long and was ended.</p>"
+           "</body></html>\n");
+    }
+  }
+  zend_end_try();
+  if (ctx != nullptr && ctx->exchange != nullptr) {
+    ctx->exchange->WriteStderr("tfpm: request terminated (request_terminate_timeout)");
+  }
+  // As after a fatal error: no destructors, no shutdown functions; the
+  // request is over.
+  zend_try { php_free_shutdown_functions(); }
+  zend_end_try();
+  zend_objects_store_mark_destructed(&EG(objects_store));
+  EG(exit_status) = 255;
+  zend_bailout();
+}
+
+void OnInterrupt(zend_execute_data* execute_data) {
+  if (g_previous_interrupt) g_previous_interrupt(execute_data);
+  ThreadControl* c = t_control;
+  if (c == nullptr || c->killing || !c->running.load(std::memory_order_acquire)) return;
+  if (c->kill_seq.load(std::memory_order_acquire) != c->seq.load(std::memory_order_relaxed)) return;
+  TerminateCurrentRequest();
+}
+
+// A thread blocked in poll/select/read on a socket of the script: shut that
+// socket down so the call returns and PHP gets back to the VM. Only
+// sockets, never the request's own FastCGI connection; the syscall line is
+// read before and after the fds so a thread that moved on is left alone.
+void UnblockSocketWait(const ThreadControl& c) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", c.tid);
+  auto read_line = [&](char* buf, size_t n) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t got = ::read(fd, buf, n - 1);
+    ::close(fd);
+    if (got <= 0) return false;
+    buf[got] = '\0';
+    return true;
+  };
+  char before[256], after[256];
+  if (!read_line(before, sizeof(before))) return;
+  long nr = -1;
+  unsigned long a0 = 0, a1 = 0;
+  if (sscanf(before, "%ld %lx %lx", &nr, &a0, &a1) < 2) return;
+  std::vector<int> fds;
+  const pid_t self = ::getpid();
+  auto read_mem = [&](unsigned long addr, void* out, size_t n) {
+    iovec local{out, n}, remote{reinterpret_cast<void*>(addr), n};
+    return ::process_vm_readv(self, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+  };
+  if (nr == SYS_poll || nr == SYS_ppoll) {
+    const unsigned long n = std::min<unsigned long>(a1, 16);
+    for (unsigned long i = 0; i < n; ++i) {
+      pollfd p;
+      if (!read_mem(a0 + i * sizeof(pollfd), &p, sizeof(p))) return;
+      fds.push_back(p.fd);
+    }
+  } else if (nr == SYS_read || nr == SYS_recvfrom || nr == SYS_recvmsg) {
+    fds.push_back(static_cast<int>(a0));
+  } else {
+    return;
+  }
+  if (!read_line(after, sizeof(after)) || std::strcmp(before, after) != 0) return;
+  for (int fd : fds) {
+    if (fd < 0 || fd == c.connection_fd.load(std::memory_order_acquire)) continue;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) continue;  // not a socket
+    ::shutdown(fd, SHUT_RDWR);
+  }
+}
+
+ThreadControl* Find(int index) {
+  if (g_registry == nullptr) return nullptr;
+  auto it = g_registry->find(index);
+  return it == g_registry->end() ? nullptr : it->second;
+}
+
+struct FrameRead {
+  zend_execute_data frame;
+  zend_function func;
+};
+
+bool ReadSelf(const void* addr, void* out, size_t n) {
+  iovec local{out, n}, remote{const_cast<void*>(addr), n};
+  return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
+std::string ReadZendString(const zend_string* s) {
+  if (s == nullptr) return "";
+  zend_string head;
+  if (!ReadSelf(s, &head, offsetof(zend_string, val))) return "?";
+  size_t len = std::min<size_t>(head.len, 512);
+  std::string out(len, '\0');
+  if (len && !ReadSelf(reinterpret_cast<const char*>(s) + offsetof(zend_string, val), out.data(), len)) return "?";
+  return out;
+}
+
+}  // namespace
+
+void InstallTimeoutHooks() {
+  g_registry = new std::unordered_map<int, ThreadControl*>;
+  g_previous_interrupt = zend_interrupt_function;
+  zend_interrupt_function = OnInterrupt;
+  struct sigaction sa = {};
+  sa.sa_handler = WakeHandler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
+  sigaction(SIGRTMIN + kWakeSignalOffset, &sa, nullptr);
+}
+
+void RegisterThread(int index) {
+  if (index < 0 || g_registry == nullptr) return;
+  auto* c = new ThreadControl;
+  c->index = index;
+  c->thread = pthread_self();
+  c->tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  c->current_execute_data = &EG(current_execute_data);
+  c->vm_interrupt = &EG(vm_interrupt);
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, SIGRTMIN + kWakeSignalOffset);
+  pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
+  t_control = c;
+  std::lock_guard lock(g_registry_mu);
+  (*g_registry)[index] = c;
+}
+
+void UnregisterThread() {
+  ThreadControl* c = t_control;
+  if (c == nullptr) return;
+  {
+    std::lock_guard lock(g_registry_mu);
+    auto it = g_registry->find(c->index);
+    if (it != g_registry->end() && it->second == c) g_registry->erase(it);
+  }
+  t_control = nullptr;
+  delete c;
+}
+
+void BeginTrackedRequest(int connection_fd) {
+  ThreadControl* c = t_control;
+  if (c == nullptr) return;
+  c->connection_fd.store(connection_fd, std::memory_order_release);
+  c->killing = false;
+  c->finished.store(false, std::memory_order_relaxed);
+  c->started_us.store(SteadyMicros(), std::memory_order_relaxed);
+  c->seq.fetch_add(1, std::memory_order_acq_rel);
+  c->running.store(true, std::memory_order_release);
+}
+
+void EndTrackedRequest() {
+  ThreadControl* c = t_control;
+  if (c == nullptr) return;
+  c->running.store(false, std::memory_order_release);
+  c->connection_fd.store(-1, std::memory_order_release);
+}
+
+void MarkTrackedRequestFinished() {
+  if (t_control) t_control->finished.store(true, std::memory_order_release);
+}
+
+std::vector<RunningRequest> RunningRequests() {
+  std::vector<RunningRequest> out;
+  std::lock_guard lock(g_registry_mu);
+  if (g_registry == nullptr) return out;
+  for (const auto& [index, c] : *g_registry) {
+    if (!c->running.load(std::memory_order_acquire)) continue;
+    RunningRequest r;
+    r.index = index;
+    r.seq = c->seq.load(std::memory_order_acquire);
+    r.started_us = c->started_us.load(std::memory_order_relaxed);
+    r.finished = c->finished.load(std::memory_order_acquire);
+    // Re-check: the request may have ended (and another begun) meanwhile.
+    if (!c->running.load(std::memory_order_acquire) || c->seq.load(std::memory_order_acquire) != r.seq) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+bool TerminateRequest(int index, uint64_t seq) {
+  std::lock_guard lock(g_registry_mu);
+  ThreadControl* c = Find(index);
+  if (c == nullptr || !c->running.load(std::memory_order_acquire) ||
+      c->seq.load(std::memory_order_acquire) != seq) {
+    return false;
+  }
+  c->kill_seq.store(seq, std::memory_order_release);
+  zend_atomic_bool_store(c->vm_interrupt, true);
+  pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
+  UnblockSocketWait(*c);
+  return true;
+}
+
+std::string CaptureBacktrace(int index, uint64_t seq, int depth) {
+  std::lock_guard lock(g_registry_mu);  // keeps the ThreadControl alive
+  ThreadControl* c = Find(index);
+  if (c == nullptr || !c->running.load(std::memory_order_acquire) ||
+      c->seq.load(std::memory_order_acquire) != seq) {
+    return "";
+  }
+  zend_execute_data* ex = nullptr;
+  if (!ReadSelf(c->current_execute_data, &ex, sizeof(ex))) return "";
+  std::string out;
+  for (int i = 0; ex != nullptr && i < depth; ++i) {
+    FrameRead fr;
+    if (!ReadSelf(ex, &fr.frame, sizeof(fr.frame))) break;
+    if (fr.frame.func == nullptr || !ReadSelf(fr.frame.func, &fr.func, sizeof(fr.func))) {
+      ex = fr.frame.prev_execute_data;
+      continue;
+    }
+    const zend_function& f = fr.func;
+    std::string name = ReadZendString(f.common.function_name);
+    if (f.common.scope != nullptr) {
+      zend_class_entry ce;
+      if (ReadSelf(f.common.scope, &ce, sizeof(ce))) name = ReadZendString(ce.name) + "::" + name;
+    }
+    char addr[32];
+    snprintf(addr, sizeof(addr), "[0x%016" PRIxPTR "] ", reinterpret_cast<uintptr_t>(ex));
+    if (ZEND_USER_CODE(f.type)) {
+      uint32_t line = 0;
+      if (fr.frame.opline != nullptr) {
+        zend_op op;
+        if (ReadSelf(fr.frame.opline, &op, sizeof(op))) line = op.lineno;
+      }
+      out += addr;
+      out += name.empty() ? std::string("{main}") : name + "()";
+      out += " " + ReadZendString(f.op_array.filename) + ":" + std::to_string(line) + "\n";
+    } else if (!name.empty()) {
+      out += addr + name + "()\n";
+    }
+    ex = fr.frame.prev_execute_data;
+  }
+  return out;
+}
+
+}  // namespace tfpm::sapi

@@ -1,0 +1,111 @@
+#include "worker/watchdog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/log.h"
+#include "os/unique_fd.h"
+#include "sapi/php_embed.h"
+
+namespace tfpm::worker {
+namespace {
+
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string LocalTime() {
+  char buf[64];
+  std::time_t t = std::time(nullptr);
+  std::tm tm;
+  localtime_r(&t, &tm);
+  std::strftime(buf, sizeof(buf), "%d-%b-%Y %H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Watchdog::Watchdog(WatchdogOptions options, scoreboard::Segment* board)
+    : options_(std::move(options)), board_(board) {}
+
+void Watchdog::Tick() {
+  const int64_t now = SteadyMicros();
+  for (auto& [index, t] : threads_) t.seen = false;
+  for (const sapi::RunningRequest& r : sapi::RunningRequests()) {
+    Tracked& t = threads_[r.index];
+    if (t.seq != r.seq) {
+      if (t.stuck) --stuck_;
+      t = Tracked{};
+      t.seq = r.seq;
+    }
+    t.seen = true;
+    const auto elapsed = std::chrono::microseconds(now - r.started_us);
+    if (options_.slowlog.count() > 0 && !t.slowlogged && elapsed >= options_.slowlog) {
+      t.slowlogged = true;
+      const std::string trace = sapi::CaptureBacktrace(r.index, r.seq, options_.trace_depth);
+      if (!trace.empty()) {
+        WriteSlowlog(r.index, trace);
+        if (board_) board_->header()->slow_requests.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (options_.terminate.count() == 0 || elapsed < options_.terminate) continue;
+    if (r.finished && !options_.track_finished) continue;
+    if (t.terminated_us == 0) {
+      if (!sapi::TerminateRequest(r.index, r.seq)) continue;
+      t.terminated_us = t.kicked_us = now;
+      if (board_) board_->header()->terminated_requests.fetch_add(1, std::memory_order_relaxed);
+      scoreboard::ThreadSnapshot snap;
+      std::string uri;
+      if (board_ && scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(r.index)), &snap)) uri = snap.uri;
+      log::Warning("thread {}: request {} exceeded request_terminate_timeout ({} ms); terminating it", r.index,
+                   uri, options_.terminate.count());
+    } else if (now - t.kicked_us >= 100'000) {
+      t.kicked_us = now;
+      (void)sapi::TerminateRequest(r.index, r.seq);
+    }
+    if (!t.stuck && now - t.terminated_us >= std::chrono::microseconds(options_.grace).count()) {
+      t.stuck = true;
+      ++stuck_;
+      log::Alert("thread {}: the terminated request has not come back after {} ms; this process stops "
+                 "accepting and will be replaced",
+                 r.index, options_.grace.count());
+    }
+  }
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (!it->second.seen) {
+      if (it->second.stuck) --stuck_;
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Watchdog::WriteSlowlog(int index, const std::string& trace) {
+  scoreboard::ThreadSnapshot snap;
+  if (board_) (void)scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(index)), &snap);
+  std::string entry = "\n[" + LocalTime() + "]  [pool " + options_.pool + "] pid " + std::to_string(::getpid()) +
+                      " thread " + std::to_string(index) + "\n";
+  entry += "request_uri = " + snap.uri + "\n";
+  entry += "script_filename = " + snap.script + "\n";
+  entry += trace;
+  os::UniqueFd fd(::open(options_.slowlog_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) {
+    log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
+    return;
+  }
+  // One write per entry: entries of several processes do not interleave.
+  if (::write(fd.get(), entry.data(), entry.size()) < 0) {
+    log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
+  }
+  log::Warning("thread {}: request {} is slow (request_slowlog_timeout {} ms); backtrace in {}", index, snap.uri,
+               options_.slowlog.count(), options_.slowlog_path);
+}
+
+}  // namespace tfpm::worker

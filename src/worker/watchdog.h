@@ -1,0 +1,62 @@
+// Watchdog: the pool's request timeouts, run by the worker process's main
+// thread a few times a second (no PHP on that thread; it acts through
+// sapi::RunningRequests/TerminateRequest/CaptureBacktrace).
+//
+//  * request_slowlog_timeout: once per request that runs longer, one slowlog
+//    entry with the PHP backtrace (php-fpm's format, plus thread and URI).
+//  * request_terminate_timeout: the request is ended (504 to the client if
+//    nothing was sent yet); the thread is kicked again every 100 ms until it
+//    comes back. A thread that has not come back after the grace period is
+//    "stuck": the process then stops accepting and is replaced.
+//
+// Thread-safety: main thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "scoreboard/scoreboard.h"
+
+namespace tfpm::worker {
+
+struct WatchdogOptions {
+  std::string pool;
+  std::chrono::milliseconds terminate{0};  // 0 = off
+  bool track_finished = false;             // count time after fastcgi_finish_request()
+  std::chrono::milliseconds slowlog{0};    // 0 = off
+  std::string slowlog_path;
+  int trace_depth = 20;
+  std::chrono::milliseconds grace{2000};
+};
+
+class Watchdog {
+ public:
+  Watchdog(WatchdogOptions options, scoreboard::Segment* board);
+
+  bool enabled() const { return options_.terminate.count() > 0 || options_.slowlog.count() > 0; }
+  // How often Tick() should run.
+  std::chrono::milliseconds interval() const { return std::chrono::milliseconds(50); }
+  void Tick();
+  // Threads that did not come back within the grace period.
+  int stuck() const { return stuck_; }
+
+ private:
+  struct Tracked {
+    uint64_t seq = 0;
+    bool slowlogged = false;
+    int64_t terminated_us = 0;  // first TerminateRequest, steady clock
+    int64_t kicked_us = 0;
+    bool stuck = false;
+    bool seen = false;
+  };
+  void WriteSlowlog(int index, const std::string& trace);
+
+  const WatchdogOptions options_;
+  scoreboard::Segment* board_;
+  std::unordered_map<int, Tracked> threads_;
+  int stuck_ = 0;
+};
+
+}  // namespace tfpm::worker

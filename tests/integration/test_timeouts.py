@@ -1,0 +1,132 @@
+"""Per-thread timeouts: request_terminate_timeout ends only the offending
+request (PHP loop, sleep(), a silent socket, a Fiber; classic and worker
+mode), the slowlog captures PHP backtraces without ptrace."""
+import json
+import threading
+import time
+
+import pytest
+
+import fcgi
+from helpers import SANITIZER, SLOW, php_fixture, wait_until
+
+HANG = php_fixture("hang")
+WORKER_HANG = php_fixture("worker", "hang.php")
+
+# TSan cannot follow PHP's bailout longjmp off a Fiber's stack (see
+# docs/architecture.md); the Fiber case runs in the other builds.
+KINDS = ["busy", "sleep", "socket"] + ([] if SANITIZER == "thread" else ["fiber"])
+
+
+def hang(tfpm, how, results, timeout=30):
+    t0 = time.monotonic()
+    r = fcgi.request(tfpm.sock, HANG, query=f"how={how}", timeout=timeout * SLOW)
+    results[how] = (r, time.monotonic() - t0)
+
+
+@pytest.mark.sanitize
+def test_hung_requests_are_ended_at_their_deadline_and_others_are_untouched(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=8, request_terminate_timeout="2s")
+    results = {}
+    hung = [threading.Thread(target=hang, args=(tfpm, how, results)) for how in KINDS]
+    for t in hung:
+        t.start()
+    # Normal traffic on the other threads meanwhile: no error, every body right.
+    normal, errors = 0, []
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        r = fcgi.request(tfpm.sock, HANG, query="how=ok")
+        normal += 1
+        if r.status != 200 or r.body != b"start ok\nok\nend ok\n":
+            errors.append(r)
+    for t in hung:
+        t.join(30 * SLOW)
+    assert not errors, errors[:5]
+    assert normal > 10
+    for how in KINDS:
+        r, took = results[how]
+        assert r.status == 504, (how, r)
+        assert b"504 Gateway Timeout" in r.body, (how, r.body)
+        assert b"request_terminate_timeout" in r.stderr, (how, r.stderr)
+        # Killed at its deadline (2 s), within 0.5 s (more in sanitizer builds).
+        assert 1.9 <= took <= 2.5 + (1.5 if SANITIZER else 0), (how, took)
+    # Every thread serves again, in the same process.
+    pids = tfpm.worker_pids()
+    bodies = [fcgi.request(tfpm.sock, HANG, query="how=ok").body for _ in range(16)]
+    assert all(b == b"start ok\nok\nend ok\n" for b in bodies)
+    assert tfpm.worker_pids() == pids
+    pool = tfpm.status()["pools"][0]
+    assert pool["terminated_requests"] == len(KINDS)
+    log = tfpm.log_text()
+    assert log.count("exceeded request_terminate_timeout") == len(KINDS)
+    assert "stuck" not in log
+
+
+def test_slowlog_records_php_backtraces_without_ptrace(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=4, request_slowlog_timeout="1s",
+                        slowlog="{dir}/slow.log", request_terminate_timeout="3s")
+    results = {}
+    threads = [threading.Thread(target=hang, args=(tfpm, how, results)) for how in ("busy", "sleep", "fiber")]
+    for t in threads:
+        t.start()
+    slow = tfpm.dir / "slow.log"
+    wait_until(lambda: slow.exists() and slow.read_text().count("request_uri") >= 3, 10 * SLOW,
+               what="three slowlog entries")
+    # The workers are not traced by anyone (no ptrace involved).
+    for pid in tfpm.worker_pids():
+        status = open(f"/proc/{pid}/status").read()
+        assert "TracerPid:\t0" in status
+    for t in threads:
+        t.join(30 * SLOW)
+    text = slow.read_text()
+    entries = {e.split("request_uri = ")[1].split("\n")[0]: e for e in text.split("\n\n") if "request_uri" in e}
+    busy = entries["/index.php?how=busy"]
+    assert f"script_filename = {HANG}" in busy
+    assert f"spin() {HANG}:9" in busy and f"{{main}} {HANG}" in busy
+    sleep = entries["/index.php?how=sleep"]
+    assert "sleep()" in sleep and f"nap() {HANG}:13" in sleep
+    fiber = entries["/index.php?how=fiber"]
+    assert f"spin() {HANG}:9" in fiber and "Fiber::start()" in fiber
+    assert "[pool www] pid " in busy and " thread " in busy
+    # Being in the slowlog does not change the request: sleep() was not cut
+    # short by the backtrace (it ran until request_terminate_timeout).
+    assert results["sleep"][1] >= 2.9
+    assert tfpm.status()["pools"][0]["slow_requests"] == 3
+
+
+def test_time_after_fastcgi_finish_request_is_not_tracked_by_default(tfpm_factory):
+    tail = php_fixture("finish_tail")
+    tfpm = tfpm_factory(processes=1, threads=2, request_terminate_timeout="1s")
+    r = fcgi.request(tfpm.sock, tail, query="id=x&tail=1.6")
+    assert r.status == 200
+    time.sleep(1.0)
+    wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 0, 5 * SLOW, what="the tail to end")
+    assert tfpm.status()["pools"][0]["terminated_requests"] == 0
+    assert "exceeded request_terminate_timeout" not in tfpm.log_text()
+
+
+def test_tracked_after_fastcgi_finish_request_when_asked(tfpm_factory):
+    tail = php_fixture("finish_tail")
+    tfpm = tfpm_factory(processes=1, threads=2, request_terminate_timeout="1s",
+                        request_terminate_timeout_track_finished=True)
+    r = fcgi.request(tfpm.sock, tail, query="id=x&tail=30")
+    assert r.status == 200  # the answer was already complete
+    wait_until(lambda: tfpm.status()["pools"][0]["terminated_requests"] == 1, 5 * SLOW,
+               what="the tail to be terminated")
+    wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 0, 5 * SLOW, what="the thread to return")
+
+
+@pytest.mark.sanitize
+@pytest.mark.parametrize("how", ["busy", "sleep"])
+def test_worker_mode_request_is_terminated_and_the_script_restarts(tfpm_factory, how):
+    tfpm = tfpm_factory(processes=1, threads=1, mode="worker", worker={"script": WORKER_HANG},
+                        request_terminate_timeout="1s")
+    first = fcgi.request(tfpm.sock, WORKER_HANG)
+    boot = first.body.split()[0]
+    t0 = time.monotonic()
+    r = fcgi.request(tfpm.sock, WORKER_HANG, query=f"how={how}", timeout=30 * SLOW)
+    took = time.monotonic() - t0
+    assert r.status == 504, r
+    assert took < 2.5 + (1.5 if SANITIZER else 0)
+    after = fcgi.request(tfpm.sock, WORKER_HANG)
+    assert after.status == 200 and after.body.split()[0] != boot
