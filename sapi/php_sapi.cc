@@ -128,16 +128,54 @@ char* GetEnv(const char* name, size_t name_len) noexcept {
   return const_cast<char*>(RequestEnv().GetCString(std::string_view(name, name_len)));
 }
 
-// $_SERVER (and $_ENV when variables_order has E): the process environment,
-// then the request's CGI environment, in php-fpm's order
-// (cgi_php_import_environment_variables).
-void ImportEnvironment(zval* array) noexcept {
-  g_original_import_environment(array);
-  if (CurrentRequest() == nullptr) return;
-  RequestEnv().ForEachForRegistration([array](std::string_view name, std::string_view value) {
-    php_register_variable_safe(const_cast<char*>(name.data()), const_cast<char*>(value.data()),
-                               value.size(), array);
+// Registers the request's CGI environment into `array` in php-fpm's order,
+// through the input filter (php-fpm's cgi_php_load_env_var: ext/filter
+// keeps its own copy for filter_input(INPUT_SERVER, ...) and applies
+// filter.default; for PARSE_SERVER/PARSE_ENV it never frees or rewrites the
+// buffer) or not (cgi_php_load_env_var_unfilterd).
+void RegisterRequestEnv(zval* array, bool filtered) {
+  const int filter_arg =
+      Z_ARR_P(array) == Z_ARR(PG(http_globals)[TRACK_VARS_ENV]) ? PARSE_ENV : PARSE_SERVER;
+  RequestEnv().ForEachForRegistration([array, filter_arg, filtered](std::string_view name, std::string_view value) {
+    char* val = const_cast<char*>(value.data());
+    size_t len = filtered ? std::strlen(val) : value.size();
+    if (!filtered || sapi_module.input_filter(filter_arg, name.data(), &val, len, &len)) {
+      php_register_variable_safe(const_cast<char*>(name.data()), val, len, array);
+    }
   });
+}
+
+// True when `array` is not that superglobal and the superglobal is a
+// non-empty array: then `array` becomes a copy of it.
+bool CopyOfSuperglobal(zval* array, int track) {
+  zval* global = &PG(http_globals)[track];
+  if (Z_TYPE_P(global) != IS_ARRAY || Z_ARR_P(array) == Z_ARR_P(global) ||
+      zend_hash_num_elements(Z_ARRVAL_P(global)) == 0) {
+    return false;
+  }
+  zend_array_destroy(Z_ARR_P(array));
+  Z_ARR_P(array) = zend_array_dup(Z_ARR_P(global));
+  return true;
+}
+
+// $_SERVER (and $_ENV when variables_order has E): as php-fpm's
+// cgi_php_import_environment_variables, a copy of $_ENV or $_SERVER if one
+// is built already, else the process environment and then the request's
+// CGI environment, filtered.
+void ImportEnvironment(zval* array) noexcept {
+  if (CurrentRequest() != nullptr &&
+      (CopyOfSuperglobal(array, TRACK_VARS_ENV) || CopyOfSuperglobal(array, TRACK_VARS_SERVER))) {
+    return;
+  }
+  g_original_import_environment(array);
+  if (CurrentRequest() != nullptr) RegisterRequestEnv(array, true);
+}
+
+// getenv() without a name: the process environment and the request's CGI
+// environment, unfiltered (php-fpm's cgi_php_load_environment_variables).
+void LoadEnvironment(zval* array) noexcept {
+  g_original_import_environment(array);
+  if (CurrentRequest() != nullptr) RegisterRequestEnv(array, false);
 }
 
 // PHP_SELF: SCRIPT_NAME + PATH_INFO with cgi.fix_pathinfo, else
@@ -288,6 +326,7 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   g_module.phpinfo_as_text = 0;
   g_original_import_environment = php_import_environment_variables;
   php_import_environment_variables = ImportEnvironment;
+  php_load_environment_variables = LoadEnvironment;
 
   if (g_module.startup(&g_module) == FAILURE) {
     return Status::IoError("PHP startup (MINIT) failed; see the messages above");
