@@ -27,8 +27,16 @@ namespace tfpm::sapi {
 // is reached from every SAPI callback through SG(server_context).
 struct RequestContext {
   fastcgi::Exchange* exchange = nullptr;
+  bool input_timed_out = false;  // max_input_time passed while reading the body
   bool stderr_started = false;  // a message went to FCGI_STDERR already
 };
+
+// max_input_time: the exchange stops waiting for body bytes this long after
+// now (php.ini / pool value; -1 or 0 = no limit).
+void ArmInputDeadline(fastcgi::Exchange& ex);
+// The 408 answer when the body did not arrive within max_input_time.
+// Returns true if it handled the request that way.
+bool AnswerInputTimeout(RequestContext* ctx);
 
 // The calling thread's CGI environment of its current request: the params
 // as FillRequestInfo() edited them (php-fpm's FCGI_PUTENV). $_SERVER,

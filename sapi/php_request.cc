@@ -1,6 +1,7 @@
 // One classic request: SG(request_info) from the FastCGI params, the
 // php-fpm answers for scripts that cannot run, then the script inside
 // zend_first_try, then php_request_shutdown and END_REQUEST.
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,10 @@
 
 #include "base/log.h"
 #include "sapi/php_internal.h"
+
+extern "C" {
+#include <main/php_output.h>
+}
 
 namespace tfpm::sapi {
 namespace {
@@ -100,6 +105,7 @@ void ApplyRequestIni(RequestContext* ctx, const char* text, bool admin) {
 // destructible locals: PHP may longjmp out of here. The answers for a
 // script that cannot run are php-fpm's, word for word.
 void RunScript(RequestContext* ctx) {
+  if (AnswerInputTimeout(ctx)) return;  // body read during startup timed out
   // Not an HTTP request over FastCGI: php-fpm runs nothing.
   if (SG(request_info).request_method == nullptr) return;
   const char* script = SG(request_info).path_translated;
@@ -163,6 +169,28 @@ void RunScript(RequestContext* ctx) {
 
 }  // namespace
 
+void ArmInputDeadline(fastcgi::Exchange& ex) {
+  if (PG(max_input_time) <= 0) return;
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ex.SetInputDeadline(static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 +
+                      static_cast<int64_t>(PG(max_input_time)) * 1000000);
+}
+
+bool AnswerInputTimeout(RequestContext* ctx) {
+  if (ctx == nullptr || !ctx->input_timed_out) return false;
+  zend_try {
+    php_output_discard_all();
+    if (!SG(headers_sent)) {
+      SG(sapi_headers).http_response_code = 408;
+      PUTS("Request Timeout: the request body did not arrive within max_input_time.\n");
+    }
+  }
+  zend_end_try();
+  LogToWebServer(ctx, "tfpm: request body not received within max_input_time");
+  return true;
+}
+
 CgiEnv& RequestEnv() { return t_env; }
 
 void LogToWebServer(RequestContext* ctx, std::string_view message) {
@@ -224,6 +252,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
   ApplyFastCgiIni();
+  ArmInputDeadline(exchange);
   BeginTrackedRequest(exchange.socket_fd());
 
   bool started = false;

@@ -115,6 +115,18 @@ size_t ReadPost(char* buffer, size_t count) noexcept {
     if (n <= 0) break;
     total += static_cast<size_t>(n);
   }
+  if (ctx->exchange->input_timed_out() && !ctx->input_timed_out) {
+    ctx->input_timed_out = true;
+    log::Warning("max_input_time ({} s) passed while reading the request body of {}", PG(max_input_time),
+                 SG(request_info).path_translated ? SG(request_info).path_translated : "?");
+    // While the script runs (php://input), a truncated body must not reach
+    // it: answer 408 and end the request here. During request startup the
+    // caller answers 408 instead of running the script.
+    if (!PG(during_request_startup)) {
+      (void)AnswerInputTimeout(ctx);
+      zend_bailout();
+    }
+  }
   return total;
 }
 

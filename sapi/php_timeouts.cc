@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/interrupt.h"
 #include "base/log.h"
 #include "sapi/php_internal.h"
 
@@ -76,7 +77,7 @@ int64_t SteadyMicros() {
       .count();
 }
 
-void WakeHandler(int) {}
+void WakeHandler(int) { base::t_interrupt_requested = 1; }
 
 // Answers the request 504 (unless the head is out already) and unwinds it.
 [[noreturn]] void TerminateCurrentRequest() {
@@ -241,6 +242,7 @@ void BeginTrackedRequest(int connection_fd) {
   if (c == nullptr) return;
   c->connection_fd.store(connection_fd, std::memory_order_release);
   c->killing = false;
+  base::t_interrupt_requested = 0;
   c->finished.store(false, std::memory_order_relaxed);
   c->started_us.store(SteadyMicros(), std::memory_order_relaxed);
   c->seq.fetch_add(1, std::memory_order_acq_rel);
@@ -285,8 +287,11 @@ bool TerminateRequest(int index, uint64_t seq) {
   }
   c->kill_seq.store(seq, std::memory_order_release);
   zend_atomic_bool_store(c->vm_interrupt, true);
-  pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
+  // Sockets first, while the thread still sits in its system call; the
+  // signal would send it through PHP's retry loop and make the read of its
+  // syscall line miss.
   UnblockSocketWait(*c);
+  pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
   return true;
 }
 

@@ -364,6 +364,7 @@ class HandlerServe final : public RequestSource::Serve {
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
     FillRequestInfo(ex);
+    ArmInputDeadline(ex);
     BeginTrackedRequest(ex.socket_fd());
     outcome.bailout = !Run();
     outcome.http_status = SG(sapi_headers).http_response_code;
@@ -401,7 +402,7 @@ class HandlerServe final : public RequestSource::Serve {
     zend_try {
       if (!WorkerRequestStartup()) {
         ok = false;
-      } else {
+      } else if (!AnswerInputTimeout(CurrentRequest())) {
         zend_set_timeout(EG(timeout_seconds), 0);
         CallHandler(w_, fci_, fcc_);
       }
@@ -518,9 +519,18 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
     // leaves behind says the script did not end on its own terms.
     completed = ExecuteScript(state.script.c_str()) && !(PG(last_error_type) & kFatalErrors);
     if (!completed && state.reason.empty()) {
-      state.reason = PG(last_error_message)
-                         ? std::string("fatal error: ") + ZSTR_VAL(PG(last_error_message))
-                         : std::string("fatal error in the worker script");
+      if (PG(last_error_message)) {
+        // First line only: the log line stays one line.
+        std::string msg(ZSTR_VAL(PG(last_error_message)), ZSTR_LEN(PG(last_error_message)));
+        msg = msg.substr(0, msg.find('\n'));
+        state.reason = "fatal error: " + msg;
+        if (PG(last_error_file)) {
+          state.reason += " in " + std::string(ZSTR_VAL(PG(last_error_file))) + ":" +
+                          std::to_string(PG(last_error_lineno));
+        }
+      } else {
+        state.reason = "fatal error in the worker script";
+      }
     }
     php_request_shutdown(nullptr);
   } else {

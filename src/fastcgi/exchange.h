@@ -39,8 +39,10 @@ class Exchange {
   }
 
   // Reads up to `buf.size()` bytes of the request body (FCGI_STDIN),
-  // blocking until some arrive. 0 = end of body; -1 = the client went away
-  // or sent bad bytes (the request is then aborted()).
+  // blocking until some arrive. 0 = end of body (or the wait was cut short:
+  // input deadline, or the thread's interrupt flag, base/interrupt.h);
+  // -1 = the client went away or sent bad bytes (the request is then
+  // aborted()).
   virtual ssize_t ReadStdin(std::span<char> buf) = 0;
 
   // Response bytes (FCGI_STDOUT / FCGI_STDERR). Buffered; false once the
@@ -57,6 +59,12 @@ class Exchange {
   virtual bool finished() const = 0;
   // The client closed the connection or sent FCGI_ABORT_REQUEST.
   virtual bool aborted() const = 0;
+
+  // max_input_time: ReadStdin() stops waiting for body bytes at this
+  // CLOCK_MONOTONIC time (microseconds; 0 = never) and returns 0, and
+  // input_timed_out() becomes true. The response can still be sent.
+  virtual void SetInputDeadline(int64_t /*monotonic_us*/) {}
+  virtual bool input_timed_out() const { return false; }
 
   // The socket the request arrived on, or -1 (not a socket). Timeouts use
   // it to tell the request's own connection from the script's sockets.

@@ -1,5 +1,7 @@
 #include "worker/connection.h"
 
+#include <time.h>
+
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -7,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/interrupt.h"
 #include "base/log.h"
 #include "fastcgi/params.h"
 #include "fastcgi/record.h"
@@ -34,12 +37,30 @@ std::string_view RoleName(uint16_t role) {
 
 // Waits until `fd` is ready for `events`; false on error or hang-up with
 // nothing to read.
-bool WaitFor(int fd, short events) {
+int64_t MonotonicMicros() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+enum class Wait { kReady, kError, kTimeout, kInterrupted };
+
+// Waits for `events` until `deadline_us` (0 = none); gives up when the
+// thread's interrupt flag is raised (a request timeout wants it back).
+Wait WaitUntil(int fd, short events, int64_t deadline_us) {
   pollfd p{fd, events, 0};
   for (;;) {
-    int rc = ::poll(&p, 1, -1);
-    if (rc > 0) return true;
-    if (rc < 0 && errno != EINTR) return false;
+    int timeout_ms = -1;
+    if (deadline_us != 0) {
+      const int64_t left = deadline_us - MonotonicMicros();
+      if (left <= 0) return Wait::kTimeout;
+      timeout_ms = static_cast<int>(std::min<int64_t>((left + 999) / 1000, 1 << 30));
+    }
+    int rc = ::poll(&p, 1, timeout_ms);
+    if (rc > 0) return Wait::kReady;
+    if (rc == 0) continue;  // re-check the deadline
+    if (errno != EINTR) return Wait::kError;
+    if (base::t_interrupt_requested) return Wait::kInterrupted;
   }
 }
 
@@ -71,7 +92,12 @@ Connection::Fill Connection::FillInput(bool block) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
       if (!block) return Fill::kAgain;
-      if (!WaitFor(fd_.get(), POLLIN)) return Fill::kEof;
+      switch (WaitUntil(fd_.get(), POLLIN, input_deadline_us_)) {
+        case Wait::kReady: continue;
+        case Wait::kError: return Fill::kEof;
+        case Wait::kTimeout: return Fill::kTimeout;
+        case Wait::kInterrupted: return Fill::kInterrupted;
+      }
       continue;
     }
     return Fill::kEof;  // ECONNRESET & co.
@@ -170,6 +196,8 @@ bool Connection::FinishParams() {
   stdin_ended_ = false;
   aborted_ = false;
   finished_ = false;
+  input_deadline_us_ = 0;
+  input_timed_out_ = false;
   return true;
 }
 
@@ -231,7 +259,10 @@ Connection::Progress Connection::ReadRequest() {
     switch (FillInput(false)) {
       case Fill::kData: break;
       case Fill::kAgain: return Progress::kNeedMore;
-      case Fill::kEof: return Progress::kClose;
+      case Fill::kEof:
+      case Fill::kTimeout:      // not returned without blocking
+      case Fill::kInterrupted:  // not returned without blocking
+        return Progress::kClose;
     }
   }
 }
@@ -280,9 +311,16 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
       }
     }
     if (stdin_left_ > 0) continue;
-    if (FillInput(true) != Fill::kData) {
-      aborted_ = true;
-      return -1;
+    switch (FillInput(true)) {
+      case Fill::kData: break;
+      case Fill::kTimeout:
+        input_timed_out_ = true;
+        return 0;
+      case Fill::kInterrupted:
+        return 0;
+      default:
+        aborted_ = true;
+        return -1;
     }
   }
 }
@@ -347,7 +385,9 @@ bool Connection::SendAll() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN && WaitFor(fd_.get(), POLLOUT)) continue;
+    // A client that stops reading holds the thread here; a request timeout
+    // that wants the thread back ends the wait (the response is then lost).
+    if (n < 0 && errno == EAGAIN && WaitUntil(fd_.get(), POLLOUT, 0) == Wait::kReady) continue;
     aborted_ = true;
     out_.clear();
     return false;

@@ -77,10 +77,12 @@ class Connection final : public fastcgi::Exchange {
   bool finished() const override { return finished_; }
   bool aborted() const override { return aborted_; }
   int socket_fd() const override { return fd_.get(); }
+  void SetInputDeadline(int64_t monotonic_us) override { input_deadline_us_ = monotonic_us; }
+  bool input_timed_out() const override { return input_timed_out_; }
 
  private:
   enum class State { kIdle, kParams, kActive };
-  enum class Fill { kData, kAgain, kEof };
+  enum class Fill { kData, kAgain, kEof, kTimeout, kInterrupted };
 
   // Parses the next whole record from the input buffer and consumes it
   // (logs a protocol error; kError leaves the connection unusable).
@@ -121,6 +123,8 @@ class Connection final : public fastcgi::Exchange {
   bool stdin_ended_ = false;
   bool aborted_ = false;
   bool finished_ = false;
+  int64_t input_deadline_us_ = 0;  // CLOCK_MONOTONIC; 0 = none
+  bool input_timed_out_ = false;
 };
 
 }  // namespace tfpm::worker

@@ -65,7 +65,7 @@ void Watchdog::Tick() {
       if (board_ && scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(r.index)), &snap)) uri = snap.uri;
       log::Warning("thread {}: request {} exceeded request_terminate_timeout ({} ms); terminating it", r.index,
                    uri, options_.terminate.count());
-    } else if (now - t.kicked_us >= 100'000) {
+    } else if (now - t.kicked_us >= 50'000) {
       t.kicked_us = now;
       (void)sapi::TerminateRequest(r.index, r.seq);
     }

@@ -5,7 +5,7 @@
 //  * request_slowlog_timeout: once per request that runs longer, one slowlog
 //    entry with the PHP backtrace (php-fpm's format, plus thread and URI).
 //  * request_terminate_timeout: the request is ended (504 to the client if
-//    nothing was sent yet); the thread is kicked again every 100 ms until it
+//    nothing was sent yet); the thread is kicked again every 50 ms until it
 //    comes back. A thread that has not come back after the grace period is
 //    "stuck": the process then stops accepting and is replaced.
 //

@@ -130,3 +130,54 @@ def test_worker_mode_request_is_terminated_and_the_script_restarts(tfpm_factory,
     assert took < 2.5 + (1.5 if SANITIZER else 0)
     after = fcgi.request(tfpm.sock, WORKER_HANG)
     assert after.status == 200 and after.body.split()[0] != boot
+
+
+def stalled_body_request(sock_path, script, content_type, sent, total):
+    """Sends the params and `sent` of `total` body bytes, then stalls (the
+    socket stays open). Returns the socket."""
+    s = fcgi.connect(sock_path, timeout=30 * SLOW)
+    params = {"REQUEST_METHOD": "POST", "SCRIPT_FILENAME": script, "SCRIPT_NAME": "/index.php",
+              "REQUEST_URI": "/index.php", "QUERY_STRING": "", "CONTENT_TYPE": content_type,
+              "CONTENT_LENGTH": str(total), "SERVER_PROTOCOL": "HTTP/1.1"}
+    import struct
+    data = fcgi.record(fcgi.BEGIN_REQUEST, 1, struct.pack(">HB5x", fcgi.RESPONDER, 0))
+    data += fcgi.stream(fcgi.PARAMS, 1, b"".join(fcgi.encode_pair(k, v) for k, v in params.items()))
+    data += fcgi.record(fcgi.STDIN, 1, sent)
+    s.sendall(data)
+    return s
+
+
+@pytest.mark.sanitize
+@pytest.mark.parametrize("case", ["form", "php_input"])
+def test_max_input_time_answers_408_for_a_stalled_body(tfpm_factory, case):
+    tfpm = tfpm_factory(processes=1, threads=1, php_value={"max_input_time": "1"})
+    script = php_fixture("post") if case == "form" else php_fixture("hash_input")
+    ctype = "application/x-www-form-urlencoded" if case == "form" else "application/octet-stream"
+    t0 = time.monotonic()
+    s = stalled_body_request(tfpm.sock, script, ctype, b"a=1&b=", 1000)
+    try:
+        r = fcgi.read_response(s)
+    finally:
+        s.close()
+    took = time.monotonic() - t0
+    assert r.status == 408, r
+    assert b"max_input_time" in r.stderr
+    assert 0.9 <= took <= 2.0 + (1.5 if SANITIZER else 0), took
+    ok = fcgi.request(tfpm.sock, php_fixture("post"), method="POST", body=b"a=1",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert ok.status == 200 and json.loads(ok.body)["post"] == {"a": "1"}
+    assert "max_input_time (1 s) passed" in tfpm.log_text()
+
+
+def test_request_terminate_timeout_frees_a_thread_waiting_for_its_own_body(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=1, request_terminate_timeout="1s",
+                        php_value={"max_input_time": "-1"})
+    t0 = time.monotonic()
+    s = stalled_body_request(tfpm.sock, php_fixture("hash_input"), "application/octet-stream", b"x" * 10, 1000)
+    try:
+        r = fcgi.read_response(s)
+    finally:
+        s.close()
+    assert r.status == 504, r
+    assert time.monotonic() - t0 < 2.0 + (1.5 if SANITIZER else 0)
+    assert fcgi.request(tfpm.sock, HANG, query="how=ok").status == 200

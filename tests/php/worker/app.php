@@ -29,6 +29,26 @@ $handler = function () use ($boot, &$count, &$leak) {
             while (true) {
                 $t = microtime(true);
             }
+        case 'fiber':
+            // Fibers switching inside the handler, the per-thread timer armed.
+            $log = [];
+            $fs = [];
+            foreach ([1, 2, 3] as $k) {
+                $fs[$k] = new Fiber(function () use ($k, &$log) {
+                    for ($i = 0; $i < 20; $i++) {
+                        $log[] = $k;
+                        Fiber::suspend();
+                    }
+                });
+                $fs[$k]->start();
+            }
+            while (array_filter($fs, fn($f) => !$f->isTerminated())) {
+                foreach ($fs as $f) {
+                    if (!$f->isTerminated()) $f->resume();
+                }
+            }
+            header('X-Fiber-Steps: ' . count($log));
+            break;
         case 'session':
             session_start();
             if (!isset($_SESSION['owner'])) {
