@@ -173,9 +173,10 @@ bool CopyOfSuperglobal(zval* array, int track) {
 // $_SERVER (and $_ENV when variables_order has E): as php-fpm's
 // cgi_php_import_environment_variables, a copy of $_ENV or $_SERVER if one
 // is built already, else the process environment and then the request's
-// CGI environment, filtered.
+// CGI environment, filtered. Not the copy in a worker thread: there the
+// superglobals still hold the boot's or the previous request's values.
 void ImportEnvironment(zval* array) noexcept {
-  if (CurrentRequest() != nullptr &&
+  if (CurrentRequest() != nullptr && !InWorkerThread() &&
       (CopyOfSuperglobal(array, TRACK_VARS_ENV) || CopyOfSuperglobal(array, TRACK_VARS_SERVER))) {
     return;
   }
