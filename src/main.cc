@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +33,8 @@ constexpr char kUsage[] =
     "      --print-default-config\n"
     "  -v, --version\n"
     "\n"
-    "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs.\n";
+    "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs,\n"
+    "SIGUSR2 reload (a new generation of workers; see pm-ctl reload).\n";
 
 tfpm::log::Level ToLogLevel(tfpm::config::LogLevel l) {
   using tfpm::config::LogLevel;
@@ -61,11 +64,12 @@ std::string WorkerExecutable() {
 // Checks that need the file system (a worker script must be readable), and
 // keys the config accepts whose features are not built yet: those are
 // ignored with a warning so nobody believes they are in effect.
-bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings) {
+bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings,
+                        std::string* error) {
   for (const auto& p : cfg.pools) {
     const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
     if (p.mode == tfpm::config::PoolMode::kWorker && ::access(p.worker_script.c_str(), R_OK) != 0) {
-      std::fprintf(stderr, "%sworker.script: %s: %s\n", at.c_str(), p.worker_script.c_str(), std::strerror(errno));
+      *error = at + "worker.script: " + p.worker_script + ": " + std::strerror(errno);
       return false;
     }
     auto ignored = [&](bool set, const char* key) {
@@ -127,7 +131,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> warnings;
-  if (!CheckUnimplemented(*cfg, &warnings)) return 1;
+  if (std::string error; !CheckUnimplemented(*cfg, &warnings, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
   for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
   if (test) {
     std::printf("configuration file %s test is successful\n", source.c_str());
@@ -186,6 +193,18 @@ int main(int argc, char** argv) {
   tfpm::supervisor::SupervisorOptions options;
   options.worker_executable = WorkerExecutable();
   options.config_text = text;
+  // Reload re-reads this file: absolute, whatever the working directory.
+  options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
+  options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
+    std::string error;
+    if (!CheckUnimplemented(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
+    return tfpm::Status::Ok();
+  };
+  if (std::getenv("NOTIFY_SOCKET") != nullptr) {
+    options.notify = [](std::string_view m) { tfpm::os::SdNotify(m); };
+    options.watchdog = tfpm::os::SdWatchdogInterval();
+  }
+  options.activated_fds = tfpm::os::SdListenFds();
   const bool log_to_stderr = cfg->daemon.error_log == "stderr";
   options.on_ready = [&ready_pipe, log_to_stderr](const tfpm::Status& st) {
     if (st.ok()) tfpm::os::SdNotify("READY=1\nSTATUS=serving");

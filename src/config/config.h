@@ -30,6 +30,14 @@ struct DaemonConfig {
   std::string control_socket = "/run/tfpm/tfpm.sock";
   // Graceful stop/reload drain limit; 0 = no limit.
   std::chrono::milliseconds process_control_timeout{10000};
+  // The control socket's file mode and owner; callers are also checked with
+  // SO_PEERCRED (root, the daemon's uid, the owner, or the group as primary gid).
+  uint32_t control_socket_mode = 0600;
+  std::string control_socket_owner, control_socket_group;  // "" = the daemon's
+  // php-fpm's emergency restart: this many workers dying on SIGSEGV/SIGBUS
+  // within the interval start a new generation of every pool. 0 = off.
+  int emergency_restart_threshold = 0;
+  std::chrono::milliseconds emergency_restart_interval{0};
 };
 
 struct PhpConfig {
@@ -67,6 +75,7 @@ struct PoolConfig {
     std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
   } worker;
   std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
+  std::chrono::milliseconds max_wait_time{0};  // 503 after waiting this long for a thread; 0 = off
   bool request_terminate_timeout_track_finished = false;   // count time after fastcgi_finish_request()
   std::chrono::milliseconds request_slowlog_timeout{0};    // 0 = off
   int request_slowlog_trace_depth = 20;                    // frames per slowlog entry

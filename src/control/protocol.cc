@@ -32,6 +32,9 @@ Result<Json> Call(const std::string& socket_path, const Json& request) {
     ssize_t n = ::send(fd->get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // The daemon may have answered and closed before reading it all (a
+      // refused caller gets "permission denied" at once): read that reply.
+      if (errno == EPIPE || errno == ECONNRESET) break;
       return ErrnoStatus("send(" + socket_path + ")", errno);
     }
     off += static_cast<size_t>(n);
@@ -42,6 +45,7 @@ Result<Json> Call(const std::string& socket_path, const Json& request) {
     ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == ECONNRESET && !in.empty()) break;
       return ErrnoStatus("recv(" + socket_path + ")", errno);
     }
     if (n == 0) break;

@@ -2,6 +2,10 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <string>
 
 #include <cstddef>
 #include <cstdlib>
@@ -25,6 +29,38 @@ bool SdNotify(std::string_view message) {
   const socklen_t addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
   return ::sendto(fd.get(), message.data(), message.size(), MSG_NOSIGNAL,
                   reinterpret_cast<sockaddr*>(&addr), addr_len) == static_cast<ssize_t>(message.size());
+}
+
+namespace {
+
+bool EnvNumber(const char* name, long long* out) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || v[0] == '\0') return false;
+  const char* end = v + std::strlen(v);
+  auto [p, ec] = std::from_chars(v, end, *out);
+  return ec == std::errc() && p == end;
+}
+
+}  // namespace
+
+std::chrono::microseconds SdWatchdogInterval() {
+  long long usec = 0, pid = 0;
+  if (!EnvNumber("WATCHDOG_USEC", &usec) || usec <= 0) return std::chrono::microseconds(0);
+  if (EnvNumber("WATCHDOG_PID", &pid) && pid != ::getpid()) return std::chrono::microseconds(0);
+  return std::chrono::microseconds(usec);
+}
+
+std::vector<int> SdListenFds() {
+  constexpr int kFirst = 3;  // SD_LISTEN_FDS_START
+  long long pid = 0, n = 0;
+  std::vector<int> fds;
+  if (EnvNumber("LISTEN_PID", &pid) && pid == ::getpid() && EnvNumber("LISTEN_FDS", &n) && n > 0 && n < 1024) {
+    for (int i = 0; i < n; ++i) fds.push_back(kFirst + i);
+  }
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  return fds;
 }
 
 }  // namespace tfpm::os

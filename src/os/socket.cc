@@ -97,6 +97,62 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return a;
 }
 
+Result<uid_t> UserId(const std::string& name) {
+  passwd* pw = ::getpwnam(name.c_str());
+  if (!pw) return Status::InvalidArgument(name + ": no such user");
+  return pw->pw_uid;
+}
+
+Result<gid_t> GroupId(const std::string& name) {
+  group* gr = ::getgrnam(name.c_str());
+  if (!gr) return Status::InvalidArgument(name + ": no such group");
+  return gr->gr_gid;
+}
+
+bool SendFd(int socket, int fd, char tag) {
+  iovec iov{&tag, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  ssize_t n;
+  do n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+ssize_t ReceiveWithFds(int socket, std::string* data, std::vector<UniqueFd>* fds) {
+  char buf[256];
+  iovec iov{buf, sizeof(buf)};
+  constexpr size_t kMaxFds = 16;
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+  if (n <= 0) return n;
+  data->append(buf, static_cast<size_t>(n));
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds->emplace_back(fd);
+    }
+  }
+  return n;
+}
+
 Status SetNonBlocking(int fd, bool on) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return ErrnoStatus("fcntl(F_GETFL)", errno);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "os/unique_fd.h"
@@ -55,6 +56,18 @@ struct PeerCredentials {
   gid_t gid = 0;
 };
 Result<PeerCredentials> GetPeerCredentials(int fd);
+
+// Numeric ids of a user / group name ("no such user" otherwise).
+Result<uid_t> UserId(const std::string& name);
+Result<gid_t> GroupId(const std::string& name);
+
+// Passing descriptors over a unix stream socket (SCM_RIGHTS). SendFd sends
+// one byte `tag` carrying `fd`; false if it could not be sent now (the
+// socket is non-blocking and full, or closed). ReceiveWithFds reads what is
+// there: appends the bytes to *data and the received descriptors to *fds;
+// returns the byte count, 0 at EOF, -1 with errno (EAGAIN when empty).
+bool SendFd(int socket, int fd, char tag);
+ssize_t ReceiveWithFds(int socket, std::string* data, std::vector<UniqueFd>* fds);
 
 // Sets O_NONBLOCK on or off.
 Status SetNonBlocking(int fd, bool on);

@@ -45,6 +45,7 @@ void Segment::Initialize(uint32_t threads, int32_t pid, int64_t start_time_us) {
   h->accepting.store(1, std::memory_order_relaxed);
   h->slow_requests.store(0, std::memory_order_relaxed);
   h->terminated_requests.store(0, std::memory_order_relaxed);
+  h->rejected_requests.store(0, std::memory_order_relaxed);
   h->magic.store(kMagic, std::memory_order_release);
 }
 

@@ -21,7 +21,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kVersion = 3;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -57,6 +57,7 @@ struct Header {
   uint32_t reserved;
   std::atomic<uint64_t> slow_requests;        // slowlog entries written
   std::atomic<uint64_t> terminated_requests;  // ended by request_terminate_timeout
+  std::atomic<uint64_t> rejected_requests;    // answered 503 by max_wait_time
 };
 
 inline size_t SegmentSize(uint32_t threads) { return sizeof(Header) + threads * sizeof(ThreadSlot); }

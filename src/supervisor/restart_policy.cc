@@ -15,4 +15,13 @@ RestartPolicy::Duration RestartPolicy::OnExit(os::TimePoint started, os::TimePoi
   return std::min(delay, limits_.max_delay);
 }
 
+bool EmergencyRestart::OnCrash(os::TimePoint when) {
+  if (threshold_ <= 0 || interval_.count() <= 0) return false;
+  recent_.push_back(when);
+  while (!recent_.empty() && when - recent_.front() > interval_) recent_.pop_front();
+  if (static_cast<int>(recent_.size()) < threshold_) return false;
+  recent_.clear();
+  return true;
+}
+
 }  // namespace tfpm::supervisor

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 
 #include "os/clock.h"
 
@@ -33,6 +34,24 @@ class RestartPolicy {
  private:
   Limits limits_;
   int failures_ = 0;
+};
+
+// php-fpm's emergency_restart_threshold / emergency_restart_interval: when
+// `threshold` workers die on SIGSEGV or SIGBUS within `interval`, the whole
+// daemon restarts its workers (php-fpm reloads its master; we start a new
+// generation of every pool). threshold 0 or interval 0 = off.
+class EmergencyRestart {
+ public:
+  EmergencyRestart(int threshold, std::chrono::milliseconds interval)
+      : threshold_(threshold), interval_(interval) {}
+  // Records one such death; true when the threshold is reached (the count
+  // then starts again from zero).
+  bool OnCrash(os::TimePoint when);
+
+ private:
+  int threshold_;
+  std::chrono::milliseconds interval_;
+  std::deque<os::TimePoint> recent_;
 };
 
 }  // namespace tfpm::supervisor

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "config/load_yaml.h"
 #include "scoreboard/scoreboard.h"
 #include "tfpm_build_config.h"
 
@@ -31,6 +32,14 @@ constexpr int kChildFirstListenFd = 7;
 
 constexpr std::chrono::milliseconds kFastStopGrace{2000};
 constexpr std::chrono::milliseconds kGracefulExtra{2000};
+// How long a new generation may take to become ready before the reload is
+// rolled back.
+constexpr std::chrono::milliseconds kTransitionTimeout{60000};
+// How long a reload's answer waits for the old workers to confirm that they
+// stopped accepting.
+constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
+// How often STATUS= goes to systemd.
+constexpr std::chrono::milliseconds kStatusInterval{5000};
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -48,20 +57,22 @@ void MakeParentDir(const std::string& path) {
 
 }  // namespace
 
+Supervisor::Listener::~Listener() {
+  if (fd && !from_systemd && address.kind == os::ListenAddress::Kind::kUnix) ::unlink(address.path.c_str());
+}
+
 Supervisor::Supervisor(config::Config config, SupervisorOptions options, os::Spawner* spawner,
                        const os::Clock* clock)
     : config_(std::move(config)),
       options_(std::move(options)),
       spawner_(spawner),
       clock_(clock),
-      started_at_(clock->Now()) {}
+      started_at_(clock->Now()),
+      emergency_(config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval) {}
 
 Supervisor::~Supervisor() {
   // Never leave a worker behind, whatever path led here.
   for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGKILL);
-  for (const auto& l : listeners_) {
-    if (l->address.kind == os::ListenAddress::Kind::kUnix) ::unlink(l->address.path.c_str());
-  }
   if (control_fd_) ::unlink(config_.daemon.control_socket.c_str());
 }
 
@@ -86,7 +97,21 @@ Status Supervisor::Start() {
   config_fd_ = std::move(cfg_fd.value());
   if (config_.daemon.error_log == "stderr") log_fd_.Reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
 
+  for (int fd : options_.activated_fds) {
+    auto address = os::LocalAddress(fd);
+    if (!address.ok()) return Status::IoError("LISTEN_FDS: fd " + std::to_string(fd) + ": " + address.status().message());
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    (void)os::SetNonBlocking(fd, true);
+    auto l = std::make_shared<Listener>();
+    l->address = *address;
+    l->fd.Reset(fd);
+    l->from_systemd = true;
+    activated_.push_back(std::move(l));
+  }
   if (Status st = OpenListeners(); !st.ok()) return st;
+  for (const auto& l : activated_) {
+    if (l.use_count() == 1) log::Warning("socket {} from systemd is not used by any pool", l->address.ToString());
+  }
   if (Status st = OpenControlSocket(); !st.ok()) return st;
 
   for (Pool& pool : pools_) {
@@ -94,46 +119,81 @@ Status Supervisor::Start() {
       if (Status st = SpawnWorker(pool, i); !st.ok()) return st;
     }
   }
+  if (options_.watchdog.count() > 0) next_watchdog_ = clock_->Now();
+  if (options_.notify) next_status_line_ = clock_->Now() + kStatusInterval;
   log::Notice("tfpm {} started, pid {}, {} pool(s)", TFPM_VERSION, ::getpid(), pools_.size());
   return Status::Ok();
 }
 
+// The socket for `pc.listen`: the one already open at that address (kept
+// across reloads: same fd), one passed by systemd, or a new one.
+Result<std::shared_ptr<Supervisor::Listener>> Supervisor::ListenerFor(const config::PoolConfig& pc,
+                                                                       const std::string& source) {
+  auto address = os::ParseListenAddress(pc.listen);
+  if (!address.ok()) {
+    return Status::InvalidArgument(source + ":" + std::to_string(pc.line) + ": pools." + pc.name +
+                                   ".listen: " + address.status().message());
+  }
+  for (const Pool& p : pools_) {
+    if (p.listener && p.listener->address == *address) return p.listener;
+  }
+  for (const auto& [pid, w] : workers_) {
+    if (w->listener && w->listener->address == *address) return w->listener;
+  }
+  for (const auto& l : activated_) {
+    if (l->address == *address) return l;
+  }
+  if (address->kind == os::ListenAddress::Kind::kUnix) MakeParentDir(address->path);
+  os::ListenOptions lo;
+  lo.backlog = pc.listen_backlog;
+  lo.mode = pc.listen_mode;
+  lo.owner = pc.listen_owner;
+  lo.group = pc.listen_group;
+  auto fd = os::Listen(*address, lo);
+  if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+  auto listener = std::make_shared<Listener>();
+  listener->address = *address;
+  listener->fd = std::move(fd.value());
+  return listener;
+}
+
 Status Supervisor::OpenListeners() {
   for (const auto& pc : config_.pools) {
-    auto address = os::ParseListenAddress(pc.listen);
-    if (!address.ok()) {
-      return Status::InvalidArgument(config_.source + ":" + std::to_string(pc.line) + ": pools." + pc.name +
-                                     ".listen: " + address.status().message());
-    }
-    if (address->kind == os::ListenAddress::Kind::kUnix) MakeParentDir(address->path);
-    os::ListenOptions lo;
-    lo.backlog = pc.listen_backlog;
-    lo.mode = pc.listen_mode;
-    lo.owner = pc.listen_owner;
-    lo.group = pc.listen_group;
-    auto fd = os::Listen(*address, lo);
-    if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
-    auto listener = std::make_unique<Listener>();
-    listener->address = *address;
-    listener->fd = std::move(fd.value());
+    auto listener = ListenerFor(pc, config_.source);
+    if (!listener.ok()) return listener.status();
     Pool pool;
     pool.config = pc;
-    pool.listener = listener.get();
+    pool.listener = std::move(listener.value());
+    pool.generation = generation_;
     pool.slots.resize(static_cast<size_t>(pc.processes));
-    listeners_.push_back(std::move(listener));
-    pools_.push_back(std::move(pool));
-    log::Notice("pool {}: listening on {}, {} process(es) x {} thread(s)", pc.name, address->ToString(),
+    log::Notice("pool {}: listening on {}{}, {} process(es) x {} thread(s)", pc.name,
+                pool.listener->address.ToString(), pool.listener->from_systemd ? " (from systemd)" : "",
                 pc.processes, pc.threads);
+    pools_.push_back(std::move(pool));
   }
   return Status::Ok();
 }
 
 Status Supervisor::OpenControlSocket() {
-  const std::string& path = config_.daemon.control_socket;
+  const auto& d = config_.daemon;
+  const std::string& path = d.control_socket;
   if (path.empty()) return Status::Ok();
+  control_uid_ = ::geteuid();
+  if (!d.control_socket_owner.empty()) {
+    auto uid = os::UserId(d.control_socket_owner);
+    if (!uid.ok()) return Status::InvalidArgument("control_socket_owner: " + uid.status().message());
+    control_uid_ = *uid;
+  }
+  if (!d.control_socket_group.empty()) {
+    auto gid = os::GroupId(d.control_socket_group);
+    if (!gid.ok()) return Status::InvalidArgument("control_socket_group: " + gid.status().message());
+    control_gid_ = *gid;
+  }
   MakeParentDir(path);
   os::ListenOptions lo;
-  lo.mode = 0600;
+  lo.mode = d.control_socket_mode;
+  lo.owner = d.control_socket_owner;
+  lo.group = d.control_socket_group;
   lo.backlog = 64;
   auto fd = os::Listen(os::ListenAddress{os::ListenAddress::Kind::kUnix, path, "", 0}, lo);
   if (!fd.ok()) return Status::IoError("control_socket: " + fd.status().message());
@@ -145,6 +205,8 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   auto w = std::make_unique<Worker>();
   w->pool = pool.config.name;
   w->slot = slot_index;
+  w->generation = pool.generation;
+  w->listener = pool.listener;
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) {
     return ErrnoStatus("socketpair", errno);
@@ -163,10 +225,7 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
               {child_notify.get(), kChildNotifyFd},
               {w->board->fd(), kChildScoreboardFd},
               {pool.listener->fd.get(), kChildFirstListenFd}};
-  int total_threads = 0;
-  for (const Pool& p : pools_) {
-    if (p.config.name == pool.config.name) total_threads = p.config.threads * p.config.processes;
-  }
+  const int total_threads = pool.config.threads * pool.config.processes;
   spec.args = {"--pool", pool.config.name,
                "--source", config_.source,
                "--config-fd", std::to_string(kChildConfigFd),
@@ -200,7 +259,7 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   }
   pool.slots[static_cast<size_t>(slot_index)].pid = w->pid;
   pool.slots[static_cast<size_t>(slot_index)].restart_at.reset();
-  log::Notice("[pool {}] child {} started", pool.config.name, w->pid);
+  log::Notice("[pool {}] child {} started (generation {})", pool.config.name, w->pid, w->generation);
   workers_.emplace(w->pid, std::move(w));
   return Status::Ok();
 }
@@ -234,13 +293,29 @@ int Supervisor::Run() {
       }
     }
     StartDueRestarts();
-    if (kill_deadline_ && clock_->Now() >= *kill_deadline_) {
+    CheckTransition();
+    CheckDrainWaits();
+    const os::TimePoint now = clock_->Now();
+    if (kill_deadline_ && now >= *kill_deadline_) {
       for (auto& [pid, w] : workers_) {
         log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
         (void)os::Kill(pid, SIGKILL);
       }
       kill_deadline_.reset();
     }
+    for (auto& [pid, w] : workers_) {
+      if (w->kill_at && now >= *w->kill_at) {
+        log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
+                     pid);
+        (void)os::Kill(pid, SIGKILL);
+        w->kill_at.reset();
+      }
+    }
+    if (next_watchdog_ && now >= *next_watchdog_) {
+      Notify("WATCHDOG=1");
+      next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
+    }
+    if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
@@ -248,12 +323,36 @@ int Supervisor::Run() {
 
 std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   std::optional<os::TimePoint> next = kill_deadline_;
+  auto consider = [&next](const std::optional<os::TimePoint>& t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
   for (const Pool& p : pools_) {
-    for (const Slot& s : p.slots) {
-      if (s.restart_at && (!next || *s.restart_at < *next)) next = s.restart_at;
-    }
+    for (const Slot& s : p.slots) consider(s.restart_at);
   }
+  for (const auto& [pid, w] : workers_) consider(w->kill_at);
+  for (const DrainWait& d : drain_waits_) consider(d.deadline);
+  if (transition_) consider(transition_->deadline);
+  consider(next_watchdog_);
+  if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
   return next;
+}
+
+void Supervisor::Notify(std::string_view message) {
+  if (options_.notify) options_.notify(message);
+}
+
+// STATUS= for systemd: what `systemctl status tfpm` shows.
+void Supervisor::SendStatusLine() {
+  const os::TimePoint now = clock_->Now();
+  uint64_t busy = 0, idle = 0, served = 0;
+  for (const auto& [pid, w] : workers_) (void)ProcessJson(*w, &busy, &idle, &served);
+  const double elapsed = last_status_at_ == os::TimePoint{} ? 0 : Seconds(last_status_at_, now);
+  const double rate = elapsed > 0 && served >= last_served_total_ ? (served - last_served_total_) / elapsed : 0;
+  last_served_total_ = served;
+  last_status_at_ = now;
+  Notify(fmt::format("STATUS=generation {}: {} busy, {} idle threads; {:.1f} req/s{}", generation_, busy, idle,
+                     rate, transition_ ? "; reloading" : ""));
+  next_status_line_ = now + kStatusInterval;
 }
 
 void Supervisor::HandleSignals() {
@@ -268,6 +367,14 @@ void Supervisor::HandleSignals() {
         if (Status st = log::Reopen(); !st.ok()) log::Error("{}", st.message());
         for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGUSR1);
         break;
+      case SIGUSR2:
+        if (transition_) {
+          log::Notice("SIGUSR2: reload queued after the {} in progress", transition_->what);
+          reload_queued_ = true;
+        } else {
+          (void)Reload("SIGUSR2", nullptr);
+        }
+        break;
       default:
         log::Notice("ignoring signal {}", sig.signo);
         break;
@@ -275,8 +382,37 @@ void Supervisor::HandleSignals() {
   }
 }
 
+namespace {
+
+// "GET /a?x=1, POST /b" from a dead worker's scoreboard: the requests that
+// were in flight on it (they failed with it).
+std::string InFlight(os::SharedMemory* board) {
+  if (board == nullptr) return "";
+  scoreboard::Segment seg(board->data(), board->size());
+  if (!seg.Valid()) return "";
+  std::string out;
+  for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+    scoreboard::ThreadSnapshot snap;
+    if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
+    if (snap.state != scoreboard::ThreadState::kReading && snap.state != scoreboard::ThreadState::kRunning &&
+        snap.state != scoreboard::ThreadState::kFinishing) {
+      continue;
+    }
+    if (snap.uri.empty() && snap.method.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += snap.method + " " + snap.uri;
+  }
+  return out;
+}
+
+}  // namespace
+
 void Supervisor::ReapChildren() {
   for (const os::ExitInfo& info : os::ReapChildren()) {
+    if (workers_.count(info.pid) == 0) continue;
+    // Kept connections it handed over just before exiting are still in its
+    // socketpair: pass them on before the socket is closed.
+    HandleNotify(info.pid);
     auto it = workers_.find(info.pid);
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
@@ -285,17 +421,37 @@ void Supervisor::ReapChildren() {
     const os::TimePoint now = clock_->Now();
     const bool expected = w->state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
     const bool clean = !info.signaled && info.code == 0;
-    const std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w->pool,
-                                        info.pid, info.Describe(), Seconds(w->started_at, now));
-    if (expected || clean) log::Notice("{}", how); else log::Warning("{}", how);
+    std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w->pool, info.pid,
+                                  info.Describe(), Seconds(w->started_at, now));
+    if (expected || clean) {
+      log::Notice("{}", how);
+    } else {
+      const std::string in_flight = InFlight(w->board ? &*w->board : nullptr);
+      log::Warning("{}; {}", how, in_flight.empty() ? "no request in flight" : "requests in flight: " + in_flight);
+    }
     poller_->Remove(w->notify.get());
     if (w->output) poller_->Remove(w->output.get());
+    if (info.signaled && (info.code == SIGSEGV || info.code == SIGBUS) && stop_mode_ == StopMode::kNone &&
+        emergency_.OnCrash(now)) {
+      log::Alert("{} children exited on SIGSEGV or SIGBUS within {} ms: emergency restart of every pool",
+                 config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval.count());
+      if (!transition_) {
+        config::Config same = config_;
+        (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
+      }
+    }
+    if (transition_ && w->generation == transition_->generation && w->state == Worker::State::kStarting) {
+      RollBackTransition("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " + info.Describe() +
+                         " before it was ready");
+      continue;
+    }
     Pool* pool = FindPool(w->pool);
     if (pool != nullptr && w->board) {
       scoreboard::Segment seg(w->board->data(), w->board->size());
       if (seg.Valid()) {
         pool->retired_slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
         pool->retired_terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
+        pool->retired_rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
       }
     }
     if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
@@ -342,21 +498,64 @@ void Supervisor::HandleNotify(pid_t pid) {
   auto it = workers_.find(pid);
   if (it == workers_.end()) return;
   Worker& w = *it->second;
-  char buf[256];
   for (;;) {
-    ssize_t n = ::read(w.notify.get(), buf, sizeof(buf));
+    std::string data;
+    std::vector<os::UniqueFd> fds;
+    const ssize_t n = os::ReceiveWithFds(w.notify.get(), &data, &fds);
     if (n > 0) {
-      if (std::string_view(buf, static_cast<size_t>(n)).find("ready") != std::string_view::npos &&
-          w.state == Worker::State::kStarting) {
+      if (data.find("ready") != std::string::npos && w.state == Worker::State::kStarting) {
         w.state = Worker::State::kReady;
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
+      if (data.find("draining") != std::string::npos) w.drain_acked = true;
+      for (os::UniqueFd& fd : fds) HandOver(w, std::move(fd));
       continue;
     }
     if (n == 0) poller_->Remove(w.notify.get());  // it closed its end; SIGCHLD follows
     break;
   }
   CheckReady();
+  CheckTransition();
+  CheckDrainWaits();
+}
+
+void Supervisor::CheckDrainWaits() {
+  const os::TimePoint now = clock_->Now();
+  for (auto it = drain_waits_.begin(); it != drain_waits_.end();) {
+    std::erase_if(it->pids, [this](pid_t pid) {
+      auto w = workers_.find(pid);
+      return w == workers_.end() || w->second->drain_acked;
+    });
+    if (!it->pids.empty() && now < it->deadline) {
+      ++it;
+      continue;
+    }
+    for (os::UniqueFd& fd : it->clients) Reply(fd, it->reply);
+    it = drain_waits_.erase(it);
+  }
+}
+
+// A draining worker handed over a kept connection (with no request on it):
+// pass it to a ready worker that serves the same socket, of the newest
+// generation that has one (during a reload the newest ready one is still the
+// previous generation), round robin. Without one it is closed.
+void Supervisor::HandOver(const Worker& from, os::UniqueFd conn) {
+  if (stop_mode_ != StopMode::kNone) return;
+  std::vector<const Worker*> candidates;
+  for (const auto& [pid, w] : workers_) {
+    if (w->state != Worker::State::kReady || w->listener != from.listener || pid == from.pid) continue;
+    if (!candidates.empty() && candidates.front()->generation < w->generation) candidates.clear();
+    if (candidates.empty() || candidates.front()->generation == w->generation) candidates.push_back(w.get());
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Worker* to = candidates[(next_handover_ + i) % candidates.size()];
+    if (os::SendFd(to->notify.get(), conn.get(), 'c')) {
+      next_handover_ += i + 1;
+      ++connections_handed_over_;
+      return;
+    }
+  }
+  log::Warning("[pool {}] no ready worker to take over a kept connection; closing it", from.pool);
 }
 
 void Supervisor::CheckReady() {
@@ -367,6 +566,7 @@ void Supervisor::CheckReady() {
   ready_reported_ = true;
   log::Notice("ready to handle connections");
   if (options_.on_ready) options_.on_ready(Status::Ok());
+  if (options_.notify) SendStatusLine();
 }
 
 // catch_workers_output: each line a worker writes to stdout/stderr is logged
@@ -399,13 +599,24 @@ void Supervisor::HandleOutput(pid_t pid, bool flush_all) {
   }
 }
 
+void Supervisor::DrainWorker(Worker& w) {
+  if (w.state == Worker::State::kStopping) return;
+  w.state = Worker::State::kStopping;
+  (void)os::Kill(w.pid, SIGQUIT);
+  const auto timeout = config_.daemon.process_control_timeout;
+  if (timeout.count() > 0) w.kill_at = clock_->Now() + timeout + kGracefulExtra;
+}
+
 void Supervisor::BeginStop(StopMode mode, const char* why) {
   if (stop_mode_ == StopMode::kFast || stop_mode_ == mode) return;
   stop_mode_ = mode;
   const bool graceful = mode == StopMode::kGraceful;
   log::Notice("{}: {} stop", why, graceful ? "graceful" : "fast");
+  Notify("STOPPING=1");
+  if (transition_) RollBackTransition("stopping");
   for (auto& [pid, w] : workers_) {
     w->state = Worker::State::kStopping;
+    w->kill_at.reset();
     (void)os::Kill(pid, graceful ? SIGQUIT : SIGTERM);
   }
   const auto timeout = config_.daemon.process_control_timeout;
@@ -416,13 +627,227 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
   }
 }
 
+// ----------------------------------------------------------- reload
+
+Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const std::string& source) {
+  auto cfg = config::LoadConfigString(text, source);
+  if (!cfg.ok()) return cfg.status();
+  if (options_.check) {
+    std::vector<std::string> warnings;
+    if (Status st = options_.check(*cfg, &warnings); !st.ok()) return st;
+    for (const auto& w : warnings) log::Warning("{}", w);
+  }
+  return cfg;
+}
+
+Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
+  if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
+  if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  std::string text = options_.config_text;
+  std::string source = config_.source;
+  if (!options_.config_path.empty()) {
+    auto read = os::ReadFile(options_.config_path);
+    if (!read.ok()) {
+      log::Error("{}: reload refused: {}", why, read.status().message());
+      return read.status();
+    }
+    text = std::move(read.value());
+    source = options_.config_path;
+  }
+  auto cfg = LoadAndCheck(text, source);
+  if (!cfg.ok()) {
+    log::Error("{}: reload refused, still serving the old configuration: {}", why, cfg.status().message());
+    return cfg.status();
+  }
+  // Keys that only take effect at start.
+  const auto& o = config_.daemon;
+  const auto& n = cfg->daemon;
+  if (o.control_socket != n.control_socket || o.pid_file != n.pid_file || o.error_log != n.error_log ||
+      o.control_socket_mode != n.control_socket_mode || o.control_socket_owner != n.control_socket_owner ||
+      o.control_socket_group != n.control_socket_group) {
+    log::Warning("{}: changes of daemon.error_log, pid_file and control_socket* take effect at the next start",
+                 why);
+    cfg->daemon.error_log = o.error_log;
+    cfg->daemon.pid_file = o.pid_file;
+    cfg->daemon.control_socket = o.control_socket;
+    cfg->daemon.control_socket_mode = o.control_socket_mode;
+    cfg->daemon.control_socket_owner = o.control_socket_owner;
+    cfg->daemon.control_socket_group = o.control_socket_group;
+  }
+  log::Notice("{}: reloading configuration from {}", why, source);
+  return BeginTransition(std::move(cfg.value()), std::move(text), "", "reload", waiting_client);
+}
+
+Status Supervisor::BeginTransition(config::Config config, std::string text, const std::string& only_pool,
+                                   std::string what, os::UniqueFd* waiting_client) {
+  if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  const uint64_t generation = generation_ + 1;
+  // New sockets first: a bad address refuses the reload before anything
+  // changes (the new sockets are closed again on return).
+  std::vector<Pool> next;
+  std::vector<std::string> replaced;
+  for (const auto& pc : config.pools) {
+    if (!only_pool.empty() && pc.name != only_pool) {
+      Pool* cur = FindPool(pc.name);
+      if (cur != nullptr) {
+        next.push_back(*cur);
+        continue;
+      }
+    }
+    auto listener = ListenerFor(pc, config.source);
+    if (!listener.ok()) {
+      log::Error("{} refused: {}", what, listener.status().message());
+      return listener.status();
+    }
+    Pool pool;
+    pool.config = pc;
+    pool.listener = std::move(listener.value());
+    pool.generation = generation;
+    pool.slots.resize(static_cast<size_t>(pc.processes));
+    next.push_back(std::move(pool));
+    replaced.push_back(pc.name);
+  }
+  auto cfg_fd = os::MemfdWithContents("tfpm-config", text);
+  if (!cfg_fd.ok()) return cfg_fd.status();
+
+  Transition t;
+  t.generation = generation;
+  t.what = std::move(what);
+  t.replaced = replaced;
+  t.old_pools = pools_;
+  for (const Pool& p : pools_) {
+    const bool stays = !only_pool.empty() && p.config.name != only_pool;
+    if (stays) continue;
+    for (const Slot& s : p.slots) {
+      if (s.pid != 0) t.old_pids.push_back(s.pid);
+    }
+  }
+  t.old_config = std::move(config_);
+  t.old_text = std::move(options_.config_text);
+  t.old_config_fd = std::move(config_fd_);
+  t.started_at = clock_->Now();
+  t.deadline = t.started_at + kTransitionTimeout;
+  if (waiting_client != nullptr) t.waiting.push_back(std::move(*waiting_client));
+  transition_.emplace(std::move(t));
+
+  generation_ = generation;
+  config_ = std::move(config);
+  options_.config_text = std::move(text);
+  config_fd_ = std::move(cfg_fd.value());
+  pools_ = std::move(next);
+  const auto since_boot = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  Notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS={}", since_boot.count(), transition_->what));
+  log::Notice("{}: starting generation {} ({} pool(s))", transition_->what, generation, replaced.size());
+  for (Pool& pool : pools_) {
+    if (pool.generation != generation) continue;
+    for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
+      if (Status st = SpawnWorker(pool, i); !st.ok()) {
+        RollBackTransition(st.message());
+        return st;
+      }
+    }
+  }
+  CheckTransition();
+  return Status::Ok();
+}
+
+void Supervisor::CheckTransition() {
+  if (!transition_) return;
+  if (clock_->Now() >= transition_->deadline) {
+    RollBackTransition(fmt::format("generation {} not ready within {} s", transition_->generation,
+                                   kTransitionTimeout.count() / 1000));
+    return;
+  }
+  for (const Pool& pool : pools_) {
+    if (pool.generation != transition_->generation) continue;
+    for (const Slot& s : pool.slots) {
+      auto it = workers_.find(s.pid);
+      if (s.pid == 0 || it == workers_.end() || it->second->state != Worker::State::kReady) return;
+    }
+  }
+  CommitTransition();
+}
+
+void Supervisor::CommitTransition() {
+  Transition t = std::move(*transition_);
+  transition_.reset();
+  int draining = 0;
+  for (pid_t pid : t.old_pids) {
+    auto it = workers_.find(pid);
+    if (it == workers_.end()) continue;
+    DrainWorker(*it->second);
+    ++draining;
+  }
+  // Restarts scheduled for old slots are void: the new generation replaced them.
+  const double took = Seconds(t.started_at, clock_->Now());
+  log::Notice("{}: generation {} ready after {:.3f} s; {} old process(es) draining", t.what, t.generation, took,
+              draining);
+  emergency_ = EmergencyRestart(config_.daemon.emergency_restart_threshold,
+                                config_.daemon.emergency_restart_interval);
+  Notify("READY=1\nSTATUS=serving");
+  const control::Json reply{{"ok", true}, {"generation", t.generation}, {"draining", draining},
+                            {"seconds", took}};
+  if (!t.waiting.empty()) {
+    drain_waits_.push_back(DrainWait{t.old_pids, std::move(t.waiting), reply, clock_->Now() + kDrainAckTimeout});
+    CheckDrainWaits();
+  }
+  if (reload_queued_ && stop_mode_ == StopMode::kNone) {
+    reload_queued_ = false;
+    (void)Reload("SIGUSR2 (queued)", nullptr);
+  }
+}
+
+void Supervisor::RollBackTransition(const std::string& why) {
+  Transition t = std::move(*transition_);
+  transition_.reset();
+  // Stop what the new generation started; the old one never stopped serving.
+  for (Pool& pool : pools_) {
+    if (pool.generation != t.generation) continue;
+    for (Slot& s : pool.slots) {
+      auto it = workers_.find(s.pid);
+      if (s.pid == 0 || it == workers_.end()) continue;
+      it->second->state = Worker::State::kStopping;
+      (void)os::Kill(s.pid, SIGTERM);
+      it->second->kill_at = clock_->Now() + kFastStopGrace;
+    }
+  }
+  std::vector<Pool> restored = std::move(t.old_pools);
+  const os::TimePoint now = clock_->Now();
+  for (Pool& p : restored) {
+    if (std::find(t.replaced.begin(), t.replaced.end(), p.config.name) == t.replaced.end()) {
+      if (Pool* cur = FindPool(p.config.name)) p = *cur;  // unchanged pool: its current state
+      continue;
+    }
+    for (Slot& s : p.slots) {
+      // An old worker that died meanwhile was not replaced: do it now.
+      if (s.pid != 0 && workers_.count(s.pid) == 0) {
+        s.pid = 0;
+        s.restart_at = now;
+      }
+    }
+  }
+  pools_ = std::move(restored);
+  generation_ = t.generation - 1;
+  config_ = std::move(t.old_config);
+  options_.config_text = std::move(t.old_text);
+  config_fd_ = std::move(t.old_config_fd);
+  log::Error("{} failed, rolled back; the previous generation keeps serving: {}", t.what, why);
+  if (stop_mode_ == StopMode::kNone) Notify("READY=1\nSTATUS=serving (reload failed)");
+  for (os::UniqueFd& fd : t.waiting) Reply(fd, control::ErrorReply(t.what + " failed: " + why));
+}
+
+// ----------------------------------------------------------- control
+
 void Supervisor::AcceptControl() {
   for (;;) {
     int fd = ::accept4(control_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     os::UniqueFd client(fd);
     auto cred = os::GetPeerCredentials(fd);
-    if (!cred.ok() || (cred->uid != 0 && cred->uid != ::geteuid())) {
+    const bool allowed = cred.ok() && (cred->uid == 0 || cred->uid == ::geteuid() || cred->uid == control_uid_ ||
+                                       (control_gid_ != static_cast<gid_t>(-1) && cred->gid == control_gid_));
+    if (!allowed) {
       log::Warning("control socket: refused uid {}", cred.ok() ? static_cast<int>(cred->uid) : -1);
       const std::string reply = control::Encode(control::ErrorReply("permission denied"));
       [[maybe_unused]] ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
@@ -431,6 +856,21 @@ void Supervisor::AcceptControl() {
     if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, Token(kControlClient, static_cast<uint64_t>(fd))).ok()) continue;
     control_clients_[fd] = ControlClient{std::move(client), {}};
   }
+}
+
+void Supervisor::Reply(os::UniqueFd& fd, const control::Json& reply) {
+  if (!fd) return;
+  const std::string out = control::Encode(reply);
+  os::SetNonBlocking(fd.get(), false);
+  timeval tv{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::send(fd.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  fd.Reset();
 }
 
 void Supervisor::HandleControl(int fd) {
@@ -450,28 +890,20 @@ void Supervisor::HandleControl(int fd) {
   }
   const auto nl = c.in.find('\n');
   if (nl == std::string::npos && !closed && c.in.size() < control::kMaxLine) return;
-  control::Json reply;
+  poller_->Remove(fd);
+  os::UniqueFd client = std::move(c.fd);
+  std::optional<control::Json> reply;
   if (nl == std::string::npos) {
     reply = control::ErrorReply("request must be one line of JSON");
   } else {
     auto request = control::ParseRequest(std::string_view(c.in).substr(0, nl));
-    reply = request.ok() ? Dispatch(*request) : control::ErrorReply(request.status().message());
+    reply = request.ok() ? Dispatch(*request, client) : control::ErrorReply(request.status().message());
   }
-  const std::string out = control::Encode(reply);
-  os::SetNonBlocking(fd, false);
-  timeval tv{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  poller_->Remove(fd);
   control_clients_.erase(it);
+  if (reply) Reply(client, *reply);
 }
 
-control::Json Supervisor::Dispatch(const control::Json& request) {
+std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client) {
   const std::string cmd = request.at("cmd").get<std::string>();
   if (cmd == "status") return StatusJson();
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
@@ -480,75 +912,149 @@ control::Json Supervisor::Dispatch(const control::Json& request) {
     BeginStop(fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
     return control::Json{{"ok", true}};
   }
+  if (cmd == "reopen-logs") {
+    log::Notice("reopening log files (pm-ctl reopen-logs)");
+    if (Status st = log::Reopen(); !st.ok()) return control::ErrorReply(st.message());
+    for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGUSR1);
+    return control::Json{{"ok", true}};
+  }
+  if (cmd == "config-test") {
+    auto file = request.find("file");
+    if (file == request.end() || !file->is_string()) return control::ErrorReply("config-test needs a string \"file\"");
+    const std::string path = file->get<std::string>();
+    auto text = os::ReadFile(path);
+    if (!text.ok()) return control::ErrorReply(text.status().message());
+    auto cfg = LoadAndCheck(*text, path);
+    if (!cfg.ok()) return control::ErrorReply(cfg.status().message());
+    return control::Json{{"ok", true}, {"file", path}, {"pools", cfg->pools.size()}};
+  }
+  if (cmd == "reload" || cmd == "restart") {
+    const bool wait = request.value("wait", true);
+    Status st;
+    if (cmd == "reload") {
+      st = Reload("pm-ctl reload", wait ? &client : nullptr);
+    } else {
+      auto pool = request.find("pool");
+      if (pool == request.end() || !pool->is_string()) return control::ErrorReply("restart needs a string \"pool\"");
+      const std::string name = pool->get<std::string>();
+      if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
+      if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
+      log::Notice("pm-ctl restart: rolling restart of pool {}", name);
+      config::Config same = config_;
+      st = BeginTransition(std::move(same), options_.config_text, name, "restart of pool " + name,
+                           wait ? &client : nullptr);
+    }
+    if (!st.ok()) return control::ErrorReply(st.message());
+    if (client) return control::Json{{"ok", true}, {"generation", generation_}, {"waiting", false}};
+    return std::nullopt;  // answered when the new generation is ready (or failed)
+  }
   return control::ErrorReply("unknown command '" + cmd + "'");
+}
+
+control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const {
+  using control::Json;
+  const int64_t now_us = scoreboard::RealtimeMicros();
+  Json threads = Json::array();
+  scoreboard::Segment seg(w.board->data(), w.board->size());
+  if (seg.Valid()) {
+    for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+      scoreboard::ThreadSnapshot snap;
+      if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
+      const bool running = snap.state == scoreboard::ThreadState::kRunning;
+      (running ? *busy : *idle) += 1;
+      *served += snap.requests;
+      Json th = {{"index", t},
+                 {"state", std::string(scoreboard::ThreadStateName(snap.state))},
+                 {"requests", snap.requests},
+                 {"last_status", snap.last_status},
+                 {"last_duration_ms", snap.last_duration_us / 1000.0},
+                 {"last_memory", snap.last_memory}};
+      if (running) {
+        // The request may have started after now_us was read.
+        th["duration_ms"] = std::max<int64_t>(0, now_us - snap.request_start_us) / 1000.0;
+        th["method"] = snap.method;
+        th["uri"] = snap.uri;
+        th["script"] = snap.script;
+      }
+      threads.push_back(std::move(th));
+    }
+  }
+  const char* state = w.state == Worker::State::kReady      ? "ready"
+                      : w.state == Worker::State::kStarting ? "starting"
+                                                            : "stopping";
+  return Json{{"pid", w.pid},
+              {"slot", w.slot},
+              {"generation", w.generation},
+              {"state", state},
+              {"uptime_s", Seconds(w.started_at, clock_->Now())},
+              {"threads", std::move(threads)}};
 }
 
 control::Json Supervisor::StatusJson() const {
   using control::Json;
   const os::TimePoint now = clock_->Now();
-  const int64_t now_us = scoreboard::RealtimeMicros();
   Json pools = Json::array();
   for (const Pool& pool : pools_) {
     Json procs = Json::array();
     uint64_t busy = 0, idle = 0, served = 0;
-    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated;
+    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated, rejected = pool.retired_rejected;
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
       const Worker& w = *it->second;
-      Json threads = Json::array();
-      scoreboard::Segment seg(w.board->data(), w.board->size());
-      if (seg.Valid()) {
-        slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
-        terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
-        for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
-          scoreboard::ThreadSnapshot snap;
-          if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
-          const bool running = snap.state == scoreboard::ThreadState::kRunning;
-          (running ? busy : idle) += 1;
-          served += snap.requests;
-          Json th = {{"index", t},
-                     {"state", std::string(scoreboard::ThreadStateName(snap.state))},
-                     {"requests", snap.requests},
-                     {"last_status", snap.last_status},
-                     {"last_duration_ms", snap.last_duration_us / 1000.0},
-                     {"last_memory", snap.last_memory}};
-          if (running) {
-            // The request may have started after now_us was read.
-            th["duration_ms"] = std::max<int64_t>(0, now_us - snap.request_start_us) / 1000.0;
-            th["method"] = snap.method;
-            th["uri"] = snap.uri;
-            th["script"] = snap.script;
-          }
-          threads.push_back(std::move(th));
+      procs.push_back(ProcessJson(w, &busy, &idle, &served));
+      if (w.board) {
+        scoreboard::Segment seg(w.board->data(), w.board->size());
+        if (seg.Valid()) {
+          slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
+          terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
+          rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
         }
       }
-      const char* state = w.state == Worker::State::kReady      ? "ready"
-                          : w.state == Worker::State::kStarting ? "starting"
-                                                                : "stopping";
-      procs.push_back(Json{{"pid", w.pid},
-                           {"slot", w.slot},
-                           {"state", state},
-                           {"uptime_s", Seconds(w.started_at, now)},
-                           {"threads", std::move(threads)}});
     }
     pools.push_back(Json{{"name", pool.config.name},
                          {"listen", pool.listener->address.ToString()},
                          {"mode", pool.config.mode == config::PoolMode::kWorker ? "worker" : "classic"},
+                         {"generation", pool.generation},
                          {"busy_threads", busy},
                          {"idle_threads", idle},
                          {"requests", served},
                          {"slow_requests", slow},
                          {"terminated_requests", terminated},
+                         {"max_wait_rejected", rejected},
                          {"processes", std::move(procs)}});
   }
-  return Json{{"ok", true},
-              {"pid", ::getpid()},
-              {"version", TFPM_VERSION},
-              {"php", TFPM_PHP_VERSION},
-              {"uptime_s", Seconds(started_at_, now)},
-              {"stopping", stop_mode_ != StopMode::kNone},
-              {"pools", std::move(pools)}};
+  // Processes of earlier generations that are draining, and new ones of a
+  // reload in progress that are not in a pool's slots yet.
+  Json others = Json::array();
+  for (const auto& [pid, w] : workers_) {
+    const Pool* pool = nullptr;
+    for (const Pool& p : pools_) {
+      if (p.config.name == w->pool) pool = &p;
+    }
+    if (pool != nullptr && w->slot < static_cast<int>(pool->slots.size()) &&
+        pool->slots[static_cast<size_t>(w->slot)].pid == pid) {
+      continue;
+    }
+    uint64_t busy = 0, idle = 0, served = 0;
+    Json p = ProcessJson(*w, &busy, &idle, &served);
+    p["pool"] = w->pool;
+    others.push_back(std::move(p));
+  }
+  Json out{{"ok", true},
+           {"pid", ::getpid()},
+           {"version", TFPM_VERSION},
+           {"php", TFPM_PHP_VERSION},
+           {"uptime_s", Seconds(started_at_, now)},
+           {"stopping", stop_mode_ != StopMode::kNone},
+           {"generation", generation_},
+           {"connections_handed_over", connections_handed_over_},
+           {"pools", std::move(pools)},
+           {"previous_generations", std::move(others)}};
+  if (transition_) {
+    out["reloading"] = Json{{"what", transition_->what}, {"generation", transition_->generation}};
+  }
+  return out;
 }
 
 }  // namespace tfpm::supervisor

@@ -8,13 +8,22 @@
 //
 // Signals (php-fpm's meanings): SIGINT/SIGTERM stop now, SIGQUIT graceful
 // stop (requests in flight finish within process_control_timeout), SIGUSR1
-// reopen logs, SIGCHLD reap.
+// reopen logs, SIGUSR2 reload, SIGCHLD reap.
+//
+// Reload (docs/architecture.md "Reload and generations"): the new config is
+// loaded and checked first; a bad one is refused and nothing changes.
+// Otherwise listening sockets whose address is unchanged are kept (the same
+// fd, so no connection is ever refused), new ones opened, and a new
+// generation of workers started; only when all of them are ready is the old
+// generation told to drain (SIGQUIT). If a new worker fails before it is
+// ready, the reload is rolled back and the old generation keeps serving.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -35,10 +44,22 @@ namespace tfpm::supervisor {
 struct SupervisorOptions {
   std::string worker_executable;  // absolute path of tfpm-worker
   std::string config_text;        // the exact bytes `config` was loaded from
+  std::string config_path;        // "" = built-in config; reload re-reads this file
   // Called once when every worker of the first generation is ready (or with
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.
   std::function<void(const Status&)> on_ready;
+  // Checks a loaded config beyond validation (features not built yet); an
+  // error refuses it. `warnings` are logged. May be empty.
+  std::function<Status(const config::Config&, std::vector<std::string>* warnings)> check;
+  // sd_notify: RELOADING=1, READY=1 after a reload, STOPPING=1, STATUS=,
+  // WATCHDOG=1. Empty = no systemd.
+  std::function<void(std::string_view)> notify;
+  // systemd's WATCHDOG_USEC; 0 = no watchdog. WATCHDOG=1 every half of it.
+  std::chrono::microseconds watchdog{0};
+  // Listening sockets passed by systemd (LISTEN_FDS), already validated
+  // for this pid; a pool whose `listen` equals one's address uses it.
+  std::vector<int> activated_fds;
 };
 
 class Supervisor {
@@ -56,19 +77,29 @@ class Supervisor {
   int Run();
 
  private:
+  // A listening socket. Shared by the pool that serves it and by every
+  // worker started on it, so a socket whose pool was removed by a reload
+  // stays open until its last draining worker exits; then it is closed and a
+  // unix socket file removed (unless systemd owns it).
   struct Listener {
     os::ListenAddress address;
     os::UniqueFd fd;
+    bool from_systemd = false;
+    ~Listener();
   };
   struct Worker {
     std::string pool;
     int slot = 0;
+    uint64_t generation = 0;
     pid_t pid = 0;
     enum class State { kStarting, kReady, kStopping } state = State::kStarting;
     os::UniqueFd notify;   // our end of the socketpair
     os::UniqueFd output;   // captured stdout/stderr (catch_workers_output)
     std::optional<os::SharedMemory> board;
+    std::shared_ptr<Listener> listener;
     os::TimePoint started_at;
+    std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
+    bool drain_acked = false;              // it said "draining": accepts no more
     std::string partial_output;
   };
   struct Slot {
@@ -78,11 +109,36 @@ class Supervisor {
   };
   struct Pool {
     config::PoolConfig config;
-    Listener* listener = nullptr;
+    std::shared_ptr<Listener> listener;
+    uint64_t generation = 0;
     std::vector<Slot> slots;
     // Timeout counters of the pool's processes that have exited (the live
     // ones are read from their scoreboards).
-    uint64_t retired_slow = 0, retired_terminated = 0;
+    uint64_t retired_slow = 0, retired_terminated = 0, retired_rejected = 0;
+  };
+  // A reload or rolling restart in progress: the new generation's workers
+  // are starting; the old ones serve until every new one is ready.
+  struct Transition {
+    uint64_t generation = 0;
+    std::string what;                     // "reload", "restart of pool www"
+    std::vector<std::string> replaced;    // pools whose workers are replaced
+    std::vector<Pool> old_pools;          // pools_ before, to roll back
+    config::Config old_config;
+    std::string old_text;
+    os::UniqueFd old_config_fd;
+    std::vector<pid_t> old_pids;          // drained once the new ones are ready
+    os::TimePoint started_at;
+    os::TimePoint deadline;
+    std::vector<os::UniqueFd> waiting;    // control clients waiting for the result
+  };
+  // pm-ctl clients of a committed reload, answered once every old worker
+  // has confirmed that it stopped accepting (or exited), so that every
+  // connection made after the answer reaches the new generation.
+  struct DrainWait {
+    std::vector<pid_t> pids;
+    std::vector<os::UniqueFd> clients;
+    control::Json reply;
+    os::TimePoint deadline;
   };
   struct ControlClient {
     os::UniqueFd fd;
@@ -91,21 +147,42 @@ class Supervisor {
   enum class StopMode { kNone, kGraceful, kFast };
 
   Status OpenListeners();
+  Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
   Status OpenControlSocket();
   Status SpawnWorker(Pool& pool, int slot);
   void HandleSignals();
   void ReapChildren();
   void HandleNotify(pid_t pid);
+  void HandOver(const Worker& from, os::UniqueFd conn);
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
-  control::Json Dispatch(const control::Json& request);
+  // Returns the reply, or nullopt when `client` was kept to be answered later.
+  std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
   control::Json StatusJson() const;
+  control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
   void StartDueRestarts();
   std::optional<os::TimePoint> NextDeadline() const;
   void CheckReady();
   Pool* FindPool(const std::string& name);
+
+  // Reload: reads and checks the config file; on success starts a new
+  // generation of every pool. Errors are "file:line: key: message".
+  Status Reload(const char* why, os::UniqueFd* waiting_client);
+  Result<config::Config> LoadAndCheck(const std::string& text, const std::string& source);
+  // Starts the new generation of `only_pool` (or of every pool when empty)
+  // under `config`.
+  Status BeginTransition(config::Config config, std::string text, const std::string& only_pool,
+                         std::string what, os::UniqueFd* waiting_client);
+  void CheckTransition();
+  void CommitTransition();
+  void CheckDrainWaits();
+  void RollBackTransition(const std::string& why);
+  void DrainWorker(Worker& w);
+  void SendStatusLine();
+  void Notify(std::string_view message);
+  static void Reply(os::UniqueFd& fd, const control::Json& reply);
 
   config::Config config_;
   SupervisorOptions options_;
@@ -119,14 +196,28 @@ class Supervisor {
   os::UniqueFd control_fd_;
   os::UniqueFd config_fd_;   // sealed memfd with config_text
   os::UniqueFd log_fd_;      // dup of stderr for workers, when error_log is stderr
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::shared_ptr<Listener>> activated_;  // from systemd, unused ones too
   std::vector<Pool> pools_;
   std::map<pid_t, std::unique_ptr<Worker>> workers_;
   std::map<int, ControlClient> control_clients_;
+  uid_t control_uid_ = 0;          // control_socket_owner's uid, or ours
+  gid_t control_gid_ = static_cast<gid_t>(-1);  // control_socket_group's gid, if set
+
+  uint64_t generation_ = 1;
+  uint64_t connections_handed_over_ = 0;
+  size_t next_handover_ = 0;  // round robin of handed-over connections
+  std::optional<Transition> transition_;
+  std::vector<DrainWait> drain_waits_;
+  bool reload_queued_ = false;     // SIGUSR2 during a transition
+  EmergencyRestart emergency_{0, std::chrono::milliseconds(0)};
 
   bool ready_reported_ = false;
   StopMode stop_mode_ = StopMode::kNone;
   std::optional<os::TimePoint> kill_deadline_;
+  std::optional<os::TimePoint> next_watchdog_;
+  std::optional<os::TimePoint> next_status_line_;
+  uint64_t last_served_total_ = 0;
+  os::TimePoint last_status_at_{};
   int exit_code_ = 0;
 };
 

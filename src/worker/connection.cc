@@ -408,7 +408,15 @@ void Connection::Finish(uint32_t app_status) {
   // Without FCGI_KEEP_CONN the web server reads until EOF: end the
   // connection now, even if the script goes on (fastcgi_finish_request()),
   // as php-fpm's fcgi_close() does. The Server closes the descriptor later.
-  if (!keep_conn_) ::shutdown(fd_.get(), SHUT_RDWR);
+  if (!keep_conn_) {
+    ::shutdown(fd_.get(), SHUT_RDWR);
+  } else if (config_->draining != nullptr && config_->draining->load(std::memory_order_acquire)) {
+    // Draining (reload, stop): the Server closes this kept connection after
+    // the request. Send the FIN right behind END_REQUEST, before PHP's
+    // request shutdown, so the web server sees both together and does not
+    // put the connection back into its keepalive cache for another request.
+    ::shutdown(fd_.get(), SHUT_WR);
+  }
   // Unread body records of this request are skipped by ReadRequest().
   state_ = State::kIdle;
   stdin_left_ = 0;

@@ -31,6 +31,9 @@ struct ConnectionConfig {
   uint32_t max_conns = 1;       // FCGI_MAX_CONNS answer
   uint32_t max_reqs = 1;        // FCGI_MAX_REQS answer: the pool's total threads
   size_t max_params_bytes = 1 << 20;
+  // The Server's drain flag: set, a kept connection is ended after its
+  // current request (see Finish()). nullptr = never draining.
+  const std::atomic<bool>* draining = nullptr;
 };
 
 class Connection final : public fastcgi::Exchange {
@@ -64,7 +67,16 @@ class Connection final : public fastcgi::Exchange {
   void Release() { handoff_.store(handoff_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   void Acquire() { (void)handoff_.load(std::memory_order_acquire); }
   bool in_poller = false;       // registered with the Server's epoll (owner thread only)
+  // Set at construction: a key for observers that must not dereference.
+  uint64_t id = 0;
+  // When it was last parked (steady µs), for max_wait_time; written by the
+  // parking thread before it re-arms, read by the process's main thread.
+  std::atomic<int64_t> parked_us{0};
   bool parked_partial = false;  // parked holding half a request (owner thread only)
+  // Steady-clock ms since which the connection is parked with no request
+  // bytes; 0 while a thread holds it or it holds half a request. Written by
+  // the owner thread, read by the draining main thread (Server::QuietFor).
+  std::atomic<int64_t> idle_since_ms{0};
 
   // fastcgi::Exchange
   uint16_t role() const override { return role_; }

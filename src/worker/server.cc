@@ -4,9 +4,11 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/log.h"
+#include "os/socket.h"
 
 namespace tfpm::worker {
 namespace {
@@ -16,10 +18,25 @@ namespace {
 constexpr uint64_t kWakeToken = 2;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board)
-    : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {}
+    : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {
+  conn_config_ = options_.connection;
+  // With a hand-off socket a draining worker never ends a kept connection.
+  conn_config_.draining = options_.handoff_socket >= 0 ? nullptr : &draining_;
+}
 
 Server::~Server() {
   for (Connection* c : connections_) delete c;
@@ -90,6 +107,7 @@ bool Server::ServeOne(int index, const Handler& handler) {
     } else {
       auto* conn = reinterpret_cast<Connection*>(token);
       conn->Acquire();
+      conn->idle_since_ms.store(0, std::memory_order_relaxed);
       if (conn->parked_partial) {
         conn->parked_partial = false;
         partial_.fetch_sub(1, std::memory_order_acq_rel);
@@ -102,6 +120,9 @@ bool Server::ServeOne(int index, const Handler& handler) {
 }
 
 void Server::Accept(int listener, int index, const Handler& handler) {
+  // Draining began after this thread was woken: leave the connection to
+  // the new generation.
+  if (draining_.load(std::memory_order_acquire)) return;
   const int lfd = listeners_[static_cast<size_t>(listener)].get();
   const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   const int err = errno;
@@ -115,7 +136,8 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     }
     return;
   }
-  auto* conn = new Connection(os::UniqueFd(fd), &options_.connection);
+  auto* conn = new Connection(os::UniqueFd(fd), &conn_config_);
+  conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
@@ -145,16 +167,19 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
       return;
     }
     served_.fetch_add(1, std::memory_order_relaxed);
-    if (!conn->keep_conn() || conn->aborted() || draining_.load(std::memory_order_acquire)) {
-      Close(conn);
-      return;
-    }
     // Only a request the client pipelined is served right away; otherwise
     // the connection waits its turn in the epoll set, even if its next
     // request has already arrived (after fastcgi_finish_request() it
     // usually has: serving it here would let this connection keep the
     // thread while other connections starve).
-    if (!conn->DropFinishedInput()) {
+    const bool pipelined = conn->DropFinishedInput();
+    const bool draining = draining_.load(std::memory_order_acquire);
+    if (draining && conn->keep_conn() && !conn->aborted() && !pipelined && HandOver(conn)) return;
+    if (!conn->keep_conn() || conn->aborted() || draining) {
+      Close(conn);
+      return;
+    }
+    if (!pipelined) {
       Park(conn);
       return;
     }
@@ -172,6 +197,103 @@ void Server::Carry(Connection* conn, int index, bool ready) {
   partial_.fetch_add(1, std::memory_order_acq_rel);  // keeps a drain waiting for it
 }
 
+int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
+  if (busy_.load(std::memory_order_acquire) < options_.threads || draining_.load(std::memory_order_acquire)) {
+    ready_since_.clear();  // a thread is free: nobody waits for one
+    return 0;
+  }
+  const int64_t now = SteadyMicros();
+  const int64_t limit = std::chrono::duration_cast<std::chrono::microseconds>(max_wait).count();
+  // Which connections and listeners have bytes (or connections) waiting:
+  // poll() only looks, it takes nothing from the epoll set.
+  std::vector<pollfd> pfds;
+  std::vector<uint64_t> keys;
+  std::vector<int64_t> parked;
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* c : connections_) {
+      pfds.push_back({c->fd(), POLLIN, 0});
+      keys.push_back(c->id);
+      parked.push_back(c->parked_us.load(std::memory_order_relaxed));
+    }
+  }
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    pfds.push_back({listeners_[i].get(), POLLIN, 0});
+    keys.push_back(~static_cast<uint64_t>(i));
+    parked.push_back(0);
+  }
+  if (::poll(pfds.data(), pfds.size(), 0) < 0) return 0;
+  std::unordered_map<uint64_t, int64_t> seen;
+  bool overdue = false;
+  for (size_t i = 0; i < pfds.size(); ++i) {
+    if (!(pfds[i].revents & POLLIN)) continue;
+    auto it = ready_since_.find(keys[i]);
+    int64_t since = it != ready_since_.end() ? it->second : now;
+    // Readable since before its last park: that was the previous request.
+    if (since < parked[i]) since = now;
+    seen[keys[i]] = since;
+    if (now - since >= limit) overdue = true;
+  }
+  ready_since_ = std::move(seen);
+  if (!overdue) return 0;
+  // Take ready events as a PHP thread would (EPOLLONESHOT: each goes to one
+  // taker) and answer the ones that have waited too long.
+  int answered = 0;
+  for (int budget = 0; budget < 64; ++budget) {
+    epoll_event ev;
+    if (poller_->Wait({&ev, 1}, std::chrono::milliseconds(0)) != 1) break;
+    const uint64_t token = ev.data.u64;
+    if (token == kWakeToken) continue;  // level-triggered; stopping anyway
+    if (token & 1) {
+      const size_t li = static_cast<size_t>(token >> 1);
+      auto it = ready_since_.find(~static_cast<uint64_t>(li));
+      const bool old = it != ready_since_.end() && now - it->second >= limit;
+      const int fd = old ? ::accept4(listeners_[li].get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+      if (!draining_.load(std::memory_order_acquire)) {
+        (void)poller_->Modify(listeners_[li].get(), EPOLLIN | EPOLLONESHOT, token);
+      }
+      if (fd < 0) continue;
+      auto* conn = new Connection(os::UniqueFd(fd), &conn_config_);
+      conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(mu_);
+        connections_.insert(conn);
+      }
+      switch (conn->ReadRequest()) {
+        case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+        case Connection::Progress::kNeedMore: Park(conn); break;
+        case Connection::Progress::kClose: Close(conn); break;
+      }
+      continue;
+    }
+    auto* conn = reinterpret_cast<Connection*>(token);
+    conn->Acquire();
+    if (conn->parked_partial) {
+      conn->parked_partial = false;
+      partial_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    auto it = ready_since_.find(conn->id);
+    if (it == ready_since_.end() || now - it->second < limit) {
+      Park(conn);  // has not waited long enough: back in line
+      continue;
+    }
+    switch (conn->ReadRequest()) {
+      case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+      case Connection::Progress::kNeedMore: Park(conn); break;
+      case Connection::Progress::kClose: Close(conn); break;
+    }
+  }
+  return answered;
+}
+
+void Server::Answer503(Connection* conn) {
+  conn->WriteStderr("tfpm: no free thread within max_wait_time");
+  conn->WriteStdout("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\n"
+                    "Service Unavailable: all threads are busy\n");
+  conn->Finish(0);
+  Close(conn);
+}
+
 bool Server::SleepUnlessStopping(std::chrono::milliseconds d) {
   pollfd p{wake_fd_.get(), POLLIN, 0};
   const auto deadline = std::chrono::steady_clock::now() + d;
@@ -184,16 +306,20 @@ bool Server::SleepUnlessStopping(std::chrono::milliseconds d) {
 }
 
 void Server::Park(Connection* conn) {
-  if (draining_.load(std::memory_order_acquire) && !conn->MidRequest()) {
-    Close(conn);
+  // Half a request, or the first bytes of one: wait for the rest.
+  const bool holding = conn->MidRequest() || conn->HasBufferedInput();
+  if (draining_.load(std::memory_order_acquire) && !holding) {
+    if (!HandOver(conn)) Close(conn);
     return;
   }
-  if (conn->MidRequest()) {
+  if (holding) {
     conn->parked_partial = true;
     partial_.fetch_add(1, std::memory_order_acq_rel);
   }
+  conn->idle_since_ms.store(holding ? 0 : std::max<int64_t>(1, SteadyMillis()), std::memory_order_relaxed);
   const bool first = !conn->in_poller;
   conn->in_poller = true;
+  conn->parked_us.store(SteadyMicros(), std::memory_order_relaxed);
   const int fd = conn->fd();
   const uint64_t token = reinterpret_cast<uint64_t>(conn);
   conn->Release();
@@ -219,6 +345,16 @@ void Server::BeginDrain() {
   for (const auto& l : listeners_) poller_->Remove(l.get());
 }
 
+bool Server::QuietFor(std::chrono::milliseconds quiet) {
+  const int64_t now = SteadyMillis();
+  std::lock_guard lock(mu_);
+  for (const Connection* c : connections_) {
+    const int64_t since = c->idle_since_ms.load(std::memory_order_relaxed);
+    if (since == 0 || now - since < quiet.count()) return false;
+  }
+  return true;
+}
+
 void Server::Stop() {
   stopping_.store(true, std::memory_order_release);
   Wake();
@@ -229,14 +365,49 @@ void Server::Wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof(one));
 }
 
+bool Server::HandOver(Connection* conn) {
+  // Only at a request boundary with nothing read ahead: the new owner
+  // starts parsing at the next record.
+  if (options_.handoff_socket < 0 || handover_disabled_.load(std::memory_order_acquire) || conn->MidRequest() ||
+      conn->HasBufferedInput()) {
+    return false;
+  }
+  if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {
+    log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
+    return false;
+  }
+  handed_over_.fetch_add(1, std::memory_order_relaxed);
+  Close(conn);  // the descriptor in flight keeps the connection open
+  return true;
+}
+
+void Server::Adopt(os::UniqueFd fd) {
+  (void)os::SetNonBlocking(fd.get(), true);
+  auto* conn = new Connection(std::move(fd), &conn_config_);
+  conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    connections_.insert(conn);
+  }
+  Park(conn);
+}
+
 void Server::Join() {
   for (ThreadRec& t : threads_) {
     if (t.started) pthread_join(t.handle, nullptr);
     t.started = false;
   }
-  std::lock_guard lock(mu_);
-  for (Connection* c : connections_) delete c;  // idle kept-alive connections
-  connections_.clear();
+  // Only this thread is left: the idle kept-alive connections.
+  std::vector<Connection*> left;
+  {
+    std::lock_guard lock(mu_);
+    left.assign(connections_.begin(), connections_.end());
+  }
+  const bool draining = draining_.load(std::memory_order_acquire);
+  for (Connection* c : left) {
+    if (draining && HandOver(c)) continue;
+    Close(c);
+  }
 }
 
 }  // namespace tfpm::worker

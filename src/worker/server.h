@@ -22,6 +22,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct ServerOptions {
   size_t thread_stack_size = 8 << 20;
   uint64_t max_requests = 0;  // per thread, then its interpreter is recycled
   ConnectionConfig connection;
+  // The socket to the supervisor. While draining, a kept connection is
+  // handed over through it (SCM_RIGHTS) after its current request, and the
+  // idle ones when the threads have stopped: the supervisor passes them to
+  // a worker of the new generation, so the web server's kept connections
+  // are never closed under it. -1 = close them instead.
+  int handoff_socket = -1;
 };
 
 class Server {
@@ -69,6 +76,13 @@ class Server {
   // Returns false when the thread should exit (Stop()). PHP threads only.
   bool ServeOne(int index, const Handler& handler);
 
+  // max_wait_time, run by the process's main thread every few tens of ms:
+  // while every PHP thread is busy, requests that have waited `max_wait`
+  // for one are answered 503 at once instead of piling up. Returns how many
+  // were answered. Not a PHP thread; takes events from the same epoll set
+  // (so it owns what it takes exactly as a PHP thread would).
+  int ShedOverdue(std::chrono::milliseconds max_wait);
+
   // Sleeps up to `d`; returns false early if Stop() was called. PHP threads.
   bool SleepUnlessStopping(std::chrono::milliseconds d);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -81,13 +95,26 @@ class Server {
   bool Idle() const {
     return busy_.load(std::memory_order_acquire) == 0 && partial_.load(std::memory_order_acquire) == 0;
   }
-  // Threads exit after their current request. Then Join().
+  // Every open connection has been parked without request bytes for at
+  // least `quiet` (true when there is none). A draining worker waits for
+  // this before it exits: a kept connection that the web server is still
+  // using gets its next request served and is then ended cleanly, instead
+  // of being closed while a request may be on its way.
+  bool QuietFor(std::chrono::milliseconds quiet);
+  // Takes over a kept connection handed over by a draining worker of an
+  // earlier generation (main thread).
+  void Adopt(os::UniqueFd fd);
+  // The supervisor is gone: close kept connections instead of handing them over.
+  void DisableHandOver() { handover_disabled_.store(true, std::memory_order_release); }
+  // Threads exit after their current request. Then Join(), which also ends
+  // the idle connections (handed over when draining, else closed).
   void Stop();
   void Join();
 
   // Threads reading or running a request now.
   int busy() const { return busy_.load(std::memory_order_acquire); }
   uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
+  uint64_t connections_handed_over() const { return handed_over_.load(std::memory_order_relaxed); }
 
  private:
   static void* ThreadEntry(void* arg);
@@ -100,8 +127,12 @@ class Server {
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();
+  // Draining: sends conn's descriptor to the supervisor and closes ours.
+  // False (conn untouched) if there is no hand-off socket or it failed.
+  bool HandOver(Connection* conn);
 
   const ServerOptions options_;
+  ConnectionConfig conn_config_;  // options_.connection + our drain flag
   std::vector<os::UniqueFd> listeners_;
   scoreboard::Segment* board_;
   std::optional<os::Poller> poller_;
@@ -124,9 +155,17 @@ class Server {
   std::atomic<int> busy_{0};
   std::atomic<int> partial_{0};  // parked or carried connections holding (part of) a request
   std::atomic<uint64_t> served_{0};
+  std::atomic<uint64_t> handed_over_{0};
+  std::atomic<bool> handover_disabled_{false};
 
   std::mutex mu_;
   std::unordered_set<Connection*> connections_;  // guarded by mu_
+  std::atomic<uint64_t> next_connection_id_{1};
+
+  // ShedOverdue's state (main thread only): since when each connection
+  // (by id) and each listener (by ~index) has been seen readable.
+  std::unordered_map<uint64_t, int64_t> ready_since_;
+  void Answer503(Connection* conn);
 };
 
 }  // namespace tfpm::worker

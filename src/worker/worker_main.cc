@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "config/load_yaml.h"
 #include "os/shared_memory.h"
 #include "os/signals.h"
+#include "os/socket.h"
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/server.h"
@@ -411,6 +413,7 @@ int WorkerMain(int argc, char** argv) {
   options.threads = pool->threads;
   options.thread_stack_size = pool->thread_stack_size;
   options.max_requests = pool->max_requests;
+  options.handoff_socket = args.notify_fd;
   const int total = args.total_threads > 0 ? args.total_threads : pool->threads * pool->processes;
   options.connection.max_conns = static_cast<uint32_t>(total);
   options.connection.max_reqs = static_cast<uint32_t>(total);
@@ -434,6 +437,9 @@ int WorkerMain(int argc, char** argv) {
 
   // Main thread: signals, supervisor liveness, drain.
   using Clock = std::chrono::steady_clock;
+  // A draining worker exits once no request runs and its kept connections
+  // have all been quiet this long (Server::QuietFor).
+  constexpr std::chrono::milliseconds kDrainQuiet{300};
   std::optional<Clock::time_point> drain_deadline;
   bool draining = false;
   const auto timeout = cfg->daemon.process_control_timeout;
@@ -443,6 +449,12 @@ int WorkerMain(int argc, char** argv) {
     board.header()->accepting.store(0, std::memory_order_relaxed);
     log::Debug("draining ({})", why);
     server.BeginDrain();
+    // Tell the supervisor: a reload's answer waits for this, so connections
+    // made after it reach the new generation.
+    if (args.notify_fd >= 0) {
+      static const char kDraining[] = "draining\n";
+      [[maybe_unused]] ssize_t n = ::send(args.notify_fd, kDraining, sizeof(kDraining) - 1, MSG_NOSIGNAL);
+    }
     if (timeout.count() > 0) drain_deadline = Clock::now() + timeout;
   };
   WatchdogOptions wd;
@@ -454,15 +466,31 @@ int WorkerMain(int argc, char** argv) {
   wd.trace_depth = pool->request_slowlog_trace_depth;
   Watchdog watchdog(wd, &board);
   bool replacing = false;  // a thread is stuck: drain the others, then exit for a replacement
+  int shed_since_log = 0;
+  auto last_shed_log = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   Watcher watcher;
   if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
+  bool supervisor_alive = args.notify_fd >= 0;
   for (;;) {
     pollfd fds[3] = {{signals->fd(), POLLIN, 0},
                      {watcher.fd(), POLLIN, 0},
                      {args.notify_fd, POLLIN | POLLRDHUP, 0}};
-    const int nfds = args.notify_fd >= 0 ? 3 : 2;
-    const int wait_ms = draining ? 20 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
+    const int nfds = supervisor_alive ? 3 : 2;
+    const bool shedding = pool->max_wait_time.count() > 0;
+    const int wait_ms = draining ? 20 : shedding ? 25 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
     ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    if (shedding && !draining) {
+      if (const int n = server.ShedOverdue(pool->max_wait_time); n > 0) {
+        board.header()->rejected_requests.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+        shed_since_log += n;
+      }
+      if (shed_since_log > 0 && Clock::now() - last_shed_log >= std::chrono::seconds(1)) {
+        log::Warning("all {} threads busy: {} request(s) answered 503 after waiting max_wait_time ({} ms)",
+                     pool->threads, shed_since_log, pool->max_wait_time.count());
+        shed_since_log = 0;
+        last_shed_log = Clock::now();
+      }
+    }
     if (watchdog.enabled()) {
       watchdog.Tick();
       if (watchdog.stuck() > 0 && !replacing) {
@@ -487,11 +515,17 @@ int WorkerMain(int argc, char** argv) {
       }
     }
     if (nfds == 3 && (fds[2].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
-      char buf[64];
-      if (::read(args.notify_fd, buf, sizeof(buf)) <= 0) {
+      // Kept connections handed over from a draining older generation, or
+      // EOF: the supervisor is gone. The socket stays open (the Server
+      // holds its number); sends on it just fail from now on.
+      std::string data;
+      std::vector<os::UniqueFd> handed;
+      const ssize_t n = os::ReceiveWithFds(args.notify_fd, &data, &handed);
+      for (os::UniqueFd& fd : handed) server.Adopt(std::move(fd));
+      if (n == 0 || (n < 0 && errno != EAGAIN)) {
+        server.DisableHandOver();
         begin_drain("supervisor gone");
-        ::close(args.notify_fd);
-        args.notify_fd = -1;
+        supervisor_alive = false;
       }
     }
     if (replacing && server.busy() <= watchdog.stuck()) {
@@ -503,7 +537,9 @@ int WorkerMain(int argc, char** argv) {
     }
     if (draining) {
       const bool expired = drain_deadline && Clock::now() >= *drain_deadline;
-      if (server.Idle() || expired) {
+      // Without the supervisor to hand kept connections to, wait until they
+      // are quiet before closing them.
+      if ((server.Idle() && (supervisor_alive || server.QuietFor(kDrainQuiet))) || expired) {
         if (expired) log::Warning("requests still running after process_control_timeout; stopping");
         if (expired) ::_exit(0);
         break;
@@ -513,7 +549,8 @@ int WorkerMain(int argc, char** argv) {
   server.Stop();
   server.Join();
   sapi::PhpRuntime::Shutdown();
-  log::Debug("exited after {} requests", server.requests_served());
+  log::Debug("exited after {} requests; {} kept connection(s) handed over", server.requests_served(),
+             server.connections_handed_over());
   return 0;
 }
 

@@ -61,9 +61,9 @@ class _Instances:
             t.wait_ready()
         return t
 
-    def nginx(self, tfpm, root, extra_location=""):
+    def nginx(self, tfpm, root, extra_location="", **kw):
         sock = tfpm.sock if hasattr(tfpm, "sock") else str(tfpm)
-        n = helpers.Nginx(sock, str(root), extra_location)
+        n = helpers.Nginx(sock, str(root), extra_location, **kw)
         self.nginxes.append(n)
         url = helpers.NginxURL(n.url)
         url.nginx = n
@@ -123,10 +123,10 @@ def module_tfpm_factory(_module_instances):
 
 @pytest.fixture
 def nginx_factory(_instances):
-    """nginx_factory(tfpm, root, extra_location="") -> "http://127.0.0.1:PORT"
+    """nginx_factory(tfpm, root, extra_location="", upstream_keepalive=0) -> "http://127.0.0.1:PORT"
     (a str; its .nginx is the helpers.Nginx, e.g. for .error_log())."""
-    def make(tfpm, root, extra_location=""):
-        return _instances.nginx(tfpm, root, extra_location)
+    def make(tfpm, root, extra_location="", **kw):
+        return _instances.nginx(tfpm, root, extra_location, **kw)
     return make
 
 

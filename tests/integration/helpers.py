@@ -198,7 +198,9 @@ PRODUCTION_INI = {
     "output_buffering": "4096",
 }
 
-DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout"}
+DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout",
+               "control_socket_mode", "control_socket_owner", "control_socket_group",
+               "emergency_restart_threshold", "emergency_restart_interval"}
 
 
 def _merge_options(existing, wanted):
@@ -261,7 +263,8 @@ class Tfpm:
     key such as process_control_timeout) into the daemon section; `pools`
     adds or replaces whole pools. In every string value "{dir}" stands for
     the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
-    returns without waiting; `process_env` adds environment variables.
+    returns without waiting; `process_env` adds environment variables;
+    `process_prefix` (a command list) runs in front of tfpm, with `pass_fds`.
     `ini_file` loads that php.ini (php.ini_file) and replaces the built-in
     production defaults: only `ini` is applied on top of it. `run_as` (a
     user name) runs the whole daemon as that user instead of root; its
@@ -283,6 +286,10 @@ class Tfpm:
         extra_env = overrides.pop("process_env", {})
         self._popen_user = {}
         run_as = overrides.pop("run_as", None)
+        # Socket activation tests: a command in front of tfpm (e.g. a shell
+        # that sets LISTEN_PID) and descriptors to pass to it.
+        self.process_prefix = list(overrides.pop("process_prefix", []))
+        self.pass_fds = tuple(overrides.pop("pass_fds", ()))
 
         daemon = {"error_log": "stderr", "log_level": "notice", "control_socket": self.ctl_sock,
                   "process_control_timeout": "10s"}
@@ -341,9 +348,9 @@ class Tfpm:
     def start(self, wait_ready=True):
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(TFPM), "--config", str(self.config_path), "--foreground"],
+            self.process_prefix + [str(TFPM), "--config", str(self.config_path), "--foreground"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env=self.env, cwd=str(self.dir), **self._popen_user)
+            env=self.env, cwd=str(self.dir), pass_fds=self.pass_fds, **self._popen_user)
         self.pid = self.proc.pid
         if wait_ready:
             self.wait_ready()
@@ -476,6 +483,12 @@ class Tfpm:
         except ValueError:
             return None
 
+    def write_config(self):
+        """Writes self.config (after a test changed it) to the config file,
+        e.g. before `pm-ctl reload`."""
+        self.config_path.write_text(to_yaml(_replace_dir(self.config, str(self.dir))) + "\n")
+        self.expected_processes = sum(int(p.get("processes", 1)) for p in self.config["pools"].values())
+
     def served(self):
         return sum(pool["requests"] for pool in self.status()["pools"])
 
@@ -499,7 +512,7 @@ http {{
     default_type application/octet-stream;
     sendfile off;
     keepalive_timeout 30;
-
+{http_extra}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -529,14 +542,25 @@ class NginxURL(str):
 
 
 class Nginx:
-    def __init__(self, tfpm_sock, root, extra_location=""):
+    """nginx in front of one tfpm socket. With upstream_keepalive=N, nginx
+    keeps up to N idle FastCGI connections to tfpm (an `upstream` block with
+    `keepalive N` and `fastcgi_keep_conn on`), as a busy site would."""
+
+    def __init__(self, tfpm_sock, root, extra_location="", upstream_keepalive=0):
         self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-nginx-", dir="/tmp"))
         self.proc = None
         self._log = None
         for attempt in range(5):
             self.port = free_port()
+            snippet = nginx_snippet(tfpm_sock)
+            http_extra = ""
+            if upstream_keepalive:
+                http_extra = (f"    upstream tfpm_backend {{\n        server unix:{tfpm_sock};\n"
+                              f"        keepalive {upstream_keepalive};\n    }}\n")
+                snippet = snippet.replace(f"fastcgi_pass unix:{tfpm_sock};",
+                                          "fastcgi_pass tfpm_backend;\n    fastcgi_keep_conn on;")
             conf = NGINX_CONF.format(prefix=self.dir, port=self.port, root=root, extra=extra_location,
-                                     snippet=nginx_snippet(tfpm_sock))
+                                     snippet=snippet, http_extra=http_extra)
             (self.dir / "nginx.conf").write_text(conf)
             self._log = open(self.dir / "stderr.log", "ab")
             self.proc = subprocess.Popen(

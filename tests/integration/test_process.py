@@ -178,11 +178,11 @@ def test_pm_ctl_status_human_output(tfpm_factory):
     wait_until(lambda: tfpm.served() == 1, 10 * SLOW, what="the request to be counted")
     out = tfpm.ctl("status").stdout
     st = tfpm.status()
-    assert re.search(rf"^tfpm \S+ \(PHP 8\.4\.\d+\), pid {tfpm.pid}, up \d+ s$", out, re.M), out
+    assert re.search(rf"^tfpm \S+ \(PHP 8\.4\.\d+\), pid {tfpm.pid}, up \d+ s, generation 1$", out, re.M), out
     assert re.search(rf"^pool www  listen {re.escape(tfpm.sock)}  mode classic  busy 0  idle 6  "
                      rf"requests 1$", out, re.M), out
     for p in st["pools"][0]["processes"]:
-        assert re.search(rf"^  process {p['pid']}  ready ", out, re.M), out
+        assert re.search(rf"^  process {p['pid']}  ready +up \d+ s  generation 1$", out, re.M), out
     thread_lines = re.findall(r"^    thread (\d+) +(\w+) +requests (\d+)", out, re.M)
     assert sorted(int(i) for i, _, _ in thread_lines) == [0, 0, 1, 1, 2, 2]
     assert {s for _, s, _ in thread_lines} == {"Idle"}

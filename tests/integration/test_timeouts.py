@@ -181,3 +181,35 @@ def test_request_terminate_timeout_frees_a_thread_waiting_for_its_own_body(tfpm_
     assert r.status == 504, r
     assert time.monotonic() - t0 < 2.0 + (1.5 if SANITIZER else 0)
     assert fcgi.request(tfpm.sock, HANG, query="how=ok").status == 200
+
+
+@pytest.mark.sanitize
+def test_max_wait_time_answers_503_when_no_thread_frees_up(tfpm_factory):
+    sleep = php_fixture("sleep")
+    tfpm = tfpm_factory(processes=1, threads=1, max_wait_time="500ms")
+    kept = fcgi.connect(tfpm.sock)
+    try:
+        # A kept connection, parked between requests.
+        assert fcgi.request(tfpm.sock, HANG, query="how=ok", sock=kept, keep_conn=True).status == 200
+        results = {}
+        busy = threading.Thread(target=lambda: results.update(
+            slow=fcgi.request(tfpm.sock, sleep, query="ms=3000", timeout=30 * SLOW)))
+        busy.start()
+        wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 1, 5 * SLOW, what="the thread busy")
+        t0 = time.monotonic()
+        fresh = fcgi.request(tfpm.sock, HANG, query="how=ok")      # waits in the backlog
+        t_fresh = time.monotonic() - t0
+        t0 = time.monotonic()
+        again = fcgi.request(tfpm.sock, HANG, query="how=ok", sock=kept, keep_conn=True)  # on the kept one
+        t_kept = time.monotonic() - t0
+        busy.join(30 * SLOW)
+    finally:
+        kept.close()
+    for r, took in ((fresh, t_fresh), (again, t_kept)):
+        assert r.status == 503, r
+        assert b"max_wait_time" in r.stderr
+        assert 0.45 <= took <= 1.0 + (1.0 if SANITIZER else 0), took
+    assert results["slow"].status == 200  # the busy request itself is untouched
+    assert tfpm.status()["pools"][0]["max_wait_rejected"] == 2
+    # With a free thread nothing is rejected.
+    assert all(fcgi.request(tfpm.sock, HANG, query="how=ok").status == 200 for _ in range(20))

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "control/protocol.h"
 #include "tfpm_build_config.h"
@@ -15,19 +16,41 @@ namespace {
 using tfpm::control::Json;
 
 constexpr char kUsage[] =
-    "Usage: pm-ctl [--socket PATH] COMMAND [--json]\n"
+    "Usage: pm-ctl [--socket PATH] COMMAND [ARGS] [--json]\n"
     "\n"
     "Commands:\n"
-    "  status [--json]   pools, processes, threads and what each is doing\n"
-    "  stop [--fast]     graceful stop (requests in flight finish); --fast: now\n"
+    "  status [--json]       pools, generations, processes, threads and what each is doing\n"
+    "  reload [--no-wait]    re-read the config file and start a new generation of workers;\n"
+    "                        the old one drains once the new one is ready. Waits for that\n"
+    "                        unless --no-wait. An invalid config is refused (exit 1) and\n"
+    "                        the old one keeps serving.\n"
+    "  restart POOL [--no-wait]  rolling restart of one pool (new workers first, then the\n"
+    "                        old ones drain), e.g. after a code deploy\n"
+    "  reopen-logs           reopen log files (after logrotate), as SIGUSR1\n"
+    "  config-test FILE      let the daemon check FILE as it would on reload\n"
+    "  stop [--fast]         graceful stop (requests in flight finish); --fast: now\n"
     "  version\n"
     "\n"
     "The socket defaults to $TFPM_CONTROL_SOCKET, else /run/tfpm/tfpm.sock.\n"
-    "Exit codes: 0 ok, 1 the daemon refused or failed, 2 usage, 3 cannot connect.\n";
+    "Exit codes: 0 ok, 1 the daemon refused or failed (the reason on stderr), 2 usage,\n"
+    "3 cannot connect.\n";
+
+void PrintThreads(const Json& proc) {
+  for (const auto& t : proc.at("threads")) {
+    std::printf("    thread %-3d %-16s requests %-8llu", t.value("index", 0), t.value("state", "?").c_str(),
+                t.value("requests", 0ull));
+    if (t.contains("uri")) {
+      std::printf(" %s %s (%.0f ms)", t.value("method", "").c_str(), t.value("uri", "").c_str(),
+                  t.value("duration_ms", 0.0));
+    }
+    std::printf("\n");
+  }
+}
 
 void PrintStatus(const Json& r) {
-  std::printf("tfpm %s (PHP %s), pid %d, up %.0f s%s\n", r.value("version", "?").c_str(),
+  std::printf("tfpm %s (PHP %s), pid %d, up %.0f s, generation %llu%s%s\n", r.value("version", "?").c_str(),
               r.value("php", "?").c_str(), r.value("pid", 0), r.value("uptime_s", 0.0),
+              r.value("generation", 0ull), r.contains("reloading") ? ", reloading" : "",
               r.value("stopping", false) ? ", stopping" : "");
   for (const auto& pool : r.at("pools")) {
     std::printf("\npool %s  listen %s  mode %s  busy %llu  idle %llu  requests %llu\n",
@@ -35,17 +58,18 @@ void PrintStatus(const Json& r) {
                 pool.value("mode", "?").c_str(), pool.value("busy_threads", 0ull),
                 pool.value("idle_threads", 0ull), pool.value("requests", 0ull));
     for (const auto& proc : pool.at("processes")) {
-      std::printf("  process %d  %-8s up %.0f s\n", proc.value("pid", 0), proc.value("state", "?").c_str(),
-                  proc.value("uptime_s", 0.0));
-      for (const auto& t : proc.at("threads")) {
-        std::printf("    thread %-3d %-16s requests %-8llu", t.value("index", 0), t.value("state", "?").c_str(),
-                    t.value("requests", 0ull));
-        if (t.contains("uri")) {
-          std::printf(" %s %s (%.0f ms)", t.value("method", "").c_str(), t.value("uri", "").c_str(),
-                      t.value("duration_ms", 0.0));
-        }
-        std::printf("\n");
-      }
+      std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),
+                  proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull));
+      PrintThreads(proc);
+    }
+  }
+  if (r.contains("previous_generations") && !r.at("previous_generations").empty()) {
+    std::printf("\nprevious generations\n");
+    for (const auto& proc : r.at("previous_generations")) {
+      std::printf("  process %d  %-8s up %.0f s  generation %llu  pool %s\n", proc.value("pid", 0),
+                  proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull),
+                  proc.value("pool", "?").c_str());
+      PrintThreads(proc);
     }
   }
 }
@@ -56,21 +80,39 @@ int main(int argc, char** argv) {
   std::string socket = std::getenv("TFPM_CONTROL_SOCKET") ? std::getenv("TFPM_CONTROL_SOCKET")
                                                           : "/run/tfpm/tfpm.sock";
   std::string command;
-  bool json = false, fast = false;
+  std::vector<std::string> operands;
+  bool json = false, fast = false, no_wait = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--socket" && i + 1 < argc) socket = argv[++i];
     else if (a == "--json") json = true;
     else if (a == "--fast") fast = true;
+    else if (a == "--no-wait") no_wait = true;
     else if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); return 0; }
-    else if (command.empty() && a[0] != '-') command = a;
+    else if (!a.empty() && a[0] != '-') (command.empty() ? command : operands.emplace_back()) = a;
     else { std::fprintf(stderr, "pm-ctl: unexpected argument '%s'\n%s", argv[i], kUsage); return 2; }
+  }
+  const size_t want_operands = command == "restart" || command == "config-test" ? 1 : 0;
+  if (operands.size() != want_operands) {
+    std::fprintf(stderr, "pm-ctl: %s takes %zu argument(s)\n%s", command.c_str(), want_operands, kUsage);
+    return 2;
   }
   Json request;
   if (command == "status") request = {{"cmd", "status"}};
   else if (command == "stop") request = {{"cmd", "stop"}, {"fast", fast}};
   else if (command == "version") request = {{"cmd", "version"}};
-  else { std::fputs(kUsage, stderr); return 2; }
+  else if (command == "reload") request = {{"cmd", "reload"}, {"wait", !no_wait}};
+  else if (command == "restart") request = {{"cmd", "restart"}, {"pool", operands[0]}, {"wait", !no_wait}};
+  else if (command == "reopen-logs") request = {{"cmd", "reopen-logs"}};
+  else if (command == "config-test") {
+    // The daemon reads the file: make a relative name absolute here.
+    std::string file = operands[0];
+    if (file[0] != '/') {
+      char cwd[4096];
+      if (::getcwd(cwd, sizeof(cwd)) != nullptr) file = std::string(cwd) + "/" + file;
+    }
+    request = {{"cmd", "config-test"}, {"file", file}};
+  } else { std::fputs(kUsage, stderr); return 2; }
 
   auto reply = tfpm::control::Call(socket, request);
   if (!reply.ok()) {
@@ -88,6 +130,15 @@ int main(int argc, char** argv) {
   } else if (command == "version") {
     std::printf("tfpm %s (PHP %s); pm-ctl %s\n", reply->value("version", "?").c_str(),
                 reply->value("php", "?").c_str(), TFPM_VERSION);
+  } else if (command == "reload" || command == "restart") {
+    if (reply->value("waiting", true)) {
+      std::printf("ok: generation %llu ready in %.3f s; %d old process(es) draining\n",
+                  reply->value("generation", 0ull), reply->value("seconds", 0.0), reply->value("draining", 0));
+    } else {
+      std::printf("ok: generation %llu starting\n", reply->value("generation", 0ull));
+    }
+  } else if (command == "config-test") {
+    std::printf("configuration file %s test is successful\n", reply->value("file", "").c_str());
   } else {
     std::printf("ok\n");
   }

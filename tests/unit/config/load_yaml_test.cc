@@ -86,6 +86,11 @@ void CheckDaemonDefaults(const DaemonConfig& d) {
   CHECK(d.pid_file.empty());
   CHECK(d.control_socket == "/run/tfpm/tfpm.sock");
   CHECK(d.process_control_timeout == milliseconds(10000));
+  CHECK(d.control_socket_mode == 0600);
+  CHECK(d.control_socket_owner.empty());
+  CHECK(d.control_socket_group.empty());
+  CHECK(d.emergency_restart_threshold == 0);
+  CHECK(d.emergency_restart_interval == milliseconds(0));
 }
 
 TEST_CASE("the embedded default config loads") {
@@ -137,6 +142,11 @@ TEST_CASE("every key is parsed") {
   pid_file: /run/tfpm.pid
   control_socket: /tmp/ctl.sock
   process_control_timeout: 1500ms
+  control_socket_mode: "0660"
+  control_socket_owner: root
+  control_socket_group: adm
+  emergency_restart_threshold: 10
+  emergency_restart_interval: 1m
 php:
   ini_file: /etc/php/php.ini
   ini:
@@ -198,6 +208,11 @@ pools:
   CHECK(d.pid_file == "/run/tfpm.pid");
   CHECK(d.control_socket == "/tmp/ctl.sock");
   CHECK(d.process_control_timeout == milliseconds(1500));
+  CHECK(d.control_socket_mode == 0660);
+  CHECK(d.control_socket_owner == "root");
+  CHECK(d.control_socket_group == "adm");
+  CHECK(d.emergency_restart_threshold == 10);
+  CHECK(d.emergency_restart_interval == milliseconds(60000));
   CHECK(config->php.ini_file == "/etc/php/php.ini");
   CHECK(config->php.ini == KeyValues{{"memory_limit", "256M"},
                                      {"display_errors", "0"},
@@ -207,7 +222,7 @@ pools:
   REQUIRE(config->pools.size() == 2);
   const PoolConfig& p = config->pools[0];
   CHECK(p.name == "app");
-  CHECK(p.line == 15);
+  CHECK(p.line == 20);
   CHECK(p.listen == "[::1]:9001");
   CHECK(p.listen_mode == 0640u);
   CHECK(p.listen_owner == "www-data");
@@ -244,7 +259,7 @@ pools:
 
   const PoolConfig& s = config->pools[1];
   CHECK(s.name == "second");
-  CHECK(s.line == 53);
+  CHECK(s.line == 58);
   CHECK(s.listen == "660");
   CHECK(s.listen_mode == 0600u);  // always octal, even unquoted
   CHECK(s.limit_extensions.empty());

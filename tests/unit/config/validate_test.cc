@@ -86,6 +86,12 @@ constexpr BadCase kBadConfigs[] = {
      "2m or 1h"},
     {"pools:\n  www:\n    listen: x\n    request_terminate_timeout: 25h\n",
      "tfpm.yaml:4: pools.www.request_terminate_timeout: must be <= 24h"},
+    {"daemon:\n  emergency_restart_threshold: -1\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.emergency_restart_threshold: must be >= 0"},
+    {"daemon:\n  emergency_restart_interval: 25h\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.emergency_restart_interval: must be <= 24h"},
+    {"daemon:\n  control_socket_mode: \"1777\"\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.control_socket_mode: must be <= 0777"},
     {"daemon:\n  process_control_timeout: 1.5s\npools:\n  www:\n    listen: x\n",
      "tfpm.yaml:2: daemon.process_control_timeout: expected a duration such as 500ms, 30s, 2m "
      "or 1h"},

@@ -1,11 +1,14 @@
 #include "os/socket.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
+#include <vector>
 
 #include "os/process.h"
 
@@ -94,6 +97,43 @@ TEST_CASE("a TCP listener on an ephemeral loopback port reports its address") {
   REQUIRE(local.ok());
   CHECK(local->host == "127.0.0.1");
   CHECK(local->port != 0);
+}
+
+TEST_CASE("descriptors pass over a socketpair with their tag byte, one per message") {
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+  UniqueFd a(sv[0]), b(sv[1]);
+  int p1[2], p2[2];
+  REQUIRE(::pipe(p1) == 0);
+  REQUIRE(::pipe(p2) == 0);
+  UniqueFd r1(p1[0]), w1(p1[1]), r2(p2[0]), w2(p2[1]);
+  REQUIRE(::write(a.get(), "ready\n", 6) == 6);
+  CHECK(SendFd(a.get(), w1.get(), 'c'));
+  CHECK(SendFd(a.get(), w2.get(), 'c'));
+
+  std::string data;
+  std::vector<UniqueFd> fds;
+  // Plain bytes and the first descriptor's message; never two descriptors'
+  // messages in one read.
+  CHECK(ReceiveWithFds(b.get(), &data, &fds) == 7);
+  CHECK(data == "ready\nc");
+  REQUIRE(fds.size() == 1);
+  CHECK(ReceiveWithFds(b.get(), &data, &fds) == 1);
+  CHECK(data == "ready\ncc");
+  REQUIRE(fds.size() == 2);
+  CHECK(ReceiveWithFds(b.get(), &data, &fds) == -1);
+  CHECK(errno == EAGAIN);
+  // The received descriptors are the pipes' write ends (new numbers, close-on-exec).
+  CHECK((::fcntl(fds[0].get(), F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(::write(fds[0].get(), "x", 1) == 1);
+  REQUIRE(::write(fds[1].get(), "y", 1) == 1);
+  char c = 0;
+  CHECK(::read(r1.get(), &c, 1) == 1);
+  CHECK(c == 'x');
+  CHECK(::read(r2.get(), &c, 1) == 1);
+  CHECK(c == 'y');
+  a.Reset();
+  CHECK(ReceiveWithFds(b.get(), &data, &fds) == 0);  // EOF
 }
 
 TEST_CASE("wait statuses are described as php-fpm logs them") {

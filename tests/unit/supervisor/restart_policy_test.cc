@@ -44,3 +44,36 @@ TEST_CASE("limits are configurable") {
 
 }  // namespace
 }  // namespace tfpm::supervisor
+
+namespace tfpm::supervisor {
+namespace {
+
+TEST_CASE("emergency restart fires when threshold crashes fall within the interval") {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  EmergencyRestart e(3, seconds(10));
+  os::TimePoint t{};
+  CHECK_FALSE(e.OnCrash(t));
+  CHECK_FALSE(e.OnCrash(t + seconds(5)));
+  CHECK(e.OnCrash(t + seconds(9)));
+  // The count starts again after firing.
+  CHECK_FALSE(e.OnCrash(t + seconds(9) + milliseconds(1)));
+  CHECK_FALSE(e.OnCrash(t + seconds(10)));
+  // Old crashes fall out of the window: 9.001 and 10 are older than 10 s at 20.5.
+  CHECK_FALSE(e.OnCrash(t + milliseconds(20500)));
+  CHECK_FALSE(e.OnCrash(t + seconds(21)));
+  CHECK(e.OnCrash(t + seconds(22)));
+}
+
+TEST_CASE("emergency restart is off with threshold or interval 0") {
+  os::TimePoint t{};
+  EmergencyRestart off1(0, std::chrono::seconds(10));
+  EmergencyRestart off2(1, std::chrono::seconds(0));
+  for (int i = 0; i < 5; ++i) {
+    CHECK_FALSE(off1.OnCrash(t));
+    CHECK_FALSE(off2.OnCrash(t));
+  }
+}
+
+}  // namespace
+}  // namespace tfpm::supervisor
