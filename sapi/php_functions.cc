@@ -6,6 +6,9 @@
 //   frankenphp_handle_request(callable) — alias
 //   tfpm_info(): array                   — what this interpreter is: version,
 //                                          ZTS, Zend max-execution timers, signals
+// and php-fpm's INI entries that tfpm honours: cgi.fix_pathinfo,
+// cgi.discard_path, fastcgi.logging, fastcgi.error_header (all
+// PHP_INI_SYSTEM, php-fpm's defaults).
 #include <unistd.h>
 
 #include "sapi/php_internal.h"
@@ -34,17 +37,17 @@ PHP_FUNCTION(fastcgi_finish_request) {
 
 // Copies every header into the request's own zvals (sapi_add_request_header
 // duplicates name and value), so nothing in the returned array points into
-// the FastCGI connection's buffers.
+// the FastCGI connection's buffers. Walks the request's CGI environment in
+// php-fpm's order, so the array's order matches php-fpm's.
 PHP_FUNCTION(apache_request_headers) {
   ZEND_PARSE_PARAMETERS_NONE();
   array_init(return_value);
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
-  for (const auto& [name, value] : ctx->exchange->params()) {
+  if (CurrentRequest() == nullptr) return;
+  RequestEnv().ForEachForRegistration([return_value](std::string_view name, std::string_view value) {
     sapi_add_request_header(name.data(), static_cast<unsigned int>(name.size()),
                             const_cast<char*>(value.data()), static_cast<unsigned int>(value.size()),
                             return_value);
-  }
+  });
 }
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_tfpm_info, 0, 0, IS_ARRAY, 0)
@@ -88,14 +91,31 @@ const zend_function_entry kFunctions[] = {
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
     ZEND_FE_END};
 
+PHP_INI_BEGIN()
+PHP_INI_ENTRY("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("cgi.discard_path", "0", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("fastcgi.logging", "1", PHP_INI_SYSTEM, nullptr)
+PHP_INI_ENTRY("fastcgi.error_header", nullptr, PHP_INI_SYSTEM, nullptr)
+PHP_INI_END()
+
+PHP_MINIT_FUNCTION(tfpm) {
+  REGISTER_INI_ENTRIES();
+  return SUCCESS;
+}
+
+PHP_MSHUTDOWN_FUNCTION(tfpm) {
+  UNREGISTER_INI_ENTRIES();
+  return SUCCESS;
+}
+
 }  // namespace
 
 zend_module_entry tfpm_module_entry = {
     STANDARD_MODULE_HEADER,
     "tfpm",
     kFunctions,
-    nullptr,  // MINIT
-    nullptr,  // MSHUTDOWN
+    PHP_MINIT(tfpm),
+    PHP_MSHUTDOWN(tfpm),
     nullptr,  // RINIT
     nullptr,  // RSHUTDOWN
     nullptr,  // MINFO

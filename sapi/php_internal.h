@@ -8,11 +8,15 @@ extern "C" {
 #include <main/php_variables.h>
 #include <main/php_ini.h>
 #include <Zend/zend_ini.h>
+#include <Zend/zend_ini_scanner.h>
 #include <Zend/zend_exceptions.h>
 #include <ext/standard/head.h>
 }
 
+#include <string_view>
+
 #include "fastcgi/exchange.h"
+#include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
 
 ZEND_TSRMLS_CACHE_EXTERN()
@@ -24,6 +28,7 @@ namespace tfpm::sapi {
 struct RequestContext {
   fastcgi::Exchange* exchange = nullptr;
   bool input_timed_out = false;  // max_input_time passed while reading the body
+  bool stderr_started = false;  // a message went to FCGI_STDERR already
 };
 
 // max_input_time: the exchange stops waiting for body bytes this long after
@@ -32,6 +37,32 @@ void ArmInputDeadline(fastcgi::Exchange& ex);
 // The 408 answer when the body did not arrive within max_input_time.
 // Returns true if it handled the request that way.
 bool AnswerInputTimeout(RequestContext* ctx);
+
+// The calling thread's CGI environment of its current request: the params
+// as FillRequestInfo() edited them (php-fpm's FCGI_PUTENV). $_SERVER,
+// getenv() and the cookie callback read it.
+CgiEnv& RequestEnv();
+
+// php-fpm's init_request_info: fills SG(request_info) and RequestEnv()
+// from the request's params (the script path rules of cgi_env.h). Call
+// with SG(server_context) set, before php_request_startup().
+void FillRequestInfo(fastcgi::Exchange& ex);
+
+// The rest of init_request_info: applies the request's PHP_VALUE and
+// PHP_ADMIN_VALUE params (from RequestEnv()) as changes that
+// php_request_shutdown() undoes. Call after FillRequestInfo(), before
+// php_request_startup().
+void ApplyFastCgiIni();
+
+// SAPI activate, inside php_request_startup(): php.ini's [HOST=] and
+// [PATH=] sections and the .user.ini files for SG(request_info)'s script
+// (php-fpm's sapi_cgi_activate). sapi/php_user_ini.cc.
+void ActivatePerDirectoryIni();
+
+// A message for the web server's error log (FCGI_STDERR), as php-fpm sends
+// them: several in one request are joined with "; "; off when the INI
+// entry fastcgi.logging is 0.
+void LogToWebServer(RequestContext* ctx, std::string_view message);
 
 inline RequestContext* CurrentRequest() {
   return static_cast<RequestContext*>(SG(server_context));
@@ -49,9 +80,6 @@ void UnregisterThread();
 void BeginTrackedRequest(int connection_fd);
 void EndTrackedRequest();
 void MarkTrackedRequestFinished();
-
-// Fills SG(request_info) from the FastCGI params (php_request.cc).
-void FillRequestInfo(fastcgi::Exchange& ex);
 
 // tfpm_handle_request() (php_worker.cc), registered in php_functions.cc.
 ZEND_FUNCTION(tfpm_handle_request);

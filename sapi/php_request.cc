@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "base/log.h"
@@ -18,45 +19,155 @@ extern "C" {
 namespace tfpm::sapi {
 namespace {
 
-char* ParamOrNull(fastcgi::Exchange& ex, std::string_view name) {
-  auto v = ex.FindParam(name);
-  return v ? const_cast<char*>(v->data()) : nullptr;
-}
-
-int ProtocolNumber(const char* proto) {
-  // "HTTP/1.1" -> 1001, as php-fpm's init_request_info.
-  if (proto && std::strlen(proto) >= 8 && std::strncmp(proto, "HTTP/", 5) == 0) {
-    return (proto[5] - '0') * 1000 + (proto[7] - '0');
-  }
-  return 1000;
-}
+// The current request's environment and the strings SG(request_info) points
+// into. Per thread: each PHP thread serves one request at a time.
+thread_local CgiEnv t_env;
+thread_local std::string t_script;
+thread_local std::string t_script_name;
 
 bool ExtensionAllowed(std::string_view path) {
   const auto& allowed = Options().limit_extensions;
   if (allowed.empty()) return true;
   for (const auto& ext : allowed) {
-    if (path.size() >= ext.size() && path.substr(path.size() - ext.size()) == ext) return true;
+    // As php-fpm: the name must be longer than the extension.
+    if (path.size() > ext.size() && path.substr(path.size() - ext.size()) == ext) return true;
   }
   return false;
 }
 
-}  // namespace
+// ---- PHP_VALUE / PHP_ADMIN_VALUE ------------------------------------------
+//
+// php-fpm changes the child's master INI values for these, so they stay for
+// every later request of that child. We change them for this request only:
+// zend_alter_ini_entry records the old value and php_request_shutdown()
+// (zend_ini_deactivate) restores it, and with it the entry's modifiability.
 
-void FillRequestInfo(fastcgi::Exchange& ex) {
-  sapi_request_info& ri = SG(request_info);
-  ri.request_method = ParamOrNull(ex, "REQUEST_METHOD");
-  ri.query_string = ParamOrNull(ex, "QUERY_STRING");
-  ri.request_uri = ParamOrNull(ex, "SCRIPT_NAME");
-  ri.content_type = ParamOrNull(ex, "CONTENT_TYPE");
-  ri.cookie_data = ParamOrNull(ex, "HTTP_COOKIE");
-  const char* length = ParamOrNull(ex, "CONTENT_LENGTH");
-  ri.content_length = length ? ZEND_ATOL(length) : 0;
-  ri.proto_num = ProtocolNumber(ParamOrNull(ex, "SERVER_PROTOCOL"));
-  ri.path_translated = ParamOrNull(ex, "SCRIPT_FILENAME");
-  ri.headers_only = ri.request_method && std::strcmp(ri.request_method, "HEAD") == 0;
-  php_handle_auth_data(ParamOrNull(ex, "HTTP_AUTHORIZATION"));
-  SG(sapi_headers).http_response_code = 200;
+struct IniParse {
+  RequestContext* ctx;
+  bool admin;
+};
+
+bool AdminKey(std::string_view key) {
+  for (const auto& k : Options().admin_keys) {
+    if (k == key) return true;
+  }
+  return false;
 }
+
+void ApplyIniEntry(zval* arg1, zval* arg2, zval* /*arg3*/, int callback_type, void* arg) {
+  auto* parse = static_cast<IniParse*>(arg);
+  if (callback_type != ZEND_INI_PARSER_ENTRY) {
+    LogToWebServer(parse->ctx, "Passing INI directive through FastCGI: only classic entries are allowed");
+    return;
+  }
+  if (arg1 == nullptr || Z_TYPE_P(arg1) != IS_STRING || Z_STRLEN_P(arg1) == 0) {
+    LogToWebServer(parse->ctx, "Passing INI directive through FastCGI: empty key");
+    return;
+  }
+  std::string_view key(Z_STRVAL_P(arg1), Z_STRLEN_P(arg1));
+  if (arg2 == nullptr || Z_TYPE_P(arg2) != IS_STRING) {
+    LogToWebServer(parse->ctx, std::string("Passing INI directive through FastCGI: empty value for key '")
+                                   .append(key).append("'"));
+    return;
+  }
+  // Process-wide changes a request must not make in a shared process:
+  // loading extensions, disabling functions/classes. A pool's
+  // php_admin_value cannot be overridden by PHP_VALUE.
+  const bool refused = key == "extension" || key == "zend_extension" || key == "disable_functions" ||
+                       key == "disable_classes" || (!parse->admin && AdminKey(key));
+  zend_string* name = zend_string_init(key.data(), key.size(), 0);
+  const bool known = zend_hash_exists(EG(ini_directives), name);
+  if (known && !refused) {
+    // A value the entry rejects (its own warning says why) is not an error
+    // of the param, as in php-fpm.
+    zend_alter_ini_entry_chars_ex(name, Z_STRVAL_P(arg2), Z_STRLEN_P(arg2),
+                                  parse->admin ? ZEND_INI_SYSTEM : ZEND_INI_USER, ZEND_INI_STAGE_ACTIVATE, 1);
+  }
+  zend_string_release(name);
+  if (!known || refused) {
+    std::string msg = std::string("Passing INI directive through FastCGI: unable to set '").append(key) + "'";
+    log::Error("{}", msg);
+    LogToWebServer(parse->ctx, msg);
+  }
+}
+
+void ApplyRequestIni(RequestContext* ctx, const char* text, bool admin) {
+  if (text == nullptr) return;
+  IniParse parse{ctx, admin};
+  char* buf;
+  spprintf(&buf, 0, "%s\n", text);
+  zend_parse_ini_string(buf, 1, ZEND_INI_SCANNER_NORMAL,
+                        reinterpret_cast<zend_ini_parser_cb_t>(ApplyIniEntry), &parse);
+  efree(buf);
+}
+
+// Everything between request startup and shutdown. Only trivially
+// destructible locals: PHP may longjmp out of here. The answers for a
+// script that cannot run are php-fpm's, word for word.
+void RunScript(RequestContext* ctx) {
+  if (AnswerInputTimeout(ctx)) return;  // body read during startup timed out
+  // Not an HTTP request over FastCGI: php-fpm runs nothing.
+  if (SG(request_info).request_method == nullptr) return;
+  const char* script = SG(request_info).path_translated;
+  if (script == nullptr) {
+    LogToWebServer(ctx, "Primary script unknown");
+    SG(sapi_headers).http_response_code = 404;
+    PUTS("File not found.\n");
+    return;
+  }
+  if (!ExtensionAllowed(script)) {
+    log::Notice("Access to the script '{}' has been denied (see security.limit_extensions)", script);
+    LogToWebServer(ctx, std::string("Access to the script '") + script +
+                            "' has been denied (see security.limit_extensions)");
+    SG(sapi_headers).http_response_code = 403;
+    PUTS("Access denied.\n");
+    return;
+  }
+  // php_fopen_primary_script() without its doc_root/user_dir mapping: the
+  // path must resolve, and opening it shows no error to the client.
+  zend_file_handle file_handle;
+  zend_string* filename = zend_string_init(script, std::strlen(script), 0);
+  zend_string* resolved = zend_resolve_path(filename);
+  int open_errno = 0;
+  bool opened = false;
+  if (resolved == nullptr) {
+    open_errno = errno;
+  } else {
+    zend_string_release(resolved);
+    const bool display_errors = PG(display_errors);
+    PG(display_errors) = 0;
+    zend_stream_init_filename_ex(&file_handle, filename);
+    file_handle.primary_script = 1;
+    if (zend_stream_open(&file_handle) == SUCCESS) {
+      opened = true;
+    } else {
+      open_errno = errno;
+      zend_destroy_file_handle(&file_handle);
+    }
+    PG(display_errors) = display_errors;
+  }
+  zend_string_release(filename);
+  if (!opened) {
+    thread_local std::string msg;
+    msg.assign("Unable to open primary script: ").append(script).append(" (")
+        .append(std::strerror(open_errno)).append(")");
+    log::Error("{}", msg);
+    LogToWebServer(ctx, msg);
+    if (open_errno == EACCES) {
+      SG(sapi_headers).http_response_code = 403;
+      PUTS("Access denied.\n");
+    } else {
+      SG(sapi_headers).http_response_code = 404;
+      PUTS("No input file specified.\n");
+    }
+    return;
+  }
+  EG(exit_status) = 0;
+  php_execute_script(&file_handle);
+  zend_destroy_file_handle(&file_handle);
+}
+
+}  // namespace
 
 void ArmInputDeadline(fastcgi::Exchange& ex) {
   if (PG(max_input_time) <= 0) return;
@@ -76,51 +187,63 @@ bool AnswerInputTimeout(RequestContext* ctx) {
     }
   }
   zend_end_try();
-  ctx->exchange->WriteStderr("tfpm: request body not received within max_input_time");
+  LogToWebServer(ctx, "tfpm: request body not received within max_input_time");
   return true;
 }
 
-namespace {
+CgiEnv& RequestEnv() { return t_env; }
 
-// Everything between request startup and shutdown. Only trivially
-// destructible locals: PHP may longjmp out of here.
-void RunScript(fastcgi::Exchange& ex, RequestOutcome* outcome) {
-  if (AnswerInputTimeout(CurrentRequest())) return;  // body read during startup timed out
-  const char* script = SG(request_info).path_translated;
-  if (script == nullptr || *script == '\0') {
-    ex.WriteStderr("Primary script unknown");
-    SG(sapi_headers).http_response_code = 404;
-    PUTS("File not found.\n");
-    return;
-  }
-  if (!ExtensionAllowed(script)) {
-    log::Warning("Access to the script '{}' has been denied (see limit_extensions)", script);
-    ex.WriteStderr("Access to the script has been denied (see limit_extensions)");
-    SG(sapi_headers).http_response_code = 403;
-    PUTS("Access denied.\n");
-    return;
-  }
-  if (::access(script, R_OK) != 0) {
-    const int err = errno;
-    if (err == EACCES) {
-      SG(sapi_headers).http_response_code = 403;
-      PUTS("Access denied.\n");
-    } else {
-      ex.WriteStderr("Primary script unknown");
-      SG(sapi_headers).http_response_code = 404;
-      PUTS("File not found.\n");
-    }
-    return;
-  }
-  zend_file_handle file_handle;
-  zend_stream_init_filename(&file_handle, script);
-  EG(exit_status) = 0;
-  php_execute_script(&file_handle);
-  zend_destroy_file_handle(&file_handle);
-  (void)outcome;
+void LogToWebServer(RequestContext* ctx, std::string_view message) {
+  if (ctx == nullptr || message.empty() || ctx->exchange->finished()) return;
+  if (!INI_BOOL(const_cast<char*>("fastcgi.logging"))) return;
+  if (ctx->stderr_started) ctx->exchange->WriteStderr("; ");
+  ctx->stderr_started = true;
+  ctx->exchange->WriteStderr(message);
 }
 
-}  // namespace
+// php-fpm's init_request_info, without its INI part: SG(request_info) from
+// the params and the script path rules (cgi_env.h).
+void FillRequestInfo(fastcgi::Exchange& ex) {
+  t_env.Reset(ex.params());
+  sapi_request_info& ri = SG(request_info);
+  ri.path_translated = nullptr;
+  ri.request_method = const_cast<char*>(t_env.GetCString("REQUEST_METHOD"));
+  ri.proto_num = 1000;  // php-fpm never reads SERVER_PROTOCOL (so POST redirects stay 302)
+  ri.query_string = nullptr;
+  ri.request_uri = nullptr;
+  ri.content_type = nullptr;
+  ri.content_length = 0;
+  SG(sapi_headers).http_response_code = 200;
+
+  if (t_env.Get("SCRIPT_FILENAME") || t_env.Get("PATH_TRANSLATED")) {
+    ScriptPathOptions options;
+    options.fix_pathinfo = INI_BOOL(const_cast<char*>("cgi.fix_pathinfo"));
+    options.discard_path = INI_BOOL(const_cast<char*>("cgi.discard_path"));
+    if (PG(doc_root)) options.doc_root = PG(doc_root);
+    // Read before the path rules may edit them.
+    const char* length = t_env.GetCString("CONTENT_LENGTH");
+    ri.content_length = length ? ZEND_ATOL(length) : 0;
+    ScriptPaths paths = ComputeScriptPaths(t_env, options);
+    if (paths.script) {
+      t_script = std::move(*paths.script);
+      ri.path_translated = t_script.data();
+    }
+    if (paths.script_name) {
+      t_script_name = std::move(*paths.script_name);
+      ri.request_uri = t_script_name.data();
+    }
+    ri.query_string = const_cast<char*>(t_env.GetCString("QUERY_STRING"));
+    const char* type = t_env.GetCString("CONTENT_TYPE");
+    ri.content_type = type ? type : "";
+    php_handle_auth_data(t_env.GetCString("HTTP_AUTHORIZATION"));
+  }
+}
+
+void ApplyFastCgiIni() {
+  RequestContext* ctx = CurrentRequest();
+  ApplyRequestIni(ctx, t_env.GetCString("PHP_VALUE"), false);
+  ApplyRequestIni(ctx, t_env.GetCString("PHP_ADMIN_VALUE"), true);
+}
 
 RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   RequestOutcome outcome;
@@ -128,6 +251,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
   FillRequestInfo(exchange);
+  ApplyFastCgiIni();
   ArmInputDeadline(exchange);
   BeginTrackedRequest(exchange.socket_fd());
 
@@ -135,15 +259,27 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   zend_first_try {
     if (php_request_startup() == SUCCESS) {
       started = true;
-      RunScript(exchange, &outcome);
+      RunScript(&ctx);
     } else {
       log::Error("php_request_startup() failed");
+      zend_ini_deactivate();  // undo this request's PHP_VALUE
     }
   }
   zend_catch { outcome.bailout = true; }
   zend_end_try();
 
   if (started) {
+    // fastcgi.error_header: php-fpm's header for a fatal error (exit status 255).
+    const char* error_header = INI_STR(const_cast<char*>("fastcgi.error_header"));
+    if (EG(exit_status) == 255 && error_header && *error_header && !SG(headers_sent)) {
+      zend_try {
+        sapi_header_line line = {};
+        line.line = error_header;
+        line.line_len = std::strlen(error_header);
+        sapi_header_op(SAPI_HEADER_REPLACE, &line);
+      }
+      zend_end_try();
+    }
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
     php_request_shutdown(nullptr);

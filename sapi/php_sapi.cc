@@ -131,44 +131,80 @@ size_t ReadPost(char* buffer, size_t count) noexcept {
 }
 
 char* ReadCookies() noexcept {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return nullptr;
-  auto v = ctx->exchange->FindParam("HTTP_COOKIE");
-  return v ? const_cast<char*>(v->data()) : nullptr;
+  if (CurrentRequest() == nullptr) return nullptr;
+  return const_cast<char*>(RequestEnv().GetCString("HTTP_COOKIE"));
 }
 
 char* GetEnv(const char* name, size_t name_len) noexcept {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return ::getenv(name);
-  auto v = ctx->exchange->FindParam(std::string_view(name, name_len));
-  return v ? const_cast<char*>(v->data()) : nullptr;
+  if (CurrentRequest() == nullptr) return ::getenv(name);
+  return const_cast<char*>(RequestEnv().GetCString(std::string_view(name, name_len)));
 }
 
-// $_SERVER (and $_ENV when variables_order has E): the process environment,
-// then every FastCGI param, as php-fpm's cgi_php_import_environment_variables.
-void ImportEnvironment(zval* array) noexcept {
-  g_original_import_environment(array);
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
-  for (const auto& [name, value] : ctx->exchange->params()) {
-    php_register_variable_safe(const_cast<char*>(name.data()), const_cast<char*>(value.data()),
-                               value.size(), array);
+// Registers the request's CGI environment into `array` in php-fpm's order,
+// through the input filter (php-fpm's cgi_php_load_env_var: ext/filter
+// keeps its own copy for filter_input(INPUT_SERVER, ...) and applies
+// filter.default; for PARSE_SERVER/PARSE_ENV it never frees or rewrites the
+// buffer) or not (cgi_php_load_env_var_unfilterd).
+void RegisterRequestEnv(zval* array, bool filtered) {
+  const int filter_arg =
+      Z_ARR_P(array) == Z_ARR(PG(http_globals)[TRACK_VARS_ENV]) ? PARSE_ENV : PARSE_SERVER;
+  RequestEnv().ForEachForRegistration([array, filter_arg, filtered](std::string_view name, std::string_view value) {
+    char* val = const_cast<char*>(value.data());
+    size_t len = filtered ? std::strlen(val) : value.size();
+    if (!filtered || sapi_module.input_filter(filter_arg, name.data(), &val, len, &len)) {
+      php_register_variable_safe(const_cast<char*>(name.data()), val, len, array);
+    }
+  });
+}
+
+// True when `array` is not that superglobal and the superglobal is a
+// non-empty array: then `array` becomes a copy of it.
+bool CopyOfSuperglobal(zval* array, int track) {
+  zval* global = &PG(http_globals)[track];
+  if (Z_TYPE_P(global) != IS_ARRAY || Z_ARR_P(array) == Z_ARR_P(global) ||
+      zend_hash_num_elements(Z_ARRVAL_P(global)) == 0) {
+    return false;
   }
+  zend_array_destroy(Z_ARR_P(array));
+  Z_ARR_P(array) = zend_array_dup(Z_ARR_P(global));
+  return true;
 }
 
+// $_SERVER (and $_ENV when variables_order has E): as php-fpm's
+// cgi_php_import_environment_variables, a copy of $_ENV or $_SERVER if one
+// is built already, else the process environment and then the request's
+// CGI environment, filtered. Not the copy in a worker thread: there the
+// superglobals still hold the boot's or the previous request's values.
+void ImportEnvironment(zval* array) noexcept {
+  if (CurrentRequest() != nullptr && !InWorkerThread() &&
+      (CopyOfSuperglobal(array, TRACK_VARS_ENV) || CopyOfSuperglobal(array, TRACK_VARS_SERVER))) {
+    return;
+  }
+  g_original_import_environment(array);
+  if (CurrentRequest() != nullptr) RegisterRequestEnv(array, true);
+}
+
+// getenv() without a name: the process environment and the request's CGI
+// environment, unfiltered (php-fpm's cgi_php_load_environment_variables).
+void LoadEnvironment(zval* array) noexcept {
+  g_original_import_environment(array);
+  if (CurrentRequest() != nullptr) RegisterRequestEnv(array, false);
+}
+
+// PHP_SELF: SCRIPT_NAME + PATH_INFO with cgi.fix_pathinfo, else
+// SG(request_info).request_uri alone (php-fpm's sapi_cgi_register_variables).
 void RegisterServerVariables(zval* array) noexcept {
   php_import_environment_variables(array);
-  // PHP_SELF = SCRIPT_NAME + PATH_INFO (php-fpm with cgi.fix_pathinfo=1).
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return;
+  if (CurrentRequest() == nullptr) return;
   const char* script = SG(request_info).request_uri ? SG(request_info).request_uri : "";
-  auto path_info = ctx->exchange->FindParam("PATH_INFO");
   const size_t script_len = std::strlen(script);
-  const size_t info_len = path_info ? path_info->size() : 0;
+  const char* path_info = nullptr;
+  if (INI_BOOL(const_cast<char*>("cgi.fix_pathinfo"))) path_info = RequestEnv().GetCString("PATH_INFO");
+  const size_t info_len = path_info ? std::strlen(path_info) : 0;
   size_t len = script_len + info_len;
   char* self = static_cast<char*>(emalloc(len + 1));
   std::memcpy(self, script, script_len);
-  if (info_len) std::memcpy(self + script_len, path_info->data(), info_len);
+  if (info_len) std::memcpy(self + script_len, path_info, info_len);
   self[len] = '\0';
   if (sapi_module.input_filter(PARSE_SERVER, "PHP_SELF", &self, len, &len)) {
     php_register_variable_safe(const_cast<char*>("PHP_SELF"), self, len, array);
@@ -189,7 +225,7 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
     // As php-fpm: the web server logs it ("FastCGI sent in stderr: ...").
     thread_local std::string line;
     line.assign("PHP message: ").append(message);
-    ctx->exchange->WriteStderr(line);
+    LogToWebServer(ctx, line);
     return;
   }
   log::Notice("PHP message: {}", message);
@@ -199,6 +235,13 @@ int Startup(sapi_module_struct* module) noexcept {
   return php_module_startup(module, &tfpm_module_entry) == SUCCESS ? SUCCESS : FAILURE;
 }
 
+// Classic requests only: a worker script's requests keep the INI state the
+// worker restores after each of them (php_worker.cc).
+int Activate() noexcept {
+  if (CurrentRequest() != nullptr && !InWorkerThread()) ActivatePerDirectoryIni();
+  return SUCCESS;
+}
+
 int Deactivate() noexcept { return SUCCESS; }
 
 sapi_module_struct g_module = {
@@ -206,7 +249,7 @@ sapi_module_struct g_module = {
     const_cast<char*>("tfpm FastCGI (threaded)"),  // pretty name
     Startup,                                       // startup
     php_module_shutdown_wrapper,                   // shutdown
-    nullptr,                                       // activate
+    Activate,                                      // activate
     Deactivate,                                    // deactivate
     UbWrite,                                       // unbuffered write
     Flush,                                         // flush
@@ -296,6 +339,7 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   g_module.phpinfo_as_text = 0;
   g_original_import_environment = php_import_environment_variables;
   php_import_environment_variables = ImportEnvironment;
+  php_load_environment_variables = LoadEnvironment;
 
   if (g_module.startup(&g_module) == FAILURE) {
     return Status::IoError("PHP startup (MINIT) failed; see the messages above");

@@ -375,6 +375,7 @@ class HandlerServe final : public RequestSource::Serve {
     EndTrackedRequest();
     ResetRequestInfo();
     SG(server_context) = w_->boot_ctx;
+    RequestEnv().Reset(w_->boot_ctx->exchange->params());
     if (outcome.bailout) {
       w_->bailout_pending = true;
       w_->reason = "fatal error in the request handler";
@@ -507,6 +508,7 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
   t_worker = &state;
 
   SG(server_context) = &boot_ctx;
+  RequestEnv().Reset(boot.params());  // the boot request's $_SERVER and getenv()
   SG(request_info).path_translated = state.script.data();
   SG(request_info).request_method = nullptr;
   SG(sapi_headers).http_response_code = 200;

@@ -138,15 +138,23 @@ def test_pipelined_keep_conn_requests(tfpm):
         s.close()
 
 
-@pytest.mark.parametrize("case", ["missing_param", "empty_param", "no_such_file"])
+@pytest.mark.parametrize("case", ["missing_param", "no_such_file"])
 def test_unknown_script_is_404_file_not_found(tfpm, case):
-    script = {"missing_param": None, "empty_param": "",
+    script = {"missing_param": None,
               "no_such_file": f"/tmp/tfpm-no-such-dir-{uuid.uuid4().hex}/x.php"}[case]
     r = fcgi.request(tfpm.sock, ECHO, params={"SCRIPT_FILENAME": script})
     assert r.status == 404, r
     assert r.body == b"File not found.\n"
     assert b"Primary script unknown" in r.stderr
     assert r.protocol_status == 0
+
+
+def test_empty_script_filename_is_403_as_in_php_fpm(tfpm):
+    # php-fpm takes "" as a script name without the allowed extension.
+    r = fcgi.request(tfpm.sock, ECHO, params={"SCRIPT_FILENAME": ""})
+    assert r.status == 403, r
+    assert r.body == b"Access denied.\n"
+    assert r.stderr == b"Access to the script '' has been denied (see security.limit_extensions)"
 
 
 def test_txt_script_is_403_access_denied(tfpm):

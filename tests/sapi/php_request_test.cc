@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fakes/memory_exchange.h"
+#include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
 #include "sapi/sapi_test_util.h"
 
@@ -214,6 +215,156 @@ TEST_CASE("a thread's interpreter can be recycled (max_requests)") {
       ExecuteRequest(ex);
       CHECK(ex.Body() == "1");
     }
+  });
+  t.join();
+}
+
+// ---- php-fpm's path rules (cgi_env.h), without PHP ----------------------
+
+struct PathFixture {
+  fs::path root;
+  std::vector<std::pair<std::string, std::string>> store;
+  std::vector<fastcgi::Exchange::Param> params;
+  CgiEnv env;
+  PathFixture() {
+    root = Rt().dir / "docroot";
+    fs::create_directories(root / "sub");
+    std::ofstream(root / "index.php") << "<?php";
+    std::ofstream(root / "sub" / "page.php") << "<?php";
+  }
+  std::string R(const std::string& rel) const { return root.string() + rel; }
+  ScriptPaths Run(std::vector<std::pair<std::string, std::string>> p, bool fix = true) {
+    store = std::move(p);
+    params.clear();
+    for (const auto& [n, v] : store) params.emplace_back(n, v);
+    env.Reset(params);
+    ScriptPathOptions o;
+    o.fix_pathinfo = fix;
+    return ComputeScriptPaths(env, o);
+  }
+  std::string Get(std::string_view name) const {
+    auto v = env.Get(name);
+    return v ? std::string(*v) : "(unset)";
+  }
+};
+
+TEST_CASE("paths: nginx fastcgi_split_path_info leaves the params alone") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", f.R("/index.php")}, {"SCRIPT_NAME", "/index.php"},
+                         {"PATH_INFO", "/a/b"}, {"DOCUMENT_ROOT", f.root.string()}});
+  CHECK(p.script == f.R("/index.php"));
+  CHECK(p.script_name == "/index.php");
+  CHECK(f.Get("PATH_INFO") == "/a/b");
+  CHECK(f.Get("ORIG_SCRIPT_FILENAME") == "(unset)");
+}
+
+TEST_CASE("paths: without a split, the script is found by cutting at '/'") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", f.R("/sub/page.php/x/y")}, {"SCRIPT_NAME", "/sub/page.php/x/y"},
+                         {"DOCUMENT_ROOT", f.root.string() + "/"}});
+  CHECK(p.script == f.R("/sub/page.php"));
+  CHECK(f.Get("SCRIPT_FILENAME") == f.R("/sub/page.php"));
+  CHECK(f.Get("ORIG_SCRIPT_FILENAME") == f.R("/sub/page.php/x/y"));
+  // No PATH_INFO param: php-fpm sets none (it only shortens a sent one).
+  CHECK(f.Get("PATH_INFO") == "(unset)");
+  CHECK(f.Get("PATH_TRANSLATED") == f.root.string());
+  CHECK(p.script_name == "/sub/page.php/x/y");
+}
+
+TEST_CASE("paths: CVE-2019-11043, an empty PATH_INFO shorter than the cut") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", f.R("/index.php/PHP\nis_the_shit.php")},
+                         {"SCRIPT_NAME", "/index.php/PHP\nis_the_shit.php"},
+                         {"PATH_INFO", ""}, {"DOCUMENT_ROOT", f.root.string()}});
+  CHECK(p.script == f.R("/index.php"));
+  CHECK(f.Get("PATH_INFO") == "");  // never read before its start
+  CHECK(f.Get("ORIG_PATH_INFO") == "(unset)");
+}
+
+TEST_CASE("paths: mod_fastcgi style PATH_INFO carries the script name") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", f.R("/index.php/t")}, {"SCRIPT_NAME", "/index.php/t"},
+                         {"PATH_INFO", "/index.php/t"}, {"DOCUMENT_ROOT", f.root.string()}});
+  CHECK(p.script == f.R("/index.php"));
+  CHECK(f.Get("PATH_INFO") == "/t");
+  CHECK(f.Get("ORIG_PATH_INFO") == "/index.php/t");
+  CHECK(p.script_name == "/index.php");
+  CHECK(f.Get("ORIG_SCRIPT_NAME") == "/index.php/t");
+  CHECK(f.Get("PATH_TRANSLATED") == f.R("/t"));
+}
+
+TEST_CASE("paths: Apache proxy:fcgi:// and proxy:balancer:// prefixes") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", "proxy:fcgi://127.0.0.1:9000" + f.R("/index.php/p/q") + "?a=1"},
+                         {"SCRIPT_NAME", "/index.php/p/q"}, {"DOCUMENT_ROOT", f.root.string()}});
+  CHECK(p.script == f.R("/index.php"));
+  CHECK(f.Get("PATH_INFO") == "/p/q");
+  CHECK(p.script_name == "/index.php");
+  CHECK(f.Get("ORIG_SCRIPT_NAME") == "/index.php/p/q");
+  CHECK(f.Get("ORIG_SCRIPT_FILENAME") == f.R("/index.php/p/q"));  // prefix and query gone
+  p = f.Run({{"SCRIPT_FILENAME", "PROXY:BALANCER://c" + f.R("/sub/page.php")}, {"SCRIPT_NAME", "/sub/page.php"}});
+  CHECK(p.script == f.R("/sub/page.php"));
+  CHECK(f.Get("SCRIPT_FILENAME") == f.R("/sub/page.php"));
+}
+
+TEST_CASE("paths: no file along the path, '..' segments, fix_pathinfo=0") {
+  PathFixture f;
+  ScriptPaths p = f.Run({{"SCRIPT_FILENAME", f.R("/none/x.php")}, {"SCRIPT_NAME", "/none/x.php"}});
+  CHECK_FALSE(p.script.has_value());
+  CHECK(f.Get("SCRIPT_FILENAME") == "(unset)");
+  CHECK(f.Get("ORIG_SCRIPT_FILENAME") == f.R("/none/x.php"));
+
+  p = f.Run({{"SCRIPT_FILENAME", f.R("/sub/../index.php")}, {"SCRIPT_NAME", "/index.php"}});
+  CHECK_FALSE(p.script.has_value());
+  CHECK(IsValidScriptPath("/a/..b/c"));
+  CHECK(IsValidScriptPath("/a/b.."));
+  CHECK_FALSE(IsValidScriptPath("/a/../c"));
+  CHECK_FALSE(IsValidScriptPath(".."));
+  CHECK_FALSE(IsValidScriptPath("/x..y/.."));
+
+  p = f.Run({{"SCRIPT_FILENAME", f.R("/index.php")}, {"SCRIPT_NAME", "/index.php"}, {"PATH_INFO", "/i"},
+             {"PATH_TRANSLATED", f.R("/i")}},
+            /*fix=*/false);
+  CHECK(p.script == f.R("/i"));       // PATH_TRANSLATED wins without cgi.discard_path
+  CHECK(p.script_name == "/i");       // PHP_SELF from PATH_INFO ("pre 4.3")
+  CHECK(f.Get("ORIG_PATH_INFO") == "(unset)");
+}
+
+TEST_CASE("CgiEnv: a name sent twice keeps its first place and its last value") {
+  std::vector<fastcgi::Exchange::Param> params = {{"A", "1"}, {"B", "2"}, {"A", "3"}};
+  CgiEnv env;
+  env.Reset(params);
+  env.Set("C", "4");
+  env.Erase("B");
+  std::string order;
+  env.ForEachForRegistration([&](std::string_view n, std::string_view v) {
+    order.append(n).append("=").append(v).append(";");
+  });
+  CHECK(order == "C=4;A=3;");  // newest first, as php-fpm's table
+  CHECK(std::string(env.GetCString("A")) == "3");
+}
+
+TEST_CASE("PHP_VALUE and PHP_ADMIN_VALUE last for their request only") {
+  auto script = Rt().Script("ini.php",
+                            "<?php echo ini_get('precision'), '|', var_export(ini_set('serialize_precision', '4'), true),"
+                            " '|', ini_get('serialize_precision');");
+  std::thread t([&] {  // one interpreter serves all three requests
+    PhpThreadScope scope;
+    Params p = Base(script);
+    p.emplace_back("PHP_VALUE", "precision=3");
+    p.emplace_back("PHP_ADMIN_VALUE", "serialize_precision=8");
+    MemoryExchange first(p);
+    ExecuteRequest(first);
+    CHECK(first.Body() == "3|false|8");
+    MemoryExchange second(Base(script));
+    ExecuteRequest(second);
+    CHECK(second.Body() == "14|'-1'|4");
+    Params bad = Base(script);
+    bad.emplace_back("PHP_VALUE", "memory_limit=1G\nno_such_entry=1");
+    MemoryExchange third(bad);
+    ExecuteRequest(third);
+    CHECK(third.err().find("unable to set 'memory_limit'") != std::string::npos);  // admin key
+    CHECK(third.err().find("unable to set 'no_such_entry'") != std::string::npos);
   });
   t.join();
 }

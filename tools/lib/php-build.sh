@@ -20,7 +20,7 @@ cache_root() {
 }
 
 # Packages: toolchain, PHP's build dependencies, tfpm's libraries, and the
-# real peers the tests drive (nginx, php8.2-fpm, DokuWiki, wrk).
+# real peers the tests drive (nginx, Apache, php8.2-fpm, DokuWiki, wrk).
 TFPM_PACKAGES=(
   build-essential pkg-config meson ninja-build xz-utils ca-certificates file
   libxml2-dev libsqlite3-dev zlib1g-dev libonig-dev libssl-dev
@@ -29,7 +29,7 @@ TFPM_PACKAGES=(
   libfcgi-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev doctest-dev nlohmann-json3-dev
   nginx python3 python3-pytest curl procps psmisc iproute2 wrk
-  php8.2-fpm dokuwiki
+  php8.2-fpm apache2 dokuwiki
   php-symfony-framework-bundle
 )
 

@@ -1,0 +1,90 @@
+// The CGI environment of one request as PHP sees it, and php-fpm's rules
+// for the script path. PHP-free (no PHP header), so the path rules are
+// testable on their own.
+//
+// php-fpm keeps the FastCGI params in a table that its init_request_info()
+// edits (FCGI_PUTENV): it rewrites SCRIPT_FILENAME, SCRIPT_NAME, PATH_INFO and
+// PATH_TRANSLATED, keeps the originals as ORIG_*, and $_SERVER and getenv()
+// show the edited table. CgiEnv is that table; ComputeScriptPaths() is that
+// function, rewritten from its behaviour (sapi/fpm/fpm/fpm_main.c).
+//
+// Threading: one CgiEnv per PHP thread, used only by that thread.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fastcgi/exchange.h"
+
+namespace tfpm::sapi {
+
+class CgiEnv {
+ public:
+  // Starts over from the request's params. A name sent twice keeps its
+  // first position and its last value (as php-fpm's table does).
+  void Reset(std::span<const fastcgi::Exchange::Param> params);
+
+  // Current value; values are NUL-terminated in memory and stay valid until
+  // the next Reset().
+  std::optional<std::string_view> Get(std::string_view name) const;
+  const char* GetCString(std::string_view name) const;
+
+  // FCGI_PUTENV: replaces the value in place, or appends a new name.
+  // Returns the stored copy.
+  std::string_view Set(std::string_view name, std::string_view value);
+  void Erase(std::string_view name);
+
+  // Every live entry, in the order php-fpm registers them into $_SERVER
+  // (its table is walked newest first).
+  template <typename F>
+  void ForEachForRegistration(F&& f) const {
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+      if (!it->erased) f(it->name, it->value);
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string_view name;
+    std::string_view value;
+    bool erased = false;
+  };
+  Entry* Find(std::string_view name);
+  const Entry* Find(std::string_view name) const;
+  std::string_view Own(std::string_view s);
+
+  std::vector<Entry> entries_;
+  std::deque<std::string> owned_;  // deque: element addresses stay put
+};
+
+struct ScriptPathOptions {
+  bool fix_pathinfo = true;   // cgi.fix_pathinfo
+  bool discard_path = false;  // cgi.discard_path
+  std::string doc_root;       // doc_root (php.ini), "" = unset
+};
+
+struct ScriptPaths {
+  // SG(request_info).path_translated: the file to run; nullopt = none
+  // ("Primary script unknown").
+  std::optional<std::string> script;
+  // SG(request_info).request_uri: what PHP_SELF is built from.
+  std::optional<std::string> script_name;
+};
+
+// php-fpm's init_request_info path rules: Apache's proxy:fcgi:// and
+// proxy:balancer:// SCRIPT_FILENAME prefixes (and their ?query) are
+// stripped; with fix_pathinfo, a SCRIPT_FILENAME that is not a file is cut
+// back at '/' until it names a regular file and the rest becomes PATH_INFO,
+// with PATH_TRANSLATED, SCRIPT_NAME and ORIG_* adjusted as php-fpm does
+// (including its guard against the PATH_INFO underflow of CVE-2019-11043).
+// Edits `env` in place. Looks at the file system (realpath, stat).
+ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options);
+
+// False for a path with a ".." segment (php-fpm refuses to run those).
+bool IsValidScriptPath(std::string_view path);
+
+}  // namespace tfpm::sapi
