@@ -213,3 +213,68 @@ def test_max_wait_time_answers_503_when_no_thread_frees_up(tfpm_factory):
     assert tfpm.status()["pools"][0]["max_wait_rejected"] == 2
     # With a free thread nothing is rejected.
     assert all(fcgi.request(tfpm.sock, HANG, query="how=ok").status == 200 for _ in range(20))
+
+
+@pytest.mark.sanitize
+def test_max_execution_time_per_thread_8_threads_different_limits(tfpm_factory):
+    """Eight requests busy-loop at once, each with its own set_time_limit():
+    each ends at its own limit, whatever the others do."""
+    tfpm = tfpm_factory(processes=1, threads=8)
+    limits = [1, 2, 3, 4, 1, 2, 3, 4]
+    results = {}
+
+    def run(i, limit):
+        t0 = time.monotonic()
+        r = fcgi.request(tfpm.sock, HANG, query=f"how=busy&limit={limit}&i={i}", timeout=30 * SLOW)
+        results[i] = (r, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=run, args=(i, lim)) for i, lim in enumerate(limits)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30 * SLOW)
+    for i, limit in enumerate(limits):
+        r, took = results[i]
+        assert r.status == 500, (limit, r)
+        assert f"Maximum execution time of {limit} second".encode() in r.stderr, (limit, r.stderr)
+        assert limit - 0.1 <= took <= limit + 0.6 + (1.5 if SANITIZER else 0), (limit, took)
+
+
+def test_a_thread_that_cannot_come_back_gets_its_process_replaced(tfpm_factory):
+    """proc_close() retries waitpid() after EINTR: the terminated request
+    cannot be brought back. After the grace period the process stops
+    accepting, lets its other requests finish and exits; a new process
+    serves; no other request fails."""
+    sleep = php_fixture("sleep")
+    tfpm = tfpm_factory(processes=1, threads=2, request_terminate_timeout="1s")
+    first_pid = tfpm.worker_pids()
+    results = {}
+    stuck = threading.Thread(target=lambda: results.update(
+        stuck=_try(lambda: fcgi.request(tfpm.sock, HANG, query="how=child&s=8", timeout=30 * SLOW))))
+    stuck.start()
+    time.sleep(0.5)
+    # Another request on the same process, still running when the grace
+    # period ends (1 s + 2 s): it must finish normally.
+    other = threading.Thread(target=lambda: results.update(
+        other=fcgi.request(tfpm.sock, sleep, query="ms=3500", timeout=30 * SLOW)))
+    other.start()
+    wait_until(lambda: "stuck thread" in tfpm.log_text(), 15 * SLOW, what="the process to give up on the thread")
+    other.join(30 * SLOW)
+    assert results["other"].status == 200 and results["other"].body == b"slept 3500 ms\n"
+    wait_until(lambda: tfpm.worker_pids() and tfpm.worker_pids() != first_pid, 10 * SLOW,
+               what="a replacement process")
+    r = fcgi.request(tfpm.sock, HANG, query="how=ok")
+    assert r.status == 200
+    stuck.join(30 * SLOW)
+    # The stuck request's client lost its connection with the process.
+    assert isinstance(results["stuck"], Exception) or results["stuck"].status in (504, 200), results["stuck"]
+    log = tfpm.log_text()
+    assert "has not come back" in log and "exiting with 1 stuck thread" in log
+    time.sleep(6)  # let PHP's `sleep` child end before the teardown counts processes
+
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception as e:  # the connection dies with the stuck process
+        return e

@@ -18,12 +18,23 @@ function wait_socket() {
     return fread($a, 10);
 }
 $how = $_GET['how'] ?? 'ok';
+if (isset($_GET['limit'])) {
+    // max_execution_time of this request; the busy loop below then ends
+    // with PHP's own "Maximum execution time" fatal error.
+    set_time_limit((int)$_GET['limit']);
+}
 header('X-Started: ' . microtime(true));
 echo "start $how\n";
 switch ($how) {
     case 'busy': spin(); break;
     case 'sleep': nap(); break;
     case 'socket': wait_socket(); break;
+    case 'child':
+        // proc_close() waits for the child, retrying waitpid() after EINTR:
+        // a hang that no signal ends.
+        $p = proc_open(['sleep', (string)($_GET['s'] ?? 6)], [], $pipes);
+        proc_close($p);
+        break;
     case 'fiber':
         $f = new Fiber(function () { spin(); });
         $f->start();
