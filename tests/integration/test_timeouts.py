@@ -252,15 +252,16 @@ def test_a_thread_that_cannot_come_back_gets_its_process_replaced(tfpm_factory):
     stuck = threading.Thread(target=lambda: results.update(
         stuck=_try(lambda: fcgi.request(tfpm.sock, HANG, query="how=child&s=8", timeout=30 * SLOW))))
     stuck.start()
-    time.sleep(0.5)
-    # Another request on the same process, still running when the grace
-    # period ends (1 s + 2 s): it must finish normally.
+    # Another request on the same process (shorter than the 1 s limit),
+    # still running when the grace period ends (1 s + 2 s after the stuck
+    # one started): it must finish normally.
+    time.sleep(2.5)
     other = threading.Thread(target=lambda: results.update(
-        other=fcgi.request(tfpm.sock, sleep, query="ms=3500", timeout=30 * SLOW)))
+        other=fcgi.request(tfpm.sock, sleep, query="ms=900", timeout=30 * SLOW)))
     other.start()
     wait_until(lambda: "stuck thread" in tfpm.log_text(), 15 * SLOW, what="the process to give up on the thread")
     other.join(30 * SLOW)
-    assert results["other"].status == 200 and results["other"].body == b"slept 3500 ms\n"
+    assert results["other"].status == 200 and results["other"].body == b"slept 900 ms\n"
     wait_until(lambda: tfpm.worker_pids() and tfpm.worker_pids() != first_pid, 10 * SLOW,
                what="a replacement process")
     r = fcgi.request(tfpm.sock, HANG, query="how=ok")
