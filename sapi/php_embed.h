@@ -30,6 +30,10 @@ struct RuntimeOptions {
   // Keys from php_admin_value: ini_set() cannot change them.
   std::vector<std::string> admin_keys;
   std::vector<std::string> limit_extensions = {".php"};  // empty = any
+  // php-fpm's ping.path / ping.response: a request whose SCRIPT_NAME is
+  // ping_path is answered with ping_response, no script runs. "" = off.
+  std::string ping_path;
+  std::string ping_response = "pong";
   bool load_opcache = true;             // zend_extension=opcache.so from our build
 };
 

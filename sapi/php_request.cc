@@ -108,6 +108,16 @@ void RunScript(RequestContext* ctx) {
   if (AnswerInputTimeout(ctx)) return;  // body read during startup timed out
   // Not an HTTP request over FastCGI: php-fpm runs nothing.
   if (SG(request_info).request_method == nullptr) return;
+  // ping.path, answered as php-fpm's fpm_status_handle_request() does.
+  const std::string& ping = Options().ping_path;
+  if (!ping.empty() && SG(request_info).request_uri != nullptr && ping == SG(request_info).request_uri) {
+    sapi_add_header_ex(ZEND_STRL("Content-Type: text/plain"), 1, 1);
+    sapi_add_header_ex(ZEND_STRL("Expires: Thu, 01 Jan 1970 00:00:00 GMT"), 1, 1);
+    sapi_add_header_ex(ZEND_STRL("Cache-Control: no-cache, no-store, must-revalidate, max-age=0"), 1, 1);
+    SG(sapi_headers).http_response_code = 200;
+    if (!SG(request_info).headers_only) PHPWRITE(Options().ping_response.data(), Options().ping_response.size());
+    return;
+  }
   const char* script = SG(request_info).path_translated;
   if (script == nullptr) {
     LogToWebServer(ctx, "Primary script unknown");

@@ -77,7 +77,6 @@ bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string
     };
     ignored(!p.access_log.empty(), "access_log");
     ignored(!p.status_path.empty(), "status_path");
-    ignored(!p.ping_path.empty(), "ping_path");
   }
   return true;
 }

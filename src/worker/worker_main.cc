@@ -112,6 +112,8 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
   o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());
   for (const auto& [k, v] : pool.php_admin_value) o.admin_keys.push_back(k);
   o.limit_extensions = pool.limit_extensions;
+  o.ping_path = pool.ping_path;
+  o.ping_response = pool.ping_response;
   return o;
 }
 

@@ -413,3 +413,19 @@ def _tail_params(script, rid):
     return {"REQUEST_METHOD": "GET", "SCRIPT_FILENAME": script, "SCRIPT_NAME": "/index.php",
             "REQUEST_URI": f"/index.php?id={rid}&tail=0.05", "QUERY_STRING": f"id={rid}&tail=0.05",
             "CONTENT_LENGTH": "0", "SERVER_PROTOCOL": "HTTP/1.1"}
+
+
+def test_ping_path_answers_like_php_fpm(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=1, ping_path="/ping", ping_response="alive")
+    params = {"SCRIPT_NAME": "/ping", "REQUEST_URI": "/ping", "SCRIPT_FILENAME": "/nonexistent/ping"}
+    r = fcgi.request(tfpm.sock, "/nonexistent/ping", params=params)
+    assert r.status == 200 and r.body == b"alive", r
+    # sapi_add_header_ex() appends default_charset, in php-fpm too.
+    assert r.headers["content-type"] == "text/plain;charset=UTF-8"
+    assert r.headers["cache-control"] == "no-cache, no-store, must-revalidate, max-age=0"
+    assert r.headers["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+    head = fcgi.request(tfpm.sock, "/nonexistent/ping", method="HEAD", params=params)
+    assert head.status == 200 and head.body == b""
+    # Any other path is a normal request.
+    assert fcgi.request(tfpm.sock, ECHO).status == 200
+    assert "ping_path: not implemented" not in tfpm.log_text()
