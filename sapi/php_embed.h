@@ -138,7 +138,4 @@ struct WorkerRun {
 // before the run ends. Never throws, never longjmps out.
 WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source);
 
-// The answer while a worker thread is failed: 503, and END_REQUEST.
-void RespondUnavailable(fastcgi::Exchange& exchange, std::string_view why);
-
 }  // namespace tfpm::sapi

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "sapi/php_internal.h"
 
@@ -181,10 +182,7 @@ void RunScript(RequestContext* ctx) {
 
 void ArmInputDeadline(fastcgi::Exchange& ex) {
   if (PG(max_input_time) <= 0) return;
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  ex.SetInputDeadline(static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000 +
-                      static_cast<int64_t>(PG(max_input_time)) * 1000000);
+  ex.SetInputDeadline(base::MonotonicMicros() + static_cast<int64_t>(PG(max_input_time)) * 1000000);
 }
 
 bool AnswerInputTimeout(RequestContext* ctx) {

@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/interrupt.h"
 #include "base/log.h"
 #include "sapi/php_internal.h"
@@ -70,12 +71,6 @@ std::mutex g_registry_mu;
 std::unordered_map<int, ThreadControl*>* g_registry = nullptr;  // guarded by g_registry_mu
 void (*g_previous_interrupt)(zend_execute_data*) = nullptr;
 thread_local ThreadControl* t_control = nullptr;
-
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void WakeHandler(int) { base::t_interrupt_requested = 1; }
 
@@ -120,6 +115,13 @@ void OnInterrupt(zend_execute_data* execute_data) {
   TerminateCurrentRequest();
 }
 
+// Reads our own memory without faulting on a bad address (EFAULT instead):
+// other threads' frames and syscall arguments may change under us.
+bool ReadSelf(const void* addr, void* out, size_t n) {
+  iovec local{out, n}, remote{const_cast<void*>(addr), n};
+  return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
 // A thread blocked in poll/select/read on a socket of the script: shut that
 // socket down so the call returns and PHP gets back to the VM. Only
 // sockets, never the request's own FastCGI connection; the syscall line is
@@ -142,16 +144,11 @@ void UnblockSocketWait(const ThreadControl& c) {
   unsigned long a0 = 0, a1 = 0;
   if (sscanf(before, "%ld %lx %lx", &nr, &a0, &a1) < 2) return;
   std::vector<int> fds;
-  const pid_t self = ::getpid();
-  auto read_mem = [&](unsigned long addr, void* out, size_t n) {
-    iovec local{out, n}, remote{reinterpret_cast<void*>(addr), n};
-    return ::process_vm_readv(self, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
-  };
   if (nr == SYS_poll || nr == SYS_ppoll) {
     const unsigned long n = std::min<unsigned long>(a1, 16);
     for (unsigned long i = 0; i < n; ++i) {
       pollfd p;
-      if (!read_mem(a0 + i * sizeof(pollfd), &p, sizeof(p))) return;
+      if (!ReadSelf(reinterpret_cast<const void*>(a0 + i * sizeof(pollfd)), &p, sizeof(p))) return;
       fds.push_back(p.fd);
     }
   } else if (nr == SYS_read || nr == SYS_recvfrom || nr == SYS_recvmsg) {
@@ -179,11 +176,6 @@ struct FrameRead {
   zend_execute_data frame;
   zend_function func;
 };
-
-bool ReadSelf(const void* addr, void* out, size_t n) {
-  iovec local{out, n}, remote{const_cast<void*>(addr), n};
-  return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
-}
 
 std::string ReadZendString(const zend_string* s) {
   if (s == nullptr) return "";
@@ -244,7 +236,7 @@ void BeginTrackedRequest(int connection_fd) {
   c->killing = false;
   base::t_interrupt_requested = 0;
   c->finished.store(false, std::memory_order_relaxed);
-  c->started_us.store(SteadyMicros(), std::memory_order_relaxed);
+  c->started_us.store(base::MonotonicMicros(), std::memory_order_relaxed);
   c->seq.fetch_add(1, std::memory_order_acq_rel);
   c->running.store(true, std::memory_order_release);
 }

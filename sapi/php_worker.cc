@@ -356,7 +356,7 @@ class HandlerServe final : public RequestSource::Serve {
     if (w_->bailout_pending || w_->exit_pending) {
       // A request read together with the one that ended the run: it
       // cannot run in this script, which is ending.
-      RespondUnavailable(ex, "worker script restarting");
+      fastcgi::RespondUnavailable(ex, "worker script restarting");
       outcome.http_status = 503;
       return outcome;
     }
@@ -487,13 +487,6 @@ PHP_FUNCTION(tfpm_handle_request) {
 }
 
 bool InWorkerThread() { return t_worker != nullptr; }
-
-void RespondUnavailable(fastcgi::Exchange& exchange, std::string_view why) {
-  exchange.WriteStderr(why);
-  exchange.WriteStdout("Status: 503 Service Unavailable\r\nContent-type: text/plain\r\nRetry-After: 1\r\n\r\n"
-                       "Service Unavailable\n");
-  exchange.Finish(0);
-}
 
 WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
   WorkerRun run;

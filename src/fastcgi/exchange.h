@@ -71,4 +71,14 @@ class Exchange {
   virtual int socket_fd() const { return -1; }
 };
 
+// A 503 answer (Retry-After: 1) for a request that will not run: `why` on
+// FCGI_STDERR for the web server's log, `body` as the page. Finishes it.
+inline void RespondUnavailable(Exchange& exchange, std::string_view why,
+                               std::string_view body = "Service Unavailable\n") {
+  exchange.WriteStderr(why);
+  exchange.WriteStdout("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\n");
+  exchange.WriteStdout(body);
+  exchange.Finish(0);
+}
+
 }  // namespace tfpm::fastcgi

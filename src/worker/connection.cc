@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/interrupt.h"
 #include "base/log.h"
 #include "fastcgi/params.h"
@@ -37,12 +38,6 @@ std::string_view RoleName(uint16_t role) {
 
 // Waits until `fd` is ready for `events`; false on error or hang-up with
 // nothing to read.
-int64_t MonotonicMicros() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
 enum class Wait { kReady, kError, kTimeout, kInterrupted };
 
 // Waits for `events` until `deadline_us` (0 = none); gives up when the
@@ -52,7 +47,7 @@ Wait WaitUntil(int fd, short events, int64_t deadline_us) {
   for (;;) {
     int timeout_ms = -1;
     if (deadline_us != 0) {
-      const int64_t left = deadline_us - MonotonicMicros();
+      const int64_t left = deadline_us - base::MonotonicMicros();
       if (left <= 0) return Wait::kTimeout;
       timeout_ms = static_cast<int>(std::min<int64_t>((left + 999) / 1000, 1 << 30));
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "os/socket.h"
 
@@ -17,17 +18,6 @@ namespace {
 // Connection* (always 8-byte aligned, so never odd and never 2).
 constexpr uint64_t kWakeToken = 2;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SteadyMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -202,7 +192,7 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
     ready_since_.clear();  // a thread is free: nobody waits for one
     return 0;
   }
-  const int64_t now = SteadyMicros();
+  const int64_t now = base::MonotonicMicros();
   const int64_t limit = std::chrono::duration_cast<std::chrono::microseconds>(max_wait).count();
   // Which connections and listeners have bytes (or connections) waiting:
   // poll() only looks, it takes nothing from the epoll set.
@@ -287,10 +277,8 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
 }
 
 void Server::Answer503(Connection* conn) {
-  conn->WriteStderr("tfpm: no free thread within max_wait_time");
-  conn->WriteStdout("Status: 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n\r\n"
-                    "Service Unavailable: all threads are busy\n");
-  conn->Finish(0);
+  fastcgi::RespondUnavailable(*conn, "tfpm: no free thread within max_wait_time",
+                              "Service Unavailable: all threads are busy\n");
   Close(conn);
 }
 
@@ -316,10 +304,10 @@ void Server::Park(Connection* conn) {
     conn->parked_partial = true;
     partial_.fetch_add(1, std::memory_order_acq_rel);
   }
-  conn->idle_since_ms.store(holding ? 0 : std::max<int64_t>(1, SteadyMillis()), std::memory_order_relaxed);
+  conn->idle_since_ms.store(holding ? 0 : std::max<int64_t>(1, base::MonotonicMillis()), std::memory_order_relaxed);
   const bool first = !conn->in_poller;
   conn->in_poller = true;
-  conn->parked_us.store(SteadyMicros(), std::memory_order_relaxed);
+  conn->parked_us.store(base::MonotonicMicros(), std::memory_order_relaxed);
   const int fd = conn->fd();
   const uint64_t token = reinterpret_cast<uint64_t>(conn);
   conn->Release();
@@ -346,7 +334,7 @@ void Server::BeginDrain() {
 }
 
 bool Server::QuietFor(std::chrono::milliseconds quiet) {
-  const int64_t now = SteadyMillis();
+  const int64_t now = base::MonotonicMillis();
   std::lock_guard lock(mu_);
   for (const Connection* c : connections_) {
     const int64_t since = c->idle_since_ms.load(std::memory_order_relaxed);

@@ -7,18 +7,13 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "os/unique_fd.h"
 #include "sapi/php_embed.h"
 
 namespace tfpm::worker {
 namespace {
-
-int64_t SteadyMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string LocalTime() {
   char buf[64];
@@ -35,7 +30,7 @@ Watchdog::Watchdog(WatchdogOptions options, scoreboard::Segment* board)
     : options_(std::move(options)), board_(board) {}
 
 void Watchdog::Tick() {
-  const int64_t now = SteadyMicros();
+  const int64_t now = base::MonotonicMicros();
   for (auto& [index, t] : threads_) t.seen = false;
   for (const sapi::RunningRequest& r : sapi::RunningRequests()) {
     Tracked& t = threads_[r.index];

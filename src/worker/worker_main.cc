@@ -200,34 +200,42 @@ struct WorkerModeContext {
 class ServerSource final : public sapi::RequestSource {
  public:
   ServerSource(Server& srv, int index, const std::atomic<uint64_t>& epoch)
-      : srv_(srv), index_(index), epoch_(epoch), run_epoch_(epoch.load(std::memory_order_acquire)) {}
+      : srv_(srv), index_(index), epoch_(epoch), run_epoch_(epoch.load(std::memory_order_acquire)),
+        // Built once per run, not per request: it reads the current call's
+        // state from the members below.
+        handler_([this](Connection& c, scoreboard::SlotWriter& w) { return Handle(c, w); }) {}
 
   bool Next(Serve& serve) override {
     if (stale_) return false;
-    bool served = false;
-    const Server::Handler handler = [&](Connection& c, scoreboard::SlotWriter& w) {
-      if (epoch_.load(std::memory_order_acquire) != run_epoch_) {
-        stale_ = true;
-        return Server::Disposition::kDeferred;
-      }
-      BeginRequest(w, c);
-      const sapi::RequestOutcome outcome = serve(c);
-      w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
-      served = true;
-      return Server::Disposition::kServedStop;
-    };
-    while (!served && !stale_) {
-      if (!srv_.ServeOne(index_, handler)) return false;
+    serve_ = &serve;
+    served_ = false;
+    while (!served_ && !stale_) {
+      if (!srv_.ServeOne(index_, handler_)) return false;
     }
-    return served;
+    return served_;
   }
   bool stale() const { return stale_; }
 
  private:
+  Server::Disposition Handle(Connection& c, scoreboard::SlotWriter& w) {
+    if (epoch_.load(std::memory_order_acquire) != run_epoch_) {
+      stale_ = true;
+      return Server::Disposition::kDeferred;
+    }
+    BeginRequest(w, c);
+    const sapi::RequestOutcome outcome = (*serve_)(c);
+    w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+    served_ = true;
+    return Server::Disposition::kServedStop;
+  }
+
   Server& srv_;
   const int index_;
   const std::atomic<uint64_t>& epoch_;
   const uint64_t run_epoch_;
+  const Server::Handler handler_;
+  Serve* serve_ = nullptr;  // the current Next() call's
+  bool served_ = false;
   bool stale_ = false;
 };
 
@@ -275,7 +283,7 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
                  index, pool.worker_script, failures, run.reason);
       slot.SetState(scoreboard::ThreadState::kFailed);
       const Server::Handler unavailable = [](Connection& c, scoreboard::SlotWriter&) {
-        sapi::RespondUnavailable(c, "tfpm: the pool's worker script has failed");
+        fastcgi::RespondUnavailable(c, "tfpm: the pool's worker script has failed");
         return Server::Disposition::kServed;
       };
       while (srv.ServeOne(index, unavailable)) {
