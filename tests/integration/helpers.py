@@ -93,6 +93,18 @@ def php_fixture(case, name="index.php"):
     return str(p)
 
 
+def stop_process(proc, sig, timeout=10):
+    """Sends `sig` to a running `proc`, waits, and kills it if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -598,13 +610,7 @@ class Nginx:
         return out
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, signal.SIGQUIT)
         if self._log:
             self._log.close()
             self._log = None
@@ -688,13 +694,7 @@ class Apache:
     cleanup_dir = Nginx.cleanup_dir
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # apache2: TERM = stop now
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, signal.SIGTERM)  # apache2: TERM = stop now
         if self._log:
             self._log.close()
             self._log = None

@@ -17,13 +17,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 import fcgi
-from helpers import PHP_DIR, REPO, multipart, wait_until
+from helpers import PHP_DIR, REPO, multipart, stop_process, wait_until
 
 ROOT = str(PHP_DIR / "differential")
 FPM_BIN = shutil.which("php-fpm8.2") or "/usr/sbin/php-fpm8.2"
@@ -124,13 +123,7 @@ class PhpFpm:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, signal.SIGQUIT)
         self._out.close()
 
 

@@ -1,13 +1,6 @@
 <?php
-// Front controller. Debian's packages register their own autoloaders; the
-// application's classes are loaded by the small PSR-4 loader below.
-require_once '/usr/share/php/Symfony/Bundle/FrameworkBundle/autoload.php';
-
-spl_autoload_register(static function (string $class): void {
-    if (str_starts_with($class, 'App\\')) {
-        require dirname(__DIR__) . '/src/' . str_replace('\\', '/', substr($class, 4)) . '.php';
-    }
-});
+// Front controller (classic mode).
+require dirname(__DIR__) . '/bootstrap.php';
 
 use App\Kernel;
 use Symfony\Component\HttpFoundation\Request;
