@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,13 @@ struct RuntimeOptions {
   // ping_path is answered with ping_response, no script runs. "" = off.
   std::string ping_path;
   std::string ping_response = "pong";
+  // php-fpm's pm.status_path: a request whose SCRIPT_NAME is status_path
+  // gets the pool's status page (sapi/php_status.cc); "" = off.
+  // `pool_status(full)` returns the pool's status as JSON
+  // (supervisor/pool_status.h), "" when it cannot be had; it also feeds
+  // fpm_get_status(). Called on PHP threads; must be thread-safe.
+  std::string status_path;
+  std::function<std::string(bool full)> pool_status;
   bool load_opcache = true;             // zend_extension=opcache.so from our build
 };
 
@@ -68,6 +76,7 @@ struct RequestOutcome {
   uint64_t memory_peak = 0;    // bytes, zend_memory_peak_usage
   bool bailout = false;        // a fatal error unwound the request
   bool aborted = false;        // the client went away
+  std::string auth_user;       // PHP_AUTH_USER, for the status page
 };
 
 // Serves one classic request: runs SCRIPT_FILENAME with $_SERVER built from

@@ -50,6 +50,15 @@ PHP_FUNCTION(apache_request_headers) {
   });
 }
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0, MAY_BE_ARRAY | MAY_BE_FALSE)
+ZEND_END_ARG_INFO()
+
+// php-fpm's fpm_get_status(): the pool's status page as an array.
+PHP_FUNCTION(fpm_get_status) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  if (!ExportStatus(return_value)) RETURN_FALSE;
+}
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_tfpm_info, 0, 0, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
 
@@ -85,6 +94,7 @@ ZEND_END_ARG_INFO()
 const zend_function_entry kFunctions[] = {
     ZEND_FE(fastcgi_finish_request, arginfo_fastcgi_finish_request)
     ZEND_FE(apache_request_headers, arginfo_apache_request_headers)
+    ZEND_FE(fpm_get_status, arginfo_fpm_get_status)
     ZEND_FE(tfpm_info, arginfo_tfpm_info)
     ZEND_FE(tfpm_handle_request, arginfo_tfpm_handle_request)
     ZEND_RAW_FENTRY("frankenphp_handle_request", zif_tfpm_handle_request, arginfo_tfpm_handle_request, 0, nullptr, nullptr)

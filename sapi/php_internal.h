@@ -64,6 +64,16 @@ void ActivatePerDirectoryIni();
 // entry fastcgi.logging is 0.
 void LogToWebServer(RequestContext* ctx, std::string_view message);
 
+// php_status.cc: php-fpm's status page. True if this request was for
+// Options().status_path and has been answered.
+bool AnswerStatusPage();
+// php_request.cc: ping_path, then the status page; true if answered. Runs
+// inside a started request (classic or worker mode).
+bool AnswerPingOrStatus();
+// fpm_get_status(): the pool's status as php-fpm's array; false if it
+// cannot be had.
+bool ExportStatus(zval* out);
+
 inline RequestContext* CurrentRequest() {
   return static_cast<RequestContext*>(SG(server_context));
 }

@@ -102,14 +102,11 @@ void ApplyRequestIni(RequestContext* ctx, const char* text, bool admin) {
   efree(buf);
 }
 
-// Everything between request startup and shutdown. Only trivially
-// destructible locals: PHP may longjmp out of here. The answers for a
-// script that cannot run are php-fpm's, word for word.
-void RunScript(RequestContext* ctx) {
-  if (AnswerInputTimeout(ctx)) return;  // body read during startup timed out
-  // Not an HTTP request over FastCGI: php-fpm runs nothing.
-  if (SG(request_info).request_method == nullptr) return;
-  // ping.path, answered as php-fpm's fpm_status_handle_request() does.
+}  // namespace
+
+// ping.path and pm.status_path, answered as php-fpm's
+// fpm_status_handle_request() does.
+bool AnswerPingOrStatus() {
   const std::string& ping = Options().ping_path;
   if (!ping.empty() && SG(request_info).request_uri != nullptr && ping == SG(request_info).request_uri) {
     sapi_add_header_ex(ZEND_STRL("Content-Type: text/plain"), 1, 1);
@@ -117,8 +114,21 @@ void RunScript(RequestContext* ctx) {
     sapi_add_header_ex(ZEND_STRL("Cache-Control: no-cache, no-store, must-revalidate, max-age=0"), 1, 1);
     SG(sapi_headers).http_response_code = 200;
     if (!SG(request_info).headers_only) PHPWRITE(Options().ping_response.data(), Options().ping_response.size());
-    return;
+    return true;
   }
+  return AnswerStatusPage();
+}
+
+namespace {
+
+// Everything between request startup and shutdown. Only trivially
+// destructible locals: PHP may longjmp out of here. The answers for a
+// script that cannot run are php-fpm's, word for word.
+void RunScript(RequestContext* ctx) {
+  if (AnswerInputTimeout(ctx)) return;  // body read during startup timed out
+  // Not an HTTP request over FastCGI: php-fpm runs nothing.
+  if (SG(request_info).request_method == nullptr) return;
+  if (AnswerPingOrStatus()) return;
   const char* script = SG(request_info).path_translated;
   if (script == nullptr) {
     LogToWebServer(ctx, "Primary script unknown");
@@ -290,6 +300,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     }
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
+    if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
     php_request_shutdown(nullptr);
   } else {
     exchange.WriteStdout("Status: 500 Internal Server Error\r\nContent-type: text/plain\r\n\r\n");

@@ -369,6 +369,7 @@ class HandlerServe final : public RequestSource::Serve {
     outcome.bailout = !Run();
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
+    if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
     WorkerRequestShutdown(w_);
     outcome.aborted = ex.aborted();
     ex.Finish(0);
@@ -402,7 +403,7 @@ class HandlerServe final : public RequestSource::Serve {
     zend_try {
       if (!WorkerRequestStartup()) {
         ok = false;
-      } else if (!AnswerInputTimeout(CurrentRequest())) {
+      } else if (!AnswerInputTimeout(CurrentRequest()) && !AnswerPingOrStatus()) {
         zend_set_timeout(EG(timeout_seconds), 0);
         CallHandler(w_, fci_, fcc_);
       }

@@ -76,7 +76,6 @@ bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string
       if (set) warnings->push_back(at + key + ": not implemented yet; ignored");
     };
     ignored(!p.access_log.empty(), "access_log");
-    ignored(!p.status_path.empty(), "status_path");
   }
   return true;
 }

@@ -56,28 +56,45 @@ bool Segment::Valid() const {
          SegmentSize(h->thread_count) <= size_;
 }
 
-void SlotWriter::BeginRequest(int64_t now_us, std::string_view method, std::string_view uri,
-                              std::string_view script) {
+int64_t ThreadCpuNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void SlotWriter::Started(int64_t now_us) {
+  slot_->seq.fetch_add(1, std::memory_order_acq_rel);
+  slot_->start_us = now_us;
+  slot_->seq.fetch_add(1, std::memory_order_release);
+}
+
+void SlotWriter::BeginRequest(int64_t now_us, int64_t cpu_ns, const Request& r) {
   // Odd: a write is in progress. The acquire half keeps the field stores
   // below from moving above it (no fence: TSan does not model fences).
   slot_->seq.fetch_add(1, std::memory_order_acq_rel);
   slot_->request_start_us = now_us;
-  CopyField(slot_->method, method);
-  CopyField(slot_->uri, uri);
-  CopyField(slot_->script, script);
+  slot_->cpu_start_ns = cpu_ns;
+  slot_->content_length = r.content_length;
+  slot_->requests += 1;  // as php-fpm's "accepted conn": counted when it begins
+  CopyField(slot_->method, r.method);
+  CopyField(slot_->uri, r.uri);
+  CopyField(slot_->script, r.script);
+  CopyField(slot_->script_name, r.script_name);
+  CopyField(slot_->query, r.query);
+  slot_->user[0] = '\0';
   slot_->state.store(static_cast<uint32_t>(ThreadState::kRunning), std::memory_order_relaxed);
   slot_->seq.fetch_add(1, std::memory_order_release);  // even again
 }
 
-void SlotWriter::EndRequest(int64_t now_us, int status, uint64_t memory) {
-  // Odd: a write is in progress. The acquire half keeps the field stores
-  // below from moving above it (no fence: TSan does not model fences).
+void SlotWriter::EndRequest(int64_t now_us, int64_t cpu_ns, int status, uint64_t memory, std::string_view user) {
   slot_->seq.fetch_add(1, std::memory_order_acq_rel);
   slot_->last_duration_us = now_us - slot_->request_start_us;
+  slot_->last_cpu_us = (cpu_ns - slot_->cpu_start_ns) / 1000;
   slot_->request_start_us = 0;
   slot_->last_status = status;
   slot_->last_memory = memory;
-  slot_->requests += 1;
+  slot_->memory_peak = std::max(slot_->memory_peak, memory);
+  CopyField(slot_->user, user);
   slot_->state.store(static_cast<uint32_t>(ThreadState::kIdle), std::memory_order_relaxed);
   slot_->seq.fetch_add(1, std::memory_order_release);  // even again
 }
@@ -89,13 +106,21 @@ bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out) {
     ThreadSnapshot snap;
     snap.state = static_cast<ThreadState>(slot.state.load(std::memory_order_relaxed));
     snap.requests = slot.requests;
+    snap.start_us = slot.start_us;
     snap.request_start_us = slot.request_start_us;
     snap.last_duration_us = slot.last_duration_us;
+    snap.last_cpu_us = slot.last_cpu_us;
     snap.last_memory = slot.last_memory;
+    snap.memory_peak = slot.memory_peak;
+    snap.content_length = slot.content_length;
     snap.last_status = slot.last_status;
-    snap.method.assign(slot.method, strnlen(slot.method, sizeof(slot.method)));
-    snap.uri.assign(slot.uri, strnlen(slot.uri, sizeof(slot.uri)));
-    snap.script.assign(slot.script, strnlen(slot.script, sizeof(slot.script)));
+    auto field = [](std::string& out, const auto& f) { out.assign(f, strnlen(f, sizeof(f))); };
+    field(snap.method, slot.method);
+    field(snap.uri, slot.uri);
+    field(snap.script, slot.script);
+    field(snap.script_name, slot.script_name);
+    field(snap.query, slot.query);
+    field(snap.user, slot.user);
     // A read-modify-write that changes nothing: its release half keeps the
     // field loads above from moving below the re-check.
     if (const_cast<ThreadSlot&>(slot).seq.fetch_add(0, std::memory_order_acq_rel) == before) {

@@ -21,7 +21,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 3;
+inline constexpr uint32_t kVersion = 4;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -37,14 +37,22 @@ std::string_view ThreadStateName(ThreadState s);
 struct ThreadSlot {
   std::atomic<uint32_t> seq;
   std::atomic<uint32_t> state;
-  uint64_t requests;          // served by this thread since start
+  uint64_t requests;          // accepted by this thread since start (counted when one begins)
+  int64_t start_us;           // CLOCK_REALTIME: when this thread's interpreter started
   int64_t request_start_us;   // CLOCK_REALTIME, 0 when idle
   int64_t last_duration_us;
+  int64_t cpu_start_ns;       // the thread's CPU time when the request began
+  int64_t last_cpu_us;        // CPU time the last request used
   uint64_t last_memory;       // peak bytes of the last request
+  uint64_t memory_peak;       // the largest last_memory so far
+  uint64_t content_length;    // of the current (or last) request
   int32_t last_status;
   char method[16];
-  char uri[512];
-  char script[512];
+  char uri[512];              // REQUEST_URI
+  char script[512];           // SCRIPT_FILENAME
+  char script_name[256];      // SCRIPT_NAME (php-fpm's status shows it as "request URI")
+  char query[256];            // QUERY_STRING
+  char user[64];              // PHP_AUTH_USER of the last request
 };
 
 struct Header {
@@ -87,8 +95,15 @@ class SlotWriter {
  public:
   explicit SlotWriter(ThreadSlot* slot) : slot_(slot) {}
   void SetState(ThreadState s) { slot_->state.store(static_cast<uint32_t>(s), std::memory_order_relaxed); }
-  void BeginRequest(int64_t now_us, std::string_view method, std::string_view uri, std::string_view script);
-  void EndRequest(int64_t now_us, int status, uint64_t memory);
+  // The thread's interpreter (re)started: start time for the status page.
+  void Started(int64_t now_us);
+  struct Request {
+    std::string_view method, uri, script, script_name, query;
+    uint64_t content_length = 0;
+  };
+  // `cpu_ns`: the thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) now.
+  void BeginRequest(int64_t now_us, int64_t cpu_ns, const Request& r);
+  void EndRequest(int64_t now_us, int64_t cpu_ns, int status, uint64_t memory, std::string_view user);
 
  private:
   ThreadSlot* slot_;
@@ -98,14 +113,20 @@ class SlotWriter {
 struct ThreadSnapshot {
   ThreadState state = ThreadState::kStopped;
   uint64_t requests = 0;
+  int64_t start_us = 0;
   int64_t request_start_us = 0;
   int64_t last_duration_us = 0;
+  int64_t last_cpu_us = 0;
   uint64_t last_memory = 0;
+  uint64_t memory_peak = 0;
+  uint64_t content_length = 0;
   int32_t last_status = 0;
-  std::string method, uri, script;
+  std::string method, uri, script, script_name, query, user;
 };
 bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out);
 
 int64_t RealtimeMicros();
+// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
+int64_t ThreadCpuNanos();
 
 }  // namespace tfpm::scoreboard

@@ -165,6 +165,7 @@ Status Supervisor::OpenListeners() {
     pool.config = pc;
     pool.listener = std::move(listener.value());
     pool.generation = generation_;
+    pool.counters = CountersFor(pc.name);
     pool.slots.resize(static_cast<size_t>(pc.processes));
     log::Notice("pool {}: listening on {}{}, {} process(es) x {} thread(s)", pc.name,
                 pool.listener->address.ToString(), pool.listener->from_systemd ? " (from systemd)" : "",
@@ -316,6 +317,7 @@ int Supervisor::Run() {
       next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
     }
     if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
+    if (now >= next_sample_) SamplePools();
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
@@ -334,6 +336,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   if (transition_) consider(transition_->deadline);
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
+  if (stop_mode_ == StopMode::kNone) consider(next_sample_);
   return next;
 }
 
@@ -448,11 +451,7 @@ void Supervisor::ReapChildren() {
     Pool* pool = FindPool(w->pool);
     if (pool != nullptr && w->board) {
       scoreboard::Segment seg(w->board->data(), w->board->size());
-      if (seg.Valid()) {
-        pool->retired_slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
-        pool->retired_terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
-        pool->retired_rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
-      }
+      if (seg.Valid()) pool->counters->Retire(seg);
     }
     if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
     Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
@@ -508,7 +507,16 @@ void Supervisor::HandleNotify(pid_t pid) {
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
       if (data.find("draining") != std::string::npos) w.drain_acked = true;
-      for (os::UniqueFd& fd : fds) HandOver(w, std::move(fd));
+      // A descriptor travels with a one-byte tag, the last byte read with
+      // it: 's'/'S' a status query (reply socket), otherwise a connection.
+      const char tag = data.empty() ? 'c' : data.back();
+      for (os::UniqueFd& fd : fds) {
+        if (tag == 's' || tag == 'S') {
+          AnswerPoolStatus(w.pool, std::move(fd), tag == 'S');
+        } else {
+          HandOver(w, std::move(fd));
+        }
+      }
       continue;
     }
     if (n == 0) poller_->Remove(w.notify.get());  // it closed its end; SIGCHLD follows
@@ -703,6 +711,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
     pool.config = pc;
     pool.listener = std::move(listener.value());
     pool.generation = generation;
+    pool.counters = CountersFor(pc.name);
     pool.slots.resize(static_cast<size_t>(pc.processes));
     next.push_back(std::move(pool));
     replaced.push_back(pc.name);
@@ -951,6 +960,53 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
   return control::ErrorReply("unknown command '" + cmd + "'");
 }
 
+std::shared_ptr<PoolCounters> Supervisor::CountersFor(const std::string& pool) {
+  if (Pool* p = FindPool(pool); p != nullptr && p->counters) return p->counters;
+  auto c = std::make_shared<PoolCounters>();
+  c->start_epoch = scoreboard::RealtimeMicros() / 1000000;
+  return c;
+}
+
+// The valid segments of every live process of `pool`, of any generation
+// (during a reload both serve).
+std::vector<scoreboard::Segment> Supervisor::PoolSegments(const std::string& pool) const {
+  std::vector<scoreboard::Segment> out;
+  for (const auto& [pid, w] : workers_) {
+    if (w->pool != pool || !w->board) continue;
+    scoreboard::Segment seg(w->board->data(), w->board->size());
+    if (seg.Valid()) out.push_back(seg);
+  }
+  return out;
+}
+
+// Once a second, as php-fpm's maintenance: the maxima of the status page.
+void Supervisor::SamplePools() {
+  for (Pool& pool : pools_) {
+    Sample(pool.counters.get(), CountThreads(PoolSegments(pool.config.name)), ReadListenQueue(pool.listener->fd.get()));
+  }
+  next_sample_ = clock_->Now() + std::chrono::seconds(1);
+}
+
+void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd reply, bool full) {
+  const Pool* pool = nullptr;
+  for (const Pool& p : pools_) {
+    if (p.config.name == pool_name) pool = &p;
+  }
+  if (pool == nullptr) return;  // a removed pool's draining worker: closing `reply` says "unavailable"
+  PoolInfo info;
+  info.name = pool->config.name;
+  const std::string text =
+      PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()), full,
+                 scoreboard::RealtimeMicros())
+          .dump();
+  auto memfd = os::MemfdWithContents("tfpm-status", text);
+  if (!memfd.ok()) {
+    log::Error("status page: {}", memfd.status().message());
+    return;
+  }
+  if (!os::SendFd(reply.get(), memfd->get(), 'r')) log::Warning("status page: the worker did not wait for the answer");
+}
+
 control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const {
   using control::Json;
   const int64_t now_us = scoreboard::RealtimeMicros();
@@ -997,7 +1053,8 @@ control::Json Supervisor::StatusJson() const {
   for (const Pool& pool : pools_) {
     Json procs = Json::array();
     uint64_t busy = 0, idle = 0, served = 0;
-    uint64_t slow = pool.retired_slow, terminated = pool.retired_terminated, rejected = pool.retired_rejected;
+    const PoolCounters& c = *pool.counters;
+    uint64_t slow = c.retired_slow, terminated = c.retired_terminated, rejected = c.retired_rejected;
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;

@@ -37,6 +37,7 @@
 #include "os/shared_memory.h"
 #include "os/signals.h"
 #include "os/socket.h"
+#include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
 
 namespace tfpm::supervisor {
@@ -112,9 +113,9 @@ class Supervisor {
     std::shared_ptr<Listener> listener;
     uint64_t generation = 0;
     std::vector<Slot> slots;
-    // Timeout counters of the pool's processes that have exited (the live
-    // ones are read from their scoreboards).
-    uint64_t retired_slow = 0, retired_terminated = 0, retired_rejected = 0;
+    // The status page's counters; shared with the pool of the same name in
+    // the next generation, so they survive reloads and rolling restarts.
+    std::shared_ptr<PoolCounters> counters;
   };
   // A reload or rolling restart in progress: the new generation's workers
   // are starting; the old ones serve until every new one is ready.
@@ -160,6 +161,12 @@ class Supervisor {
   // Returns the reply, or nullopt when `client` was kept to be answered later.
   std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
   control::Json StatusJson() const;
+  // php-fpm's status page data of `pool` (a worker asked through its
+  // socketpair; the answer goes back as a memfd over `reply`).
+  void AnswerPoolStatus(const std::string& pool, os::UniqueFd reply, bool full);
+  std::vector<scoreboard::Segment> PoolSegments(const std::string& pool) const;
+  void SamplePools();
+  std::shared_ptr<PoolCounters> CountersFor(const std::string& pool);
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
   void StartDueRestarts();
@@ -216,6 +223,7 @@ class Supervisor {
   std::optional<os::TimePoint> kill_deadline_;
   std::optional<os::TimePoint> next_watchdog_;
   std::optional<os::TimePoint> next_status_line_;
+  os::TimePoint next_sample_{};
   uint64_t last_served_total_ = 0;
   os::TimePoint last_status_at_{};
   int exit_code_ = 0;

@@ -114,6 +114,7 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
   o.limit_extensions = pool.limit_extensions;
   o.ping_path = pool.ping_path;
   o.ping_response = pool.ping_response;
+  o.status_path = pool.status_path;
   return o;
 }
 
@@ -146,6 +147,42 @@ int PrintModules(const Args& args) {
   return 0;
 }
 
+// The pool's status page data, from the supervisor, which reads the
+// scoreboards of all the pool's processes (we map only our own). One end of
+// a fresh socketpair goes to it over our notify socket, tagged 's' ('S' with
+// a row per thread); the JSON comes back in a memfd over the pair. "" if
+// there is no supervisor or it does not answer within 2 s.
+std::string QueryPoolStatus(int notify_fd, bool full) {
+  if (notify_fd < 0) return "";
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return "";
+  os::UniqueFd mine(sv[0]), theirs(sv[1]);
+  if (!os::SendFd(notify_fd, theirs.get(), full ? 'S' : 's')) return "";
+  theirs.Reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return "";
+    pollfd p{mine.get(), POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n > 0) break;
+    if (n < 0 && errno != EINTR) return "";
+  }
+  std::string tag;
+  std::vector<os::UniqueFd> fds;
+  if (os::ReceiveWithFds(mine.get(), &tag, &fds) <= 0 || fds.size() != 1) return "";
+  std::string out;
+  char buf[16384];
+  for (off_t off = 0;;) {
+    const ssize_t n = ::pread(fds[0].get(), buf, sizeof(buf), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
 void NotifyReady(int fd) {
   if (fd < 0) return;
   static const char kReady[] = "ready\n";
@@ -153,8 +190,20 @@ void NotifyReady(int fd) {
 }
 
 void BeginRequest(scoreboard::SlotWriter& w, const Connection& c) {
-  w.BeginRequest(scoreboard::RealtimeMicros(), c.FindParam("REQUEST_METHOD").value_or(""),
-                 c.FindParam("REQUEST_URI").value_or(""), c.FindParam("SCRIPT_FILENAME").value_or(""));
+  scoreboard::SlotWriter::Request r;
+  r.method = c.FindParam("REQUEST_METHOD").value_or("");
+  r.uri = c.FindParam("REQUEST_URI").value_or("");
+  r.script = c.FindParam("SCRIPT_FILENAME").value_or("");
+  r.script_name = c.FindParam("SCRIPT_NAME").value_or("");
+  r.query = c.FindParam("QUERY_STRING").value_or("");
+  const std::string_view length = c.FindParam("CONTENT_LENGTH").value_or("");
+  std::from_chars(length.data(), length.data() + length.size(), r.content_length);
+  w.BeginRequest(scoreboard::RealtimeMicros(), scoreboard::ThreadCpuNanos(), r);
+}
+
+void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) {
+  w.EndRequest(scoreboard::RealtimeMicros(), scoreboard::ThreadCpuNanos(), outcome.http_status, outcome.memory_peak,
+               outcome.auth_user);
 }
 
 // A classic pool's PHP thread: each request runs SCRIPT_FILENAME in a full
@@ -164,12 +213,13 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   slot.SetState(scoreboard::ThreadState::kStarting);
   std::optional<sapi::PhpThreadScope> scope;
   scope.emplace(index);
+  slot.Started(scoreboard::RealtimeMicros());
   slot.SetState(scoreboard::ThreadState::kIdle);
   uint64_t served = 0;
   const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
-    w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+    EndRequest(w, outcome);
     ++served;
     return Server::Disposition::kServed;
   };
@@ -179,6 +229,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
       // php-fpm child would be replaced after pm.max_requests.
       scope.reset();
       scope.emplace(index);
+      slot.Started(scoreboard::RealtimeMicros());
       served = 0;
     }
   }
@@ -224,7 +275,7 @@ class ServerSource final : public sapi::RequestSource {
     }
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = (*serve_)(c);
-    w.EndRequest(scoreboard::RealtimeMicros(), outcome.http_status, outcome.memory_peak);
+    EndRequest(w, outcome);
     served_ = true;
     return Server::Disposition::kServedStop;
   }
@@ -262,6 +313,7 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
     slot.SetState(scoreboard::ThreadState::kStarting);
     std::optional<sapi::PhpThreadScope> scope;
     scope.emplace(index);
+    slot.Started(scoreboard::RealtimeMicros());
     slot.SetState(scoreboard::ThreadState::kIdle);
     ServerSource source(srv, index, ctx.epoch);
     const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
@@ -412,7 +464,9 @@ int WorkerMain(int argc, char** argv) {
   board.Initialize(nthreads, pid, scoreboard::RealtimeMicros());
 
   // MINIT, once, while this process still has a single thread.
-  if (Status st = sapi::PhpRuntime::Startup(RuntimeOptionsFor(*cfg, *pool)); !st.ok()) {
+  sapi::RuntimeOptions runtime = RuntimeOptionsFor(*cfg, *pool);
+  runtime.pool_status = [fd = args.notify_fd](bool full) { return QueryPoolStatus(fd, full); };
+  if (Status st = sapi::PhpRuntime::Startup(runtime); !st.ok()) {
     log::Alert("{}", st.message());
     return 1;
   }

@@ -1,0 +1,200 @@
+#include "supervisor/pool_status.h"
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "os/unique_fd.h"
+
+namespace tfpm::supervisor {
+namespace {
+
+using scoreboard::ThreadSnapshot;
+using scoreboard::ThreadState;
+
+bool Counted(ThreadState s, bool* idle) {
+  switch (s) {
+    case ThreadState::kIdle: *idle = true; return true;
+    case ThreadState::kReading:
+    case ThreadState::kRunning:
+    case ThreadState::kFinishing: *idle = false; return true;
+    default: return false;  // starting, stopped, failed: neither idle nor active
+  }
+}
+
+// The length and limit of a listening unix socket's queue, from the
+// kernel's sock_diag (UNIX_DIAG_RQLEN: pending connections and backlog).
+bool UnixListenQueue(int fd, ListenQueue* q) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return false;
+  os::UniqueFd nl(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl) return false;
+  struct {
+    nlmsghdr nh;
+    unix_diag_req req;
+  } msg{};
+  msg.nh.nlmsg_len = sizeof(msg);
+  msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_UNIX;
+  msg.req.udiag_states = ~0u;
+  msg.req.udiag_ino = static_cast<uint32_t>(st.st_ino);
+  msg.req.udiag_show = UDIAG_SHOW_RQLEN;
+  msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(nl.get(), &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+    return false;
+  }
+  alignas(nlmsghdr) char buf[1024];
+  ssize_t n;
+  do n = ::recv(nl.get(), buf, sizeof(buf), 0); while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
+    if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return false;  // NLMSG_ERROR
+    auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+    for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if (a->rta_type != UNIX_DIAG_RQLEN || RTA_PAYLOAD(a) < sizeof(unix_diag_rqlen)) continue;
+      unix_diag_rqlen rq;
+      std::memcpy(&rq, RTA_DATA(a), sizeof(rq));
+      q->current = rq.udiag_rqueue;
+      q->limit = rq.udiag_wqueue;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void PoolCounters::Retire(const scoreboard::Segment& seg) {
+  const scoreboard::Header* h = seg.header();
+  retired_slow += h->slow_requests.load(std::memory_order_relaxed);
+  retired_terminated += h->terminated_requests.load(std::memory_order_relaxed);
+  retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
+  for (uint32_t t = 0; t < h->thread_count; ++t) {
+    ThreadSnapshot snap;
+    if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
+    retired_requests += snap.requests;
+    retired_memory_peak = std::max(retired_memory_peak, snap.memory_peak);
+  }
+}
+
+ListenQueue ReadListenQueue(int fd) {
+  ListenQueue q;
+  sockaddr_storage addr{};
+  socklen_t alen = sizeof(addr);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) return q;
+  if (addr.ss_family == AF_UNIX) {
+    q.known = UnixListenQueue(fd, &q);
+    return q;
+  }
+  // php-fpm's fpm_socket_get_listening_queue(): for a listening TCP socket
+  // the kernel reports the accept queue in tcpi_unacked and its limit in
+  // tcpi_sacked.
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || info.tcpi_sacked == 0) return q;
+  q.current = info.tcpi_unacked;
+  q.limit = info.tcpi_sacked;
+  q.known = true;
+  return q;
+}
+
+Occupancy CountThreads(const std::vector<scoreboard::Segment>& segments) {
+  Occupancy o;
+  for (const scoreboard::Segment& seg : segments) {
+    for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+      ThreadSnapshot snap;
+      bool idle = false;
+      if (!scoreboard::ReadSlot(*seg.slot(t), &snap) || !Counted(snap.state, &idle)) continue;
+      (idle ? o.idle : o.active) += 1;
+    }
+  }
+  return o;
+}
+
+void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q) {
+  c->max_listen_queue = std::max(c->max_listen_queue, q.current);
+  c->max_active = std::max(c->max_active, o.active);
+  const bool saturated = o.active > 0 && o.idle == 0;
+  if (saturated && !c->saturated) ++c->max_children_reached;
+  c->saturated = saturated;
+}
+
+nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
+                          const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
+                          int64_t now_us) {
+  using nlohmann::json;
+  uint64_t accepted = c.retired_requests, slow = c.retired_slow, memory_peak = c.retired_memory_peak;
+  uint64_t terminated = c.retired_terminated, rejected = c.retired_rejected;
+  uint64_t idle = 0, active = 0;
+  json procs = json::array();
+  for (const scoreboard::Segment& seg : segments) {
+    const scoreboard::Header* h = seg.header();
+    slow += h->slow_requests.load(std::memory_order_relaxed);
+    terminated += h->terminated_requests.load(std::memory_order_relaxed);
+    rejected += h->rejected_requests.load(std::memory_order_relaxed);
+    for (uint32_t t = 0; t < h->thread_count; ++t) {
+      ThreadSnapshot s;
+      if (!scoreboard::ReadSlot(*seg.slot(t), &s)) continue;
+      accepted += s.requests;
+      memory_peak = std::max(memory_peak, s.memory_peak);
+      bool is_idle = false;
+      if (Counted(s.state, &is_idle)) (is_idle ? idle : active) += 1;
+      if (!full || s.state == ThreadState::kStopped) continue;
+      // As php-fpm: an idle thread shows its last request, with that
+      // request's duration, CPU and memory; a busy one the current request
+      // and the time it has run so far.
+      const bool running = s.request_start_us != 0 && !is_idle;
+      const int64_t duration = running ? std::max<int64_t>(0, now_us - s.request_start_us) : s.last_duration_us;
+      const double cpu = !running && s.last_duration_us > 0
+                             ? static_cast<double>(s.last_cpu_us) / static_cast<double>(s.last_duration_us) * 100.0
+                             : 0.0;
+      procs.push_back(json{{"pid", h->pid},
+                           {"thread", t},
+                           {"state", std::string(scoreboard::ThreadStateName(s.state))},
+                           {"start_time", s.start_us / 1000000},
+                           {"requests", s.requests},
+                           {"request_duration", duration},
+                           {"request_method", s.method},
+                           {"request_uri", s.script_name},
+                           {"query_string", s.query},
+                           {"content_length", s.content_length},
+                           {"user", running ? std::string() : s.user},
+                           {"script", s.script},
+                           {"last_request_cpu", cpu},
+                           {"last_request_memory", running ? 0 : s.last_memory}});
+    }
+  }
+  json out{{"pool", info.name},
+           {"process_manager", info.process_manager},
+           {"start_time", c.start_epoch},
+           {"accepted_conn", accepted},
+           {"listen_queue", q.current},
+           {"max_listen_queue", std::max(c.max_listen_queue, q.current)},
+           {"listen_queue_len", q.limit},
+           {"idle_processes", idle},
+           {"active_processes", active},
+           {"max_active_processes", std::max(c.max_active, active)},
+           {"max_children_reached", c.max_children_reached},
+           {"slow_requests", slow},
+           {"memory_peak", memory_peak},
+           {"terminated_requests", terminated},
+           {"rejected_requests", rejected}};
+  if (full) out["processes"] = std::move(procs);
+  return out;
+}
+
+}  // namespace tfpm::supervisor
