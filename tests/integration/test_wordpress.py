@@ -147,11 +147,12 @@ def text(body):
 
 
 @pytest.fixture(scope="module")
-def site(mariadb, module_tfpm_factory, module_nginx_factory):
+def site(request, mariadb, module_tfpm_factory, module_nginx_factory):
     # mariadb first: it is torn down last, after nginx and tfpm have stopped
     # (a wp-cron request may still be running at the end).
     system_before = tree_digest(WP_ETC) + tree_digest(WP_VAR)
     base = Path(tempfile.mkdtemp(prefix="tfpm-it-wordpress-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))  # also if setup fails
     app, conf, content = base / "app", base / "etc", base / "wp-content"
     build_app_tree(app)
     # Debian's wp-config.php, with its /etc/wordpress lookup pointed here.
@@ -205,7 +206,6 @@ define('WP_HTTP_BLOCK_EXTERNAL', true);
     url = module_nginx_factory(tfpm, app, "include /etc/nginx/mime.types;\n" + snippet,
                                fastcgi_params=base / "fastcgi_params")
     yield url, tfpm, mariadb, db_name, content
-    shutil.rmtree(base, ignore_errors=True)
     assert tree_digest(WP_ETC) + tree_digest(WP_VAR) == system_before, \
         "the system's WordPress files were modified"
 
