@@ -4,7 +4,7 @@
 Suites:
   unit         doctest, no libphp            (build, build-asan, build-tsan)
   sapi         doctest against real libphp   (build, build-asan, build-tsan)
-  integration  pytest: real daemon, nginx, DokuWiki (build: all tests;
+  integration  pytest: real daemon, nginx, DokuWiki, WordPress (build: all tests;
                sanitizer builds: the tests marked `sanitize`)
 
 The last line is "N passed, N failed" from these totals; CI reads it.

@@ -324,23 +324,23 @@ bool Connection::Append(RecordType type, std::string_view data) {
   if (finished_) return true;
   if (aborted_) return false;
   if (data.empty()) return true;
-  if (type != RecordType::kStdout) {
-    CloseRecord();
-    fastcgi::AppendStream(type, request_id_, data, &out_);
-  } else {
-    // Output arrives in many small writes (echo without output_buffering):
-    // they fill one open STDOUT record instead of a record each.
-    while (!data.empty()) {
-      if (open_record_ == kNoRecord) {
-        open_record_ = out_.size();
-        out_.append(fastcgi::kHeaderLength, '\0');
-      }
-      const size_t used = out_.size() - open_record_ - fastcgi::kHeaderLength;
-      const size_t take = std::min(data.size(), fastcgi::kMaxContentLength - used);
-      out_.append(data.data(), take);
-      data.remove_prefix(take);
-      if (used + take == fastcgi::kMaxContentLength) CloseRecord();
+  // Consecutive writes to one stream fill one open record, as php-fpm's
+  // fcgi_write() does: many small echo()s without output_buffering share a
+  // STDOUT record, and the pieces of PHP's messages before the next output
+  // ("PHP message: A", "; ", "PHP message: B") share a STDERR record, which
+  // nginx logs as one "FastCGI sent in stderr" line, not one per piece.
+  if (open_record_ != kNoRecord && open_type_ != type) CloseRecord();
+  while (!data.empty()) {
+    if (open_record_ == kNoRecord) {
+      open_record_ = out_.size();
+      open_type_ = type;
+      out_.append(fastcgi::kHeaderLength, '\0');
     }
+    const size_t used = out_.size() - open_record_ - fastcgi::kHeaderLength;
+    const size_t take = std::min(data.size(), fastcgi::kMaxContentLength - used);
+    out_.append(data.data(), take);
+    data.remove_prefix(take);
+    if (used + take == fastcgi::kMaxContentLength) CloseRecord();
   }
   if (out_.size() >= kFlushThreshold) return SendAll();
   return true;
@@ -351,7 +351,7 @@ void Connection::CloseRecord() {
   const size_t length = out_.size() - open_record_ - fastcgi::kHeaderLength;
   const uint8_t padding = fastcgi::PaddingLength(length);
   fastcgi::RecordHeader header;
-  header.type = RecordType::kStdout;
+  header.type = open_type_;
   header.request_id = request_id_;
   header.content_length = static_cast<uint16_t>(length);
   header.padding_length = padding;

@@ -107,7 +107,7 @@ class Connection final : public fastcgi::Exchange {
   bool StartParams(std::string_view content, uint16_t request_id);
   bool FinishParams();
   bool Append(fastcgi::RecordType type, std::string_view data);
-  // Completes the open STDOUT record in out_ (header length, padding).
+  // Completes the open STDOUT or STDERR record in out_ (header, padding).
   // Called before anything else is appended and before sending.
   void CloseRecord();
   bool SendAll();
@@ -121,7 +121,8 @@ class Connection final : public fastcgi::Exchange {
   size_t in_cap_ = 0, in_begin_ = 0, in_end_ = 0;
   std::string out_;
   static constexpr size_t kNoRecord = static_cast<size_t>(-1);
-  size_t open_record_ = kNoRecord;  // offset in out_ of the open STDOUT record
+  size_t open_record_ = kNoRecord;  // offset in out_ of the open stream record
+  fastcgi::RecordType open_type_ = fastcgi::RecordType::kStdout;  // its type
 
   State state_ = State::kIdle;
   uint16_t request_id_ = 0;

@@ -10,6 +10,8 @@ Fixtures:
   module_tfpm_factory(**overrides)            (module scope, shared daemons)
   nginx_factory(tfpm, root, extra_location="") -> base URL (function scope)
   module_nginx_factory(...)                   (module scope)
+  mariadb -> helpers.MariaDB                  (module scope; a private server on a
+                                               Unix socket, .create_database())
 """
 import sys
 from pathlib import Path
@@ -123,7 +125,8 @@ def module_tfpm_factory(_module_instances):
 
 @pytest.fixture
 def nginx_factory(_instances):
-    """nginx_factory(tfpm, root, extra_location="", upstream_keepalive=0) -> "http://127.0.0.1:PORT"
+    """nginx_factory(tfpm, root, extra_location="", upstream_keepalive=0, fastcgi_params=None)
+    -> "http://127.0.0.1:PORT"
     (a str; its .nginx is the helpers.Nginx, e.g. for .error_log())."""
     def make(tfpm, root, extra_location="", **kw):
         return _instances.nginx(tfpm, root, extra_location, **kw)
@@ -132,8 +135,8 @@ def nginx_factory(_instances):
 
 @pytest.fixture(scope="module")
 def module_nginx_factory(_module_instances):
-    def make(tfpm, root, extra_location=""):
-        return _module_instances.nginx(tfpm, root, extra_location)
+    def make(tfpm, root, extra_location="", **kw):
+        return _module_instances.nginx(tfpm, root, extra_location, **kw)
     return make
 
 
@@ -141,3 +144,18 @@ def module_nginx_factory(_module_instances):
 def tfpm(tfpm_factory):
     """A default daemon: pool www, 2 processes x 4 threads."""
     return tfpm_factory()
+
+
+@pytest.fixture(scope="module")
+def mariadb():
+    """A private MariaDB server for this module's tests (Debian's
+    mariadb-server binaries, its own data directory and socket under /tmp).
+    Teardown shuts it down cleanly and fails if it did not exit with 0."""
+    if not (helpers.MARIADBD and helpers.MARIADB_INSTALL_DB and helpers.MARIADB_CLIENT):
+        pytest.skip("mariadb-server / mariadb-client are not installed")
+    db = helpers.MariaDB()
+    yield db
+    db.stop()
+    assert db.proc.returncode == 0, (f"mariadbd exited with {db.proc.returncode}:\n"
+                                     + db.error_log()[-4000:])
+    db.cleanup_dir()

@@ -556,15 +556,22 @@ class NginxURL(str):
 class Nginx:
     """nginx in front of one tfpm socket. With upstream_keepalive=N, nginx
     keeps up to N idle FastCGI connections to tfpm (an `upstream` block with
-    `keepalive N` and `fastcgi_keep_conn on`), as a busy site would."""
+    `keepalive N` and `fastcgi_keep_conn on`), as a busy site would.
+    fastcgi_params names a file the snippet includes instead of
+    /etc/nginx/fastcgi_params."""
 
-    def __init__(self, tfpm_sock, root, extra_location="", upstream_keepalive=0):
+    def __init__(self, tfpm_sock, root, extra_location="", upstream_keepalive=0,
+                 fastcgi_params=None):
         self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-nginx-", dir="/tmp"))
         self.proc = None
         self._log = None
         for attempt in range(5):
             self.port = free_port()
             snippet = nginx_snippet(tfpm_sock)
+            if fastcgi_params:  # a replacement for /etc/nginx/fastcgi_params
+                snippet, n = re.subn(r"include\s+/etc/nginx/fastcgi_params;",
+                                     f"include {fastcgi_params};", snippet)
+                assert n == 1, "conf/nginx/tfpm.conf must include /etc/nginx/fastcgi_params once"
             http_extra = ""
             if upstream_keepalive:
                 http_extra = (f"    upstream tfpm_backend {{\n        server unix:{tfpm_sock};\n"
@@ -698,6 +705,89 @@ class Apache:
         if self._log:
             self._log.close()
             self._log = None
+
+
+# --------------------------------------------------------------- MariaDB ---
+
+MARIADBD = shutil.which("mariadbd", path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", ""))
+MARIADB_INSTALL_DB = shutil.which("mariadb-install-db", path="/usr/bin:/usr/sbin")
+MARIADB_CLIENT = shutil.which("mariadb", path="/usr/bin:/usr/sbin")
+
+
+class MariaDB:
+    """A private MariaDB server (Debian's mariadb-server binaries, never the
+    system service): a fresh data directory under /tmp, a Unix socket there,
+    no TCP port. The root account authenticates by socket peer credentials,
+    so only this machine's root can administer it; applications get their
+    own database and password user from create_database()."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-mariadb-", dir="/tmp"))
+        self.datadir = self.dir / "data"
+        self.sock = str(self.dir / "mysql.sock")
+        self.proc = None
+        self._log = open(self.dir / "stderr.log", "ab")
+        subprocess.run(
+            [MARIADB_INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+             "--auth-root-authentication-method=socket", "--skip-test-db"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, check=True,
+            timeout=120 * SLOW)
+        self.proc = subprocess.Popen(
+            [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.sock}",
+             "--skip-networking", "--user=root", f"--pid-file={self.dir}/mariadbd.pid",
+             f"--log-error={self.dir}/error.log", "--innodb-buffer-pool-size=32M"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(self._answers, 60 * SLOW, interval=0.05, what="mariadbd to accept connections")
+        except AssertionError:
+            self.stop()
+            raise AssertionError("mariadbd did not start:\n" + self.error_log())
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"mariadbd exited with {self.proc.returncode}:\n" + self.error_log())
+        if not os.path.exists(self.sock):
+            return False
+        return subprocess.run([MARIADB_CLIENT, "--no-defaults", "-S", self.sock, "-u", "root",
+                               "-e", "SELECT 1"], capture_output=True).returncode == 0
+
+    def sql(self, statements, database=None):
+        """Runs SQL as root; returns the tab-separated rows (no header)."""
+        cmd = [MARIADB_CLIENT, "--no-defaults", "-S", self.sock, "-u", "root", "-N", "-B"]
+        if database:
+            cmd.append(database)
+        r = subprocess.run(cmd, input=statements, capture_output=True, text=True, timeout=60 * SLOW)
+        assert r.returncode == 0, f"mariadb failed: {r.stderr}\n{statements}"
+        return [line.split("\t") for line in r.stdout.splitlines()]
+
+    def create_database(self, name=None, user=None, password=None):
+        """A new database and a user with all rights on it, reachable through
+        self.sock. Returns (database, user, password)."""
+        name = name or "db_" + uuid.uuid4().hex[:12]
+        user = user or "u_" + uuid.uuid4().hex[:12]
+        password = password or uuid.uuid4().hex
+        self.sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4;\n"
+                 f"CREATE USER '{user}'@'localhost' IDENTIFIED BY '{password}';\n"
+                 f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'localhost';\n")
+        return name, user, password
+
+    def error_log(self):
+        out = ""
+        for name in ("error.log", "stderr.log"):
+            try:
+                out += (self.dir / name).read_text(errors="replace")
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        stop_process(self.proc, signal.SIGTERM, timeout=60 * SLOW)  # SIGTERM: clean shutdown
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def cleanup_dir(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------- HTTP ---

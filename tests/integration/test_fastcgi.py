@@ -386,6 +386,30 @@ def test_small_writes_are_coalesced_into_few_stdout_records(tfpm):
     assert records <= 8, records
 
 
+def test_php_messages_before_output_share_one_stderr_record(tfpm):
+    """PHP's messages between two outputs leave in one STDERR record, as
+    php-fpm's fcgi_write() appends to the open record of the same type:
+    nginx logs one "FastCGI sent in stderr" line per record, so one record
+    per piece gave a line for each message and one for each "; " between
+    them (seen with WordPress's install.php). Records checked against
+    php-fpm 8.2 with this script."""
+    s = fcgi.connect(tfpm.sock)
+    try:
+        s.sendall(fcgi.build_request({
+            "REQUEST_METHOD": "GET", "SCRIPT_FILENAME": php_fixture("stderr_records"),
+            "SCRIPT_NAME": "/index.php", "SERVER_PROTOCOL": "HTTP/1.1"}))
+        records, _ = read_records(s, lambda rs: any(r[0] == fcgi.END_REQUEST for r in rs))
+    finally:
+        s.close()
+    streams = [(t, c) for t, _, c in records if t in (fcgi.STDOUT, fcgi.STDERR) and c]
+    script = php_fixture("stderr_records")
+    assert [t for t, _ in streams] == [fcgi.STDERR, fcgi.STDOUT, fcgi.STDERR], streams
+    assert streams[0][1] == (f"PHP message: PHP Warning:  first in {script} on line 5; "
+                             f"PHP message: PHP Warning:  second in {script} on line 6").encode()
+    assert streams[1][1].endswith(b"\r\n\r\nbody\n")
+    assert streams[2][1] == f"; PHP message: PHP Warning:  third in {script} on line 10".encode()
+
+
 def test_kept_connection_waits_its_turn_after_fastcgi_finish_request(tfpm_factory):
     """A client that sends its next request while the thread still runs the
     previous script's tail (after fastcgi_finish_request) must not jump

@@ -20,7 +20,8 @@ cache_root() {
 }
 
 # Packages: toolchain, PHP's build dependencies, tfpm's libraries, and the
-# real peers the tests drive (nginx, Apache, php8.2-fpm, DokuWiki, wrk).
+# real peers the tests drive (nginx, Apache, php8.2-fpm, DokuWiki, WordPress
+# with its default theme and a MariaDB server the tests start themselves, wrk).
 TFPM_PACKAGES=(
   build-essential pkg-config meson ninja-build xz-utils ca-certificates file
   libxml2-dev libsqlite3-dev zlib1g-dev libonig-dev libssl-dev
@@ -30,6 +31,7 @@ TFPM_PACKAGES=(
   libyaml-cpp-dev doctest-dev nlohmann-json3-dev
   nginx python3 python3-pytest curl procps psmisc iproute2 wrk
   php8.2-fpm apache2 dokuwiki
+  wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client
   php-symfony-framework-bundle
 )
 
@@ -69,7 +71,7 @@ SRC
     log "apt-get install ${missing[*]}"
     [ -f "$src" ] && as_root apt-get update -qq
     # Keep package scripts from starting system services (nginx on :80,
-    # php8.2-fpm): tests start their own instances on loopback.
+    # php8.2-fpm, mariadb): tests start their own instances on loopback.
     local policy=/usr/sbin/policy-rc.d made_policy=0
     if [ ! -e "$policy" ]; then
       printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
