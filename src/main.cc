@@ -72,10 +72,19 @@ bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string
       *error = at + "worker.script: " + p.worker_script + ": " + std::strerror(errno);
       return false;
     }
+    // As php-fpm's master: the access log must open (it is created if
+    // missing); the workers open it again themselves.
+    if (!p.access_log.empty()) {
+      int fd = ::open(p.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        *error = at + "access_log: " + p.access_log + ": " + std::strerror(errno);
+        return false;
+      }
+      ::close(fd);
+    }
     auto ignored = [&](bool set, const char* key) {
       if (set) warnings->push_back(at + key + ": not implemented yet; ignored");
     };
-    ignored(!p.access_log.empty(), "access_log");
     ignored(!p.status_path.empty(), "status_path");
   }
   return true;
@@ -155,6 +164,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tfpm: %s\n", st.message().c_str());
     return 1;
   }
+  tfpm::log::SetLineLimit(cfg->daemon.log_limit);
 
   // Daemonize as php-fpm does by default: the parent waits until the workers
   // are ready (or failed) and exits with that result.
