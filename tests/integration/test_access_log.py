@@ -242,6 +242,7 @@ def test_suppress_path(tfpm_factory):
                      "GET /index.php 404\n", "GET /last.php 200\n"], lines
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("how", ["SIGUSR1", "pm-ctl"])
 def test_reopen_after_rename(tfpm_factory, how):
     tfpm = tfpm_factory(processes=2, threads=2, access_log="{dir}/access.log", access_format="%m %q")
