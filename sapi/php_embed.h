@@ -13,14 +13,37 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "accesslog/format.h"
 #include "base/status.h"
 #include "fastcgi/exchange.h"
 
 namespace tfpm::sapi {
+
+// Where access log lines go: one Write() per line (with its '\n'), called
+// concurrently from the PHP threads that served the requests.
+class AccessLogSink {
+ public:
+  virtual void Write(std::string_view line) = 0;
+
+ protected:
+  ~AccessLogSink() = default;
+};
+
+// A pool's access log (php-fpm's access.log, access.format,
+// access.suppress_path): each request, classic or worker mode, writes one
+// line at its end, rendered on the thread that served it.
+struct AccessLog {
+  accesslog::Format format;
+  std::vector<std::string> suppress_paths;
+  std::string pool;        // %n
+  long pid = 0, ppid = 0;  // %p, %P (a worker process keeps both)
+  AccessLogSink* sink = nullptr;  // outlives the runtime
+};
 
 struct RuntimeOptions {
   std::string sapi_name = "fpm-fcgi";   // php_sapi_name()
@@ -43,6 +66,8 @@ struct RuntimeOptions {
   std::string status_path;
   std::function<std::string(bool full)> pool_status;
   bool load_opcache = true;             // zend_extension=opcache.so from our build
+  // nullptr = no access log: requests then do nothing extra for it.
+  std::shared_ptr<const AccessLog> access_log;
 };
 
 class PhpRuntime {

@@ -91,6 +91,19 @@ void BeginTrackedRequest(int connection_fd);
 void EndTrackedRequest();
 void MarkTrackedRequestFinished();
 
+// Access log (php_access_log.cc). BeginAccessLog() at request start marks
+// the time (and CPU time if the format shows it); WriteAccessLog() at
+// request end, before php_request_shutdown(), writes the line. Both do
+// nothing when the pool has no access log.
+struct AccessLogMark {
+  bool active = false;
+  int64_t started_us = 0;  // monotonic
+  time_t accepted = 0;     // wall clock, %t
+  uint64_t cpu_user_us = 0, cpu_system_us = 0;
+};
+void BeginAccessLog(AccessLogMark* mark);
+void WriteAccessLog(const AccessLogMark& mark, fastcgi::Exchange& exchange);
+
 // tfpm_handle_request() (php_worker.cc), registered in php_functions.cc.
 ZEND_FUNCTION(tfpm_handle_request);
 // True on a thread that is running a worker script.

@@ -265,6 +265,8 @@ void ApplyFastCgiIni() {
 
 RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   RequestOutcome outcome;
+  AccessLogMark access;
+  BeginAccessLog(&access);
   RequestContext ctx;
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
@@ -301,10 +303,13 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
     if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
+    WriteAccessLog(access, exchange);
     php_request_shutdown(nullptr);
   } else {
     exchange.WriteStdout("Status: 500 Internal Server Error\r\nContent-type: text/plain\r\n\r\n");
     outcome.http_status = 500;
+    SG(sapi_headers).http_response_code = 500;
+    WriteAccessLog(access, exchange);
   }
   outcome.aborted = exchange.aborted();
   exchange.Finish(0);

@@ -228,7 +228,10 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
     LogToWebServer(ctx, line);
     return;
   }
-  log::Notice("PHP message: {}", message);
+  // log_limit, as php-fpm's zlog_msg: a long message is cut with "...".
+  thread_local std::string text;
+  text.assign("PHP message: ").append(message);
+  log::Notice("{}", log::FitMessage(log::Level::kNotice, text));
 }
 
 int Startup(sapi_module_struct* module) noexcept {

@@ -360,6 +360,8 @@ class HandlerServe final : public RequestSource::Serve {
       outcome.http_status = 503;
       return outcome;
     }
+    AccessLogMark access;
+    BeginAccessLog(&access);
     RequestContext ctx;
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
@@ -370,6 +372,7 @@ class HandlerServe final : public RequestSource::Serve {
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
     if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
+    WriteAccessLog(access, ex);
     WorkerRequestShutdown(w_);
     outcome.aborted = ex.aborted();
     ex.Finish(0);

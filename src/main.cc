@@ -61,21 +61,27 @@ std::string WorkerExecutable() {
   return dir + "/tfpm-worker";
 }
 
-// Checks that need the file system (a worker script must be readable), and
-// keys the config accepts whose features are not built yet: those are
-// ignored with a warning so nobody believes they are in effect.
-bool CheckUnimplemented(const tfpm::config::Config& cfg, std::vector<std::string>* warnings,
-                        std::string* error) {
+// Checks that need the file system: a worker script must be readable, an
+// access log must open. (Keys whose features are not built yet would be
+// reported in `warnings`; today there are none.)
+bool CheckFiles(const tfpm::config::Config& cfg, [[maybe_unused]] std::vector<std::string>* warnings,
+                std::string* error) {
   for (const auto& p : cfg.pools) {
     const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
     if (p.mode == tfpm::config::PoolMode::kWorker && ::access(p.worker_script.c_str(), R_OK) != 0) {
       *error = at + "worker.script: " + p.worker_script + ": " + std::strerror(errno);
       return false;
     }
-    auto ignored = [&](bool set, const char* key) {
-      if (set) warnings->push_back(at + key + ": not implemented yet; ignored");
-    };
-    ignored(!p.access_log.empty(), "access_log");
+    // As php-fpm's master: the access log must open (it is created if
+    // missing); the workers open it again themselves.
+    if (!p.access_log.empty()) {
+      int fd = ::open(p.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        *error = at + "access_log: " + p.access_log + ": " + std::strerror(errno);
+        return false;
+      }
+      ::close(fd);
+    }
   }
   return true;
 }
@@ -129,7 +135,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> warnings;
-  if (std::string error; !CheckUnimplemented(*cfg, &warnings, &error)) {
+  if (std::string error; !CheckFiles(*cfg, &warnings, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
@@ -154,6 +160,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tfpm: %s\n", st.message().c_str());
     return 1;
   }
+  tfpm::log::SetLineLimit(cfg->daemon.log_limit);
 
   // Daemonize as php-fpm does by default: the parent waits until the workers
   // are ready (or failed) and exits with that result.
@@ -195,7 +202,7 @@ int main(int argc, char** argv) {
   options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
   options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
     std::string error;
-    if (!CheckUnimplemented(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
+    if (!CheckFiles(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
     return tfpm::Status::Ok();
   };
   if (std::getenv("NOTIFY_SOCKET") != nullptr) {

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 
 namespace tfpm::log {
@@ -36,6 +38,7 @@ struct State {
   std::mutex mu;  // guards target and the logger's construction
   std::string target = "stderr";
   std::string pattern;
+  size_t fixed_prefix = 0;  // the pattern's bytes besides the level name
   std::shared_ptr<spdlog::sinks::dist_sink_mt> dist =
       std::make_shared<spdlog::sinks::dist_sink_mt>();
   std::shared_ptr<spdlog::logger> logger;
@@ -121,6 +124,8 @@ Status Init(const std::string& target, Level level, std::string tag) {
   s.pattern += "%*: ";
   if (!tag.empty()) s.pattern += "[" + tag + "] ";
   s.pattern += "%v";
+  s.fixed_prefix = (journald ? 0 : std::string_view("[22-Nov-2026 22:00:00.123] ").size()) + 2 +
+                   (tag.empty() ? 0 : tag.size() + 3);
   s.dist->set_sinks({*sink});
   ApplyPattern(s);
   s.logger->set_level(detail::ToSpd(level));
@@ -144,5 +149,45 @@ void SetLevel(Level level) { GetState().logger->set_level(detail::ToSpd(level));
 bool Enabled(Level level) { return GetState().logger->should_log(detail::ToSpd(level)); }
 
 spdlog::logger& Logger() { return *GetState().logger; }
+
+namespace {
+std::atomic<size_t> g_line_limit{1024};
+}
+
+void SetLineLimit(size_t limit) { g_line_limit.store(limit, std::memory_order_relaxed); }
+
+size_t LineLimit() { return g_line_limit.load(std::memory_order_relaxed); }
+
+size_t PrefixLength(Level level) {
+  std::string_view name;
+  switch (level) {
+    case Level::kAlert: name = "ALERT"; break;
+    case Level::kError: name = "ERROR"; break;
+    case Level::kWarning: name = "WARNING"; break;
+    case Level::kNotice: name = "NOTICE"; break;
+    case Level::kDebug: name = "DEBUG"; break;
+  }
+  State& s = GetState();
+  std::lock_guard lock(s.mu);
+  return s.fixed_prefix + name.size();
+}
+
+std::string FitMessage(Level level, std::string_view message) {
+  const size_t limit = LineLimit();
+  const size_t prefix = PrefixLength(level);
+  if (prefix + message.size() < limit) return std::string(message);
+  const size_t keep = limit > prefix + 4 ? limit - 1 - prefix - 3 : 0;
+  return std::string(message.substr(0, keep)) + "...";
+}
+
+std::vector<std::string_view> WrapPieces(std::string_view text, size_t room) {
+  std::vector<std::string_view> pieces;
+  if (room == 0) room = 1;
+  do {
+    pieces.push_back(text.substr(0, room));
+    text.remove_prefix(std::min(room, text.size()));
+  } while (!text.empty());
+  return pieces;
+}
 
 }  // namespace tfpm::log

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -37,6 +38,21 @@ void SetLevel(Level level);
 bool Enabled(Level level);
 
 spdlog::logger& Logger();
+
+// php-fpm's log_limit: the longest line (without its '\n') that a PHP
+// message or a worker's captured output makes, counted with the line's
+// prefix (time, level, tag). Default 1024. Set once at start.
+void SetLineLimit(size_t limit);
+size_t LineLimit();
+// Bytes the line prefix takes before the message at `level`.
+size_t PrefixLength(Level level);
+// A message cut as php-fpm's zlog cuts one: when prefix + message would
+// reach the limit, the message keeps what fits in limit - 1 bytes of line,
+// its last three replaced by "...".
+std::string FitMessage(Level level, std::string_view message);
+// Pieces of `text` for wrapped lines as php-fpm's catch_workers_output
+// writes them: each piece at most `room` bytes (room >= 1).
+std::vector<std::string_view> WrapPieces(std::string_view text, size_t room);
 
 namespace detail {
 spdlog::level::level_enum ToSpd(Level level);

@@ -38,6 +38,10 @@ struct DaemonConfig {
   // within the interval start a new generation of every pool. 0 = off.
   int emergency_restart_threshold = 0;
   std::chrono::milliseconds emergency_restart_interval{0};
+  // php-fpm's log_limit: longest line, in bytes, that a PHP message or a
+  // worker's captured output makes in the error log (longer ones are cut
+  // or wrapped as php-fpm does).
+  size_t log_limit = 1024;
 };
 
 struct PhpConfig {
@@ -81,6 +85,8 @@ struct PoolConfig {
   int request_slowlog_trace_depth = 20;                    // frames per slowlog entry
   std::string slowlog;                 // "" = none
   std::string access_log;              // "" = none
+  std::string access_format = "%R - %u %t \"%m %r\" %s";  // php-fpm's access.format
+  std::vector<std::string> access_suppress_path;  // URIs not logged on success
   std::string status_path, ping_path;  // "" = off; start with '/'
   std::string ping_response = "pong";
 };

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <exception>
 #include <utility>
 #include <vector>
@@ -36,11 +38,26 @@ Status Convert(const YAML::Node& in, std::string_view source, const std::string&
       out.type = Node::Type::kNull;
       out.line = fallback_line;
       return Status::Ok();
-    case YAML::NodeType::Scalar:
+    case YAML::NodeType::Scalar: {
       out.type = Node::Type::kScalar;
       out.text = in.Scalar();
       out.plain = in.Tag() == "?";  // "!" = quoted, anything else = explicit tag
+      // php-fpm's ${VAR}: from the daemon's environment, in every value.
+      // The worker re-parses the same bytes with the environment it
+      // inherited, so it sees the same result.
+      if (out.text.find('$') == std::string::npos) return Status::Ok();
+      std::string missing;
+      auto lookup = [](const char* name) -> const char* { return std::getenv(name); };
+      std::optional<std::string> expanded = ExpandEnvironment(out.text, lookup, &missing);
+      if (!expanded) {
+        return Error(source, out.line, path,
+                     missing.empty() ? std::string("unterminated ${ (write $${ for a literal ${)")
+                                     : "environment variable " + missing + " is not set (${" + missing +
+                                           "}; use ${" + missing + ":-default} for a default)");
+      }
+      out.text = std::move(*expanded);
       return Status::Ok();
+    }
     case YAML::NodeType::Sequence: {
       out.type = Node::Type::kSequence;
       size_t index = 0;

@@ -1,5 +1,6 @@
 #include "config/validate.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <limits>
@@ -7,6 +8,8 @@
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include "accesslog/format.h"
 
 namespace tfpm::config {
 namespace {
@@ -213,6 +216,10 @@ const char* AbsolutePathIfSet(std::string_view s) {
 
 const char* UriPathIfSet(std::string_view s) {
   return !s.empty() && s.front() != '/' ? "must start with '/'" : nullptr;
+}
+
+const char* UriPath(std::string_view s) {
+  return s.empty() || s.front() != '/' ? "must start with '/'" : nullptr;
 }
 
 const char* Extension(std::string_view s) {
@@ -458,6 +465,9 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "emergency_restart_interval", .kind = Kind::kDuration,
      .set = [](DaemonConfig& d, Value& v) { d.emergency_restart_interval = v.duration; },
      .min = 0, .max = kMaxDuration},
+    {.key = "log_limit", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.log_limit = static_cast<size_t>(v.integer); },
+     .min = 512, .max = 1 << 30},  // php-fpm: ZLOG_MIN_LIMIT 512
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {
@@ -558,6 +568,11 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .set = [](PoolConfig& p, Value& v) { p.slowlog = std::move(v.str); }},
     {.key = "access_log", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.access_log = std::move(v.str); }},
+    {.key = "access_format", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.access_format = std::move(v.str); }},
+    {.key = "access_suppress_path", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.access_suppress_path = std::move(v.list); },
+     .check = UriPath},
     {.key = "status_path", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.status_path = std::move(v.str); },
      .check = UriPathIfSet},
@@ -569,6 +584,14 @@ constexpr Field<PoolConfig> kPoolFields[] = {
 };
 
 // ------------------------------------------------------------- pools
+
+// Replaces "$pool" in every scalar value below `node` (not in keys).
+void ExpandPoolInValues(Node& node, std::string_view pool) {
+  if (node.type == Node::Type::kScalar && node.text.find("$pool") != std::string::npos) {
+    node.text = ExpandPoolName(node.text, pool);
+  }
+  for (Node& child : node.children) ExpandPoolInValues(child, pool);
+}
 
 // Rules that involve more than one key of a pool.
 Status CheckPool(const PoolConfig& pool, const SeenKeys& seen, const std::string& path,
@@ -586,6 +609,12 @@ Status CheckPool(const PoolConfig& pool, const SeenKeys& seen, const std::string
     const Seen* timeout = FindSeen(seen, "request_slowlog_timeout");
     return Error(ctx, timeout->line, path + ".slowlog",
                  "is required when request_slowlog_timeout is set");
+  }
+  // php-fpm checks access.format when the config is loaded (a test run
+  // of fpm_log_write); so do we, also while access_log is off.
+  if (const Seen* format = FindSeen(seen, "access_format")) {
+    auto compiled = accesslog::Format::Compile(pool.access_format);
+    if (!compiled.ok()) return Error(ctx, format->line, path + ".access_format", compiled.status().message());
   }
   if (!pool.status_path.empty() && pool.status_path == pool.ping_path) {
     return Error(ctx, FindSeen(seen, "ping_path")->line, path + ".ping_path",
@@ -613,7 +642,10 @@ Status ParsePools(Config& config, const Node& node, const std::string& path, con
     pool.name = member.key;
     pool.line = member.key_line;
     SeenKeys seen;
-    if (Status s = WalkMapping<PoolConfig>(kPoolFields, pool, member, pool_path, member.key_line,
+    // php-fpm's $pool, in every value of the pool.
+    Node expanded = member;
+    ExpandPoolInValues(expanded, member.key);
+    if (Status s = WalkMapping<PoolConfig>(kPoolFields, pool, expanded, pool_path, member.key_line,
                                            ctx, &seen);
         !s.ok()) {
       return s;
@@ -690,6 +722,63 @@ Result<Config> BuildConfig(const Node& root, std::string_view source_name) {
     return s;
   }
   return config;
+}
+
+std::optional<std::string> ExpandEnvironment(std::string_view text,
+                                             const char* (*lookup)(const char* name),
+                                             std::string* missing) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t dollar = text.find('$', i);
+    if (dollar == std::string_view::npos) break;
+    out.append(text.substr(i, dollar - i));
+    if (text.substr(dollar, 3) == "$${") {  // escaped: a literal "${"
+      out.append("${");
+      i = dollar + 3;
+      continue;
+    }
+    if (text.substr(dollar, 2) != "${") {
+      out.push_back('$');
+      i = dollar + 1;
+      continue;
+    }
+    const size_t close = text.find('}', dollar + 2);
+    if (close == std::string_view::npos) {
+      missing->clear();
+      return std::nullopt;
+    }
+    std::string_view inner = text.substr(dollar + 2, close - dollar - 2);
+    std::optional<std::string_view> fallback;
+    if (size_t sep = inner.find(":-"); sep != std::string_view::npos) {
+      fallback = inner.substr(sep + 2);
+      inner = inner.substr(0, sep);
+    }
+    const std::string name(inner);
+    const char* value = name.empty() ? nullptr : lookup(name.c_str());
+    if (value != nullptr) {
+      out.append(value);
+    } else if (fallback) {
+      out.append(*fallback);
+    } else {
+      *missing = name;
+      return std::nullopt;
+    }
+    i = close + 1;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+std::string ExpandPoolName(std::string_view text, std::string_view pool) {
+  std::string out;
+  size_t i = 0;
+  for (size_t at; (at = text.find("$pool", i)) != std::string_view::npos; i = at + 5) {
+    out.append(text.substr(i, at - i));
+    out.append(pool);
+  }
+  out.append(text.substr(i));
+  return out;
 }
 
 Status ConfigError(std::string_view source, int line, std::string_view path, std::string_view what) {

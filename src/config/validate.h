@@ -45,4 +45,16 @@ std::optional<uint64_t> ParseSize(std::string_view text);
 // "500ms", "30s", "2m", "1h"; a plain integer is seconds (as in php-fpm).
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
+// php-fpm's ${VAR} in config values: each "${NAME}" in `text` becomes
+// lookup(NAME); "${NAME:-default}" gives `default` when NAME is unset
+// (PHP >= 8.3's INI syntax); "$${" is a literal "${". Returns nullopt and
+// sets *missing to the name when a variable without a default is unset
+// (or *missing to "" when a "${" is not closed).
+std::optional<std::string> ExpandEnvironment(std::string_view text,
+                                             const char* (*lookup)(const char* name),
+                                             std::string* missing);
+
+// php-fpm's $pool: every "$pool" in `text` becomes `pool`.
+std::string ExpandPoolName(std::string_view text, std::string_view pool);
+
 }  // namespace tfpm::config

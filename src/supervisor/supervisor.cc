@@ -591,18 +591,28 @@ void Supervisor::HandleOutput(pid_t pid, bool flush_all) {
     if (n <= 0) break;
     w->partial_output.append(buf, static_cast<size_t>(n));
   }
+  // log_limit: a longer line is wrapped into several, each at most
+  // log_limit - 1 bytes with its prefix and quotes (php-fpm's zlog stream).
+  const std::string decoration = "[pool " + w->pool + "] child " + std::to_string(pid) + " said into stderr: \"";
+  const size_t reserved = log::PrefixLength(log::Level::kWarning) + (decorate ? decoration.size() + 1 : 0);
+  const size_t limit = log::LineLimit();
+  const size_t room = limit > reserved + 1 ? limit - reserved - 1 : 1;
+  auto emit = [&](std::string_view line, bool decorated) {
+    for (std::string_view piece : log::WrapPieces(line, room)) {
+      if (decorated) log::Warning("{}{}\"", decoration, piece);
+      else log::Warning("{}", piece);
+    }
+  };
   size_t start = 0;
   for (;;) {
     size_t nl = w->partial_output.find('\n', start);
     if (nl == std::string::npos) break;
-    std::string_view line(w->partial_output.data() + start, nl - start);
-    if (decorate) log::Warning("[pool {}] child {} said into stderr: \"{}\"", w->pool, pid, line);
-    else log::Warning("{}", line);
+    emit(std::string_view(w->partial_output.data() + start, nl - start), decorate);
     start = nl + 1;
   }
   w->partial_output.erase(0, start);
   if (flush_all && !w->partial_output.empty()) {
-    log::Warning("[pool {}] child {} said into stderr: \"{}\"", w->pool, pid, w->partial_output);
+    emit(w->partial_output, true);
     w->partial_output.clear();
   }
 }

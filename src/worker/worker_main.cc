@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@
 #include "os/socket.h"
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
+#include "worker/access_log_file.h"
 #include "worker/server.h"
 #include "worker/watchdog.h"
 
@@ -444,6 +446,7 @@ int WorkerMain(int argc, char** argv) {
     std::fprintf(stderr, "tfpm-worker: %s\n", st.message().c_str());
     return 1;
   }
+  log::SetLineLimit(cfg->daemon.log_limit);
 
   // All async signals go to the main thread through a signalfd; PHP threads
   // inherit the blocked mask and only ever see their own timer signal.
@@ -471,11 +474,31 @@ int WorkerMain(int argc, char** argv) {
   scoreboard::Segment board(board_mem->data(), board_mem->size());
   board.Initialize(nthreads, pid, scoreboard::RealtimeMicros());
 
+  // The access log: this process opens the file; its PHP threads write
+  // to it. A file that does not open is an error in the log, not a reason
+  // to refuse requests (tfpm checked it at start).
+  AccessLogFile access_file;
+  sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool);
+  if (!pool->access_log.empty()) {
+    auto format = accesslog::Format::Compile(pool->access_format);  // checked by the loader
+    if (Status st = access_file.Open(pool->access_log); !st.ok()) {
+      log::Error("{}", st.message());
+    } else if (format.ok()) {
+      auto access = std::make_shared<sapi::AccessLog>();
+      access->format = std::move(*format);
+      access->suppress_paths = pool->access_suppress_path;
+      access->pool = pool->name;
+      access->pid = pid;
+      access->ppid = ::getppid();
+      access->sink = &access_file;
+      runtime_options.access_log = std::move(access);
+    }
+  }
+
   // MINIT, once, while this process still has a single thread.
   g_measure_cpu = !pool->status_path.empty();
-  sapi::RuntimeOptions runtime = RuntimeOptionsFor(*cfg, *pool);
-  runtime.pool_status = [fd = args.notify_fd](bool full) { return QueryPoolStatus(fd, full); };
-  if (Status st = sapi::PhpRuntime::Startup(runtime); !st.ok()) {
+  runtime_options.pool_status = [fd = args.notify_fd](bool full) { return QueryPoolStatus(fd, full); };
+  if (Status st = sapi::PhpRuntime::Startup(runtime_options); !st.ok()) {
     log::Alert("{}", st.message());
     return 1;
   }
@@ -583,7 +606,10 @@ int WorkerMain(int argc, char** argv) {
           std::fflush(nullptr);
           ::_exit(0);
         case SIGQUIT: begin_drain("SIGQUIT"); break;
-        case SIGUSR1: (void)log::Reopen(); break;
+        case SIGUSR1:
+          (void)log::Reopen();
+          if (Status st = access_file.Reopen(); !st.ok()) log::Error("{}", st.message());
+          break;
         default: break;
       }
     }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/log.h"
 #include "base/status.h"
@@ -67,6 +69,40 @@ TEST_CASE("file log: php-fpm line format, level filter, reopen after rename") {
   std::remove(path.c_str());
   std::remove(rotated.c_str());
   ::rmdir(dir);
+}
+
+TEST_CASE("log_limit: messages cut as php-fpm's zlog, captured lines wrapped") {
+  char dir[] = "/tmp/tfpm-log-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/error.log";
+  REQUIRE(log::Init(path, log::Level::kNotice, "pool www 12").ok());
+  // "[22-Nov-2026 22:00:00.123] NOTICE: [pool www 12] "
+  const size_t prefix = log::PrefixLength(log::Level::kNotice);
+  CHECK(prefix == 27 + 6 + 2 + 14);
+  CHECK(log::PrefixLength(log::Level::kWarning) == prefix + 1);
+  log::SetLineLimit(600);
+  CHECK(log::LineLimit() == 600);
+  const std::string fits(600 - 1 - prefix, 'a');  // line of 599 bytes: whole
+  CHECK(log::FitMessage(log::Level::kNotice, fits) == fits);
+  const std::string over(600 - prefix, 'b');      // would be 600: cut
+  const std::string cut = log::FitMessage(log::Level::kNotice, over);
+  CHECK(cut.size() == 600 - 1 - prefix);
+  CHECK(cut.ends_with("bbb..."));
+  log::Notice("{}", log::FitMessage(log::Level::kNotice, std::string(5000, 'c')));
+  log::SetLineLimit(1024);
+  REQUIRE(log::Init("stderr", log::Level::kNotice).ok());
+
+  std::ifstream file(path);
+  std::string line;
+  REQUIRE(std::getline(file, line));
+  CHECK(line.size() == 599);
+  CHECK(line.ends_with("c..."));
+  std::remove(path.c_str());
+  ::rmdir(dir);
+
+  CHECK(log::WrapPieces("abcdefg", 3) == std::vector<std::string_view>{"abc", "def", "g"});
+  CHECK(log::WrapPieces("abc", 3) == std::vector<std::string_view>{"abc"});
+  CHECK(log::WrapPieces("", 3) == std::vector<std::string_view>{""});
 }
 
 }  // namespace

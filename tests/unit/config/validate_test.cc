@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <cstdlib>
 
 #include "config/load_yaml.h"
 
@@ -149,6 +151,24 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:4: pools.www.slowlog: is required when request_slowlog_timeout is set"},
     {"pools:\n  www:\n    listen: x\n    status_path: /s\n    ping_path: /s\n",
      "tfpm.yaml:5: pools.www.ping_path: must differ from status_path"},
+    // Access log, log_limit, expansion.
+    {"pools:\n  www:\n    listen: x\n    access_format: '%R %x'\n",
+     "tfpm.yaml:4: pools.www.access_format: Invalid token in the access.format (%x)"},
+    {"pools:\n  www:\n    listen: x\n    access_log: /tmp/a\n    access_format: '%{X-A}s'\n",
+     "tfpm.yaml:5: pools.www.access_format: embrace is not allowed for modifier %s"},
+    {"pools:\n  www:\n    listen: x\n    access_format: '%{HTTP_HOST'\n",
+     "tfpm.yaml:4: pools.www.access_format: missing closing embrace in the access.format"},
+    {"pools:\n  www:\n    listen: x\n    access_suppress_path: [/ok, ping]\n",
+     "tfpm.yaml:4: pools.www.access_suppress_path[1]: must start with '/'"},
+    {"daemon:\n  log_limit: 100\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.log_limit: must be >= 512"},
+    {"pools:\n  www:\n    listen: /run/${TFPM_TEST_SURELY_UNSET}/a.sock\n",
+     "tfpm.yaml:3: pools.www.listen: environment variable TFPM_TEST_SURELY_UNSET is not set "
+     "(${TFPM_TEST_SURELY_UNSET}; use ${TFPM_TEST_SURELY_UNSET:-default} for a default)"},
+    {"daemon:\n  error_log: ${TFPM_TEST_SURELY_UNSET\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.error_log: unterminated ${ (write $${ for a literal ${)"},
+    {"pools:\n  www:\n    listen: x\n    threads: ${TFPM_TEST_THREADS_BAD}\n",
+     "tfpm.yaml:4: pools.www.threads: expected an integer"},
     // YAML itself.
     {"pools:\n  www:\n    listen: [x\n    threads: 2\n",
      "tfpm.yaml:4: end of sequence flow not found"},
@@ -163,6 +183,7 @@ constexpr BadCase kBadConfigs[] = {
 };
 
 TEST_CASE("bad configs report the first error with file:line: key.path") {
+  ::setenv("TFPM_TEST_THREADS_BAD", "four", 1);
   CHECK(std::size(kBadConfigs) >= 25);
   for (const BadCase& c : kBadConfigs) {
     CAPTURE(c.yaml);
@@ -260,6 +281,82 @@ TEST_CASE("BuildConfig validates a YAML-free tree") {
   Result<Config> quoted = BuildConfig(root, "tree");
   REQUIRE_FALSE(quoted.ok());
   CHECK(quoted.status().message() == "tree:4: pools.www.threads: expected an integer");
+}
+
+const char* FakeEnv(const char* name) {
+  std::string_view n(name);
+  if (n == "HOME") return "/home/tfpm";
+  if (n == "EMPTY") return "";
+  return nullptr;
+}
+
+TEST_CASE("ExpandEnvironment: php-fpm's ${VAR}") {
+  std::string missing;
+  auto expand = [&](std::string_view text) { return ExpandEnvironment(text, FakeEnv, &missing); };
+  CHECK(expand("plain") == "plain");
+  CHECK(expand("${HOME}/x") == "/home/tfpm/x");
+  CHECK(expand("a${HOME}b${HOME}c") == "a/home/tfpmb/home/tfpmc");
+  CHECK(expand("[${EMPTY}]") == "[]");
+  CHECK(expand("$pool $ $x ${HOME}") == "$pool $ $x /home/tfpm");
+  CHECK(expand("${NOPE:-fallback}") == "fallback");
+  CHECK(expand("${HOME:-fallback}") == "/home/tfpm");
+  CHECK(expand("$${HOME}") == "${HOME}");
+  CHECK_FALSE(expand("${NOPE}").has_value());
+  CHECK(missing == "NOPE");
+  CHECK_FALSE(expand("x${HOME").has_value());
+  CHECK(missing.empty());
+  CHECK_FALSE(expand("${}").has_value());
+}
+
+TEST_CASE("ExpandPoolName: php-fpm's $pool") {
+  CHECK(ExpandPoolName("/run/$pool.sock", "www") == "/run/www.sock");
+  CHECK(ExpandPoolName("$pool-$pool", "a") == "a-a");
+  CHECK(ExpandPoolName("$poo", "a") == "$poo");
+  CHECK(ExpandPoolName("", "a").empty());
+}
+
+TEST_CASE("the loader expands $pool in pool values and ${VAR} everywhere") {
+  ::setenv("TFPM_TEST_ROOT", "/srv/sites", 1);
+  ::setenv("TFPM_TEST_THREADS", "3", 1);
+  const char* yaml =
+      "daemon:\n  error_log: ${TFPM_TEST_ROOT}/error.log\n"
+      "pools:\n"
+      "  www:\n    listen: /run/$pool.sock\n    threads: ${TFPM_TEST_THREADS}\n"
+      "    access_log: ${TFPM_TEST_ROOT}/$pool/access.log\n    slowlog: /var/log/$pool.slow\n"
+      "    chdir: ${TFPM_TEST_ROOT}/$pool\n    env: {POOL: $pool}\n    access_suppress_path: [/$pool/ping]\n"
+      "  api:\n    listen: /run/$pool.sock\n    php_value: {error_log: /var/log/$pool-php.log}\n";
+  Result<Config> config = LoadConfigString(yaml, "tfpm.yaml");
+  REQUIRE_MESSAGE(config.ok(), config.status().message());
+  CHECK(config->daemon.error_log == "/srv/sites/error.log");
+  const PoolConfig& www = config->pools[0];
+  CHECK(www.listen == "/run/www.sock");
+  CHECK(www.threads == 3);
+  CHECK(www.access_log == "/srv/sites/www/access.log");
+  CHECK(www.slowlog == "/var/log/www.slow");
+  CHECK(www.chdir == "/srv/sites/www");
+  REQUIRE(www.env.size() == 1);
+  CHECK(www.env[0].second == "www");
+  CHECK(www.access_suppress_path == std::vector<std::string>{"/www/ping"});
+  const PoolConfig& api = config->pools[1];
+  CHECK(api.listen == "/run/api.sock");
+  CHECK(api.php_value[0].second == "/var/log/api-php.log");
+}
+
+TEST_CASE("access log keys and log_limit: defaults and values") {
+  Result<Config> defaults = LoadConfigString("pools:\n  www:\n    listen: x\n", "t.yaml");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->daemon.log_limit == 1024);
+  CHECK(defaults->pools[0].access_log.empty());
+  CHECK(defaults->pools[0].access_format == "%R - %u %t \"%m %r\" %s");
+  CHECK(defaults->pools[0].access_suppress_path.empty());
+  Result<Config> set = LoadConfigString(
+      "daemon:\n  log_limit: 4096\npools:\n  www:\n    listen: x\n    access_log: /tmp/x.log\n"
+      "    access_format: '%{REMOTE_ADDR}e %m %{mili}d'\n    access_suppress_path: [/ping, /health]\n",
+      "t.yaml");
+  REQUIRE_MESSAGE(set.ok(), set.status().message());
+  CHECK(set->daemon.log_limit == 4096);
+  CHECK(set->pools[0].access_format == "%{REMOTE_ADDR}e %m %{mili}d");
+  CHECK(set->pools[0].access_suppress_path == std::vector<std::string>{"/ping", "/health"});
 }
 
 TEST_CASE("an empty tree lacks pools") {
