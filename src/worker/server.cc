@@ -62,6 +62,7 @@ Status Server::Start(ThreadMain thread_main, int initial) {
   attr_ready_ = true;
   for (int i = 0; i < std::min(initial, options_.threads); ++i) {
     ThreadRec& t = threads_[static_cast<size_t>(i)];
+    MarkStarting(i);
     t.run.store(kRunning, std::memory_order_relaxed);  // before it runs: it may exit at once
     const int rc = pthread_create(&t.handle, &attr_, &Server::ThreadEntry, &t);
     if (rc != 0) {
@@ -82,6 +83,15 @@ void* Server::ThreadEntry(void* arg) {
   return nullptr;
 }
 
+// The slot counts as a thread (Starting) from now on, not only once the
+// thread runs: a status read right after the process said "ready" sees it.
+// The thread is not running yet, so its slot still has no other writer.
+void Server::MarkStarting(int index) {
+  if (board_ != nullptr) {
+    scoreboard::SlotWriter(board_->slot(static_cast<uint32_t>(index))).SetState(scoreboard::ThreadState::kStarting);
+  }
+}
+
 void Server::JoinExited() {
   for (ThreadRec& t : threads_) {
     if (t.run.load(std::memory_order_acquire) != kExited) continue;
@@ -96,6 +106,7 @@ bool Server::StartThread() {
   for (ThreadRec& t : threads_) {
     if (t.run.load(std::memory_order_acquire) != kFree) continue;
     // Before the thread runs: it may exit (and store kExited) at once.
+    MarkStarting(t.index);
     t.run.store(kRunning, std::memory_order_relaxed);
     const int rc = pthread_create(&t.handle, &attr_, &Server::ThreadEntry, &t);
     if (rc != 0) {

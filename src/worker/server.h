@@ -185,6 +185,7 @@ class Server {
   void ArmRetire();
   bool TakeRetire();                   // a PHP thread got the retire token
   void JoinExited();                   // main thread
+  void MarkStarting(int index);        // main thread, before the thread is created
 
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};
