@@ -107,6 +107,9 @@ def test_ondemand_pool_starts_threads_on_demand_and_returns_to_zero(tfpm_factory
     assert st["pm"] == "ondemand"
     assert len(st["processes"]) == 1 and st["processes"][0]["state"] == "ready"
     assert threads_of(tfpm) == [[]], "no PHP thread before traffic"
+    out = tfpm.ctl("status").stdout
+    assert "mode classic  pm ondemand  busy 0  idle 0  requests 0" in out, out
+    assert "    no PHP thread (pm ondemand: one starts with the next request)" in out, out
     # The first connection starts a thread, which serves it.
     r = fcgi.request(tfpm.sock, ECHO, query="first=1", timeout=20 * SLOW)
     assert r.status == 200 and b"first" in r.body
