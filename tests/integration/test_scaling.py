@@ -2,6 +2,7 @@
 docs/config.md "Scaling"): threads start and retire inside a process,
 processes are added when every one is full and drained when not needed,
 and no request fails or is refused while any of that happens."""
+import json
 import subprocess
 import threading
 import time
@@ -224,3 +225,38 @@ def test_scaling_config_errors_name_file_line_and_key(tmp_path, lines, line, key
                        timeout=30 * SLOW)
     assert r.returncode != 0
     assert (r.stderr + r.stdout).strip().splitlines()[0] == f"{path}:{line}: {key}: {message}"
+
+
+@pytest.mark.sanitize
+def test_worker_mode_ondemand_threads_boot_serve_and_retire(tfpm_factory):
+    """mode: worker with pm: ondemand: a retired thread ends its worker
+    script's run cleanly (tfpm_handle_request() returns false), a new one
+    boots the script again."""
+    app = php_fixture("worker", "app.php")
+    tfpm = tfpm_factory(mode="worker", worker={"script": app}, pm="ondemand", processes=1, threads=2,
+                        idle_timeout="300ms")
+    assert threads_of(tfpm) == [[]]
+    first = fcgi.request(tfpm.sock, app, query="id=1", timeout=20 * SLOW)
+    assert first.status == 200, first
+    boot1 = json.loads(first.body)["boot"]
+    wait_until(lambda: threads_of(tfpm) == [[]], 20 * SLOW, interval=0.05, what="0 threads")
+    second = fcgi.request(tfpm.sock, app, query="id=2", timeout=20 * SLOW)
+    assert second.status == 200, second
+    assert json.loads(second.body)["boot"] != boot1, "a new thread boots the script again"
+    assert "failed" not in tfpm.log_text()
+
+
+def test_reload_starts_as_many_processes_as_a_dynamic_pool_runs(tfpm_factory):
+    tfpm = tfpm_factory(pm="dynamic", processes=3, threads=1, start_threads=1, min_spare_threads=1,
+                        max_spare_threads=1, idle_timeout="60s")
+    ms = 3000
+    # Two 1-thread processes busy: both full, so a third one is started.
+    threads, results = slow_requests(tfpm, 2, ms)
+    wait_until(lambda: len(pool_status(tfpm)["processes"]) == 3, 20 * SLOW, what="3 processes")
+    finish(threads, results, ms)
+    tfpm.ctl("reload")  # answered once the new generation is ready
+    st = tfpm.status()
+    assert st["generation"] == 2
+    procs = pool_status(tfpm)["processes"]
+    assert len(procs) == 3 and all(p["generation"] == 2 for p in procs), procs
+    assert fcgi.request(tfpm.sock, ECHO).status == 200
