@@ -69,7 +69,7 @@ struct PoolConfig {
   ProcessManager pm = ProcessManager::kStatic;
   // dynamic only, per process (see docs/config.md): validated
   // 1 <= min_spare_threads <= start_threads <= max_spare_threads <= threads.
-  int start_threads = 0;      // 0 in YAML-less defaults: min + (max - min) / 2, as php-fpm
+  int start_threads = 0;      // 0 = min + (max - min) / 2, as php-fpm (validation fills it in)
   int min_spare_threads = 1;
   int max_spare_threads = 0;  // 0 = `threads`
   // dynamic and ondemand: a surplus process is stopped after the pool has

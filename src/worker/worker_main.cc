@@ -458,9 +458,9 @@ int WorkerMain(int argc, char** argv) {
     if (n > 0) {
       // Threads asked to retire that have not gone yet serve instead.
       n -= server.CancelRetires();
-      for (int i = 0; i < n && server.StartThread(); ++i) {
-      }
-      log::Debug("started {} thread(s); {} running", std::max(n, 0), server.live_threads());
+      int started = 0;
+      while (started < n && server.StartThread()) ++started;
+      if (started > 0) log::Debug("started {} thread(s); {} running", started, server.live_threads());
     } else if (n < 0) {
       server.RetireThreads(-n);
       log::Debug("retiring {} idle thread(s)", -n);

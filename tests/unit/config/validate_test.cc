@@ -195,6 +195,31 @@ TEST_CASE("bad configs report the first error with file:line: key.path") {
   }
 }
 
+TEST_CASE("pm keys: php-fpm's defaults for dynamic, every value kept") {
+  Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 10\n"
+                                      "    min_spare_threads: 2\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const PoolConfig& p = c->pools[0];
+  CHECK(p.pm == ProcessManager::kDynamic);
+  CHECK(p.min_spare_threads == 2);
+  CHECK(p.max_spare_threads == 10);  // = threads
+  CHECK(p.start_threads == 6);       // min + (max - min) / 2
+  CHECK(p.idle_timeout == milliseconds(10000));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 8\n    start_threads: 3\n"
+                       "    min_spare_threads: 1\n    max_spare_threads: 4\n    idle_timeout: 2s\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].start_threads == 3);
+  CHECK(c->pools[0].max_spare_threads == 4);
+  CHECK(c->pools[0].idle_timeout == milliseconds(2000));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: ondemand\n    idle_timeout: 250ms\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].pm == ProcessManager::kOndemand);
+  CHECK(c->pools[0].idle_timeout == milliseconds(250));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE(c.ok());
+  CHECK(c->pools[0].pm == ProcessManager::kStatic);
+}
+
 TEST_CASE("the same bad config always gives the same message") {
   const char* yaml = "pools:\n  www:\n    listen: x\n    threads: 0\n    processes: 0\n";
   Result<Config> first = LoadConfigString(yaml, "a.yaml");
