@@ -83,6 +83,8 @@ class Server {
   // sees it before its request is done, so no request is lost or refused.
   // CancelRetires() withdraws the requests no thread has taken yet.
   bool StartThread();
+  // Joins the threads that have exited (frees their stacks).
+  void JoinExited();
   void RetireThreads(int n);
   int CancelRetires();
   // Threads running (started, not exited or asked to exit) and not yet taken
@@ -184,7 +186,6 @@ class Server {
   std::atomic<int> retire_{0};         // retire requests no thread has taken yet
   void ArmRetire();
   bool TakeRetire();                   // a PHP thread got the retire token
-  void JoinExited();                   // main thread
   void MarkStarting(int index);        // main thread, before the thread is created
 
   std::atomic<bool> draining_{false};

@@ -451,6 +451,7 @@ int WorkerMain(int argc, char** argv) {
   // pm dynamic/ondemand: the main thread starts and retires PHP threads.
   constexpr int kScaleTickMs = 25;
   auto scale = [&] {
+    server.JoinExited();
     const int live = server.live_threads();
     const int idle = live - server.busy();
     const bool pending = idle <= 0 && live < pool->threads && server.Pending();
