@@ -580,8 +580,11 @@ void Supervisor::ScalePools() {
       continue;
     }
     // The newest process is surplus when the others could carry the busy
-    // threads and still keep the spare ones (dynamic: min_spare_threads).
-    const uint32_t spare = pc.pm == config::ProcessManager::kDynamic ? static_cast<uint32_t>(pc.min_spare_threads) : 0;
+    // threads and still keep spare ones (dynamic: min_spare_threads;
+    // ondemand: 1, so that a load that exactly fills them does not make a
+    // process come and go every idle_timeout).
+    const uint32_t spare =
+        pc.pm == config::ProcessManager::kDynamic ? static_cast<uint32_t>(pc.min_spare_threads) : 1;
     const uint32_t others = static_cast<uint32_t>(pc.threads) * static_cast<uint32_t>(serving.size() - 1);
     if (serving.size() <= 1 || starting || busy + spare > others) {
       pool.surplus_since.reset();
