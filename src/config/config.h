@@ -20,6 +20,15 @@ enum class LogLevel { kAlert, kError, kWarning, kNotice, kDebug };
 // "worker": a long-running worker script serves requests (worker.script).
 enum class PoolMode { kClassic, kWorker };
 
+// php-fpm's `pm`, with threads as the unit. "static": every process runs
+// `threads` threads from the start and the pool keeps `processes`
+// processes. "dynamic": each process keeps between min_spare_threads and
+// max_spare_threads idle threads (at most `threads`); a process is added
+// (up to `processes`) when every process is full. "ondemand": a process
+// starts with no PHP thread; one is started when a connection finds none
+// idle, and a thread idle for idle_timeout exits.
+enum class ProcessManager { kStatic, kDynamic, kOndemand };
+
 // Ordered as in the file.
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
@@ -61,6 +70,15 @@ struct PoolConfig {
   int processes = 1;                       // 1..256
   int threads = 4;                         // 1..1024 per process
   PoolMode mode = PoolMode::kClassic;
+  ProcessManager pm = ProcessManager::kStatic;
+  // dynamic only, per process (see docs/config.md): validated
+  // 1 <= min_spare_threads <= start_threads <= max_spare_threads <= threads.
+  int start_threads = 0;      // 0 = min + (max - min) / 2, as php-fpm (validation fills it in)
+  int min_spare_threads = 1;
+  int max_spare_threads = 0;  // 0 = `threads`
+  // dynamic and ondemand: a surplus process is stopped after the pool has
+  // not needed it for this long; ondemand: a thread idle this long exits.
+  std::chrono::milliseconds idle_timeout{10000};
   uint64_t max_requests = 0;              // per thread; 0 = unlimited
   KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
   KeyValues env;                          // extra environment for PHP

@@ -436,6 +436,7 @@ constexpr int64_t kMaxDuration = 24 * kHour;
 
 constexpr std::string_view kLogLevelNames[] = {"alert", "error", "warning", "notice", "debug"};
 constexpr std::string_view kPoolModeNames[] = {"classic", "worker"};
+constexpr std::string_view kProcessManagerNames[] = {"static", "dynamic", "ondemand"};
 
 constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "error_log", .kind = Kind::kString,
@@ -520,6 +521,21 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .set = [](PoolConfig& p, Value& v) { p.mode = static_cast<PoolMode>(v.integer); },
      .names = kPoolModeNames},
     {.key = "worker", .kind = Kind::kMapping, .members = kWorkerFields},
+    {.key = "pm", .kind = Kind::kEnum,
+     .set = [](PoolConfig& p, Value& v) { p.pm = static_cast<ProcessManager>(v.integer); },
+     .names = kProcessManagerNames},
+    {.key = "start_threads", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.start_threads = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
+    {.key = "min_spare_threads", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.min_spare_threads = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
+    {.key = "max_spare_threads", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_spare_threads = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
+    {.key = "idle_timeout", .kind = Kind::kDuration,
+     .set = [](PoolConfig& p, Value& v) { p.idle_timeout = v.duration; },
+     .min = 10, .max = kMaxDuration},
     {.key = "max_requests", .kind = Kind::kInt,
      .set = [](PoolConfig& p, Value& v) { p.max_requests = static_cast<uint64_t>(v.integer); },
      .min = 0, .max = kMaxInt64},
@@ -593,9 +609,54 @@ void ExpandPoolInValues(Node& node, std::string_view pool) {
   for (Node& child : node.children) ExpandPoolInValues(child, pool);
 }
 
+// php-fpm's pm checks (fpm_conf.c), with threads as the unit. Fills the
+// defaults of max_spare_threads and start_threads.
+Status CheckProcessManager(PoolConfig& pool, const SeenKeys& seen, const std::string& path,
+                           const Context& ctx) {
+  const Seen* start = FindSeen(seen, "start_threads");
+  const Seen* min_spare = FindSeen(seen, "min_spare_threads");
+  const Seen* max_spare = FindSeen(seen, "max_spare_threads");
+  const Seen* idle = FindSeen(seen, "idle_timeout");
+  if (pool.pm != ProcessManager::kDynamic) {
+    for (const Seen* s : {start, min_spare, max_spare}) {
+      if (s != nullptr) {
+        return Error(ctx, s->key_line, Join(path, s->key), "is only used when pm is dynamic");
+      }
+    }
+    if (pool.pm == ProcessManager::kStatic && idle != nullptr) {
+      return Error(ctx, idle->key_line, path + ".idle_timeout", "is only used when pm is dynamic or ondemand");
+    }
+    return Status::Ok();
+  }
+  if (max_spare == nullptr) pool.max_spare_threads = pool.threads;
+  if (pool.min_spare_threads > pool.threads) {
+    return Error(ctx, min_spare->line, path + ".min_spare_threads",
+                 "must be <= threads (" + std::to_string(pool.threads) + ")");
+  }
+  if (pool.max_spare_threads > pool.threads) {
+    return Error(ctx, max_spare->line, path + ".max_spare_threads",
+                 "must be <= threads (" + std::to_string(pool.threads) + ")");
+  }
+  if (pool.max_spare_threads < pool.min_spare_threads) {
+    const Seen* at = max_spare != nullptr ? max_spare : min_spare;
+    return Error(ctx, at->line, Join(path, at->key),
+                 "max_spare_threads (" + std::to_string(pool.max_spare_threads) +
+                     ") must be >= min_spare_threads (" + std::to_string(pool.min_spare_threads) + ")");
+  }
+  if (start == nullptr) {
+    pool.start_threads = pool.min_spare_threads + (pool.max_spare_threads - pool.min_spare_threads) / 2;
+  } else if (pool.start_threads < pool.min_spare_threads || pool.start_threads > pool.max_spare_threads) {
+    return Error(ctx, start->line, path + ".start_threads",
+                 "must be between min_spare_threads (" + std::to_string(pool.min_spare_threads) +
+                     ") and max_spare_threads (" + std::to_string(pool.max_spare_threads) + ")");
+  }
+  return Status::Ok();
+}
+
 // Rules that involve more than one key of a pool.
-Status CheckPool(const PoolConfig& pool, const SeenKeys& seen, const std::string& path,
+Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path,
                  const Context& ctx) {
+  if (Status s = CheckProcessManager(pool, seen, path, ctx); !s.ok()) return s;
   const Seen* worker = FindSeen(seen, "worker");
   const Seen* mode = FindSeen(seen, "mode");
   if (pool.mode == PoolMode::kWorker && pool.worker_script.empty()) {

@@ -125,10 +125,10 @@ Occupancy CountThreads(const std::vector<scoreboard::Segment>& segments) {
   return o;
 }
 
-void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q) {
+void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q, uint64_t capacity) {
   c->max_listen_queue = std::max(c->max_listen_queue, q.current);
   c->max_active = std::max(c->max_active, o.active);
-  const bool saturated = o.active > 0 && o.idle == 0;
+  const bool saturated = o.active > 0 && o.idle == 0 && o.active >= capacity;
   if (saturated && !c->saturated) ++c->max_children_reached;
   c->saturated = saturated;
 }

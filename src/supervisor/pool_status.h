@@ -32,8 +32,9 @@ struct PoolCounters {
   // Sampled once a second, as php-fpm's maintenance does.
   uint64_t max_listen_queue = 0;
   uint64_t max_active = 0;
-  // Times every thread of the pool was found busy, counted once per episode
-  // (php-fpm counts the times pm.max_children stopped it from spawning).
+  // Times the pool was found at its limit (every thread it may run busy),
+  // counted once per episode (php-fpm counts the times pm.max_children
+  // stopped it from spawning).
   uint64_t max_children_reached = 0;
   bool saturated = false;
 
@@ -55,8 +56,10 @@ struct Occupancy {
 };
 Occupancy CountThreads(const std::vector<scoreboard::Segment>& segments);
 
-// One maintenance sample: updates the max_* counters.
-void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q);
+// One maintenance sample: updates the max_* counters. `capacity` is the
+// most threads the pool may run (processes x threads): a pool is at its
+// limit when that many are busy and none is idle.
+void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q, uint64_t capacity);
 
 struct PoolInfo {
   std::string name;

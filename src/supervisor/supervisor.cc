@@ -40,6 +40,8 @@ constexpr std::chrono::milliseconds kTransitionTimeout{60000};
 constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 // How often STATUS= goes to systemd.
 constexpr std::chrono::milliseconds kStatusInterval{5000};
+// How often pm dynamic/ondemand pools are checked for a process to add or stop.
+constexpr std::chrono::milliseconds kScaleInterval{100};
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -115,11 +117,12 @@ Status Supervisor::Start() {
   if (Status st = OpenControlSocket(); !st.ok()) return st;
 
   for (Pool& pool : pools_) {
-    for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
+    for (int i = 0; i < InitialProcesses(pool.config); ++i) {
       if (Status st = SpawnWorker(pool, i); !st.ok()) return st;
     }
   }
   if (options_.watchdog.count() > 0) next_watchdog_ = clock_->Now();
+  next_scale_ = clock_->Now() + kScaleInterval;
   if (options_.notify) next_status_line_ = clock_->Now() + kStatusInterval;
   log::Notice("tfpm {} started, pid {}, {} pool(s)", TFPM_VERSION, ::getpid(), pools_.size());
   return Status::Ok();
@@ -167,8 +170,10 @@ Status Supervisor::OpenListeners() {
     pool.generation = generation_;
     pool.counters = CountersFor(pc.name);
     pool.slots.resize(static_cast<size_t>(pc.processes));
-    log::Notice("pool {}: listening on {}{}, {} process(es) x {} thread(s)", pc.name,
+    static constexpr const char* kPm[] = {"static", "dynamic", "ondemand"};
+    log::Notice("pool {}: listening on {}{}, pm {}, {} {} process(es) x {} thread(s)", pc.name,
                 pool.listener->address.ToString(), pool.listener->from_systemd ? " (from systemd)" : "",
+                kPm[static_cast<int>(pc.pm)], pc.pm == config::ProcessManager::kStatic ? "" : "at most",
                 pc.processes, pc.threads);
     pools_.push_back(std::move(pool));
   }
@@ -318,6 +323,10 @@ int Supervisor::Run() {
     }
     if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
     if (now >= next_sample_) SamplePools();
+    if (next_scale_ && now >= *next_scale_) {
+      ScalePools();
+      next_scale_ = now + kScaleInterval;
+    }
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
@@ -337,6 +346,11 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
   if (stop_mode_ == StopMode::kNone) consider(next_sample_);
+  if (stop_mode_ == StopMode::kNone && next_scale_) {
+    for (const Pool& p : pools_) {
+      if (p.config.pm != config::ProcessManager::kStatic) consider(next_scale_);
+    }
+  }
   return next;
 }
 
@@ -457,6 +471,8 @@ void Supervisor::ReapChildren() {
     Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
     if (slot.pid != info.pid) continue;
     slot.pid = 0;
+    // Drained by ScalePools (the pool did not need it): not replaced.
+    if (w->state == Worker::State::kStopping) continue;
     if (!ready_reported_ && w->state == Worker::State::kStarting) {
       // The first generation could not start: do not loop, report and stop.
       const Status failed = Status::IoError("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " +
@@ -490,6 +506,96 @@ void Supervisor::StartDueRestarts() {
         s.restart_at = now + s.restart.OnExit(now, now);
       }
     }
+  }
+}
+
+int Supervisor::InitialProcesses(const config::PoolConfig& pc) {
+  return pc.pm == config::ProcessManager::kStatic ? pc.processes : 1;
+}
+
+namespace {
+
+// A worker's threads as its scoreboard shows them: running (not Stopped)
+// and busy (reading or running a request).
+struct ThreadCounts {
+  uint32_t max = 0, running = 0, busy = 0;
+  bool full() const { return max > 0 && busy >= max; }
+};
+
+ThreadCounts CountThreads(const os::SharedMemory& board) {
+  ThreadCounts c;
+  scoreboard::Segment seg(board.data(), board.size());
+  if (!seg.Valid()) return c;
+  c.max = seg.header()->thread_count;
+  for (uint32_t t = 0; t < c.max; ++t) {
+    const auto state = static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed));
+    if (state == scoreboard::ThreadState::kStopped) continue;
+    ++c.running;
+    if (state == scoreboard::ThreadState::kReading || state == scoreboard::ThreadState::kRunning ||
+        state == scoreboard::ThreadState::kFinishing) {
+      ++c.busy;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+void Supervisor::ScalePools() {
+  if (stop_mode_ != StopMode::kNone || transition_) return;
+  const os::TimePoint now = clock_->Now();
+  for (Pool& pool : pools_) {
+    const config::PoolConfig& pc = pool.config;
+    if (pc.pm == config::ProcessManager::kStatic) continue;
+    // Processes serving (ready, not draining), newest last.
+    std::vector<std::pair<int, Worker*>> serving;
+    bool starting = false;
+    int free_slot = -1;
+    for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
+      const Slot& s = pool.slots[static_cast<size_t>(i)];
+      auto it = s.pid != 0 ? workers_.find(s.pid) : workers_.end();
+      if (it == workers_.end()) {
+        if (s.restart_at) starting = true;
+        else if (free_slot < 0) free_slot = i;
+        continue;
+      }
+      if (it->second->state == Worker::State::kStarting) starting = true;
+      if (it->second->state == Worker::State::kReady && it->second->board) serving.emplace_back(i, it->second.get());
+    }
+    std::sort(serving.begin(), serving.end(),
+              [](const auto& a, const auto& b) { return a.second->started_at < b.second->started_at; });
+    uint32_t busy = 0;
+    bool all_full = !serving.empty();
+    for (const auto& [slot, w] : serving) {
+      const ThreadCounts c = CountThreads(*w->board);
+      busy += c.busy;
+      all_full = all_full && c.full();
+    }
+    if (all_full && !starting && free_slot >= 0) {
+      log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving.size(),
+                  pc.threads);
+      pool.surplus_since.reset();
+      if (Status st = SpawnWorker(pool, free_slot); !st.ok()) log::Error("{}", st.message());
+      continue;
+    }
+    // The newest process is surplus when the others could carry the busy
+    // threads and still keep spare ones (dynamic: min_spare_threads;
+    // ondemand: 1, so that a load that exactly fills them does not make a
+    // process come and go every idle_timeout).
+    const uint32_t spare =
+        pc.pm == config::ProcessManager::kDynamic ? static_cast<uint32_t>(pc.min_spare_threads) : 1;
+    const uint32_t others = static_cast<uint32_t>(pc.threads) * static_cast<uint32_t>(serving.size() - 1);
+    if (serving.size() <= 1 || starting || busy + spare > others) {
+      pool.surplus_since.reset();
+      continue;
+    }
+    if (!pool.surplus_since) pool.surplus_since = now;
+    if (now - *pool.surplus_since < pc.idle_timeout) continue;
+    pool.surplus_since.reset();
+    Worker* last = serving.back().second;
+    log::Notice("[pool {}] child {} not needed for {} ms ({} busy threads): stopping it", pc.name, last->pid,
+                pc.idle_timeout.count(), busy);
+    DrainWorker(*last);
   }
 }
 
@@ -760,7 +866,19 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
   log::Notice("{}: starting generation {} ({} pool(s))", transition_->what, generation, replaced.size());
   for (Pool& pool : pools_) {
     if (pool.generation != generation) continue;
-    for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
+    // pm dynamic/ondemand: as many processes as the pool runs now (a reload
+    // under load starts with the capacity that load needed).
+    int count = InitialProcesses(pool.config);
+    for (const Pool& old : transition_->old_pools) {
+      if (old.config.name != pool.config.name || pool.config.pm == config::ProcessManager::kStatic) continue;
+      int live = 0;
+      for (const Slot& s : old.slots) {
+        auto it = workers_.find(s.pid);
+        if (s.pid != 0 && it != workers_.end() && it->second->state != Worker::State::kStopping) ++live;
+      }
+      count = std::clamp(live, count, static_cast<int>(pool.slots.size()));
+    }
+    for (int i = 0; i < count; ++i) {
       if (Status st = SpawnWorker(pool, i); !st.ok()) {
         RollBackTransition(st.message());
         return st;
@@ -781,6 +899,7 @@ void Supervisor::CheckTransition() {
   for (const Pool& pool : pools_) {
     if (pool.generation != transition_->generation) continue;
     for (const Slot& s : pool.slots) {
+      if (s.pid == 0 && !s.restart_at) continue;  // pm dynamic/ondemand: not started
       auto it = workers_.find(s.pid);
       if (s.pid == 0 || it == workers_.end() || it->second->state != Worker::State::kReady) return;
     }
@@ -992,7 +1111,9 @@ std::vector<scoreboard::Segment> Supervisor::PoolSegments(const std::string& poo
 // Once a second, as php-fpm's maintenance: the maxima of the status page.
 void Supervisor::SamplePools() {
   for (Pool& pool : pools_) {
-    Sample(pool.counters.get(), CountThreads(PoolSegments(pool.config.name)), ReadListenQueue(pool.listener->fd.get()));
+    const auto capacity = static_cast<uint64_t>(pool.config.processes) * static_cast<uint64_t>(pool.config.threads);
+    Sample(pool.counters.get(), CountThreads(PoolSegments(pool.config.name)), ReadListenQueue(pool.listener->fd.get()),
+           capacity);
   }
   next_sample_ = clock_->Now() + std::chrono::seconds(1);
 }
@@ -1005,6 +1126,9 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
   if (pool == nullptr) return;  // a removed pool's draining worker: closing `reply` says "unavailable"
   PoolInfo info;
   info.name = pool->config.name;
+  info.process_manager = pool->config.pm == config::ProcessManager::kDynamic    ? "dynamic"
+                         : pool->config.pm == config::ProcessManager::kOndemand ? "ondemand"
+                                                                                : "static";
   const std::string text =
       PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()), full,
                  scoreboard::RealtimeMicros())
@@ -1026,9 +1150,10 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
     for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
       scoreboard::ThreadSnapshot snap;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
+      *served += snap.requests;  // also those of a thread that has exited since
+      if (snap.state == scoreboard::ThreadState::kStopped) continue;  // no thread (pm dynamic/ondemand)
       const bool running = snap.state == scoreboard::ThreadState::kRunning;
       (running ? *busy : *idle) += 1;
-      *served += snap.requests;
       Json th = {{"index", t},
                  {"state", std::string(scoreboard::ThreadStateName(snap.state))},
                  {"requests", snap.requests},
@@ -1082,6 +1207,9 @@ control::Json Supervisor::StatusJson() const {
     pools.push_back(Json{{"name", pool.config.name},
                          {"listen", pool.listener->address.ToString()},
                          {"mode", pool.config.mode == config::PoolMode::kWorker ? "worker" : "classic"},
+                         {"pm", pool.config.pm == config::ProcessManager::kStatic    ? "static"
+                                : pool.config.pm == config::ProcessManager::kDynamic ? "dynamic"
+                                                                                     : "ondemand"},
                          {"generation", pool.generation},
                          {"busy_threads", busy},
                          {"idle_threads", idle},

@@ -116,6 +116,9 @@ class Supervisor {
     // The status page's counters; shared with the pool of the same name in
     // the next generation, so they survive reloads and rolling restarts.
     std::shared_ptr<PoolCounters> counters;
+    // pm dynamic/ondemand: since when the pool could do without its newest
+    // process (ScalePools).
+    std::optional<os::TimePoint> surplus_since;
   };
   // A reload or rolling restart in progress: the new generation's workers
   // are starting; the old ones serve until every new one is ready.
@@ -170,6 +173,12 @@ class Supervisor {
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
   void StartDueRestarts();
+  // pm dynamic/ondemand: adds a process to a pool whose processes are all
+  // full, and drains the newest one when the others have been able to
+  // carry the load for idle_timeout. Runs every kScaleInterval.
+  void ScalePools();
+  // Processes a pool starts with (and a new generation, at least).
+  static int InitialProcesses(const config::PoolConfig& pc);
   std::optional<os::TimePoint> NextDeadline() const;
   void CheckReady();
   Pool* FindPool(const std::string& name);
@@ -224,6 +233,7 @@ class Supervisor {
   std::optional<os::TimePoint> next_watchdog_;
   std::optional<os::TimePoint> next_status_line_;
   os::TimePoint next_sample_{};
+  std::optional<os::TimePoint> next_scale_;
   uint64_t last_served_total_ = 0;
   os::TimePoint last_status_at_{};
   int exit_code_ = 0;

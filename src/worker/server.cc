@@ -14,9 +14,10 @@
 namespace tfpm::worker {
 namespace {
 
-// epoll tokens: odd = listener (index << 1 | 1), kWakeToken, else a
-// Connection* (always 8-byte aligned, so never odd and never 2).
+// epoll tokens: odd = listener (index << 1 | 1), kWakeToken, kRetireToken,
+// else a Connection* (always 8-byte aligned, so never odd, 2 or 4).
 constexpr uint64_t kWakeToken = 2;
+constexpr uint64_t kRetireToken = 4;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
 }  // namespace
@@ -32,7 +33,7 @@ Server::~Server() {
   for (Connection* c : connections_) delete c;
 }
 
-Status Server::Start(ThreadMain thread_main) {
+Status Server::Start(ThreadMain thread_main, int initial) {
   auto poller = os::Poller::Create();
   if (!poller.ok()) return poller.status();
   poller_.emplace(std::move(poller.value()));
@@ -40,27 +41,35 @@ Status Server::Start(ThreadMain thread_main) {
   if (!wake_fd_) return ErrnoStatus("eventfd", errno);
   Status st = poller_->Add(wake_fd_.get(), EPOLLIN, kWakeToken);
   if (!st.ok()) return st;
+  // Never read: once written it stays readable, and EPOLLONESHOT makes each
+  // arming wake exactly one waiting thread.
+  retire_fd_.Reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!retire_fd_) return ErrnoStatus("eventfd", errno);
+  st = poller_->Add(retire_fd_.get(), EPOLLIN | EPOLLONESHOT, kRetireToken);
+  if (!st.ok()) return st;
   for (size_t i = 0; i < listeners_.size(); ++i) {
     st = poller_->Add(listeners_[i].get(), EPOLLIN | EPOLLONESHOT, (i << 1) | 1);
     if (!st.ok()) return st;
   }
   thread_main_ = std::move(thread_main);
-  threads_.resize(static_cast<size_t>(options_.threads));
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, options_.thread_stack_size);
   for (int i = 0; i < options_.threads; ++i) {
-    ThreadRec& t = threads_[static_cast<size_t>(i)];
+    ThreadRec& t = threads_.emplace_back();
     t.server = this;
     t.index = i;
-    int rc = pthread_create(&t.handle, &attr, &Server::ThreadEntry, &t);
-    t.started = rc == 0;
+  }
+  pthread_attr_init(&attr_);
+  pthread_attr_setstacksize(&attr_, options_.thread_stack_size);
+  attr_ready_ = true;
+  for (int i = 0; i < std::min(initial, options_.threads); ++i) {
+    ThreadRec& t = threads_[static_cast<size_t>(i)];
+    MarkStarting(i);
+    t.run.store(kRunning, std::memory_order_relaxed);  // before it runs: it may exit at once
+    const int rc = pthread_create(&t.handle, &attr_, &Server::ThreadEntry, &t);
     if (rc != 0) {
-      pthread_attr_destroy(&attr);
+      t.run.store(kFree, std::memory_order_relaxed);
       return ErrnoStatus("pthread_create", rc);
     }
   }
-  pthread_attr_destroy(&attr);
   return Status::Ok();
 }
 
@@ -70,7 +79,100 @@ void* Server::ThreadEntry(void* arg) {
   std::snprintf(name, sizeof(name), "php-%d", t->index);
   pthread_setname_np(pthread_self(), name);
   t->server->thread_main_(t->index, *t->server);
+  t->run.store(kExited, std::memory_order_release);
   return nullptr;
+}
+
+// The slot counts as a thread (Starting) from now on, not only once the
+// thread runs: a status read right after the process said "ready" sees it.
+// The thread is not running yet, so its slot still has no other writer.
+void Server::MarkStarting(int index) {
+  if (board_ != nullptr) {
+    scoreboard::SlotWriter(board_->slot(static_cast<uint32_t>(index))).SetState(scoreboard::ThreadState::kStarting);
+  }
+}
+
+void Server::JoinExited() {
+  for (ThreadRec& t : threads_) {
+    if (t.run.load(std::memory_order_acquire) != kExited) continue;
+    pthread_join(t.handle, nullptr);
+    t.run.store(kFree, std::memory_order_relaxed);
+  }
+}
+
+bool Server::StartThread() {
+  if (!attr_ready_ || stopping_.load(std::memory_order_acquire)) return false;
+  JoinExited();
+  for (ThreadRec& t : threads_) {
+    if (t.run.load(std::memory_order_acquire) != kFree) continue;
+    // Before the thread runs: it may exit (and store kExited) at once.
+    MarkStarting(t.index);
+    t.run.store(kRunning, std::memory_order_relaxed);
+    const int rc = pthread_create(&t.handle, &attr_, &Server::ThreadEntry, &t);
+    if (rc != 0) {
+      t.run.store(kFree, std::memory_order_relaxed);
+      log::Error("starting a PHP thread: {}", std::strerror(rc));
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+int Server::live_threads() {
+  int n = 0;
+  for (const ThreadRec& t : threads_) {
+    if (t.run.load(std::memory_order_acquire) == kRunning) ++n;
+  }
+  return std::max(0, n - retire_.load(std::memory_order_acquire));
+}
+
+void Server::RetireThreads(int n) {
+  if (n <= 0) return;
+  retire_.fetch_add(n, std::memory_order_acq_rel);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t w = ::write(retire_fd_.get(), &one, sizeof(one));
+  ArmRetire();
+}
+
+int Server::CancelRetires() { return retire_.exchange(0, std::memory_order_acq_rel); }
+
+void Server::ArmRetire() {
+  (void)poller_->Modify(retire_fd_.get(), EPOLLIN | EPOLLONESHOT, kRetireToken);
+}
+
+// Called by the one thread the armed token woke. Every increment of
+// retire_ is followed by an arming, and a taker that leaves requests
+// behind re-arms: while retire_ > 0 the token is armed or being handled.
+bool Server::TakeRetire() {
+  int n = retire_.load(std::memory_order_acquire);
+  while (n > 0 && !retire_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+  }
+  if (n <= 0) return false;  // withdrawn by CancelRetires
+  if (n > 1) ArmRetire();
+  return true;
+}
+
+bool Server::Pending() {
+  std::vector<pollfd> pfds;
+  {
+    std::lock_guard lock(mu_);
+    for (Connection* c : connections_) pfds.push_back({c->fd(), POLLIN, 0});
+  }
+  if (!draining_.load(std::memory_order_acquire)) {
+    for (const auto& l : listeners_) pfds.push_back({l.get(), POLLIN, 0});
+  }
+  if (::poll(pfds.data(), pfds.size(), 0) <= 0) return false;
+  for (const pollfd& p : pfds) {
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) return true;
+  }
+  return false;
+}
+
+std::vector<int> Server::listener_fds() const {
+  std::vector<int> out;
+  for (const auto& l : listeners_) out.push_back(l.get());
+  return out;
 }
 
 bool Server::ServeOne(int index, const Handler& handler) {
@@ -91,6 +193,12 @@ bool Server::ServeOne(int index, const Handler& handler) {
     if (poller_->Wait({&ev, 1}, std::chrono::milliseconds(-1)) != 1) continue;
     const uint64_t token = ev.data.u64;
     if (token == kWakeToken) return false;
+    if (token == kRetireToken) {
+      // This thread holds nothing (no connection, no carry): it can go.
+      if (!TakeRetire()) continue;
+      self.run.store(kExiting, std::memory_order_release);
+      return false;
+    }
     busy_.fetch_add(1, std::memory_order_acq_rel);
     if (token & 1) {
       Accept(static_cast<int>(token >> 1), index, handler);
@@ -229,11 +337,16 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
   // Take ready events as a PHP thread would (EPOLLONESHOT: each goes to one
   // taker) and answer the ones that have waited too long.
   int answered = 0;
+  bool rearm_retire = false;
   for (int budget = 0; budget < 64; ++budget) {
     epoll_event ev;
     if (poller_->Wait({&ev, 1}, std::chrono::milliseconds(0)) != 1) break;
     const uint64_t token = ev.data.u64;
     if (token == kWakeToken) continue;  // level-triggered; stopping anyway
+    if (token == kRetireToken) {
+      rearm_retire = true;  // for a PHP thread, after this loop
+      continue;
+    }
     if (token & 1) {
       const size_t li = static_cast<size_t>(token >> 1);
       auto it = ready_since_.find(~static_cast<uint64_t>(li));
@@ -273,6 +386,7 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
       case Connection::Progress::kClose: Close(conn); break;
     }
   }
+  if (rearm_retire) ArmRetire();
   return answered;
 }
 
@@ -382,9 +496,11 @@ void Server::Adopt(os::UniqueFd fd) {
 
 void Server::Join() {
   for (ThreadRec& t : threads_) {
-    if (t.started) pthread_join(t.handle, nullptr);
-    t.started = false;
+    if (t.run.load(std::memory_order_acquire) != kFree) pthread_join(t.handle, nullptr);
+    t.run.store(kFree, std::memory_order_relaxed);
   }
+  if (attr_ready_) pthread_attr_destroy(&attr_);
+  attr_ready_ = false;
   // Only this thread is left: the idle kept-alive connections.
   std::vector<Connection*> left;
   {

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -35,7 +36,7 @@
 namespace tfpm::worker {
 
 struct ServerOptions {
-  int threads = 4;
+  int threads = 4;  // the most PHP threads this process runs at once
   size_t thread_stack_size = 8 << 20;
   uint64_t max_requests = 0;  // per thread, then its interpreter is recycled
   ConnectionConfig connection;
@@ -66,8 +67,35 @@ class Server {
 
   // `thread_main(index, server)` runs on each new thread; it sets up the
   // interpreter and calls server.ServeOne() until that returns false.
+  // Starts `initial` threads (at most options.threads).
   using ThreadMain = std::function<void(int index, Server& server)>;
-  Status Start(ThreadMain thread_main);
+  Status Start(ThreadMain thread_main, int initial);
+
+  // Thread scaling (pm dynamic/ondemand), main thread only.
+  //
+  // StartThread() starts one more PHP thread in a free index (joining the
+  // threads that have exited first); false at options.threads or if
+  // pthread_create failed. RetireThreads(n) asks n idle threads to exit:
+  // a retire token in the shared epoll set (EPOLLONESHOT, re-armed while
+  // requests remain) wakes one thread waiting in epoll_wait — a thread
+  // that holds no connection and no request — which returns false from
+  // ServeOne and tears its interpreter down itself. A busy thread never
+  // sees it before its request is done, so no request is lost or refused.
+  // CancelRetires() withdraws the requests no thread has taken yet.
+  bool StartThread();
+  // Joins the threads that have exited (frees their stacks).
+  void JoinExited();
+  void RetireThreads(int n);
+  int CancelRetires();
+  // Threads running (started, not exited or asked to exit) and not yet taken
+  // by a retire request; includes threads still creating their interpreter.
+  int live_threads();
+  // Something waits for a thread (non-consuming poll(): nothing is taken
+  // from the epoll set): a connection on a listener, or bytes on an open
+  // connection.
+  bool Pending();
+  // The listening sockets, for the main thread's readiness watch.
+  std::vector<int> listener_fds() const;
 
   // Waits for one event (a new connection, or bytes on an idle one) and
   // handles it, running `handler` for every request that is complete.
@@ -139,16 +167,26 @@ class Server {
   os::UniqueFd wake_fd_;  // eventfd, level-triggered: wakes every thread on stop/drain
   ThreadMain thread_main_;
 
+  // kFree: no thread (never started or joined). kRunning: started. kExiting:
+  // took a retire request. kExited: its function returned; Join it.
+  enum ThreadRun : int { kFree, kRunning, kExiting, kExited };
   struct ThreadRec {
     Server* server;
     int index;
     pthread_t handle;
-    bool started;
+    std::atomic<int> run{kFree};  // written by the thread (kExiting, kExited) and the main thread
     // Owned by this thread alone: a connection kept back by the handler.
     Connection* carry = nullptr;
     bool carry_ready = false;  // its request was read but not run
   };
-  std::vector<ThreadRec> threads_;
+  std::deque<ThreadRec> threads_;  // options_.threads entries (stable addresses), made by Start
+  pthread_attr_t attr_;
+  bool attr_ready_ = false;
+  os::UniqueFd retire_fd_;             // eventfd, readable once a retire was asked; EPOLLONESHOT
+  std::atomic<int> retire_{0};         // retire requests no thread has taken yet
+  void ArmRetire();
+  bool TakeRetire();                   // a PHP thread got the retire token
+  void MarkStarting(int index);        // main thread, before the thread is created
 
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};

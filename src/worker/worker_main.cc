@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "config/load_yaml.h"
 #include "os/shared_memory.h"
@@ -29,6 +30,7 @@
 #include "scoreboard/scoreboard.h"
 #include "worker/access_log_file.h"
 #include "worker/server.h"
+#include "worker/thread_scaler.h"
 #include "worker/watchdog.h"
 
 namespace tfpm::worker {
@@ -350,7 +352,7 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
       };
       while (srv.ServeOne(index, unavailable)) {
       }
-      return;
+      break;
     }
     const auto delay = Backoff(failures);
     log::Warning("thread {}: worker script {} failed after {} requests ({}); restarting in {} ms", index,
@@ -517,19 +519,41 @@ int WorkerMain(int argc, char** argv) {
 
   WorkerModeContext worker_mode;
   worker_mode.pool = pool;
+  ThreadScaler scaler(ScalerOptions::For(*pool));
+  const int initial = scaler.options().initial_threads();
   Status st = pool->mode == config::PoolMode::kWorker
                   ? server.Start([&board, &worker_mode](int index, Server& srv) {
                       WorkerModeThread(index, srv, board, worker_mode);
-                    })
+                    }, initial)
                   : server.Start([&board, pool](int index, Server& srv) {
                       ClassicThread(index, srv, board, pool->max_requests);
-                    });
+                    }, initial);
   if (!st.ok()) {
     log::Alert("starting threads: {}", st.message());
     return 1;
   }
   NotifyReady(args.notify_fd);
-  log::Debug("serving with {} threads", pool->threads);
+  log::Debug("serving with {} of at most {} threads", initial, pool->threads);
+  // pm dynamic/ondemand: the main thread starts and retires PHP threads.
+  constexpr int kScaleTickMs = 25;
+  auto scale = [&] {
+    server.JoinExited();
+    const int live = server.live_threads();
+    const int idle = live - server.busy();
+    const bool pending = idle <= 0 && live < pool->threads && server.Pending();
+    int n = scaler.Decide(base::MonotonicMillis(), live, server.busy(), pending);
+    if (n > 0) {
+      // Threads asked to retire that have not gone yet serve instead.
+      n -= server.CancelRetires();
+      int started = 0;
+      while (started < n && server.StartThread()) ++started;
+      if (started > 0) log::Debug("started {} thread(s); {} running", started, server.live_threads());
+    } else if (n < 0) {
+      server.RetireThreads(-n);
+      log::Debug("retiring {} idle thread(s)", -n);
+    }
+  };
+  const std::vector<int> listen_fds = server.listener_fds();
 
   // Main thread: signals, supervisor liveness, drain.
   using Clock = std::chrono::steady_clock;
@@ -568,13 +592,20 @@ int WorkerMain(int argc, char** argv) {
   if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
   bool supervisor_alive = args.notify_fd >= 0;
   for (;;) {
-    pollfd fds[3] = {{signals->fd(), POLLIN, 0},
-                     {watcher.fd(), POLLIN, 0},
-                     {args.notify_fd, POLLIN | POLLRDHUP, 0}};
-    const int nfds = supervisor_alive ? 3 : 2;
+    std::vector<pollfd> fds = {{signals->fd(), POLLIN, 0},
+                               {watcher.fd(), POLLIN, 0},
+                               {supervisor_alive ? args.notify_fd : -1, POLLIN | POLLRDHUP, 0}};
+    // With no idle thread and room for one, a new connection wakes us at
+    // once (ondemand's first request): poll() only looks at the listener.
+    if (scaler.enabled() && !draining && server.live_threads() <= server.busy() &&
+        server.live_threads() < pool->threads) {
+      for (int fd : listen_fds) fds.push_back({fd, POLLIN, 0});
+    }
     const bool shedding = pool->max_wait_time.count() > 0;
-    const int wait_ms = draining ? 20 : shedding ? 25 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
-    ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    int wait_ms = draining ? 20 : shedding ? 25 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
+    if (scaler.enabled() && (wait_ms < 0 || wait_ms > kScaleTickMs)) wait_ms = kScaleTickMs;
+    ::poll(fds.data(), static_cast<nfds_t>(fds.size()), wait_ms);
+    if (scaler.enabled()) scale();
     if (shedding && !draining) {
       if (const int n = server.ShedOverdue(pool->max_wait_time); n > 0) {
         board.header()->rejected_requests.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
@@ -613,7 +644,7 @@ int WorkerMain(int argc, char** argv) {
         default: break;
       }
     }
-    if (nfds == 3 && (fds[2].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR))) {
       // Kept connections handed over from a draining older generation, or
       // EOF: the supervisor is gone. The socket stays open (the Server
       // holds its number); sends on it just fail from now on.

@@ -339,7 +339,9 @@ class Tfpm:
         self.config = _replace_dir({"daemon": daemon, "php": php, "pools": all_pools},
                                    str(self.dir))
         self.config_path.write_text(to_yaml(self.config) + "\n")
-        self.expected_processes = sum(int(p.get("processes", 1)) for p in all_pools.values())
+        # pm dynamic/ondemand pools start with one process.
+        self.expected_processes = sum(int(p.get("processes", 1)) if p.get("pm", "static") == "static" else 1
+                                      for p in all_pools.values())
         self.env = dict(os.environ)
         self.env.update(sanitizer_env())
         # The workers' stderr is /dev/null (without catch_workers_output):

@@ -179,7 +179,7 @@ def test_pm_ctl_status_human_output(tfpm_factory):
     out = tfpm.ctl("status").stdout
     st = tfpm.status()
     assert re.search(rf"^tfpm \S+ \(PHP 8\.4\.\d+\), pid {tfpm.pid}, up \d+ s, generation 1$", out, re.M), out
-    assert re.search(rf"^pool www  listen {re.escape(tfpm.sock)}  mode classic  busy 0  idle 6  "
+    assert re.search(rf"^pool www  listen {re.escape(tfpm.sock)}  mode classic  pm static  busy 0  idle 6  "
                      rf"requests 1$", out, re.M), out
     for p in st["pools"][0]["processes"]:
         assert re.search(rf"^  process {p['pid']}  ready +up \d+ s  generation 1$", out, re.M), out

@@ -36,6 +36,7 @@ constexpr char kUsage[] =
     "3 cannot connect.\n";
 
 void PrintThreads(const Json& proc) {
+  if (proc.at("threads").empty()) std::printf("    no PHP thread (pm ondemand: one starts with the next request)\n");
   for (const auto& t : proc.at("threads")) {
     std::printf("    thread %-3d %-16s requests %-8llu", t.value("index", 0), t.value("state", "?").c_str(),
                 t.value("requests", 0ull));
@@ -53,9 +54,9 @@ void PrintStatus(const Json& r) {
               r.value("generation", 0ull), r.contains("reloading") ? ", reloading" : "",
               r.value("stopping", false) ? ", stopping" : "");
   for (const auto& pool : r.at("pools")) {
-    std::printf("\npool %s  listen %s  mode %s  busy %llu  idle %llu  requests %llu\n",
+    std::printf("\npool %s  listen %s  mode %s  pm %s  busy %llu  idle %llu  requests %llu\n",
                 pool.value("name", "?").c_str(), pool.value("listen", "?").c_str(),
-                pool.value("mode", "?").c_str(), pool.value("busy_threads", 0ull),
+                pool.value("mode", "?").c_str(), pool.value("pm", "static").c_str(), pool.value("busy_threads", 0ull),
                 pool.value("idle_threads", 0ull), pool.value("requests", 0ull));
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),

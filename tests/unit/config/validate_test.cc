@@ -169,6 +169,28 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:2: daemon.error_log: unterminated ${ (write $${ for a literal ${)"},
     {"pools:\n  www:\n    listen: x\n    threads: ${TFPM_TEST_THREADS_BAD}\n",
      "tfpm.yaml:4: pools.www.threads: expected an integer"},
+    // pm (php-fpm's rules, threads as the unit).
+    {"pools:\n  www:\n    listen: x\n    pm: sometimes\n",
+     "tfpm.yaml:4: pools.www.pm: must be one of static, dynamic, ondemand"},
+    {"pools:\n  www:\n    listen: x\n    min_spare_threads: 2\n",
+     "tfpm.yaml:4: pools.www.min_spare_threads: is only used when pm is dynamic"},
+    {"pools:\n  www:\n    listen: x\n    pm: ondemand\n    start_threads: 2\n",
+     "tfpm.yaml:5: pools.www.start_threads: is only used when pm is dynamic"},
+    {"pools:\n  www:\n    listen: x\n    idle_timeout: 5s\n",
+     "tfpm.yaml:4: pools.www.idle_timeout: is only used when pm is dynamic or ondemand"},
+    {"pools:\n  www:\n    listen: x\n    pm: dynamic\n    min_spare_threads: 0\n",
+     "tfpm.yaml:5: pools.www.min_spare_threads: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 4\n    min_spare_threads: 5\n",
+     "tfpm.yaml:6: pools.www.min_spare_threads: must be <= threads (4)"},
+    {"pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 4\n    max_spare_threads: 8\n",
+     "tfpm.yaml:6: pools.www.max_spare_threads: must be <= threads (4)"},
+    {"pools:\n  www:\n    listen: x\n    pm: dynamic\n    min_spare_threads: 3\n    max_spare_threads: 2\n",
+     "tfpm.yaml:6: pools.www.max_spare_threads: max_spare_threads (2) must be >= min_spare_threads (3)"},
+    {"pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 8\n    min_spare_threads: 2\n"
+     "    max_spare_threads: 4\n    start_threads: 6\n",
+     "tfpm.yaml:8: pools.www.start_threads: must be between min_spare_threads (2) and max_spare_threads (4)"},
+    {"pools:\n  www:\n    listen: x\n    pm: ondemand\n    idle_timeout: 0\n",
+     "tfpm.yaml:5: pools.www.idle_timeout: must be >= 10ms"},
     // YAML itself.
     {"pools:\n  www:\n    listen: [x\n    threads: 2\n",
      "tfpm.yaml:4: end of sequence flow not found"},
@@ -192,6 +214,31 @@ TEST_CASE("bad configs report the first error with file:line: key.path") {
     CHECK(config.status().code() == Status::Code::kInvalidArgument);
     CHECK(config.status().message() == c.message);
   }
+}
+
+TEST_CASE("pm keys: php-fpm's defaults for dynamic, every value kept") {
+  Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 10\n"
+                                      "    min_spare_threads: 2\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const PoolConfig& p = c->pools[0];
+  CHECK(p.pm == ProcessManager::kDynamic);
+  CHECK(p.min_spare_threads == 2);
+  CHECK(p.max_spare_threads == 10);  // = threads
+  CHECK(p.start_threads == 6);       // min + (max - min) / 2
+  CHECK(p.idle_timeout == milliseconds(10000));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: dynamic\n    threads: 8\n    start_threads: 3\n"
+                       "    min_spare_threads: 1\n    max_spare_threads: 4\n    idle_timeout: 2s\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].start_threads == 3);
+  CHECK(c->pools[0].max_spare_threads == 4);
+  CHECK(c->pools[0].idle_timeout == milliseconds(2000));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n    pm: ondemand\n    idle_timeout: 250ms\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].pm == ProcessManager::kOndemand);
+  CHECK(c->pools[0].idle_timeout == milliseconds(250));
+  c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE(c.ok());
+  CHECK(c->pools[0].pm == ProcessManager::kStatic);
 }
 
 TEST_CASE("the same bad config always gives the same message") {

@@ -134,20 +134,23 @@ TEST_CASE("a retired process's requests, timeouts and memory peak stay in the co
   CHECK(st["rejected_requests"] == 4 + 1);  // retired and live
 }
 
-TEST_CASE("max children reached counts episodes of a saturated pool, not samples") {
+TEST_CASE("max children reached counts episodes of a pool at its limit, not samples") {
   PoolCounters c;
-  Sample(&c, {.idle = 1, .active = 3}, {});
+  Sample(&c, {.idle = 1, .active = 3}, {}, 4);
   CHECK(c.max_children_reached == 0);
   CHECK(c.max_active == 3);
-  Sample(&c, {.idle = 0, .active = 4}, {.current = 5});
-  Sample(&c, {.idle = 0, .active = 4}, {});
+  Sample(&c, {.idle = 0, .active = 4}, {.current = 5}, 4);
+  Sample(&c, {.idle = 0, .active = 4}, {}, 4);
   CHECK(c.max_children_reached == 1);
-  Sample(&c, {.idle = 2, .active = 2}, {});
-  Sample(&c, {.idle = 0, .active = 4}, {});
+  Sample(&c, {.idle = 2, .active = 2}, {}, 4);
+  Sample(&c, {.idle = 0, .active = 4}, {}, 4);
   CHECK(c.max_children_reached == 2);
   CHECK(c.max_active == 4);
   CHECK(c.max_listen_queue == 5);
-  Sample(&c, {.idle = 0, .active = 0}, {});  // no thread at all is not "saturated"
+  Sample(&c, {.idle = 0, .active = 0}, {}, 4);  // no thread at all is not "at the limit"
+  CHECK(c.max_children_reached == 2);
+  // pm dynamic: every running thread busy, but the pool may still start more.
+  Sample(&c, {.idle = 0, .active = 3}, {}, 8);
   CHECK(c.max_children_reached == 2);
 }
 
