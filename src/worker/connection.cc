@@ -217,6 +217,15 @@ Connection::Progress Connection::ReadRequest() {
             log::Warning("FastCGI from fd {}: malformed BEGIN_REQUEST", fd_.get());
             return Progress::kClose;
           }
+          if (RoleName(static_cast<uint16_t>(body.role)).empty()) {
+            // The spec's answer: END_REQUEST with FCGI_UNKNOWN_ROLE, at
+            // once (the client may wait for it); the request's other
+            // records are then ignored. (php-fpm closes the connection.)
+            log::Warning("FastCGI from fd {}: unknown role {}", fd_.get(), static_cast<unsigned>(body.role));
+            fastcgi::AppendEndRequest(h.request_id, 0, fastcgi::ProtocolStatus::kUnknownRole, &out_);
+            if (!SendAll() || (body.flags & fastcgi::kFlagKeepConn) == 0) return Progress::kClose;
+            continue;
+          }
           state_ = State::kParams;
           request_id_ = h.request_id;
           role_ = static_cast<uint16_t>(body.role);

@@ -9,6 +9,8 @@ import struct
 BEGIN_REQUEST, ABORT_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 2, 3, 4, 5, 6, 7
 GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE = 9, 10, 11
 RESPONDER = 1
+AUTHORIZER = 2
+FILTER = 3
 KEEP_CONN = 1
 
 
@@ -124,15 +126,16 @@ def read_response(sock, request_id=1):
             raise AssertionError(f"unexpected record type {rtype}")
 
 
-def build_request(params, body=b"", request_id=1, keep_conn=False):
-    data = record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", RESPONDER, KEEP_CONN if keep_conn else 0))
+def build_request(params, body=b"", request_id=1, keep_conn=False, role=None):
+    role = RESPONDER if role is None else role
+    data = record(BEGIN_REQUEST, request_id, struct.pack(">HB5x", role, KEEP_CONN if keep_conn else 0))
     data += stream(PARAMS, request_id, b"".join(encode_pair(k, v) for k, v in params.items()))
     data += stream(STDIN, request_id, body)
     return data
 
 
 def request(address, script, query="", method="GET", body=b"", headers=None, params=None,
-            keep_conn=False, sock=None, timeout=60):
+            keep_conn=False, sock=None, timeout=60, role=None):
     """Sends one request; returns a Response. With `sock`, reuses that connection.
     `params` adds or overrides parameters; a value of None removes one."""
     p = {
@@ -166,7 +169,7 @@ def request(address, script, query="", method="GET", body=b"", headers=None, par
     own = sock is None
     s = sock or connect(address, timeout)
     try:
-        s.sendall(build_request(p, body, keep_conn=keep_conn))
+        s.sendall(build_request(p, body, keep_conn=keep_conn, role=role))
         return read_response(s)
     finally:
         if own:

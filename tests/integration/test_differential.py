@@ -281,8 +281,9 @@ def _seed_session(servers):
 
 class Case:
     def __init__(self, name, script, query="", method="GET", body=b"", headers=None, params=None,
-                 pair="pair", differs=None, before=None):
+                 pair="pair", differs=None, before=None, role=None):
         self.name = name
+        self.role = role  # FastCGI role (default: responder)
         self.script = script
         self.query = query
         self.method = method
@@ -301,7 +302,8 @@ class Case:
         params = {k: v.replace("{docroot}", str(docroot)) if isinstance(v, str) else v
                   for k, v in self.params.items()}
         return fcgi.request(address, self.script.replace("{docroot}", str(docroot)), query=self.query,
-                            method=self.method, body=self.body, headers=self.headers, params=params)
+                            method=self.method, body=self.body, headers=self.headers, params=params,
+                            role=self.role)
 
 
 UPLOAD_BODY, UPLOAD_CT = multipart(
@@ -579,6 +581,16 @@ CASES = [
          params={"PHP_VALUE": "output_buffering=0"}),
 ]
 
+# FastCGI roles: php-fpm runs the script for all three and tells it the
+# role in $_SERVER['FCGI_ROLE'].
+CASES += [
+    Case("role_authorizer", S("server.php"), query="k=FCGI_ROLE,REQUEST_METHOD", role=fcgi.AUTHORIZER),
+    Case("role_filter", S("post.php"), method="POST", body=b"a=1&b=2",
+         headers={"Content-Type": "application/x-www-form-urlencoded"}, role=fcgi.FILTER),
+    Case("role_filter_named", S("server.php"), query="k=FCGI_ROLE", role=fcgi.FILTER),
+    Case("role_responder_named", S("server.php"), query="k=FCGI_ROLE"),
+]
+
 # Two SCRIPT_FILENAME params in one request (nginx sends both when a
 # location repeats a param from fastcgi.conf): php-fpm keeps the last.
 _dup = next(c for c in CASES if c.name == "duplicate_script_filename_last_wins")
@@ -705,3 +717,23 @@ def test_fastcgi_ini_params_against_pool_admin_values(tfpm_factory):
     # E_ALL is 30719 in PHP 8.4 (E_STRICT is gone); E_NOTICE is 8.
     assert r.body == (f"error_reporting='{30719 & ~8}'\ndisplay_errors=''\n"
                       "memory_limit='77M'\n").encode()
+
+
+def test_unknown_role_gets_the_specs_answer(pair):
+    """A role php-fpm does not know makes its fcgi_read_request() give up:
+    no response, the connection closed. tfpm answers as the FastCGI spec
+    says, END_REQUEST with FCGI_UNKNOWN_ROLE (documented difference)."""
+    assert '<a id="unknown-role"></a>' in DIFFERENCES_DOC.read_text()
+    with pytest.raises(ConnectionError):
+        fcgi.request(pair.fpm.sock, S("hello.php"), role=9, timeout=10)
+    r = fcgi.request(pair.tfpm.sock, S("hello.php"), role=9, timeout=10)
+    assert (r.protocol_status, r.raw, r.stderr) == (3, b"", b"")  # FCGI_UNKNOWN_ROLE
+    # On a kept connection the next request is served.
+    s = fcgi.connect(pair.tfpm.sock)
+    try:
+        r = fcgi.request(pair.tfpm.sock, S("hello.php"), role=9, keep_conn=True, sock=s)
+        assert r.protocol_status == 3
+        assert outcome(fcgi.request(pair.tfpm.sock, S("hello.php"), sock=s)) == \
+            outcome(fcgi.request(pair.fpm.sock, S("hello.php")))
+    finally:
+        s.close()

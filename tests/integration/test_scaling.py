@@ -249,7 +249,7 @@ def test_worker_mode_ondemand_threads_boot_serve_and_retire(tfpm_factory):
 def test_reload_starts_as_many_processes_as_a_dynamic_pool_runs(tfpm_factory):
     tfpm = tfpm_factory(pm="dynamic", processes=3, threads=1, start_threads=1, min_spare_threads=1,
                         max_spare_threads=1, idle_timeout="60s")
-    ms = 3000
+    ms = 6000  # room for two process starts on a loaded machine
     # Two 1-thread processes busy: both full, so a third one is started.
     threads, results = slow_requests(tfpm, 2, ms)
     wait_until(lambda: len(pool_status(tfpm)["processes"]) == 3, 20 * SLOW, what="3 processes")

@@ -331,3 +331,13 @@ def test_through_nginx_with_the_shipped_snippet(tfpm_factory, nginx_factory, tmp
     assert "/status" in {p["request uri"].split("?")[0] for p in s["processes"]}
     with urllib.request.urlopen(base + "/ping", timeout=10) as r:
         assert r.read() == b"pong"
+
+
+def test_ondemand_pool_reports_its_process_manager_and_threads(tfpm_factory):
+    tfpm = tfpm_factory(processes=2, threads=4, pm="ondemand", idle_timeout="30s", status_path="/status")
+    f = text_fields(status(tfpm).body)
+    assert f["process manager"] == "ondemand"
+    # The status request itself started the pool's first thread.
+    assert f["total processes"] == "1" and f["active processes"] == "1"
+    j = json.loads(status(tfpm, "json&full").body)
+    assert j["process manager"] == "ondemand" and len(j["processes"]) == j["total processes"]
