@@ -105,6 +105,66 @@ def stop_process(proc, sig, timeout=10):
         proc.wait(timeout)
 
 
+def read_logs(directory, names):
+    """The concatenated text of the files `names` in `directory` that exist."""
+    out = ""
+    for name in names:
+        try:
+            out += (Path(directory) / name).read_text(errors="replace")
+        except OSError:
+            pass
+    return out
+
+
+def connects(address):
+    """True if a TCP (host, port) or unix socket path accepts a connection."""
+    try:
+        if isinstance(address, str):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                s.connect(address)
+        else:
+            socket.create_connection(address, timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+FPM_BIN = shutil.which("php-fpm8.2") or "/usr/sbin/php-fpm8.2"
+
+
+class PhpFpm:
+    """Debian's php-fpm 8.2, the yardstick of the differential tests: in the
+    foreground (-F) as root (-R) with the generated `conf` (php-fpm.conf
+    text, written to `directory`), never the system service. `ini` is the
+    php.ini path (None: -n, no php.ini). Waits until `ready()` is true."""
+
+    def __init__(self, directory, conf, ready, ini=None):
+        if not os.path.exists(FPM_BIN):
+            raise AssertionError(f"{FPM_BIN} is missing: tools/setup installs php8.2-fpm")
+        self.dir = Path(directory)
+        (self.dir / "php-fpm.conf").write_text(conf)
+        self._out = open(self.dir / "php-fpm.stdout", "ab")
+        args = [FPM_BIN, "-F", "-R", "-y", str(self.dir / "php-fpm.conf")]
+        args += ["-c", str(ini)] if ini else ["-n"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=subprocess.STDOUT, env={"PATH": os.environ["PATH"]})
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError("php-fpm exited:\n" + self.log())
+            return ready()
+
+        wait_until(up, 20 * SLOW, what="php-fpm to start")
+
+    def log(self):
+        return read_logs(self.dir, ("php-fpm.log", "php-fpm.stdout"))
+
+    def stop(self):
+        stop_process(self.proc, signal.SIGQUIT)
+        self._out.close()
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -610,13 +670,7 @@ class Nginx:
         return False
 
     def error_log(self):
-        out = ""
-        for name in ("error.log", "stderr.log"):
-            try:
-                out += (self.dir / name).read_text(errors="replace")
-            except OSError:
-                pass
-        return out
+        return read_logs(self.dir, ("error.log", "stderr.log"))
 
     def stop(self):
         stop_process(self.proc, signal.SIGQUIT)
@@ -774,13 +828,7 @@ class MariaDB:
         return name, user, password
 
     def error_log(self):
-        out = ""
-        for name in ("error.log", "stderr.log"):
-            try:
-                out += (self.dir / name).read_text(errors="replace")
-            except OSError:
-                pass
-        return out
+        return read_logs(self.dir, ("error.log", "stderr.log"))
 
     def stop(self):
         stop_process(self.proc, signal.SIGTERM, timeout=60 * SLOW)  # SIGTERM: clean shutdown

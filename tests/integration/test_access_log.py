@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 import fcgi
-from helpers import PHP_DIR, SLOW, TFPM, free_port, php_fixture, stop_process, wait_until
-from test_differential import FPM_BIN
+from helpers import PHP_DIR, SLOW, TFPM, PhpFpm, connects, free_port, php_fixture, wait_until
 
 ROOT = str(PHP_DIR / "differential")
 WORKER_APP = php_fixture("worker", "app.php")
@@ -109,46 +108,21 @@ def read_lines(path, count, timeout=10 * SLOW):
     return path.read_text(errors="replace").splitlines(keepends=True)
 
 
-class PhpFpmAccessLog:
-    def __init__(self, directory, ini):
-        self.dir = Path(directory)
-        self.port = free_port()
-        conf = self.dir / "php-fpm.conf"
-        conf.write_text(FPM_CONF.format(dir=self.dir, port=self.port, format=FORMAT.replace('"', '\\"')))
-        self._out = open(self.dir / "php-fpm.stdout", "ab")
-        self.proc = subprocess.Popen([FPM_BIN, "-F", "-R", "-y", str(conf), "-c", str(ini)],
-                                     stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
-                                     env={"PATH": os.environ["PATH"]})
-        self.access_log = self.dir / "fpm-access.log"
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError("php-fpm exited:\n" + (self.dir / "php-fpm.log").read_text(errors="replace"))
-            return self.access_log.exists() and (self.dir / "php-fpm.pid").exists()
-        wait_until(ready, 20 * SLOW, what="php-fpm to start")
-        wait_until(lambda: _connects(self.port), 20 * SLOW, what="php-fpm to listen")
-
-    def stop(self):
-        stop_process(self.proc, signal.SIGQUIT)
-        self._out.close()
-
-
-def _connects(port):
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
+def start_php_fpm(directory, ini):
+    """php-fpm logging FORMAT over TCP (helpers.PhpFpm)."""
+    port = free_port()
+    access_log = Path(directory) / "fpm-access.log"
+    fpm = PhpFpm(directory, FPM_CONF.format(dir=directory, port=port, format=FORMAT.replace('"', '\\"')),
+                 ready=lambda: access_log.exists() and connects(("127.0.0.1", port)), ini=ini)
+    fpm.port, fpm.access_log = port, access_log
+    return fpm
 
 
 def test_same_lines_as_php_fpm(tfpm_factory):
-    if not os.path.exists(FPM_BIN):
-        pytest.fail(f"{FPM_BIN} is missing: tools/setup installs php8.2-fpm")
     directory = Path(tempfile.mkdtemp(prefix="tfpm-it-access-", dir="/tmp"))
     ini = directory / "php.ini"
     ini.write_text(PHP_INI)
-    fpm = PhpFpmAccessLog(directory, ini)
+    fpm = start_php_fpm(directory, ini)
     try:
         port = free_port()
         tfpm = tfpm_factory(ini_file=str(ini), listen=f"127.0.0.1:{port}", processes=1, threads=2,
@@ -337,7 +311,7 @@ def test_config_errors_name_the_place(tmp_path):
     r = run_test_mode(tmp_path, base + "    access_log: /nonexistent-dir/a.log\n")
     assert r.returncode != 0
     assert "pools.www.access_log: /nonexistent-dir/a.log: No such file or directory" in r.stderr, r.stderr
-    r = run_test_mode(tmp_path, base + f"    access_log: ${{TFPM_IT_DIR}}/$pool.log\n",
+    r = run_test_mode(tmp_path, base + "    access_log: ${TFPM_IT_DIR}/$pool.log\n",
                       env={"TFPM_IT_DIR": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "www.log").exists()

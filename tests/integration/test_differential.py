@@ -14,18 +14,15 @@ any third way.
 import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
 import fcgi
-from helpers import PHP_DIR, REPO, multipart, stop_process, wait_until
+from helpers import FPM_BIN, PHP_DIR, REPO, PhpFpm, multipart
 
 ROOT = str(PHP_DIR / "differential")
-FPM_BIN = shutil.which("php-fpm8.2") or "/usr/sbin/php-fpm8.2"
 DIFFERENCES_DOC = REPO / "docs" / "fpm-differences.md"
 
 PHP_INI = """\
@@ -90,41 +87,16 @@ group = {user}
 """
 
 
-class PhpFpm:
-    """php-fpm8.2 in the foreground with a generated config (not the system
-    service), running as root (-R) like the tfpm under test."""
-
-    def __init__(self, directory, ini_path, user=None):
-        self.dir = Path(directory)
-        self.sock = str(self.dir / "fpm.sock")
-        self.sticky_sock = str(self.dir / "fpm-sticky.sock")
-        conf = self.dir / "php-fpm.conf"
-        conf.write_text(FPM_CONF.format(dir=self.dir,
-                                        user_pool=USER_POOL.format(user=user) if user else ""))
-        self._out = open(self.dir / "php-fpm.stdout", "ab")
-        self.proc = subprocess.Popen([FPM_BIN, "-F", "-R", "-y", str(conf), "-c", str(ini_path)],
-                                     stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=subprocess.STDOUT, env={"PATH": os.environ["PATH"]})
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError("php-fpm exited:\n" + self.log())
-            return os.path.exists(self.sock) and os.path.exists(self.sticky_sock)
-
-        wait_until(ready, 20, what="php-fpm to listen")
-
-    def log(self):
-        out = ""
-        for name in ("php-fpm.log", "php-fpm.stdout"):
-            try:
-                out += (self.dir / name).read_text(errors="replace")
-            except OSError:
-                pass
-        return out
-
-    def stop(self):
-        stop_process(self.proc, signal.SIGQUIT)
-        self._out.close()
+def start_php_fpm(directory, ini_path, user=None):
+    """php-fpm with the pools above (helpers.PhpFpm), running as root like
+    the tfpm under test; `.sock` and `.sticky_sock` are its two pools."""
+    directory = Path(directory)
+    fpm = PhpFpm(directory, FPM_CONF.format(dir=directory, user_pool=USER_POOL.format(user=user) if user else ""),
+                 ready=lambda: (directory / "fpm.sock").exists() and (directory / "fpm-sticky.sock").exists(),
+                 ini=ini_path)
+    fpm.sock = str(directory / "fpm.sock")
+    fpm.sticky_sock = str(directory / "fpm-sticky.sock")
+    return fpm
 
 
 class Pair:
@@ -150,7 +122,7 @@ class Pair:
                 path.chmod(0o755)
             for sub in ("sessions", "uploads"):
                 shutil.chown(self.dir / sub, user, user)
-        self.fpm = PhpFpm(self.dir, self.ini, user=user)
+        self.fpm = start_php_fpm(self.dir, self.ini, user=user)
         self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1, run_as=user)
 
     def close(self):

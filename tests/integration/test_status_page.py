@@ -5,9 +5,9 @@ php8.2-fpm."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 import fcgi
-from helpers import REPO, SANITIZER, SLOW, php_fixture, stop_process, wait_until
+from helpers import REPO, SANITIZER, SLOW, PhpFpm, php_fixture, wait_until
 
-FPM_BIN = "/usr/sbin/php-fpm8.2"
 SLEEP = php_fixture("sleep")
 ECHO = php_fixture("echo")
 FPM_STATUS = php_fixture("fpm_status")
@@ -278,15 +277,10 @@ def shape(fmt, body):
 @pytest.fixture
 def php_fpm():
     d = Path(tempfile.mkdtemp(prefix="tfpm-it-status-", dir="/tmp"))
-    (d / "php-fpm.conf").write_text(FPM_CONF.format(dir=d))
-    out = open(d / "out", "ab")
-    proc = subprocess.Popen([FPM_BIN, "-F", "-R", "-n", "-y", str(d / "php-fpm.conf")], stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    wait_until(lambda: (d / "fpm.sock").exists() or proc.poll() is not None, 20, what="php-fpm")
-    assert proc.poll() is None, (d / "out").read_text()
+    fpm = PhpFpm(d, FPM_CONF.format(dir=d), ready=lambda: (d / "fpm.sock").exists())
     yield str(d / "fpm.sock")
-    stop_process(proc, signal.SIGQUIT)
-    out.close()
+    fpm.stop()
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["summary", "full"])
