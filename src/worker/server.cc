@@ -12,7 +12,11 @@
 #include "os/socket.h"
 
 namespace tfpm::worker {
+
 namespace {
+// How long a thread waits for the first request of a connection it has
+// just accepted before parking it (Drive).
+constexpr int kFirstRequestWaitMs = 5;
 
 // epoll tokens: odd = listener (index << 1 | 1), kWakeToken, kRetireToken,
 // else a Connection* (always 8-byte aligned, so never odd, 2 or 4).
@@ -240,10 +244,10 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
   }
-  Drive(conn, index, handler);
+  Drive(conn, index, handler, false, true);
 }
 
-void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready) {
+void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready, bool fresh) {
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
     if (!ready) {
@@ -252,6 +256,18 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
           Close(conn);
           return;
         case Connection::Progress::kNeedMore:
+          // A web server sends its request right after connecting, but our
+          // accept can win the race against those bytes. Parking the new
+          // connection would send this thread back to the listener for
+          // another one; when its process's threads are then all busy, that
+          // one waits here although another process (pm dynamic: one
+          // started for it) is idle. So wait briefly for the first request
+          // of a new connection; a client that sends nothing is parked.
+          if (fresh) {
+            fresh = false;
+            pollfd p{conn->fd(), POLLIN, 0};
+            if (::poll(&p, 1, kFirstRequestWaitMs) > 0) continue;
+          }
           Park(conn);
           return;
         case Connection::Progress::kRequestReady:

@@ -149,8 +149,8 @@ class Server {
   void Accept(int listener, int index, const Handler& handler);
   // Serves requests on `conn` while they are complete; then parks or closes
   // it, or keeps it as the thread's carry. `ready`: a request was already
-  // read (a deferred carry).
-  void Drive(Connection* conn, int index, const Handler& handler, bool ready = false);
+  // read (a deferred carry). `fresh`: just accepted (see Accept).
+  void Drive(Connection* conn, int index, const Handler& handler, bool ready = false, bool fresh = false);
   void Carry(Connection* conn, int index, bool ready);
   void Park(Connection* conn);
   void Close(Connection* conn);

@@ -453,3 +453,30 @@ def test_ping_path_answers_like_php_fpm(tfpm_factory):
     # Any other path is a normal request.
     assert fcgi.request(tfpm.sock, ECHO).status == 200
     assert "ping_path: not implemented" not in tfpm.log_text()
+
+
+def test_a_new_connection_is_not_held_by_a_process_that_cannot_serve_it(tfpm_factory):
+    """Two processes of one thread each, two slow requests at once. The
+    thread that accepts the first connection may see it before its bytes
+    arrive; it waits for them instead of parking the connection and
+    accepting the second one too, which would then wait behind the first
+    while the other process idles. Both run at the same time."""
+    tfpm = tfpm_factory(processes=2, threads=1)
+    ms = 1500
+    for _ in range(5):
+        done = {}
+
+        def one(k):
+            r = fcgi.request(tfpm.sock, SLEEP, query=f"ms={ms}&k={k}")
+            assert r.status == 200
+            done[k] = time.monotonic()
+
+        started = time.monotonic()
+        clients = [threading.Thread(target=one, args=(k,)) for k in range(2)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join(30 * SLOW)
+        assert len(done) == 2
+        # Served one after the other, the second would end after 2 x ms.
+        assert max(done.values()) - started < 2 * ms / 1000, "one request waited behind the other"
