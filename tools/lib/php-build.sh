@@ -3,15 +3,11 @@
 # outside the checkout (keyed by version + configure flags), builds tfpm.
 # Functions only; sourced, never run.
 
-# Bump when the recipe changes in a way the flags do not show.
-PHP_RECIPE_REV=1
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-log() { printf '[setup] %s\n' "$*" >&2; }
-die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
-
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
+# Bump when the recipe changes in a way the flags and the pin do not show.
+PHP_RECIPE_REV=2
+TFPM_PINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pins"
 
 cache_root() {
   if [ -n "${TFPM_CACHE_DIR:-}" ]; then echo "$TFPM_CACHE_DIR"
@@ -19,73 +15,149 @@ cache_root() {
   else echo "$HOME/.cache/tfpm"; fi
 }
 
-# Packages: toolchain, PHP's build dependencies, tfpm's libraries, and the
-# real peers the tests drive (nginx, Apache, php8.2-fpm, DokuWiki, WordPress
-# with its default theme and a MariaDB server the tests start themselves, wrk).
+# Packages: toolchain, PHP's build dependencies (with the libraries of the
+# shared extensions: pgsql, gmp, bz2, ldap, xsl), tfpm's libraries, the
+# libraries of the PECL extensions tools/ext builds, and the real peers the
+# tests drive (nginx, Apache, php8.2-fpm, DokuWiki, WordPress with its default
+# theme and a MariaDB server, PostgreSQL, Redis; the tests start their own).
 TFPM_PACKAGES=(
   build-essential pkg-config meson ninja-build xz-utils ca-certificates file
+  curl autoconf
   libxml2-dev libsqlite3-dev zlib1g-dev libonig-dev libssl-dev
   libcurl4-openssl-dev libicu-dev libpng-dev libjpeg-dev libfreetype-dev
   libzip-dev libsodium-dev libwebp-dev
+  libpq-dev libgmp-dev libbz2-dev libldap2-dev libxslt1-dev
+  libmemcached-dev libmagickwand-dev
   libfcgi-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev doctest-dev nlohmann-json3-dev
-  nginx python3 python3-pytest curl procps psmisc iproute2 wrk
+  clang libclang-rt-14-dev
+  nginx python3 python3-pytest procps psmisc iproute2 wrk
   php8.2-fpm apache2 dokuwiki
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client
   php-symfony-framework-bundle
+  postgresql redis-server
 )
 
 # The mirror this machine already uses for Debian (not security), read from
-# its apt sources; we never hard-code a host.
+# its apt sources (TFPM_DEBIAN_MIRROR overrides); we never hard-code a host.
 debian_mirror() {
   local uri
+  if [ -n "${TFPM_DEBIAN_MIRROR:-}" ]; then echo "${TFPM_DEBIAN_MIRROR%/}"; return 0; fi
   uri=$(awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/*.sources 2>/dev/null \
         | grep -v security | head -n1 || true)
   if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
     uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
           /etc/apt/sources.list)
   fi
-  [ -n "$uri" ] || die "cannot find the Debian mirror in /etc/apt/sources*"
-  echo "$uri"
+  [ -n "$uri" ] || die "cannot find the Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list: add the machine's Debian mirror there (apt needs it too)"
+  echo "${uri%/}"
+}
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+      || echo "$p"
+  done
 }
 
 install_packages() {
-  local src=/etc/apt/sources.list.d/tfpm-php84-src.sources
-  if [ ! -f "$src" ]; then
-    log "adding deb-src for trixie (PHP 8.4 source package) from $(debian_mirror)"
-    as_root tee "$src" >/dev/null <<SRC
-Types: deb-src
-URIs: $(debian_mirror)
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    as_root apt-get update -qq
-  fi
+  # Wave 1 added a deb-src entry for trixie; nothing reads it any more (the
+  # sources come by pinned pool path), and an index apt cannot fetch would
+  # only slow every apt-get update down.
+  [ -f /etc/apt/sources.list.d/tfpm-php84-src.sources ] \
+    && as_root rm -f /etc/apt/sources.list.d/tfpm-php84-src.sources
   local missing=()
-  for p in "${TFPM_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
-      || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "apt-get install ${missing[*]}"
-    [ -f "$src" ] && as_root apt-get update -qq
-    # Keep package scripts from starting system services (nginx on :80,
-    # php8.2-fpm, mariadb): tests start their own instances on loopback.
-    local policy=/usr/sbin/policy-rc.d made_policy=0
-    if [ ! -e "$policy" ]; then
-      printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-      as_root chmod 755 "$policy"; made_policy=1
-    fi
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq \
-      --no-install-recommends "${missing[@]}" >&2 || {
-        [ $made_policy = 1 ] && as_root rm -f "$policy"; die "apt-get install failed"; }
-    [ $made_policy = 1 ] && as_root rm -f "$policy"
+  mapfile -t missing < <(missing_packages "${TFPM_PACKAGES[@]}")
+  [ ${#missing[@]} -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1 \
+    || die "packages are missing (${missing[*]}) and installing them needs root: run as root, or install sudo"
+  require_disk /var/cache/apt 1500 "installing ${#missing[@]} packages"
+  log "apt-get update"
+  as_root apt-get update -qq >&2 \
+    || die "apt-get update failed: is the Debian mirror in /etc/apt/sources* reachable from here?"
+  log "apt-get install ${missing[*]}"
+  # Keep package scripts from starting system services (nginx on :80,
+  # php8.2-fpm, mariadb, postgresql, redis): tests start their own instances
+  # on loopback. Container images ship a policy-rc.d of their own; it is
+  # left alone, and ours is removed only if we made it.
+  local policy=${TFPM_POLICY_RC:-/usr/sbin/policy-rc.d} made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    made_policy=1
   fi
+  local ok=1
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >&2 || ok=0
+  if [ "$made_policy" = 1 ]; then as_root rm -f "$policy"; fi
+  [ "$ok" = 1 ] || die "apt-get install failed (see above): run 'apt-get update' and try again, or check that the mirror serves Debian 12 (bookworm)"
+  return 0
 }
 
-php_source_version() {
-  apt-cache showsrc php8.4 2>/dev/null | awk '/^Version:/ {print $2}' | sort -V | tail -n1
+# pins_for NAME: the pinned lines of NAME, preferred first: "VERSION PATH SHA256".
+pins_for() {
+  awk -v n="$1" '$1 == n {print $2, $3, $4}' "$TFPM_PINS"
+}
+
+# fetch_pinned NAME -> prints "VERSION TARBALL" of the first pin of NAME that
+# is in the cache or that the mirror serves with the pinned sha256.
+fetch_pinned() {
+  local name=$1 mirror dir version path sha file tried=()
+  mirror=$(debian_mirror)
+  dir="$(cache_root)/src"
+  mkdir -p "$dir"
+  local pins=()
+  mapfile -t pins < <(pins_for "$name")
+  [ ${#pins[@]} -gt 0 ] || die "no pin for '$name' in $TFPM_PINS"
+  for line in "${pins[@]}"; do
+    read -r version path sha <<<"$line"
+    file="$dir/${path##*/}"
+    if [ -f "$file" ] && echo "$sha  $file" | sha256sum -c --status; then
+      echo "$version $file"; return 0
+    fi
+  done
+  for line in "${pins[@]}"; do
+    read -r version path sha <<<"$line"
+    file="$dir/${path##*/}"
+    tried+=("$mirror/$path")
+    log "downloading $mirror/$path"
+    if ! curl -fsSL --retry 2 --connect-timeout 20 -o "$file.part" "$mirror/$path"; then
+      log "  not served (or mirror unreachable)"; rm -f "$file.part"; continue
+    fi
+    if ! echo "$sha  $file.part" | sha256sum -c --status; then
+      log "  sha256 mismatch: got $(sha256sum "$file.part" | cut -d' ' -f1), pinned $sha"
+      rm -f "$file.part"; continue
+    fi
+    mv "$file.part" "$file"
+    echo "$version $file"; return 0
+  done
+  {
+    log "cannot get $name: none of its pinned tarballs is cached in $dir or served by the mirror"
+    local u; for u in "${tried[@]}"; do log "  tried $u"; done
+    log "what to do: check that $mirror is reachable (curl -I ${tried[0]}); if the mirror dropped"
+    log "these versions, put a newer one first in $TFPM_PINS (version, pool path and the"
+    log "sha256 of its .orig from trixie's Sources index); or copy a tarball with a pinned"
+    log "sha256 into $dir"
+  }
+  exit 1
+}
+
+# check_pins: which pinned tarballs the mirror serves today (exit 1 if the
+# first pin of a name is gone).
+check_pins() {
+  local mirror name version path sha first=() bad=0 seen=" " code
+  mirror=$(debian_mirror)
+  while read -r name version path sha; do
+    case "$name" in ''|'#'*) continue ;; esac
+    code=$(curl -s -o /dev/null -I -w '%{http_code}' --connect-timeout 20 "$mirror/$path" || true)
+    printf '%-10s %-8s %s %s\n' "$name" "$version" "$code" "$mirror/$path"
+    if [ "${seen#* $name }" = "$seen" ]; then
+      seen="$seen$name "
+      [ "$code" = 200 ] || { bad=1; log "the preferred pin of $name ($version) is not served any more: move to a newer version in $TFPM_PINS"; }
+    fi
+  done <"$TFPM_PINS"
+  return $bad
 }
 
 php_configure_flags() {
@@ -105,6 +177,9 @@ php_configure_flags() {
     --enable-sockets --enable-posix --enable-pdo --with-pdo-sqlite
     --with-sqlite3 --enable-mysqlnd --with-mysqli=mysqlnd
     --with-pdo-mysql=mysqlnd
+    --with-pgsql=shared --with-pdo-pgsql=shared --with-gmp=shared
+    --with-bz2=shared --with-ldap=shared --enable-soap=shared
+    --with-xsl=shared --enable-calendar=shared --with-gettext=shared
   )
   case "$flavor" in
     zts) printf '%s\n' "${common[@]}" --enable-embed=shared --enable-zts \
@@ -118,38 +193,34 @@ PHP_CFLAGS="-O2 -g"
 
 # build_php FLAVOR -> prints the install prefix. Reuses a cached build.
 build_php() {
-  local flavor=$1 version root key prefix
-  version=$(php_source_version)
-  [ -n "$version" ] || die "apt-cache showsrc php8.4 found nothing (is the trixie deb-src entry there?)"
+  local flavor=$1 version tarball sha root key prefix
   root=$(cache_root)
-  key=$( { echo "rev=$PHP_RECIPE_REV version=$version cflags=$PHP_CFLAGS"; php_configure_flags "$flavor"; } \
+  require_disk "$root" 200 "the PHP source"
+  read -r version tarball < <(fetch_pinned php8.4) || exit 1
+  [ -n "$tarball" ] || exit 1
+  sha=$(sha256sum "$tarball" | cut -c1-64)
+  key=$( { echo "rev=$PHP_RECIPE_REV version=$version sha=$sha cflags=$PHP_CFLAGS"; php_configure_flags "$flavor"; } \
          | sha256sum | cut -c1-12)
-  prefix="$root/php-${version%%-*}-$flavor-$key"
+  prefix="$root/php-$version-$flavor-$key"
   if [ -f "$prefix/.complete" ]; then
     log "PHP $version ($flavor) cached at $prefix"
     echo "$prefix"; return 0
   fi
-  mkdir -p "$root"
   exec 9>"$root/.lock-$key"
   flock 9
   if [ -f "$prefix/.complete" ]; then echo "$prefix"; exec 9>&-; return 0; fi
+  require_disk "$root" 2500 "building PHP"
 
-  local srcdir="$root/src/$version"
-  if [ ! -d "$srcdir/php" ]; then
-    log "downloading Debian source package php8.4 $version"
+  local srcdir="$root/src/php-$version"
+  if [ ! -f "$srcdir/.unpacked" ]; then
     rm -rf "$srcdir"; mkdir -p "$srcdir"
-    (cd "$srcdir" && apt-get source --download-only "php8.4=$version" >&2) \
-      || die "apt-get source php8.4=$version failed"
-    local orig
-    orig=$(ls "$srcdir"/php8.4_*.orig.tar.* | head -n1)
-    mkdir -p "$srcdir/php.tmp"
-    tar -xf "$orig" -C "$srcdir/php.tmp" --strip-components=1
-    mv "$srcdir/php.tmp" "$srcdir/php"
+    tar -xf "$tarball" -C "$srcdir" --strip-components=1
+    touch "$srcdir/.unpacked"
   fi
 
   local builddir="$root/build-$flavor-$key"
   rm -rf "$builddir" "$prefix"
-  cp -a "$srcdir/php" "$builddir"
+  cp -a "$srcdir" "$builddir"
   local flags=()
   mapfile -t flags < <(php_configure_flags "$flavor")
   log "configuring PHP $version ($flavor) -> $prefix"
