@@ -47,7 +47,13 @@ struct AccessLog {
 
 struct RuntimeOptions {
   std::string sapi_name = "fpm-fcgi";   // php_sapi_name()
-  std::string ini_file;                 // "" = no php.ini at all
+  // php.ini: `ini_text` when not empty (tfpm's built-in php.ini), else the
+  // file `ini_file`, else none (PHP's built-in defaults).
+  std::string ini_file;
+  std::string ini_text;
+  // PHP's scan directories (PHP_INI_SCAN_DIR syntax, ':'-separated): their
+  // *.ini files are read after php.ini, in name order. "" = none.
+  std::string scan_dir;
   // Applied after php.ini, in order: daemon php.ini defaults, pool
   // php_value, pool php_admin_value.
   std::vector<std::pair<std::string, std::string>> ini;
@@ -81,6 +87,17 @@ class PhpRuntime {
   static std::vector<std::string> LoadedModules();
   // ... and under [Zend Modules] (OPcache).
   static std::vector<std::string> ZendExtensions();
+  // The ini files PHP read at Startup (`php --ini`): `loaded` is "" without
+  // a php.ini, "(tfpm built-in php.ini)" for the compiled-in one.
+  struct IniFiles {
+    std::string loaded;
+    std::string scan_dir;
+    std::vector<std::string> scanned;
+  };
+  static IniFiles LoadedIniFiles();
+  // phpinfo() as text on stdout (`php -i`), outside any FastCGI request.
+  // Main thread, after Startup.
+  static void PrintInfo();
 };
 
 // Gives the calling thread its own PHP interpreter context (ts_resource(0))

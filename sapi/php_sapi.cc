@@ -3,9 +3,14 @@
 // SG(server_context) and delegates to fastcgi::Exchange. They are noexcept and
 // hold only trivially destructible locals, because PHP may longjmp
 // (zend_bailout) through any frame that calls back into the engine.
+#include <dlfcn.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -15,6 +20,11 @@
 
 extern "C" {
 #include <Zend/zend_extensions.h>
+#include <ext/standard/info.h>
+// main/php_ini.c's record of what it read (php_cli.c declares them too).
+extern PHPAPI char* php_ini_opened_path;
+extern PHPAPI char* php_ini_scanned_path;
+extern PHPAPI char* php_ini_scanned_files;
 #include <main/http_status_codes.h>
 }
 
@@ -27,12 +37,19 @@ RuntimeOptions* g_options = nullptr;  // set once in Startup, before threads
 std::string* g_ini_entries = nullptr;
 std::string* g_sapi_name = nullptr;
 void (*g_original_import_environment)(zval*) = nullptr;
+// `tfpm -i`: output outside a FastCGI request goes to stdout (main thread only).
+bool g_print_to_stdout = false;
+std::string* g_extension_dir = nullptr;  // set once in Startup
+constexpr char kBuiltinIniName[] = "(tfpm built-in php.ini)";
 
 // ---- output -----------------------------------------------------------
 
 size_t UbWrite(const char* str, size_t len) noexcept {
   RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr) return len;  // outside a request (startup messages)
+  if (ctx == nullptr) {  // outside a request (startup messages), or `tfpm -i`
+    if (g_print_to_stdout) std::fwrite(str, 1, len, stdout);
+    return len;
+  }
   if (!ctx->exchange->WriteStdout({str, len})) {
     php_handle_aborted_connection();  // may bail out when !ignore_user_abort
     return 0;
@@ -304,6 +321,127 @@ void LockAdminEntries() {
 
 const RuntimeOptions& Options() { return *g_options; }
 
+namespace {
+
+// PHP's extension directory, found relative to the libphp.so this process
+// loaded: <dir of libphp.so>/php/extensions/<api dir>, the layout of both
+// our build cache and the installed package (/usr/lib/tfpm). PHP's own
+// compiled-in default names the prefix it was built in, which a package
+// moves; fall back to it when the relative one does not exist.
+std::string FindExtensionDir() {
+  const std::string built = TFPM_PHP_EXTENSION_DIR;
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&php_module_startup), &info) == 0 || info.dli_fname == nullptr) {
+    return built;
+  }
+  std::string lib = info.dli_fname;
+  const auto slash = lib.rfind('/');
+  if (slash == std::string::npos) return built;
+  const std::string api_dir = built.substr(built.rfind('/') + 1);
+  std::string dir = lib.substr(0, slash) + "/php/extensions/" + api_dir;
+  return ::access(dir.c_str(), R_OK | X_OK) == 0 ? dir : built;
+}
+
+// PHP skips an extension built for an NTS PHP, or for another API, with a
+// warning ("Unable to load dynamic library ... undefined symbol" when the
+// .so needs NTS-only symbols; "Unable to initialize module ... These options
+// need to match" when it loads but its build ID differs; for a
+// zend_extension "it was built with configuration") and goes on without it. A worker must not serve without an extension the operator
+// asked for: Startup fails with the names.
+void (*g_php_error_cb)(int, zend_string*, uint32_t, zend_string*) = nullptr;
+std::string* g_incompatible_extensions = new std::string;
+
+void WatchStartupErrors(int type, zend_string* file, uint32_t line, zend_string* message) {
+  std::string_view text(ZSTR_VAL(message), ZSTR_LEN(message));
+  std::string_view name;
+  if (size_t at = text.find(": Unable to initialize module"); at != std::string_view::npos) {
+    name = text.substr(0, at);  // "[PHP Startup: ]NAME"
+    if (size_t colon = name.rfind(": "); colon != std::string_view::npos) name.remove_prefix(colon + 2);
+  } else if (size_t lib = text.find("Unable to load dynamic library '"); lib != std::string_view::npos &&
+             text.find("undefined symbol") != std::string_view::npos) {
+    // An NTS build: its .so needs symbols only an NTS PHP has.
+    name = text.substr(lib + 32);
+    name = name.substr(0, name.find('\''));
+  } else if (size_t cannot = text.find("Cannot load "); cannot != std::string_view::npos &&
+             text.find(" - it was built with configuration") != std::string_view::npos) {
+    name = text.substr(cannot + 12);
+    name = name.substr(0, name.find(" - "));
+  }
+  if (!name.empty()) {
+    if (!g_incompatible_extensions->empty()) g_incompatible_extensions->append(", ");
+    g_incompatible_extensions->append(name);
+  }
+  g_php_error_cb(type, file, line, message);
+}
+
+// One `key = value` of the built-in php.ini into PHP's configuration hash
+// (section headers and anything else are not used: the text has none).
+void BuiltinIniEntry(zval* key, zval* value, zval* /*index*/, int type, void* arg) {
+  if (type != ZEND_INI_PARSER_ENTRY || value == nullptr) return;
+  auto* hash = static_cast<HashTable*>(arg);
+  zend_string* str = zval_try_get_string_func(value);
+  if (str == nullptr) return;
+  zval copy;
+  ZVAL_NEW_STR(&copy, zend_string_init(ZSTR_VAL(str), ZSTR_LEN(str), 1));
+  zend_string_release(str);
+  zend_hash_str_update(hash, Z_STRVAL_P(key), Z_STRLEN_P(key), &copy);
+}
+
+// Defaults a php.ini may override (sapi_module.ini_defaults runs before
+// PHP parses any ini file).
+void IniDefaults(HashTable* configuration_hash) {
+  // zend_startup() has installed PHP's error callback by now, and PHP loads
+  // the extensions after reading the ini files: watch what it says about them.
+  g_php_error_cb = zend_error_cb;
+  zend_error_cb = WatchStartupErrors;
+  zval tmp;
+  ZVAL_NEW_STR(&tmp, zend_string_init(g_extension_dir->data(), g_extension_dir->size(), 1));
+  zend_hash_str_update(configuration_hash, "extension_dir", sizeof("extension_dir") - 1, &tmp);
+  if (!g_options->ini_text.empty()) {
+    // tfpm's built-in php.ini, parsed by PHP's INI scanner (constants such
+    // as E_ALL are evaluated as in a php.ini file).
+    zend_parse_ini_string(g_options->ini_text.c_str(), /*unbuffered_errors=*/1, ZEND_INI_SCANNER_NORMAL,
+                          BuiltinIniEntry, configuration_hash);
+  }
+}
+
+// Where PHP reads its ini files. PHP takes the scan directory only from the
+// environment (PHP_INI_SCAN_DIR) and scans only when php_ini_ignore is off;
+// both are set here, while the process still has one thread (MINIT). With
+// no php.ini file (none, or tfpm's built-in text, which IniDefaults feeds
+// PHP as the defaults every file may override) PHP is pointed at /dev/null,
+// so that it does not search its default places for a php.ini.
+Status ChooseIniFiles(const RuntimeOptions& options) {
+  if (!options.ini_file.empty()) {
+    g_module.php_ini_path_override = (new std::string(options.ini_file))->data();
+  } else if (!options.ini_text.empty() || !options.scan_dir.empty()) {
+    g_module.php_ini_path_override = const_cast<char*>("/dev/null");
+  } else {
+    g_module.php_ini_ignore = 1;
+  }
+  if (options.scan_dir.empty()) {
+    ::unsetenv("PHP_INI_SCAN_DIR");
+  } else {
+    ::setenv("PHP_INI_SCAN_DIR", options.scan_dir.c_str(), 1);
+  }
+  return Status::Ok();
+}
+
+// After php_init_config: PHP's scan path pointed into the environment, which
+// PHP code may change; the built-in php.ini is named as such.
+void AfterIniFilesRead(const RuntimeOptions& options, bool builtin_ini) {
+  if (php_ini_scanned_path != nullptr) {
+    php_ini_scanned_path = (new std::string(php_ini_scanned_path))->data();
+  }
+  if (!options.scan_dir.empty()) ::unsetenv("PHP_INI_SCAN_DIR");
+  if (options.ini_file.empty()) {  // "/dev/null", or nothing
+    free(php_ini_opened_path);
+    php_ini_opened_path = builtin_ini ? strdup(kBuiltinIniName) : nullptr;
+  }
+}
+
+}  // namespace
+
 Status PhpRuntime::Startup(const RuntimeOptions& options) {
   // Leaked on purpose: PHP keeps pointers into these for the process's life.
   g_options = new RuntimeOptions(options);
@@ -316,8 +454,10 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
 #else
   const bool load_opcache = options.load_opcache;
 #endif
+  g_extension_dir = new std::string(FindExtensionDir());
+  g_module.ini_defaults = IniDefaults;
   if (load_opcache) {
-    const std::string opcache = std::string(TFPM_PHP_EXTENSION_DIR) + "/opcache.so";
+    const std::string opcache = *g_extension_dir + "/opcache.so";
     if (::access(opcache.c_str(), R_OK) == 0) *g_ini_entries += "zend_extension=" + opcache + "\n";
   }
   for (const auto& [key, value] : options.ini) {
@@ -334,18 +474,28 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   g_module.name = g_sapi_name->data();
   g_module.ini_entries = g_ini_entries->c_str();
   g_module.php_ini_ignore_cwd = 1;
-  if (options.ini_file.empty()) {
-    g_module.php_ini_ignore = 1;
-  } else {
-    g_module.php_ini_path_override = const_cast<char*>(options.ini_file.c_str());
-  }
+  const bool builtin_ini = !options.ini_text.empty();
+  if (Status st = ChooseIniFiles(options); !st.ok()) return st;
   g_module.phpinfo_as_text = 0;
   g_original_import_environment = php_import_environment_variables;
   php_import_environment_variables = ImportEnvironment;
   php_load_environment_variables = LoadEnvironment;
 
-  if (g_module.startup(&g_module) == FAILURE) {
-    return Status::IoError("PHP startup (MINIT) failed; see the messages above");
+  // ImageMagick (imagick) starts OpenMP threads of its own per operation,
+  // which fight with ours (FrankenPHP's known issues): one thread each,
+  // unless the operator chose otherwise.
+  const bool set_magick = std::getenv("MAGICK_THREAD_LIMIT") == nullptr;
+  if (set_magick) ::setenv("MAGICK_THREAD_LIMIT", "1", 0);
+  const bool started = g_module.startup(&g_module) != FAILURE;
+  if (set_magick) ::unsetenv("MAGICK_THREAD_LIMIT");
+  AfterIniFilesRead(options, builtin_ini);
+  if (g_php_error_cb != nullptr) zend_error_cb = g_php_error_cb;  // our startup watcher is done
+  if (!started) return Status::IoError("PHP startup (MINIT) failed; see the messages above");
+  if (!g_incompatible_extensions->empty()) {
+    return Status::InvalidArgument(
+        "PHP refused to load extension(s) built for another PHP: " + *g_incompatible_extensions +
+        " (tfpm's PHP is ZTS " PHP_VERSION "; Debian's php-*.deb extensions are NTS: build them for tfpm "
+        "with tools/ext build NAME, see docs/install.md)");
   }
   LockAdminEntries();  // the main thread's context serves requests in tests
   InstallTimeoutHooks();
@@ -369,6 +519,39 @@ std::vector<std::string> PhpRuntime::LoadedModules() {
     return strcasecmp(a.c_str(), b.c_str()) < 0;
   });
   return out;
+}
+
+PhpRuntime::IniFiles PhpRuntime::LoadedIniFiles() {
+  IniFiles out;
+  if (php_ini_opened_path != nullptr) out.loaded = php_ini_opened_path;
+  if (php_ini_scanned_path != nullptr) out.scan_dir = php_ini_scanned_path;
+  if (php_ini_scanned_files != nullptr) {
+    std::string all = php_ini_scanned_files;
+    size_t start = 0;
+    while (start < all.size()) {
+      size_t end = all.find_first_of(",\n", start);
+      if (end == std::string::npos) end = all.size();
+      if (end > start) out.scanned.push_back(all.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  return out;
+}
+
+void PhpRuntime::PrintInfo() {
+  sapi_module.phpinfo_as_text = 1;  // PHP's copy of g_module since MINIT
+  g_print_to_stdout = true;
+  zend_first_try {
+    if (php_request_startup() == SUCCESS) {
+      SG(headers_sent) = 1;
+      SG(request_info).no_headers = 1;
+      php_print_info(PHP_INFO_ALL & ~PHP_INFO_CREDITS);
+      php_request_shutdown(nullptr);
+    }
+  }
+  zend_end_try();
+  std::fflush(stdout);
+  g_print_to_stdout = false;
 }
 
 std::vector<std::string> PhpRuntime::ZendExtensions() {

@@ -29,7 +29,9 @@ constexpr char kUsage[] =
     "                      `tfpm --print-default-config`)\n"
     "  -F, --foreground    stay in the foreground (systemd, containers)\n"
     "  -t, --test          check the config and exit (non-zero with the error)\n"
-    "  -m, --modules       list the PHP modules compiled in (like php -m)\n"
+    "  -m, --modules       the PHP modules a worker loads (like php -m)\n"
+    "  -i, --info          phpinfo() of a worker's PHP (like php -i)\n"
+    "      --ini           the php.ini and scanned .ini files a worker reads (php --ini)\n"
     "      --print-default-config\n"
     "  -v, --version\n"
     "\n"
@@ -90,7 +92,8 @@ bool CheckFiles(const tfpm::config::Config& cfg, [[maybe_unused]] std::vector<st
 
 int main(int argc, char** argv) {
   std::string config_path;
-  bool foreground = false, test = false, modules = false;
+  bool foreground = false, test = false;
+  const char* php_cli = nullptr;  // --modules | --info | --ini: run by tfpm-worker
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if ((a == "-c" || a == "--config") && i + 1 < argc) {
@@ -100,7 +103,11 @@ int main(int argc, char** argv) {
     } else if (a == "-t" || a == "--test") {
       test = true;
     } else if (a == "-m" || a == "--modules") {
-      modules = true;
+      php_cli = "--modules";
+    } else if (a == "-i" || a == "--info") {
+      php_cli = "--info";
+    } else if (a == "--ini") {
+      php_cli = "--ini";
     } else if (a == "--print-default-config") {
       std::fputs(tfpm::config::EmbeddedDefaultConfig().c_str(), stdout);
       return 0;
@@ -144,12 +151,12 @@ int main(int argc, char** argv) {
     std::printf("configuration file %s test is successful\n", source.c_str());
     return 0;
   }
-  if (modules) {
+  if (php_cli != nullptr) {
     std::string worker = WorkerExecutable();
     if (config_path.empty()) {
-      execl(worker.c_str(), worker.c_str(), "--modules", static_cast<char*>(nullptr));
+      execl(worker.c_str(), worker.c_str(), php_cli, static_cast<char*>(nullptr));
     } else {
-      execl(worker.c_str(), worker.c_str(), "--modules", "--config", config_path.c_str(),
+      execl(worker.c_str(), worker.c_str(), php_cli, "--config", config_path.c_str(),
             static_cast<char*>(nullptr));
     }
     std::fprintf(stderr, "tfpm: exec %s: %s\n", worker.c_str(), std::strerror(errno));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,7 +55,13 @@ struct DaemonConfig {
 };
 
 struct PhpConfig {
-  std::string ini_file;  // "" = no php.ini: built-in defaults + `ini`
+  // The php.ini file. Absent: tfpm's own (conf/php.ini, compiled in:
+  // php.ini-production values); "" = none, PHP's built-in defaults.
+  std::optional<std::string> ini_file;
+  // PHP's scan directory (PHP_INI_SCAN_DIR): its *.ini files are read after
+  // php.ini, in name order. Absent: $PHP_INI_SCAN_DIR of the daemon's
+  // environment, if set (clear_env does not wipe it before MINIT); "" = none.
+  std::optional<std::string> scan_dir;
   KeyValues ini;         // INI defaults for all pools (YAML booleans -> "1"/"0")
 };
 

@@ -474,6 +474,8 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
 constexpr Field<PhpConfig> kPhpFields[] = {
     {.key = "ini_file", .kind = Kind::kString,
      .set = [](PhpConfig& p, Value& v) { p.ini_file = std::move(v.str); }},
+    {.key = "scan_dir", .kind = Kind::kString,
+     .set = [](PhpConfig& p, Value& v) { p.scan_dir = std::move(v.str); }},
     {.key = "ini", .kind = Kind::kKeyValues,
      .set = [](PhpConfig& p, Value& v) { p.ini = std::move(v.pairs); },
      .check = NonEmpty, .ini_bools = true},

@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "config/extension_policy.h"
 #include "config/load_yaml.h"
 #include "os/shared_memory.h"
 #include "os/signals.h"
@@ -29,6 +30,8 @@
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/access_log_file.h"
+#include "worker/php_cli.h"
+#include "worker/runtime_options.h"
 #include "worker/server.h"
 #include "worker/thread_scaler.h"
 #include "worker/watchdog.h"
@@ -49,8 +52,8 @@ struct Args {
   int notify_fd = -1;
   int total_threads = 0;
   int log_fd = -1;
-  bool modules = false;
-  std::string config_path;  // --modules with a file
+  PhpCliMode cli = PhpCliMode::kNone;  // --modules, --info, --ini
+  std::string config_path;             // ... with this config file
 };
 
 bool ParseInt(std::string_view s, int* out) {
@@ -67,7 +70,9 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
       return true;
     };
     std::string_view v;
-    if (k == "--modules") { a->modules = true; continue; }
+    if (k == "--modules") { a->cli = PhpCliMode::kModules; continue; }
+    if (k == "--info") { a->cli = PhpCliMode::kInfo; continue; }
+    if (k == "--ini") { a->cli = PhpCliMode::kIni; continue; }
     if (!next(&v)) { *err = "missing value for " + std::string(k); return false; }
     if (k == "--pool") a->pool = v;
     else if (k == "--source") a->source = v;
@@ -107,48 +112,10 @@ log::Level ToLogLevel(config::LogLevel l) {
   return log::Level::kNotice;
 }
 
-sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::PoolConfig& pool) {
-  sapi::RuntimeOptions o;
-  o.sapi_name = pool.sapi_name;
-  o.ini_file = cfg.php.ini_file;
-  o.ini = cfg.php.ini;
-  o.ini.insert(o.ini.end(), pool.php_value.begin(), pool.php_value.end());
-  o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());
-  for (const auto& [k, v] : pool.php_admin_value) o.admin_keys.push_back(k);
-  o.limit_extensions = pool.limit_extensions;
-  o.ping_path = pool.ping_path;
-  o.ping_response = pool.ping_response;
-  o.status_path = pool.status_path;
-  return o;
-}
-
 // php-fpm's clear_env: PHP sees only the pool's env entries.
 void ApplyEnvironment(const config::PoolConfig& pool) {
   if (pool.clear_env) ::clearenv();
   for (const auto& [k, v] : pool.env) ::setenv(k.c_str(), v.c_str(), 1);
-}
-
-int PrintModules(const Args& args) {
-  sapi::RuntimeOptions o;
-  if (!args.config_path.empty()) {
-    auto cfg = config::LoadConfigFile(args.config_path);
-    if (!cfg.ok()) {
-      std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
-      return 1;
-    }
-    o = RuntimeOptionsFor(*cfg, cfg->pools.front());
-  }
-  Status st = sapi::PhpRuntime::Startup(o);
-  if (!st.ok()) {
-    std::fprintf(stderr, "%s\n", st.message().c_str());
-    return 1;
-  }
-  std::printf("[PHP Modules]\n");
-  for (const auto& m : sapi::PhpRuntime::LoadedModules()) std::printf("%s\n", m.c_str());
-  std::printf("\n[Zend Modules]\n");
-  for (const auto& m : sapi::PhpRuntime::ZendExtensions()) std::printf("%s\n", m.c_str());
-  sapi::PhpRuntime::Shutdown();
-  return 0;
 }
 
 // The pool's status page data, from the supervisor, which reads the
@@ -414,7 +381,11 @@ int WorkerMain(int argc, char** argv) {
     std::fprintf(stderr, "tfpm-worker: %s\n", err.c_str());
     return 2;
   }
-  if (args.modules) return PrintModules(args);
+  if (args.cli != PhpCliMode::kNone) return RunPhpCli(args.cli, args.config_path);
+  // PHP_INI_SCAN_DIR as the daemon was started with it: clear_env must not
+  // take it away before MINIT reads the scan directory.
+  const char* scan_env = std::getenv("PHP_INI_SCAN_DIR");
+  const std::string inherited_scan_dir = scan_env ? scan_env : "";
   if (args.config_fd < 0 || args.pool.empty()) {
     std::fprintf(stderr, "tfpm-worker is started by tfpm; see tfpm --help\n");
     return 2;
@@ -480,7 +451,7 @@ int WorkerMain(int argc, char** argv) {
   // to it. A file that does not open is an error in the log, not a reason
   // to refuse requests (tfpm checked it at start).
   AccessLogFile access_file;
-  sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool);
+  sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool, inherited_scan_dir);
   if (!pool->access_log.empty()) {
     auto format = accesslog::Format::Compile(pool->access_format);  // checked by the loader
     if (Status st = access_file.Open(pool->access_log); !st.ok()) {
@@ -501,6 +472,12 @@ int WorkerMain(int argc, char** argv) {
   g_measure_cpu = !pool->status_path.empty();
   runtime_options.pool_status = [fd = args.notify_fd](bool full) { return QueryPoolStatus(fd, full); };
   if (Status st = sapi::PhpRuntime::Startup(runtime_options); !st.ok()) {
+    log::Alert("{}", st.message());
+    return 1;
+  }
+  if (Status st = config::CheckExtensionsForThreads(sapi::PhpRuntime::LoadedModules(), pool->threads,
+                                                    "pool " + pool->name);
+      !st.ok()) {
     log::Alert("{}", st.message());
     return 1;
   }

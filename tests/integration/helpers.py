@@ -260,6 +260,9 @@ def to_yaml(value, indent=0):
 
 # ----------------------------------------------------------------- tfpm ---
 
+# Tfpm(ini_file=BUILTIN): no ini_file key, tfpm's compiled-in php.ini.
+BUILTIN = object()
+
 # php.ini-production's error handling.
 PRODUCTION_INI = {
     "display_errors": "0",
@@ -337,8 +340,11 @@ class Tfpm:
     the instance's directory (e.g. listen: "{dir}/other.sock"). `wait_ready=False`
     returns without waiting; `process_env` adds environment variables;
     `process_prefix` (a command list) runs in front of tfpm, with `pass_fds`.
-    `ini_file` loads that php.ini (php.ini_file) and replaces the built-in
-    production defaults: only `ini` is applied on top of it. `run_as` (a
+    `ini_file` loads that php.ini (php.ini_file) and replaces the harness's
+    production defaults (PRODUCTION_INI): only `ini` is applied on top of it.
+    Without `ini_file` the config says `ini_file: ""` (PHP's built-in
+    defaults + PRODUCTION_INI), unless `ini_file=BUILTIN`: no key, so tfpm's
+    compiled-in php.ini (conf/php.ini). `scan_dir` sets php.scan_dir. `run_as` (a
     user name) runs the whole daemon as that user instead of root; its
     directory is given to that user.
     """
@@ -370,6 +376,7 @@ class Tfpm:
             if k in DAEMON_KEYS:
                 daemon[k] = overrides.pop(k)
         ini_file = overrides.pop("ini_file", None)
+        scan_dir = overrides.pop("scan_dir", None)
         if ini_file:
             ini = {}
         else:
@@ -393,11 +400,17 @@ class Tfpm:
         all_pools = {"www": www}
         if pools:
             all_pools.update(pools)
-        php = {"ini": ini}
-        if ini_file:
+        php = {"ini": ini} if ini else {}
+        if ini_file is None:
+            php["ini_file"] = ""
+        elif ini_file is not BUILTIN:
             php["ini_file"] = str(ini_file)
-        self.config = _replace_dir({"daemon": daemon, "php": php, "pools": all_pools},
-                                   str(self.dir))
+        if scan_dir is not None:
+            php["scan_dir"] = str(scan_dir)
+        config = {"daemon": daemon, "php": php, "pools": all_pools}
+        if not php:
+            del config["php"]
+        self.config = _replace_dir(config, str(self.dir))
         self.config_path.write_text(to_yaml(self.config) + "\n")
         # pm dynamic/ondemand pools start with one process.
         self.expected_processes = sum(int(p.get("processes", 1)) if p.get("pm", "static") == "static" else 1

@@ -204,7 +204,8 @@ def test_socket_activation_uses_the_passed_socket(tfpm_factory):
 def test_systemd_units_verify(tmp_path):
     build = TFPM.parent.parent
     for name in ("tfpm.service", "tfpm.socket"):
-        text = (REPO / "systemd" / name).read_text()
+        # tfpm.service as meson filled it in (<prefix>/sbin/tfpm, <prefix>/bin/pm-ctl)
+        text = (build / "systemd" / name if name == "tfpm.service" else REPO / "systemd" / name).read_text()
         text = text.replace("/usr/local/sbin/tfpm", str(TFPM)).replace("/usr/local/bin/pm-ctl", str(PM_CTL))
         (tmp_path / name).write_text(text)
     assert (build / "tools" / "pm-ctl").exists()

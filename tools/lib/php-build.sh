@@ -7,7 +7,7 @@
 
 # Bump when the recipe changes in a way the flags and the pin do not show.
 PHP_RECIPE_REV=2
-TFPM_PINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pins"
+TFPM_PINS=${TFPM_PINS:-"$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pins"}
 
 cache_root() {
   if [ -n "${TFPM_CACHE_DIR:-}" ]; then echo "$TFPM_CACHE_DIR"

@@ -101,7 +101,7 @@ TEST_CASE("the embedded default config loads") {
   CHECK(config->daemon.error_log == "/var/log/tfpm/error.log");
   CHECK(config->daemon.pid_file == "/run/tfpm/tfpm.pid");
   CHECK(config->daemon.control_socket == "/run/tfpm/tfpm.sock");
-  CHECK(config->php.ini_file.empty());
+  CHECK(!config->php.ini_file.has_value());
   CHECK(config->php.ini == KeyValues{{"memory_limit", "128M"}});
   REQUIRE(config->pools.size() == 1);
   const PoolConfig& www = config->pools[0];
@@ -116,7 +116,7 @@ TEST_CASE("conf/tfpm.yaml loads and shows the defaults") {
   REQUIRE_MESSAGE(config.ok(), config.status().ToString());
   CHECK(config->source == path);
   CheckDaemonDefaults(config->daemon);
-  CHECK(config->php.ini_file.empty());
+  CHECK(!config->php.ini_file.has_value());
   CHECK(config->php.ini.empty());
   REQUIRE(config->pools.size() == 1);
   CHECK(config->pools[0].name == "www");
@@ -214,6 +214,7 @@ pools:
   CHECK(d.emergency_restart_threshold == 10);
   CHECK(d.emergency_restart_interval == milliseconds(60000));
   CHECK(config->php.ini_file == "/etc/php/php.ini");
+  CHECK(!config->php.scan_dir.has_value());
   CHECK(config->php.ini == KeyValues{{"memory_limit", "256M"},
                                      {"display_errors", "0"},
                                      {"opcache.enable", "1"},

@@ -1,0 +1,42 @@
+#include "worker/runtime_options.h"
+
+#include <unistd.h>
+
+#include "config/builtin_php_ini.h"
+#include "tfpm_build_config.h"
+
+namespace tfpm::worker {
+
+sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::PoolConfig& pool,
+                                       const std::string& inherited_scan_dir) {
+  sapi::RuntimeOptions o;
+  o.sapi_name = pool.sapi_name;
+  // As PHP's compiled-in config path and scan directory, for an installed
+  // tfpm: <sysconfdir>/tfpm/php.ini and <sysconfdir>/tfpm/conf.d.
+  const std::string etc = std::string(TFPM_SYSCONFDIR) + "/tfpm";
+  if (cfg.php.ini_file.has_value()) {
+    o.ini_file = *cfg.php.ini_file;
+  } else if (::access((etc + "/php.ini").c_str(), R_OK) == 0) {
+    o.ini_file = etc + "/php.ini";
+  } else {
+    o.ini_text = std::string(config::BuiltinPhpIni());
+  }
+  if (cfg.php.scan_dir.has_value()) {
+    o.scan_dir = *cfg.php.scan_dir;
+  } else if (!inherited_scan_dir.empty()) {
+    o.scan_dir = inherited_scan_dir;
+  } else if (::access((etc + "/conf.d").c_str(), X_OK) == 0) {
+    o.scan_dir = etc + "/conf.d";
+  }
+  o.ini = cfg.php.ini;
+  o.ini.insert(o.ini.end(), pool.php_value.begin(), pool.php_value.end());
+  o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());
+  for (const auto& [k, v] : pool.php_admin_value) o.admin_keys.push_back(k);
+  o.limit_extensions = pool.limit_extensions;
+  o.ping_path = pool.ping_path;
+  o.ping_response = pool.ping_response;
+  o.status_path = pool.status_path;
+  return o;
+}
+
+}  // namespace tfpm::worker
