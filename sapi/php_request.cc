@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 
 extern "C" {
@@ -304,6 +305,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     outcome.memory_peak = zend_memory_peak_usage(true);
     if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
     WriteAccessLog(access, exchange);
+    KeepExecutionTimer keep_timer;
     php_request_shutdown(nullptr);
   } else {
     exchange.WriteStdout("Status: 500 Internal Server Error\r\nContent-type: text/plain\r\n\r\n");

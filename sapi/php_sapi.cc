@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 #include "tfpm_build_config.h"
 
@@ -571,7 +572,15 @@ PhpThreadScope::PhpThreadScope(int index) {
 
 PhpThreadScope::~PhpThreadScope() {
   UnregisterThread();
+  DeleteExecutionTimer();
   ts_free_thread();
+}
+
+void DeleteExecutionTimer() {
+  if (EG(pid) != 0 && EG(pid) == ::getpid()) {
+    ::timer_delete(EG(max_execution_timer_timer));
+    EG(pid) = 0;
+  }
 }
 
 }  // namespace tfpm::sapi

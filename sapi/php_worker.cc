@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 
 extern "C" {
@@ -529,6 +530,7 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
         state.reason = "fatal error in the worker script";
       }
     }
+    KeepExecutionTimer keep_timer;
     php_request_shutdown(nullptr);
   } else {
     state.reason = "php_request_startup() failed";
