@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "config/load_yaml.h"
 #include "scoreboard/scoreboard.h"
 #include "tfpm_build_config.h"
@@ -290,46 +292,68 @@ int Supervisor::Run() {
     const int n = poller_->Wait(events, timeout);
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[i].data.u64;
-      switch (KindOf(token)) {
-        case kSignal: HandleSignals(); break;
-        case kControlListen: AcceptControl(); break;
-        case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
-        case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-        case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+      // One event's handler failing must not end the loop: every worker
+      // depends on it (PR_SET_PDEATHSIG).
+      try {
+        switch (KindOf(token)) {
+          case kSignal: HandleSignals(); break;
+          case kControlListen: AcceptControl(); break;
+          case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
+          case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
+          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+        }
+      } catch (const std::exception& e) {
+        Survived("an event", e);
       }
     }
-    StartDueRestarts();
-    CheckTransition();
-    CheckDrainWaits();
-    const os::TimePoint now = clock_->Now();
-    if (kill_deadline_ && now >= *kill_deadline_) {
-      for (auto& [pid, w] : workers_) {
-        log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
-        (void)os::Kill(pid, SIGKILL);
-      }
-      kill_deadline_.reset();
-    }
-    for (auto& [pid, w] : workers_) {
-      if (w->kill_at && now >= *w->kill_at) {
-        log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
-                     pid);
-        (void)os::Kill(pid, SIGKILL);
-        w->kill_at.reset();
-      }
-    }
-    if (next_watchdog_ && now >= *next_watchdog_) {
-      Notify("WATCHDOG=1");
-      next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
-    }
-    if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
-    if (now >= next_sample_) SamplePools();
-    if (next_scale_ && now >= *next_scale_) {
-      ScalePools();
-      next_scale_ = now + kScaleInterval;
+    try {
+      RunTimers();
+    } catch (const std::exception& e) {
+      Survived("the timers", e);
     }
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
+}
+
+void Supervisor::Survived(std::string_view where, const std::exception& e) {
+  ++internal_errors_;
+  uint64_t held = 0;
+  if (!internal_error_log_.Allow(base::MonotonicMillis(), &held)) return;
+  log::Error("internal error while handling {} (carrying on): {}{}", where, base::ValidUtf8(e.what()),
+             held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
+}
+
+void Supervisor::RunTimers() {
+  StartDueRestarts();
+  CheckTransition();
+  CheckDrainWaits();
+  const os::TimePoint now = clock_->Now();
+  if (kill_deadline_ && now >= *kill_deadline_) {
+    for (auto& [pid, w] : workers_) {
+      log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
+      (void)os::Kill(pid, SIGKILL);
+    }
+    kill_deadline_.reset();
+  }
+  for (auto& [pid, w] : workers_) {
+    if (w->kill_at && now >= *w->kill_at) {
+      log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
+                   pid);
+      (void)os::Kill(pid, SIGKILL);
+      w->kill_at.reset();
+    }
+  }
+  if (next_watchdog_ && now >= *next_watchdog_) {
+    Notify("WATCHDOG=1");
+    next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
+  }
+  if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
+  if (now >= next_sample_) SamplePools();
+  if (next_scale_ && now >= *next_scale_) {
+    ScalePools();
+    next_scale_ = now + kScaleInterval;
+  }
 }
 
 std::optional<os::TimePoint> Supervisor::NextDeadline() const {
@@ -1129,10 +1153,15 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
   info.process_manager = pool->config.pm == config::ProcessManager::kDynamic    ? "dynamic"
                          : pool->config.pm == config::ProcessManager::kOndemand ? "ondemand"
                                                                                 : "static";
-  const std::string text =
-      PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()), full,
-                 scoreboard::RealtimeMicros())
-          .dump();
+  std::string text;
+  try {
+    text = PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()),
+                      full, scoreboard::RealtimeMicros())
+               .dump(-1, ' ', false, control::Json::error_handler_t::replace);
+  } catch (const std::exception& e) {
+    Survived("a status page request", e);
+    return;  // closing `reply` says "unavailable": that page answers 500
+  }
   auto memfd = os::MemfdWithContents("tfpm-status", text);
   if (!memfd.ok()) {
     log::Error("status page: {}", memfd.status().message());
@@ -1163,9 +1192,9 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
       if (running) {
         // The request may have started after now_us was read.
         th["duration_ms"] = std::max<int64_t>(0, now_us - snap.request_start_us) / 1000.0;
-        th["method"] = snap.method;
-        th["uri"] = snap.uri;
-        th["script"] = snap.script;
+        th["method"] = base::ValidUtf8(snap.method);
+        th["uri"] = base::ValidUtf8(snap.uri);
+        th["script"] = base::ValidUtf8(snap.script);
       }
       threads.push_back(std::move(th));
     }
@@ -1244,6 +1273,7 @@ control::Json Supervisor::StatusJson() const {
            {"stopping", stop_mode_ != StopMode::kNone},
            {"generation", generation_},
            {"connections_handed_over", connections_handed_over_},
+           {"internal_errors", internal_errors_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

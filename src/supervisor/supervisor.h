@@ -19,6 +19,7 @@
 // ready, the reload is rolled back and the old generation keeps serving.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/status.h"
 #include "config/config.h"
 #include "control/protocol.h"
@@ -161,6 +163,11 @@ class Supervisor {
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
+  // The periodic work of the loop (restarts, transitions, kills, samples).
+  void RunTimers();
+  // An exception escaped the handling of `where`: counted, logged
+  // (rate-limited), and the loop carries on.
+  void Survived(std::string_view where, const std::exception& e);
   // Returns the reply, or nullopt when `client` was kept to be answered later.
   std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
   control::Json StatusJson() const;
@@ -221,6 +228,8 @@ class Supervisor {
 
   uint64_t generation_ = 1;
   uint64_t connections_handed_over_ = 0;
+  uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
+  base::RateLimiter internal_error_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;
