@@ -44,6 +44,11 @@ constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 constexpr std::chrono::milliseconds kStatusInterval{5000};
 // How often pm dynamic/ondemand pools are checked for a process to add or stop.
 constexpr std::chrono::milliseconds kScaleInterval{100};
+// Control clients (docs/security.md): how many at once, how long one may
+// take to send its request and to read its reply.
+constexpr size_t kMaxControlClients = 64;
+constexpr std::chrono::milliseconds kControlRequestTimeout{10000};
+constexpr std::chrono::milliseconds kControlReplyTimeout{10000};
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -325,6 +330,7 @@ void Supervisor::Survived(std::string_view where, const std::exception& e) {
 }
 
 void Supervisor::RunTimers() {
+  ExpireControlClients();
   StartDueRestarts();
   CheckTransition();
   CheckDrainWaits();
@@ -366,6 +372,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   }
   for (const auto& [pid, w] : workers_) consider(w->kill_at);
   for (const DrainWait& d : drain_waits_) consider(d.deadline);
+  for (const auto& [fd, c] : control_clients_) consider(c.deadline);
   if (transition_) consider(transition_->deadline);
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
@@ -1009,44 +1016,111 @@ void Supervisor::AcceptControl() {
     auto cred = os::GetPeerCredentials(fd);
     const bool allowed = cred.ok() && (cred->uid == 0 || cred->uid == ::geteuid() || cred->uid == control_uid_ ||
                                        (control_gid_ != static_cast<gid_t>(-1) && cred->gid == control_gid_));
+    // One send, never waiting: the socket buffer of a new connection holds
+    // a short answer.
+    auto refuse = [fd](std::string_view why) {
+      const std::string reply = control::Encode(control::ErrorReply(why));
+      [[maybe_unused]] ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    };
     if (!allowed) {
       log::Warning("control socket: refused uid {}", cred.ok() ? static_cast<int>(cred->uid) : -1);
-      const std::string reply = control::Encode(control::ErrorReply("permission denied"));
-      [[maybe_unused]] ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+      refuse("permission denied");
       continue;
     }
+    if (control_clients_.size() >= kMaxControlClients) {
+      // Make room by dropping the client that has waited longest: idle
+      // connections cannot lock pm-ctl out, a new client is always heard.
+      auto oldest = control_clients_.begin();
+      for (auto i = control_clients_.begin(); i != control_clients_.end(); ++i) {
+        if (i->second.deadline < oldest->second.deadline) oldest = i;
+      }
+      ++control_clients_dropped_;
+      uint64_t held = 0;
+      if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+        log::Warning("control socket: {} clients connected; dropping the one that waited longest ({} more since "
+                     "the last such line)", kMaxControlClients, held);
+      }
+      poller_->Remove(oldest->first);
+      control_clients_.erase(oldest);
+    }
     if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, Token(kControlClient, static_cast<uint64_t>(fd))).ok()) continue;
-    control_clients_[fd] = ControlClient{std::move(client), {}};
+    ControlClient c;
+    c.fd = std::move(client);
+    c.deadline = clock_->Now() + kControlRequestTimeout;
+    control_clients_[fd] = std::move(c);
   }
 }
 
 void Supervisor::Reply(os::UniqueFd& fd, const control::Json& reply) {
   if (!fd) return;
-  const std::string out = control::Encode(reply);
-  os::SetNonBlocking(fd.get(), false);
-  timeval tv{1, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::send(fd.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
+  ControlClient c;
+  c.out = control::Encode(reply);
+  c.fd = std::move(fd);
+  // Never blocking: what the socket does not take now is sent as the
+  // client reads, within kControlReplyTimeout.
+  (void)os::SetNonBlocking(c.fd.get(), true);
+  if (SendReply(c)) return;
+  const int raw = c.fd.get();
+  c.replying = true;
+  c.deadline = clock_->Now() + kControlReplyTimeout;
+  if (!poller_->Add(raw, EPOLLOUT, Token(kControlClient, static_cast<uint64_t>(raw))).ok()) return;
+  control_clients_[raw] = std::move(c);
+}
+
+bool Supervisor::SendReply(ControlClient& c) {
+  while (c.sent < c.out.size()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n <= 0) break;  // the client went away
+    c.sent += static_cast<size_t>(n);
   }
-  fd.Reset();
+  return true;
+}
+
+// Control clients that did not send their request, or did not read their
+// reply, in time are dropped: they cannot hold a descriptor for ever.
+void Supervisor::ExpireControlClients() {
+  const os::TimePoint now = clock_->Now();
+  for (auto it = control_clients_.begin(); it != control_clients_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    ++control_clients_dropped_;
+    uint64_t held = 0;
+    if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+      log::Warning("control socket: dropping a client that did not {} within {} s ({} more since the last such line)",
+                   it->second.replying ? "read its reply" : "send its request",
+                   (it->second.replying ? kControlReplyTimeout : kControlRequestTimeout).count() / 1000, held);
+    }
+    poller_->Remove(it->first);
+    it = control_clients_.erase(it);
+  }
 }
 
 void Supervisor::HandleControl(int fd) {
   auto it = control_clients_.find(fd);
   if (it == control_clients_.end()) return;
   ControlClient& c = it->second;
+  if (c.replying) {
+    if (!SendReply(c)) return;
+    poller_->Remove(fd);
+    control_clients_.erase(it);
+    return;
+  }
+  // At most kMaxLine bytes are read and kept: a client cannot make us
+  // buffer more, whatever it sends.
   char buf[4096];
   bool closed = false;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+  while (c.in.size() < control::kMaxLine) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof(buf), control::kMaxLine - c.in.size()));
     if (n > 0) {
       c.in.append(buf, static_cast<size_t>(n));
+      if (c.in.find('\n', c.in.size() - static_cast<size_t>(n)) != std::string::npos) break;
       continue;
     }
+    if (n < 0 && errno == EINTR) continue;
     closed = n == 0 || errno != EAGAIN;
     break;
   }
@@ -1054,14 +1128,26 @@ void Supervisor::HandleControl(int fd) {
   if (nl == std::string::npos && !closed && c.in.size() < control::kMaxLine) return;
   poller_->Remove(fd);
   os::UniqueFd client = std::move(c.fd);
+  const std::string line = std::move(c.in);
+  control_clients_.erase(it);
   std::optional<control::Json> reply;
   if (nl == std::string::npos) {
-    reply = control::ErrorReply("request must be one line of JSON");
+    reply = control::ErrorReply(line.size() >= control::kMaxLine
+                                    ? "request too long (at most " + std::to_string(control::kMaxLine) + " bytes)"
+                                    : "request must be one line of JSON");
   } else {
-    auto request = control::ParseRequest(std::string_view(c.in).substr(0, nl));
-    reply = request.ok() ? Dispatch(*request, client) : control::ErrorReply(request.status().message());
+    auto request = control::ParseRequest(std::string_view(line).substr(0, nl));
+    if (!request.ok()) {
+      reply = control::ErrorReply(request.status().message());
+    } else {
+      try {
+        reply = Dispatch(*request, client);
+      } catch (const std::exception& e) {
+        Survived("a control request", e);
+        reply = control::ErrorReply("internal error: " + base::ValidUtf8(e.what()));
+      }
+    }
   }
-  control_clients_.erase(it);
   if (reply) Reply(client, *reply);
 }
 
@@ -1070,8 +1156,9 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
   if (cmd == "status") return StatusJson();
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
   if (cmd == "stop") {
-    const bool fast = request.value("fast", false);
-    BeginStop(fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
+    auto fast = control::BoolField(request, "fast", false);
+    if (!fast.ok()) return control::ErrorReply("stop: " + fast.status().message());
+    BeginStop(*fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
     return control::Json{{"ok", true}};
   }
   if (cmd == "reopen-logs") {
@@ -1081,9 +1168,9 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     return control::Json{{"ok", true}};
   }
   if (cmd == "config-test") {
-    auto file = request.find("file");
-    if (file == request.end() || !file->is_string()) return control::ErrorReply("config-test needs a string \"file\"");
-    const std::string path = file->get<std::string>();
+    auto file = control::StringField(request, "file");
+    if (!file.ok()) return control::ErrorReply("config-test " + file.status().message());
+    const std::string path = *file;
     auto text = os::ReadFile(path);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path);
@@ -1091,14 +1178,16 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     return control::Json{{"ok", true}, {"file", path}, {"pools", cfg->pools.size()}};
   }
   if (cmd == "reload" || cmd == "restart") {
-    const bool wait = request.value("wait", true);
+    auto wait_field = control::BoolField(request, "wait", true);
+    if (!wait_field.ok()) return control::ErrorReply(cmd + ": " + wait_field.status().message());
+    const bool wait = *wait_field;
     Status st;
     if (cmd == "reload") {
       st = Reload("pm-ctl reload", wait ? &client : nullptr);
     } else {
-      auto pool = request.find("pool");
-      if (pool == request.end() || !pool->is_string()) return control::ErrorReply("restart needs a string \"pool\"");
-      const std::string name = pool->get<std::string>();
+      auto pool = control::StringField(request, "pool");
+      if (!pool.ok()) return control::ErrorReply("restart " + pool.status().message());
+      const std::string name = *pool;
       if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
       if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
       log::Notice("pm-ctl restart: rolling restart of pool {}", name);
@@ -1274,6 +1363,7 @@ control::Json Supervisor::StatusJson() const {
            {"generation", generation_},
            {"connections_handed_over", connections_handed_over_},
            {"internal_errors", internal_errors_},
+           {"control_clients_dropped", control_clients_dropped_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

@@ -146,9 +146,15 @@ class Supervisor {
     control::Json reply;
     os::TimePoint deadline;
   };
+  // A pm-ctl connection: reading its one request line, or (replying)
+  // sending the reply it has not read yet. Dropped at `deadline`.
   struct ControlClient {
     os::UniqueFd fd;
     std::string in;
+    bool replying = false;
+    std::string out;
+    size_t sent = 0;
+    os::TimePoint deadline;
   };
   enum class StopMode { kNone, kGraceful, kFast };
 
@@ -163,6 +169,10 @@ class Supervisor {
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
+  // Sends what it can of c.out without waiting; true once all is sent (or
+  // the client is gone).
+  static bool SendReply(ControlClient& c);
+  void ExpireControlClients();
   // The periodic work of the loop (restarts, transitions, kills, samples).
   void RunTimers();
   // An exception escaped the handling of `where`: counted, logged
@@ -205,7 +215,8 @@ class Supervisor {
   void DrainWorker(Worker& w);
   void SendStatusLine();
   void Notify(std::string_view message);
-  static void Reply(os::UniqueFd& fd, const control::Json& reply);
+  // Answers and closes `fd` (taking it), without blocking the loop.
+  void Reply(os::UniqueFd& fd, const control::Json& reply);
 
   config::Config config_;
   SupervisorOptions options_;
@@ -229,7 +240,9 @@ class Supervisor {
   uint64_t generation_ = 1;
   uint64_t connections_handed_over_ = 0;
   uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
+  uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
   base::RateLimiter internal_error_log_;
+  base::RateLimiter control_limit_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;
