@@ -17,6 +17,7 @@
 #include "config/load_yaml.h"
 #include "os/process.h"
 #include "os/sd_notify.h"
+#include "os/shared_memory.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
 
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
   std::string text;
   std::string source = "<built-in>";
   if (!config_path.empty()) {
-    auto read = tfpm::os::ReadFile(config_path);
+    auto read = tfpm::os::ReadRegularFile(config_path, tfpm::config::kMaxConfigBytes);
     if (!read.ok()) {
       std::fprintf(stderr, "tfpm: %s\n", read.status().message().c_str());
       return 1;

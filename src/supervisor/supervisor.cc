@@ -801,7 +801,7 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
   std::string text = options_.config_text;
   std::string source = config_.source;
   if (!options_.config_path.empty()) {
-    auto read = os::ReadFile(options_.config_path);
+    auto read = os::ReadRegularFile(options_.config_path, config::kMaxConfigBytes);
     if (!read.ok()) {
       log::Error("{}: reload refused: {}", why, read.status().message());
       return read.status();
