@@ -36,6 +36,10 @@ struct Raw {
   std::vector<Raw> children;  // kSequence items; kMapping key, value, key, value...
 };
 
+// The variables ${NAME} expanded by the Load() running on this thread:
+// (name, value), for HideEnvironment().
+thread_local std::vector<std::pair<std::string, std::string>>* t_environment_used = nullptr;
+
 // Thrown out of the event handler to stop the parser; becomes a Status.
 struct Refused {
   Status status;
@@ -163,7 +167,11 @@ Status Convert(const Raw& in, std::string_view source, const std::string& path, 
       // inherited, so it sees the same result.
       if (out.text.find('$') == std::string::npos) return Status::Ok();
       std::string missing;
-      auto lookup = [](const char* name) -> const char* { return std::getenv(name); };
+      auto lookup = [](const char* name) -> const char* {
+        const char* value = std::getenv(name);
+        if (value != nullptr && t_environment_used != nullptr) t_environment_used->emplace_back(name, value);
+        return value;
+      };
       std::optional<std::string> expanded = ExpandEnvironment(out.text, lookup, &missing);
       if (!expanded) {
         return Error(source, out.line, path,
@@ -210,7 +218,8 @@ Status Convert(const Raw& in, std::string_view source, const std::string& path, 
   return Error(source, out.line, path, "unsupported YAML node");
 }
 
-Result<Config> Load(std::string_view text, std::string_view source_name) {
+Result<Config> Load(std::string_view text, std::string_view source_name,
+                    std::vector<std::pair<std::string, std::string>>* environment_used) {
   if (text.size() > kMaxConfigBytes) {
     return Error(source_name, 1, "", "larger than " + std::to_string(kMaxConfigBytes) + " bytes");
   }
@@ -228,21 +237,34 @@ Result<Config> Load(std::string_view text, std::string_view source_name) {
   }
   Node root;  // no document (empty or comments only): kNull on line 1
   if (builder.root) {
-    if (Status s = Convert(*builder.root, source_name, "", 1, root); !s.ok()) return s;
+    t_environment_used = environment_used;
+    Status s = Convert(*builder.root, source_name, "", 1, root);
+    t_environment_used = nullptr;
+    if (!s.ok()) return s;
   }
-  return BuildConfig(root, source_name);
+  auto config = BuildConfig(root, source_name);
+  if (config.ok()) config->environment_used = *environment_used;
+  return config;
 }
 
 }  // namespace
 
 Result<Config> LoadConfigString(std::string_view text, std::string_view source_name) {
+  std::vector<std::pair<std::string, std::string>> used;
+  Status failed;
   try {
-    return Load(text, source_name);
+    auto config = Load(text, source_name, &used);
+    if (config.ok()) return config;
+    failed = config.status();
   } catch (const YAML::Exception& e) {
-    return Error(source_name, LineOf(e.mark, 1), "", e.msg);
+    t_environment_used = nullptr;
+    failed = Error(source_name, LineOf(e.mark, 1), "", e.msg);
   } catch (const std::exception& e) {
-    return Error(source_name, 1, "", e.what());
+    t_environment_used = nullptr;
+    failed = Error(source_name, 1, "", e.what());
   }
+  // Every failure here is a ConfigError (InvalidArgument).
+  return Status::InvalidArgument(HideEnvironment(failed.message(), source_name, used));
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {

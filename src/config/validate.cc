@@ -831,6 +831,30 @@ std::optional<std::string> ExpandEnvironment(std::string_view text,
   return out;
 }
 
+std::string HideEnvironment(std::string message, std::string_view source,
+                            const std::vector<std::pair<std::string, std::string>>& used) {
+  size_t start = 0;
+  if (message.starts_with(source) && message.size() > source.size() && message[source.size()] == ':') {
+    const size_t after = message.find(": ", source.size() + 1);
+    start = after == std::string::npos ? message.size() : after + 2;
+  }
+  // Longest values first: one that contains another is hidden whole.
+  std::vector<const std::pair<std::string, std::string>*> order;
+  for (const auto& u : used) {
+    if (!u.second.empty()) order.push_back(&u);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->second.size() > b->second.size(); });
+  for (const auto* u : order) {
+    const std::string hidden = "${" + u->first + "}";
+    for (size_t at = message.find(u->second, start); at != std::string::npos;
+         at = message.find(u->second, at + hidden.size())) {
+      message.replace(at, u->second.size(), hidden);
+    }
+  }
+  return message;
+}
+
 std::string ExpandPoolName(std::string_view text, std::string_view pool) {
   std::string out;
   size_t i = 0;

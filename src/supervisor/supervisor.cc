@@ -784,12 +784,12 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
 
 // ----------------------------------------------------------- reload
 
-Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const std::string& source) {
+Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const std::string& source, bool dry_run) {
   auto cfg = config::LoadConfigString(text, source);
   if (!cfg.ok()) return cfg.status();
   if (options_.check) {
     std::vector<std::string> warnings;
-    if (Status st = options_.check(*cfg, &warnings); !st.ok()) return st;
+    if (Status st = options_.check(*cfg, dry_run, &warnings); !st.ok()) return st;
     for (const auto& w : warnings) log::Warning("{}", w);
   }
   return cfg;
@@ -809,7 +809,7 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
     text = std::move(read.value());
     source = options_.config_path;
   }
-  auto cfg = LoadAndCheck(text, source);
+  auto cfg = LoadAndCheck(text, source, /*dry_run=*/false);
   if (!cfg.ok()) {
     log::Error("{}: reload refused, still serving the old configuration: {}", why, cfg.status().message());
     return cfg.status();
@@ -1171,9 +1171,11 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     auto file = control::StringField(request, "file");
     if (!file.ok()) return control::ErrorReply("config-test " + file.status().message());
     const std::string path = *file;
-    auto text = os::ReadFile(path);
+    // Only a regular file of bounded size is read (a FIFO would block the
+    // loop, /dev/zero fill the memory), and checking it changes nothing.
+    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes);
     if (!text.ok()) return control::ErrorReply(text.status().message());
-    auto cfg = LoadAndCheck(*text, path);
+    auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());
     return control::Json{{"ok", true}, {"file", path}, {"pools", cfg->pools.size()}};
   }

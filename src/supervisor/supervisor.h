@@ -52,9 +52,10 @@ struct SupervisorOptions {
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.
   std::function<void(const Status&)> on_ready;
-  // Checks a loaded config beyond validation (features not built yet); an
-  // error refuses it. `warnings` are logged. May be empty.
-  std::function<Status(const config::Config&, std::vector<std::string>* warnings)> check;
+  // Checks a loaded config beyond validation (files it names); an error
+  // refuses it. `warnings` are logged. `dry_run` (pm-ctl config-test): the
+  // check must change nothing (create no file). May be empty.
+  std::function<Status(const config::Config&, bool dry_run, std::vector<std::string>* warnings)> check;
   // sd_notify: RELOADING=1, READY=1 after a reload, STOPPING=1, STATUS=,
   // WATCHDOG=1. Empty = no systemd.
   std::function<void(std::string_view)> notify;
@@ -203,7 +204,7 @@ class Supervisor {
   // Reload: reads and checks the config file; on success starts a new
   // generation of every pool. Errors are "file:line: key: message".
   Status Reload(const char* why, os::UniqueFd* waiting_client);
-  Result<config::Config> LoadAndCheck(const std::string& text, const std::string& source);
+  Result<config::Config> LoadAndCheck(const std::string& text, const std::string& source, bool dry_run);
   // Starts the new generation of `only_pool` (or of every pool when empty)
   // under `config`.
   Status BeginTransition(config::Config config, std::string text, const std::string& only_pool,

@@ -406,5 +406,19 @@ TEST_CASE("LoadConfigFile reads only regular files, never blocking on a FIFO") {
   ::rmdir(dir);
 }
 
+TEST_CASE("errors never show the value of an environment variable") {
+  ::setenv("TFPM_TEST_SECRET", "hunter2-value", 1);
+  Result<Config> r = LoadConfigString(
+      "pools:\n  a:\n    listen: ${TFPM_TEST_SECRET}\n  b:\n    listen: ${TFPM_TEST_SECRET}\n", "e.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "e.yaml:5: pools.b.listen: ${TFPM_TEST_SECRET} is already used by pool a");
+  Result<Config> ok = LoadConfigString("pools:\n  a:\n    listen: /run/${TFPM_TEST_SECRET}.sock\n", "e.yaml");
+  REQUIRE(ok.ok());
+  CHECK(ok->pools[0].listen == "/run/hunter2-value.sock");
+  REQUIRE(ok->environment_used.size() == 1);
+  CHECK(ok->environment_used[0].first == "TFPM_TEST_SECRET");
+  ::unsetenv("TFPM_TEST_SECRET");
+}
+
 }  // namespace
 }  // namespace tfpm::config

@@ -412,5 +412,19 @@ TEST_CASE("an empty tree lacks pools") {
   CHECK(config.status().message() == "x.yaml:1: pools: is required");
 }
 
+TEST_CASE("HideEnvironment: a message never shows the value of an expanded variable") {
+  const std::vector<std::pair<std::string, std::string>> used = {
+      {"DB_PASSWORD", "s3cr3t"}, {"DIR", "/srv/s3cr3t-app"}, {"EMPTY", ""}};
+  CHECK(HideEnvironment("t.yaml:4: pools.www.access_log: /srv/s3cr3t-app/a.log: Permission denied", "t.yaml", used) ==
+        "t.yaml:4: pools.www.access_log: ${DIR}/a.log: Permission denied");
+  CHECK(HideEnvironment("t.yaml:5: pools.b.listen: s3cr3t is already used by pool a", "t.yaml", used) ==
+        "t.yaml:5: pools.b.listen: ${DB_PASSWORD} is already used by pool a");
+  // The "<source>:<line>: " prefix is left alone.
+  const std::vector<std::pair<std::string, std::string>> digit = {{"N", "4"}};
+  CHECK(HideEnvironment("t.yaml:4: pools.www.threads: must be >= 4", "t.yaml", digit) ==
+        "t.yaml:4: pools.www.threads: must be >= ${N}");
+  CHECK(HideEnvironment("no prefix 4", "t.yaml", digit) == "no prefix ${N}");
+}
+
 }  // namespace
 }  // namespace tfpm::config
