@@ -231,6 +231,18 @@ const char* EnvName(std::string_view s) {
   return s.find('=') != std::string_view::npos ? "must not contain '='" : nullptr;
 }
 
+// PHP takes the code paths of its console SAPIs when sapi_module.name is
+// one of theirs (output to the terminal, opcache.enable_cli, readline,
+// STDIN/STDOUT constants...): a pool that serves requests never claims one.
+const char* SapiName(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  static constexpr std::string_view kReserved[] = {"cli", "cli-server", "phpdbg", "embed", "cgi"};
+  for (std::string_view r : kReserved) {
+    if (s == r) return "must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)";
+  }
+  return nullptr;
+}
+
 bool IsPoolName(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -562,7 +574,7 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .check = AbsolutePathIfSet},
     {.key = "sapi_name", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.sapi_name = std::move(v.str); },
-     .check = NonEmpty},
+     .check = SapiName},
     {.key = "thread_stack_size", .kind = Kind::kSize,
      .set = [](PoolConfig& p, Value& v) { p.thread_stack_size = static_cast<size_t>(v.size); },
      .min = 256 * kKiB, .max = kGiB},

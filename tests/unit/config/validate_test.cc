@@ -113,6 +113,13 @@ constexpr BadCase kBadConfigs[] = {
     {"pools:\n  www:\n    listen: \"\"\n", "tfpm.yaml:3: pools.www.listen: must not be empty"},
     {"pools:\n  www:\n    listen: x\n    sapi_name: \"\"\n",
      "tfpm.yaml:4: pools.www.sapi_name: must not be empty"},
+    // PHP's console SAPIs' names switch on their code paths.
+    {"pools:\n  www:\n    listen: x\n    sapi_name: cli\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
+    {"pools:\n  www:\n    listen: x\n    sapi_name: embed\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
+    {"pools:\n  www:\n    listen: x\n    sapi_name: cgi\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
     {"daemon:\n  control_socket: \"\"\npools:\n  www:\n    listen: x\n",
      "tfpm.yaml:2: daemon.control_socket: must not be empty"},
     {"pools:\n  www:\n    listen: x\n    status_path: status\n",
