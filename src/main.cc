@@ -15,7 +15,9 @@
 #include "base/log.h"
 #include "config/default_config.h"
 #include "config/load_yaml.h"
+#include "config/validate.h"
 #include "os/process.h"
+#include "os/shared_memory.h"
 #include "os/sd_notify.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
@@ -65,25 +67,44 @@ std::string WorkerExecutable() {
 
 // Checks that need the file system: a worker script must be readable, an
 // access log must open. (Keys whose features are not built yet would be
-// reported in `warnings`; today there are none.)
-bool CheckFiles(const tfpm::config::Config& cfg, [[maybe_unused]] std::vector<std::string>* warnings,
+// reported in `warnings`; today there are none.) `dry_run` (pm-ctl
+// config-test) changes nothing: an access log that does not exist yet is
+// not created, its directory must be writable. Messages never show the
+// values of ${VAR}s (config::HideEnvironment).
+bool CheckFiles(const tfpm::config::Config& cfg, bool dry_run, [[maybe_unused]] std::vector<std::string>* warnings,
                 std::string* error) {
+  auto fail = [&](std::string message) {
+    *error = tfpm::config::HideEnvironment(std::move(message), cfg.source, cfg.environment_used);
+    return false;
+  };
   for (const auto& p : cfg.pools) {
     const std::string at = cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".";
     if (p.mode == tfpm::config::PoolMode::kWorker && ::access(p.worker_script.c_str(), R_OK) != 0) {
-      *error = at + "worker.script: " + p.worker_script + ": " + std::strerror(errno);
-      return false;
+      return fail(at + "worker.script: " + p.worker_script + ": " + std::strerror(errno));
+    }
+    if (p.access_log.empty()) continue;
+    if (dry_run) {
+      struct stat st;
+      if (::stat(p.access_log.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return fail(at + "access_log: " + p.access_log + ": " + std::strerror(EISDIR));
+        if (::access(p.access_log.c_str(), W_OK) != 0) {
+          return fail(at + "access_log: " + p.access_log + ": " + std::strerror(errno));
+        }
+        continue;
+      }
+      if (errno != ENOENT) return fail(at + "access_log: " + p.access_log + ": " + std::strerror(errno));
+      const auto slash = p.access_log.rfind('/');
+      const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : p.access_log.substr(0, slash);
+      if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        return fail(at + "access_log: " + p.access_log + ": " + std::strerror(errno));
+      }
+      continue;
     }
     // As php-fpm's master: the access log must open (it is created if
     // missing); the workers open it again themselves.
-    if (!p.access_log.empty()) {
-      int fd = ::open(p.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-      if (fd < 0) {
-        *error = at + "access_log: " + p.access_log + ": " + std::strerror(errno);
-        return false;
-      }
-      ::close(fd);
-    }
+    int fd = ::open(p.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(at + "access_log: " + p.access_log + ": " + std::strerror(errno));
+    ::close(fd);
   }
   return true;
 }
@@ -126,7 +147,7 @@ int main(int argc, char** argv) {
   std::string text;
   std::string source = "<built-in>";
   if (!config_path.empty()) {
-    auto read = tfpm::os::ReadFile(config_path);
+    auto read = tfpm::os::ReadRegularFile(config_path, tfpm::config::kMaxConfigBytes);
     if (!read.ok()) {
       std::fprintf(stderr, "tfpm: %s\n", read.status().message().c_str());
       return 1;
@@ -142,7 +163,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::string> warnings;
-  if (std::string error; !CheckFiles(*cfg, &warnings, &error)) {
+  if (std::string error; !CheckFiles(*cfg, /*dry_run=*/false, &warnings, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
@@ -207,9 +228,9 @@ int main(int argc, char** argv) {
   options.config_text = text;
   // Reload re-reads this file: absolute, whatever the working directory.
   options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
-  options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
+  options.check = [](const tfpm::config::Config& c, bool dry_run, std::vector<std::string>* warnings) {
     std::string error;
-    if (!CheckFiles(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);
+    if (!CheckFiles(c, dry_run, warnings, &error)) return tfpm::Status::InvalidArgument(error);
     return tfpm::Status::Ok();
   };
   if (std::getenv("NOTIFY_SOCKET") != nullptr) {

@@ -121,6 +121,10 @@ struct Config {
   DaemonConfig daemon;
   PhpConfig php;
   std::vector<PoolConfig> pools;  // in file order; at least one
+  // The ${NAME} variables expanded while loading, as (name, value): messages
+  // about this config pass through HideEnvironment() (validate.h), so that
+  // no error (pm-ctl config-test runs as root) echoes a variable's value.
+  std::vector<std::pair<std::string, std::string>> environment_used;
 };
 
 }  // namespace tfpm::config

@@ -1,18 +1,17 @@
 #include "config/load_yaml.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <optional>
 #include <exception>
+#include <optional>
+#include <sstream>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/validate.h"
+#include "os/shared_memory.h"
 
 namespace tfpm::config {
 namespace {
@@ -26,28 +25,153 @@ Status Error(std::string_view source, int line, std::string_view path, std::stri
   return ConfigError(source, line, path, what);
 }
 
+// The document as yaml-cpp's parser reports it, before any meaning: built
+// from parser events, never from yaml-cpp's node graph, whose aliases share
+// (and may cycle back to) their anchor's node.
+struct Raw {
+  enum class Type { kNull, kScalar, kSequence, kMapping } type = Type::kNull;
+  int line = 1;
+  std::string tag;   // kScalar: "?" plain, "!" quoted, else an explicit tag
+  std::string text;  // kScalar
+  std::vector<Raw> children;  // kSequence items; kMapping key, value, key, value...
+};
+
+// The variables ${NAME} expanded by the Load() running on this thread:
+// (name, value), for HideEnvironment().
+thread_local std::vector<std::pair<std::string, std::string>>* t_environment_used = nullptr;
+
+// Thrown out of the event handler to stop the parser; becomes a Status.
+struct Refused {
+  Status status;
+};
+
+// Builds the Raw tree. Refuses anchors and aliases (a config has no need of
+// them; copying aliases is how "billion laughs" and cyclic anchors exhaust
+// memory or the stack) and nesting deeper than kMaxConfigDepth.
+class TreeBuilder final : public YAML::EventHandler {
+ public:
+  explicit TreeBuilder(std::string_view source) : source_(source) {}
+
+  std::optional<Raw> root;
+  int documents = 0;
+  int second_document_line = 0;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // Its "---"; replaced by the line of its first node, if any.
+    if (++documents == 2) second_document_line = LineOf(mark, 1);
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Raw n;
+    n.line = LineOf(mark, 1);
+    Add(std::move(n), mark, anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { RefuseAnchor(mark); }
+  void OnAnchor(const YAML::Mark& mark, const std::string&) override { RefuseAnchor(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Raw n;
+    n.type = Raw::Type::kScalar;
+    n.line = LineOf(mark, 1);
+    n.tag = tag;
+    n.text = value;
+    Add(std::move(n), mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(Raw::Type::kSequence, mark, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(Raw::Type::kMapping, mark, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  // "pools.www.php_value" of the node about to be added. Every open node
+  // but the innermost holds the next one open as its last child; the
+  // innermost receives the new node.
+  std::string Path() const {
+    std::string path;
+    for (size_t i = 0; i < open_.size(); ++i) {
+      const Raw* r = open_[i];
+      const bool innermost = i + 1 == open_.size();
+      const size_t n = r->children.size();
+      if (r->type == Raw::Type::kMapping) {
+        // The key of the value being built: the last child when the new
+        // node is a value, the one before an open value.
+        const Raw* key = nullptr;
+        if (innermost && n % 2 == 1) key = &r->children[n - 1];
+        if (!innermost && n >= 2) key = &r->children[n - 2];
+        if (key == nullptr) continue;
+        if (!path.empty()) path += '.';
+        path += key->type == Raw::Type::kScalar ? key->text : "?";
+      } else if (r->type == Raw::Type::kSequence) {
+        path += "[" + std::to_string(innermost ? n : n - 1) + "]";
+      }
+    }
+    return path;
+  }
+  [[noreturn]] void RefuseAnchor(const YAML::Mark& mark) const {
+    throw Refused{Error(source_, LineOf(mark, 1), Path(),
+                        "YAML anchors and aliases (&name, *name) are not allowed in a tfpm config; write the "
+                        "value out")};
+  }
+  void Add(Raw n, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) RefuseAnchor(mark);
+    if (open_.empty()) {
+      if (documents == 2) second_document_line = n.line;
+      root = std::move(n);
+    } else {
+      open_.back()->children.push_back(std::move(n));
+    }
+  }
+  void Open(Raw::Type type, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (open_.size() >= kMaxConfigDepth) {
+      throw Refused{Error(source_, LineOf(mark, 1), Path(),
+                          "nested deeper than " + std::to_string(kMaxConfigDepth) + " levels")};
+    }
+    Raw n;
+    n.type = type;
+    n.line = LineOf(mark, 1);
+    Add(std::move(n), mark, anchor);
+    open_.push_back(open_.empty() ? &*root : &open_.back()->children.back());
+  }
+  void Close() {
+    if (!open_.empty()) open_.pop_back();
+  }
+
+  std::string_view source_;
+  // The open sequences and mappings, outermost first. Pointers stay valid:
+  // only the innermost one's children grow.
+  std::vector<Raw*> open_;
+};
+
 // Copies `in` into `out` (whose key/key_line the caller has set). An
 // implicit null (`key:` with nothing after it) carries the mark of the next
 // token, so nulls inherit `fallback_line` (their key's line) instead.
-Status Convert(const YAML::Node& in, std::string_view source, const std::string& path,
-               int fallback_line, Node& out) {
-  out.line = LineOf(in.Mark(), fallback_line);
-  switch (in.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
+Status Convert(const Raw& in, std::string_view source, const std::string& path, int fallback_line, Node& out) {
+  out.line = in.line;
+  switch (in.type) {
+    case Raw::Type::kNull:
       out.type = Node::Type::kNull;
       out.line = fallback_line;
       return Status::Ok();
-    case YAML::NodeType::Scalar: {
+    case Raw::Type::kScalar: {
       out.type = Node::Type::kScalar;
-      out.text = in.Scalar();
-      out.plain = in.Tag() == "?";  // "!" = quoted, anything else = explicit tag
+      out.text = in.text;
+      out.plain = in.tag == "?";  // "!" = quoted, anything else = explicit tag
       // php-fpm's ${VAR}: from the daemon's environment, in every value.
       // The worker re-parses the same bytes with the environment it
       // inherited, so it sees the same result.
       if (out.text.find('$') == std::string::npos) return Status::Ok();
       std::string missing;
-      auto lookup = [](const char* name) -> const char* { return std::getenv(name); };
+      auto lookup = [](const char* name) -> const char* {
+        const char* value = std::getenv(name);
+        if (value != nullptr && t_environment_used != nullptr) t_environment_used->emplace_back(name, value);
+        return value;
+      };
       std::optional<std::string> expanded = ExpandEnvironment(out.text, lookup, &missing);
       if (!expanded) {
         return Error(source, out.line, path,
@@ -58,10 +182,10 @@ Status Convert(const YAML::Node& in, std::string_view source, const std::string&
       out.text = std::move(*expanded);
       return Status::Ok();
     }
-    case YAML::NodeType::Sequence: {
+    case Raw::Type::kSequence: {
       out.type = Node::Type::kSequence;
       size_t index = 0;
-      for (const YAML::Node& item : in) {
+      for (const Raw& item : in.children) {
         Node child;
         std::string child_path = path + "[" + std::to_string(index++) + "]";
         if (Status s = Convert(item, source, child_path, out.line, child); !s.ok()) return s;
@@ -69,21 +193,21 @@ Status Convert(const YAML::Node& in, std::string_view source, const std::string&
       }
       return Status::Ok();
     }
-    case YAML::NodeType::Map: {
+    case Raw::Type::kMapping: {
       out.type = Node::Type::kMapping;
-      for (const auto& member : in) {
-        const YAML::Node& key = member.first;
+      for (size_t i = 0; i + 1 < in.children.size(); i += 2) {
+        const Raw& key = in.children[i];
         Node child;
-        child.key_line = LineOf(key.Mark(), out.line);
-        if (key.IsNull()) {
+        child.key_line = key.type == Raw::Type::kNull ? out.line : key.line;
+        if (key.type == Raw::Type::kNull) {
           child.key = "";
-        } else if (key.IsScalar()) {
-          child.key = key.Scalar();
+        } else if (key.type == Raw::Type::kScalar) {
+          child.key = key.text;
         } else {
           return Error(source, child.key_line, path, "mapping keys must be scalars");
         }
         std::string child_path = path.empty() ? child.key : path + "." + child.key;
-        if (Status s = Convert(member.second, source, child_path, child.key_line, child); !s.ok()) {
+        if (Status s = Convert(in.children[i + 1], source, child_path, child.key_line, child); !s.ok()) {
           return s;
         }
         out.children.push_back(std::move(child));
@@ -94,49 +218,59 @@ Status Convert(const YAML::Node& in, std::string_view source, const std::string&
   return Error(source, out.line, path, "unsupported YAML node");
 }
 
-Result<Config> Load(std::string_view text, std::string_view source_name) {
-  std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-  if (documents.size() > 1) {
-    return Error(source_name, LineOf(documents[1].Mark(), 1), "",
-                 "only one YAML document is allowed");
+Result<Config> Load(std::string_view text, std::string_view source_name,
+                    std::vector<std::pair<std::string, std::string>>* environment_used) {
+  if (text.size() > kMaxConfigBytes) {
+    return Error(source_name, 1, "", "larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+  }
+  std::istringstream input{std::string(text)};
+  YAML::Parser parser(input);
+  TreeBuilder builder(source_name);
+  try {
+    while (parser.HandleNextDocument(builder)) {
+      if (builder.documents > 1) {
+        return Error(source_name, builder.second_document_line, "", "only one YAML document is allowed");
+      }
+    }
+  } catch (const Refused& r) {
+    return r.status;
   }
   Node root;  // no document (empty or comments only): kNull on line 1
-  if (!documents.empty()) {
-    if (Status s = Convert(documents[0], source_name, "", 1, root); !s.ok()) return s;
+  if (builder.root) {
+    t_environment_used = environment_used;
+    Status s = Convert(*builder.root, source_name, "", 1, root);
+    t_environment_used = nullptr;
+    if (!s.ok()) return s;
   }
-  return BuildConfig(root, source_name);
+  auto config = BuildConfig(root, source_name);
+  if (config.ok()) config->environment_used = *environment_used;
+  return config;
 }
 
 }  // namespace
 
 Result<Config> LoadConfigString(std::string_view text, std::string_view source_name) {
+  std::vector<std::pair<std::string, std::string>> used;
+  Status failed;
   try {
-    return Load(text, source_name);
+    auto config = Load(text, source_name, &used);
+    if (config.ok()) return config;
+    failed = config.status();
   } catch (const YAML::Exception& e) {
-    return Error(source_name, LineOf(e.mark, 1), "", e.msg);
+    t_environment_used = nullptr;
+    failed = Error(source_name, LineOf(e.mark, 1), "", e.msg);
   } catch (const std::exception& e) {
-    return Error(source_name, 1, "", e.what());
+    t_environment_used = nullptr;
+    failed = Error(source_name, 1, "", e.what());
   }
+  // Every failure here is a ConfigError (InvalidArgument).
+  return Status::InvalidArgument(HideEnvironment(failed.message(), source_name, used));
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(path, errno);
-  std::string contents;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      return ErrnoStatus(path, saved);
-    }
-    if (n == 0) break;
-    contents.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return LoadConfigString(contents, path);
+  auto contents = os::ReadRegularFile(path, kMaxConfigBytes);
+  if (!contents.ok()) return contents.status();
+  return LoadConfigString(*contents, path);
 }
 
 }  // namespace tfpm::config

@@ -12,12 +12,19 @@
 
 namespace tfpm::config {
 
+// Bounds on what a config file may be (docs/security.md): its size, and how
+// deep sequences and mappings nest. YAML anchors and aliases are refused.
+inline constexpr size_t kMaxConfigBytes = 1024 * 1024;
+inline constexpr size_t kMaxConfigDepth = 32;
+
 // Parses and validates `text`; `source_name` is the file name used in
 // messages and stored in Config::source.
 Result<Config> LoadConfigString(std::string_view text, std::string_view source_name);
 
 // Reads `path` and calls LoadConfigString(contents, path). Read failures
-// are "<path>: <strerror>" (NotFound for a missing file, else IoError).
+// are "<path>: <strerror>" (NotFound for a missing file, else IoError); a
+// path that is not a regular file, or larger than kMaxConfigBytes, is
+// refused without being read (os::ReadRegularFile).
 Result<Config> LoadConfigFile(const std::string& path);
 
 }  // namespace tfpm::config

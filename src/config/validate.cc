@@ -231,6 +231,18 @@ const char* EnvName(std::string_view s) {
   return s.find('=') != std::string_view::npos ? "must not contain '='" : nullptr;
 }
 
+// PHP takes the code paths of its console SAPIs when sapi_module.name is
+// one of theirs (output to the terminal, opcache.enable_cli, readline,
+// STDIN/STDOUT constants...): a pool that serves requests never claims one.
+const char* SapiName(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  static constexpr std::string_view kReserved[] = {"cli", "cli-server", "phpdbg", "embed", "cgi"};
+  for (std::string_view r : kReserved) {
+    if (s == r) return "must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)";
+  }
+  return nullptr;
+}
+
 bool IsPoolName(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -564,7 +576,7 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .check = AbsolutePathIfSet},
     {.key = "sapi_name", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.sapi_name = std::move(v.str); },
-     .check = NonEmpty},
+     .check = SapiName},
     {.key = "thread_stack_size", .kind = Kind::kSize,
      .set = [](PoolConfig& p, Value& v) { p.thread_stack_size = static_cast<size_t>(v.size); },
      .min = 256 * kKiB, .max = kGiB},
@@ -831,6 +843,30 @@ std::optional<std::string> ExpandEnvironment(std::string_view text,
   }
   out.append(text.substr(std::min(i, text.size())));
   return out;
+}
+
+std::string HideEnvironment(std::string message, std::string_view source,
+                            const std::vector<std::pair<std::string, std::string>>& used) {
+  size_t start = 0;
+  if (message.starts_with(source) && message.size() > source.size() && message[source.size()] == ':') {
+    const size_t after = message.find(": ", source.size() + 1);
+    start = after == std::string::npos ? message.size() : after + 2;
+  }
+  // Longest values first: one that contains another is hidden whole.
+  std::vector<const std::pair<std::string, std::string>*> order;
+  for (const auto& u : used) {
+    if (!u.second.empty()) order.push_back(&u);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->second.size() > b->second.size(); });
+  for (const auto* u : order) {
+    const std::string hidden = "${" + u->first + "}";
+    for (size_t at = message.find(u->second, start); at != std::string::npos;
+         at = message.find(u->second, at + hidden.size())) {
+      message.replace(at, u->second.size(), hidden);
+    }
+  }
+  return message;
 }
 
 std::string ExpandPoolName(std::string_view text, std::string_view pool) {

@@ -54,6 +54,13 @@ std::optional<std::string> ExpandEnvironment(std::string_view text,
                                              const char* (*lookup)(const char* name),
                                              std::string* missing);
 
+// `message` ("<source>:<line>: ...") with every value of `used` (the
+// environment variables a config expanded, as name/value) after the
+// "<source>:<line>: " prefix written as "${NAME}" instead: errors about a
+// config never reveal the daemon's environment.
+std::string HideEnvironment(std::string message, std::string_view source,
+                            const std::vector<std::pair<std::string, std::string>>& used);
+
 // php-fpm's $pool: every "$pool" in `text` becomes `pool`.
 std::string ExpandPoolName(std::string_view text, std::string_view pool);
 

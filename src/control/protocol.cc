@@ -17,7 +17,26 @@ Result<Json> ParseRequest(std::string_view line) {
   return j;
 }
 
-std::string Encode(const Json& message) { return message.dump() + "\n"; }
+std::string Encode(const Json& message) {
+  return message.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Result<bool> BoolField(const Json& request, std::string_view key, bool fallback) {
+  if (!request.is_object()) return Status::InvalidArgument("request must be a JSON object");
+  auto it = request.find(key);
+  if (it == request.end()) return fallback;
+  if (!it->is_boolean()) return Status::InvalidArgument("\"" + std::string(key) + "\" must be true or false");
+  return it->get<bool>();
+}
+
+Result<std::string> StringField(const Json& request, std::string_view key) {
+  if (!request.is_object()) return Status::InvalidArgument("request must be a JSON object");
+  auto it = request.find(key);
+  if (it == request.end() || !it->is_string()) {
+    return Status::InvalidArgument("needs a string \"" + std::string(key) + "\"");
+  }
+  return it->get<std::string>();
+}
 
 Json ErrorReply(std::string_view message) {
   return Json{{"ok", false}, {"error", std::string(message)}};

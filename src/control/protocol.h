@@ -21,9 +21,19 @@ using Json = nlohmann::json;
 
 // Parses one request line; errors name what is wrong.
 Result<Json> ParseRequest(std::string_view line);
-// Serializes with a trailing newline.
+// Serializes with a trailing newline. Never throws on text that is not
+// UTF-8 (a config file's Latin-1 key quoted in an error): such bytes become
+// U+FFFD, so every reply is valid JSON.
 std::string Encode(const Json& message);
 Json ErrorReply(std::string_view message);
+
+// Typed fields of a request: the value of `key`, `fallback` when it is
+// absent, an error naming the field when it has another type ("\"wait\"
+// must be true or false"). Requests come from outside: never read a field
+// with Json::value()/get(), which throw on a wrong type.
+Result<bool> BoolField(const Json& request, std::string_view key, bool fallback);
+// Required string field: an error when absent or not a string.
+Result<std::string> StringField(const Json& request, std::string_view key);
 
 // Client side: connects to `socket_path`, sends `request`, returns the reply.
 Result<Json> Call(const std::string& socket_path, const Json& request);

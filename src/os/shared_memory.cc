@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <utility>
@@ -90,6 +92,41 @@ Result<std::string> ReadFile(const std::string& path) {
   auto r = ReadFd(fd);
   if (!r.ok()) return ErrnoStatus(path, errno);
   return r;
+}
+
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes) {
+  // stat() first: opening a device can have effects of its own.
+  struct stat before;
+  if (::stat(path.c_str(), &before) != 0) return ErrnoStatus(path, errno);
+  if (S_ISDIR(before.st_mode)) return ErrnoStatus(path, EISDIR);
+  if (!S_ISREG(before.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return ErrnoStatus(path, errno);
+  UniqueFd owned(fd);
+  // The same file as the one checked (not swapped in between).
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(path, errno);
+  if (!S_ISREG(st.st_mode) || st.st_dev != before.st_dev || st.st_ino != before.st_ino) {
+    return Status::InvalidArgument(path + ": not a regular file");
+  }
+  const std::string too_big = path + ": larger than " + std::to_string(max_bytes) + " bytes";
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) return Status::InvalidArgument(too_big);
+  std::string out;
+  char buf[16384];
+  // A file that grows while read (or a /proc file whose size says 0) is
+  // still cut at max_bytes + 1.
+  while (out.size() <= max_bytes) {
+    const size_t want = std::min(sizeof(buf), max_bytes + 1 - out.size());
+    ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  if (out.size() > max_bytes) return Status::InvalidArgument(too_big);
+  return out;
 }
 
 }  // namespace tfpm::os

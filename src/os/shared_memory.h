@@ -42,4 +42,10 @@ Result<UniqueFd> MemfdWithContents(const char* name, std::string_view contents);
 Result<std::string> ReadFile(const std::string& path);
 Result<std::string> ReadFd(int fd);
 
+// Reads `path` only if it is a regular file (after symlinks) of at most
+// `max_bytes`: a FIFO, a device (/dev/zero), a socket or a directory is
+// refused without being read, and opening never blocks (O_NONBLOCK) nor
+// creates anything. Errors: "<path>: <why>".
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes);
+
 }  // namespace tfpm::os

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <functional>
 #include <charconv>
 #include <cstring>
 
@@ -161,6 +162,14 @@ Status SetNonBlocking(int fd, bool on) {
   return Status::Ok();
 }
 
+namespace {
+std::function<void(const std::string&)> g_after_bind_hook;
+}  // namespace
+
+void SetAfterBindHookForTesting(std::function<void(const std::string& path)> hook) {
+  g_after_bind_hook = std::move(hook);
+}
+
 Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options) {
   const std::string where = address.ToString();
   if (address.kind == ListenAddress::Kind::kUnix) {
@@ -178,16 +187,16 @@ Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& optio
     }
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
-    // bind creates the file with umask applied; fchmod afterwards is racy on
-    // unix sockets, so narrow the umask around bind instead.
+    // bind creates the file with the mode 0777 & ~umask: narrowing the
+    // umask around bind gives it exactly `mode`, with no window in which
+    // it is wider and no chmod by path afterwards (which would follow a
+    // symlink swapped in for the socket: the supervisor runs as root).
     mode_t old = ::umask(0777 & ~options.mode);
     int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     int saved = errno;
     ::umask(old);
     if (rc != 0) return ErrnoStatus("bind(" + where + ")", saved);
-    if (::chmod(address.path.c_str(), options.mode) != 0) {
-      return ErrnoStatus("chmod(" + where + ")", errno);
-    }
+    if (g_after_bind_hook) g_after_bind_hook(address.path);
     if (!options.owner.empty() || !options.group.empty()) {
       uid_t uid = static_cast<uid_t>(-1);
       gid_t gid = static_cast<gid_t>(-1);
@@ -201,7 +210,17 @@ Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& optio
         if (!gr) return Status::InvalidArgument("listen_group " + options.group + ": no such group");
         gid = gr->gr_gid;
       }
-      if (::chown(address.path.c_str(), uid, gid) != 0) {
+      // Through a descriptor of the file itself (O_PATH|O_NOFOLLOW), after
+      // checking that it is still a socket: never through a symlink or
+      // any other file put in its place since bind.
+      UniqueFd file(::open(address.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (!file) return ErrnoStatus("open(" + where + ")", errno);
+      struct stat fst;
+      if (::fstat(file.get(), &fst) != 0) return ErrnoStatus("fstat(" + where + ")", errno);
+      if (!S_ISSOCK(fst.st_mode)) {
+        return Status::IoError("listen " + where + ": the socket file was replaced after bind; not changing its owner");
+      }
+      if (::fchownat(file.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
         return ErrnoStatus("chown(" + where + ")", errno);
       }
     }

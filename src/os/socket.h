@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,11 @@ struct ListenOptions {
 // replaced; a live one is an error ("... is in use by another process").
 // The socket is non-blocking.
 Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options);
+
+// Tests only: `hook(path)` runs in Listen() between bind() of a unix socket
+// and the change of its owner, to force the race of a path swapped after
+// bind. Empty = none.
+void SetAfterBindHookForTesting(std::function<void(const std::string& path)> hook);
 
 // Returns the address a listening socket is bound to (for sockets adopted
 // from systemd or inherited by a worker).

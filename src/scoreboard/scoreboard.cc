@@ -4,12 +4,16 @@
 
 #include <algorithm>
 
+#include "base/utf8.h"
+
 namespace tfpm::scoreboard {
 namespace {
 
+// Cuts at a character boundary: a long UTF-8 query or URI does not end in
+// half a character (the status page sanitises what is left anyway).
 template <size_t N>
 void CopyField(char (&dst)[N], std::string_view src) {
-  const size_t n = std::min(src.size(), N - 1);
+  const size_t n = base::Utf8Prefix(src, N - 1);
   std::memcpy(dst, src.data(), n);
   dst[n] = '\0';
 }

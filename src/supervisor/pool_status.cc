@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/utf8.h"
 #include "os/unique_fd.h"
 
 namespace tfpm::supervisor {
@@ -154,6 +155,8 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
       bool is_idle = false;
       if (Counted(s.state, &is_idle)) (is_idle ? idle : active) += 1;
       if (!full || s.state == ThreadState::kStopped) continue;
+      // Client bytes (URI, query, Authorization user) are any bytes; JSON
+      // needs UTF-8 (base/utf8.h).
       // As php-fpm: an idle thread shows its last request, with that
       // request's duration, CPU and memory; a busy one the current request
       // and the time it has run so far.
@@ -168,12 +171,12 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
                            {"start_time", s.start_us / 1000000},
                            {"requests", s.requests},
                            {"request_duration", duration},
-                           {"request_method", s.method},
-                           {"request_uri", s.script_name},
-                           {"query_string", s.query},
+                           {"request_method", base::ValidUtf8(s.method)},
+                           {"request_uri", base::ValidUtf8(s.script_name)},
+                           {"query_string", base::ValidUtf8(s.query)},
                            {"content_length", s.content_length},
-                           {"user", running ? std::string() : s.user},
-                           {"script", s.script},
+                           {"user", running ? std::string() : base::ValidUtf8(s.user)},
+                           {"script", base::ValidUtf8(s.script)},
                            {"last_request_cpu", cpu},
                            {"last_request_memory", running ? 0 : s.last_memory}});
     }

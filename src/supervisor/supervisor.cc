@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "config/load_yaml.h"
 #include "scoreboard/scoreboard.h"
 #include "tfpm_build_config.h"
@@ -42,6 +44,11 @@ constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 constexpr std::chrono::milliseconds kStatusInterval{5000};
 // How often pm dynamic/ondemand pools are checked for a process to add or stop.
 constexpr std::chrono::milliseconds kScaleInterval{100};
+// Control clients (docs/security.md): how many at once, how long one may
+// take to send its request and to read its reply.
+constexpr size_t kMaxControlClients = 64;
+constexpr std::chrono::milliseconds kControlRequestTimeout{10000};
+constexpr std::chrono::milliseconds kControlReplyTimeout{10000};
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -290,46 +297,69 @@ int Supervisor::Run() {
     const int n = poller_->Wait(events, timeout);
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[i].data.u64;
-      switch (KindOf(token)) {
-        case kSignal: HandleSignals(); break;
-        case kControlListen: AcceptControl(); break;
-        case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
-        case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-        case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+      // One event's handler failing must not end the loop: every worker
+      // depends on it (PR_SET_PDEATHSIG).
+      try {
+        switch (KindOf(token)) {
+          case kSignal: HandleSignals(); break;
+          case kControlListen: AcceptControl(); break;
+          case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
+          case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
+          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+        }
+      } catch (const std::exception& e) {
+        Survived("an event", e);
       }
     }
-    StartDueRestarts();
-    CheckTransition();
-    CheckDrainWaits();
-    const os::TimePoint now = clock_->Now();
-    if (kill_deadline_ && now >= *kill_deadline_) {
-      for (auto& [pid, w] : workers_) {
-        log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
-        (void)os::Kill(pid, SIGKILL);
-      }
-      kill_deadline_.reset();
-    }
-    for (auto& [pid, w] : workers_) {
-      if (w->kill_at && now >= *w->kill_at) {
-        log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
-                     pid);
-        (void)os::Kill(pid, SIGKILL);
-        w->kill_at.reset();
-      }
-    }
-    if (next_watchdog_ && now >= *next_watchdog_) {
-      Notify("WATCHDOG=1");
-      next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
-    }
-    if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
-    if (now >= next_sample_) SamplePools();
-    if (next_scale_ && now >= *next_scale_) {
-      ScalePools();
-      next_scale_ = now + kScaleInterval;
+    try {
+      RunTimers();
+    } catch (const std::exception& e) {
+      Survived("the timers", e);
     }
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
+}
+
+void Supervisor::Survived(std::string_view where, const std::exception& e) {
+  ++internal_errors_;
+  uint64_t held = 0;
+  if (!internal_error_log_.Allow(base::MonotonicMillis(), &held)) return;
+  log::Error("internal error while handling {} (carrying on): {}{}", where, base::ValidUtf8(e.what()),
+             held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
+}
+
+void Supervisor::RunTimers() {
+  ExpireControlClients();
+  StartDueRestarts();
+  CheckTransition();
+  CheckDrainWaits();
+  const os::TimePoint now = clock_->Now();
+  if (kill_deadline_ && now >= *kill_deadline_) {
+    for (auto& [pid, w] : workers_) {
+      log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
+      (void)os::Kill(pid, SIGKILL);
+    }
+    kill_deadline_.reset();
+  }
+  for (auto& [pid, w] : workers_) {
+    if (w->kill_at && now >= *w->kill_at) {
+      log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
+                   pid);
+      (void)os::Kill(pid, SIGKILL);
+      w->kill_at.reset();
+    }
+  }
+  if (next_watchdog_ && now >= *next_watchdog_) {
+    Notify("WATCHDOG=1");
+    next_watchdog_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.watchdog / 2);
+  }
+  if (next_status_line_ && now >= *next_status_line_) SendStatusLine();
+  if (now >= next_sample_) SamplePools();
+  if (next_scale_ && now >= *next_scale_) {
+    ScalePools();
+    next_scale_ = now + kScaleInterval;
+  }
 }
 
 std::optional<os::TimePoint> Supervisor::NextDeadline() const {
@@ -342,6 +372,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   }
   for (const auto& [pid, w] : workers_) consider(w->kill_at);
   for (const DrainWait& d : drain_waits_) consider(d.deadline);
+  for (const auto& [fd, c] : control_clients_) consider(c.deadline);
   if (transition_) consider(transition_->deadline);
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
@@ -753,12 +784,12 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
 
 // ----------------------------------------------------------- reload
 
-Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const std::string& source) {
+Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const std::string& source, bool dry_run) {
   auto cfg = config::LoadConfigString(text, source);
   if (!cfg.ok()) return cfg.status();
   if (options_.check) {
     std::vector<std::string> warnings;
-    if (Status st = options_.check(*cfg, &warnings); !st.ok()) return st;
+    if (Status st = options_.check(*cfg, dry_run, &warnings); !st.ok()) return st;
     for (const auto& w : warnings) log::Warning("{}", w);
   }
   return cfg;
@@ -770,7 +801,7 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
   std::string text = options_.config_text;
   std::string source = config_.source;
   if (!options_.config_path.empty()) {
-    auto read = os::ReadFile(options_.config_path);
+    auto read = os::ReadRegularFile(options_.config_path, config::kMaxConfigBytes);
     if (!read.ok()) {
       log::Error("{}: reload refused: {}", why, read.status().message());
       return read.status();
@@ -778,7 +809,7 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
     text = std::move(read.value());
     source = options_.config_path;
   }
-  auto cfg = LoadAndCheck(text, source);
+  auto cfg = LoadAndCheck(text, source, /*dry_run=*/false);
   if (!cfg.ok()) {
     log::Error("{}: reload refused, still serving the old configuration: {}", why, cfg.status().message());
     return cfg.status();
@@ -985,44 +1016,111 @@ void Supervisor::AcceptControl() {
     auto cred = os::GetPeerCredentials(fd);
     const bool allowed = cred.ok() && (cred->uid == 0 || cred->uid == ::geteuid() || cred->uid == control_uid_ ||
                                        (control_gid_ != static_cast<gid_t>(-1) && cred->gid == control_gid_));
+    // One send, never waiting: the socket buffer of a new connection holds
+    // a short answer.
+    auto refuse = [fd](std::string_view why) {
+      const std::string reply = control::Encode(control::ErrorReply(why));
+      [[maybe_unused]] ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    };
     if (!allowed) {
       log::Warning("control socket: refused uid {}", cred.ok() ? static_cast<int>(cred->uid) : -1);
-      const std::string reply = control::Encode(control::ErrorReply("permission denied"));
-      [[maybe_unused]] ssize_t n = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+      refuse("permission denied");
       continue;
     }
+    if (control_clients_.size() >= kMaxControlClients) {
+      // Make room by dropping the client that has waited longest: idle
+      // connections cannot lock pm-ctl out, a new client is always heard.
+      auto oldest = control_clients_.begin();
+      for (auto i = control_clients_.begin(); i != control_clients_.end(); ++i) {
+        if (i->second.deadline < oldest->second.deadline) oldest = i;
+      }
+      ++control_clients_dropped_;
+      uint64_t held = 0;
+      if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+        log::Warning("control socket: {} clients connected; dropping the one that waited longest ({} more since "
+                     "the last such line)", kMaxControlClients, held);
+      }
+      poller_->Remove(oldest->first);
+      control_clients_.erase(oldest);
+    }
     if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, Token(kControlClient, static_cast<uint64_t>(fd))).ok()) continue;
-    control_clients_[fd] = ControlClient{std::move(client), {}};
+    ControlClient c;
+    c.fd = std::move(client);
+    c.deadline = clock_->Now() + kControlRequestTimeout;
+    control_clients_[fd] = std::move(c);
   }
 }
 
 void Supervisor::Reply(os::UniqueFd& fd, const control::Json& reply) {
   if (!fd) return;
-  const std::string out = control::Encode(reply);
-  os::SetNonBlocking(fd.get(), false);
-  timeval tv{1, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::send(fd.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
+  ControlClient c;
+  c.out = control::Encode(reply);
+  c.fd = std::move(fd);
+  // Never blocking: what the socket does not take now is sent as the
+  // client reads, within kControlReplyTimeout.
+  (void)os::SetNonBlocking(c.fd.get(), true);
+  if (SendReply(c)) return;
+  const int raw = c.fd.get();
+  c.replying = true;
+  c.deadline = clock_->Now() + kControlReplyTimeout;
+  if (!poller_->Add(raw, EPOLLOUT, Token(kControlClient, static_cast<uint64_t>(raw))).ok()) return;
+  control_clients_[raw] = std::move(c);
+}
+
+bool Supervisor::SendReply(ControlClient& c) {
+  while (c.sent < c.out.size()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n <= 0) break;  // the client went away
+    c.sent += static_cast<size_t>(n);
   }
-  fd.Reset();
+  return true;
+}
+
+// Control clients that did not send their request, or did not read their
+// reply, in time are dropped: they cannot hold a descriptor for ever.
+void Supervisor::ExpireControlClients() {
+  const os::TimePoint now = clock_->Now();
+  for (auto it = control_clients_.begin(); it != control_clients_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    ++control_clients_dropped_;
+    uint64_t held = 0;
+    if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+      log::Warning("control socket: dropping a client that did not {} within {} s ({} more since the last such line)",
+                   it->second.replying ? "read its reply" : "send its request",
+                   (it->second.replying ? kControlReplyTimeout : kControlRequestTimeout).count() / 1000, held);
+    }
+    poller_->Remove(it->first);
+    it = control_clients_.erase(it);
+  }
 }
 
 void Supervisor::HandleControl(int fd) {
   auto it = control_clients_.find(fd);
   if (it == control_clients_.end()) return;
   ControlClient& c = it->second;
+  if (c.replying) {
+    if (!SendReply(c)) return;
+    poller_->Remove(fd);
+    control_clients_.erase(it);
+    return;
+  }
+  // At most kMaxLine bytes are read and kept: a client cannot make us
+  // buffer more, whatever it sends.
   char buf[4096];
   bool closed = false;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+  while (c.in.size() < control::kMaxLine) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof(buf), control::kMaxLine - c.in.size()));
     if (n > 0) {
       c.in.append(buf, static_cast<size_t>(n));
+      if (c.in.find('\n', c.in.size() - static_cast<size_t>(n)) != std::string::npos) break;
       continue;
     }
+    if (n < 0 && errno == EINTR) continue;
     closed = n == 0 || errno != EAGAIN;
     break;
   }
@@ -1030,14 +1128,26 @@ void Supervisor::HandleControl(int fd) {
   if (nl == std::string::npos && !closed && c.in.size() < control::kMaxLine) return;
   poller_->Remove(fd);
   os::UniqueFd client = std::move(c.fd);
+  const std::string line = std::move(c.in);
+  control_clients_.erase(it);
   std::optional<control::Json> reply;
   if (nl == std::string::npos) {
-    reply = control::ErrorReply("request must be one line of JSON");
+    reply = control::ErrorReply(line.size() >= control::kMaxLine
+                                    ? "request too long (at most " + std::to_string(control::kMaxLine) + " bytes)"
+                                    : "request must be one line of JSON");
   } else {
-    auto request = control::ParseRequest(std::string_view(c.in).substr(0, nl));
-    reply = request.ok() ? Dispatch(*request, client) : control::ErrorReply(request.status().message());
+    auto request = control::ParseRequest(std::string_view(line).substr(0, nl));
+    if (!request.ok()) {
+      reply = control::ErrorReply(request.status().message());
+    } else {
+      try {
+        reply = Dispatch(*request, client);
+      } catch (const std::exception& e) {
+        Survived("a control request", e);
+        reply = control::ErrorReply("internal error: " + base::ValidUtf8(e.what()));
+      }
+    }
   }
-  control_clients_.erase(it);
   if (reply) Reply(client, *reply);
 }
 
@@ -1046,8 +1156,9 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
   if (cmd == "status") return StatusJson();
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
   if (cmd == "stop") {
-    const bool fast = request.value("fast", false);
-    BeginStop(fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
+    auto fast = control::BoolField(request, "fast", false);
+    if (!fast.ok()) return control::ErrorReply("stop: " + fast.status().message());
+    BeginStop(*fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
     return control::Json{{"ok", true}};
   }
   if (cmd == "reopen-logs") {
@@ -1057,24 +1168,28 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     return control::Json{{"ok", true}};
   }
   if (cmd == "config-test") {
-    auto file = request.find("file");
-    if (file == request.end() || !file->is_string()) return control::ErrorReply("config-test needs a string \"file\"");
-    const std::string path = file->get<std::string>();
-    auto text = os::ReadFile(path);
+    auto file = control::StringField(request, "file");
+    if (!file.ok()) return control::ErrorReply("config-test " + file.status().message());
+    const std::string path = *file;
+    // Only a regular file of bounded size is read (a FIFO would block the
+    // loop, /dev/zero fill the memory), and checking it changes nothing.
+    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes);
     if (!text.ok()) return control::ErrorReply(text.status().message());
-    auto cfg = LoadAndCheck(*text, path);
+    auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());
     return control::Json{{"ok", true}, {"file", path}, {"pools", cfg->pools.size()}};
   }
   if (cmd == "reload" || cmd == "restart") {
-    const bool wait = request.value("wait", true);
+    auto wait_field = control::BoolField(request, "wait", true);
+    if (!wait_field.ok()) return control::ErrorReply(cmd + ": " + wait_field.status().message());
+    const bool wait = *wait_field;
     Status st;
     if (cmd == "reload") {
       st = Reload("pm-ctl reload", wait ? &client : nullptr);
     } else {
-      auto pool = request.find("pool");
-      if (pool == request.end() || !pool->is_string()) return control::ErrorReply("restart needs a string \"pool\"");
-      const std::string name = pool->get<std::string>();
+      auto pool = control::StringField(request, "pool");
+      if (!pool.ok()) return control::ErrorReply("restart " + pool.status().message());
+      const std::string name = *pool;
       if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
       if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
       log::Notice("pm-ctl restart: rolling restart of pool {}", name);
@@ -1129,10 +1244,15 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
   info.process_manager = pool->config.pm == config::ProcessManager::kDynamic    ? "dynamic"
                          : pool->config.pm == config::ProcessManager::kOndemand ? "ondemand"
                                                                                 : "static";
-  const std::string text =
-      PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()), full,
-                 scoreboard::RealtimeMicros())
-          .dump();
+  std::string text;
+  try {
+    text = PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()),
+                      full, scoreboard::RealtimeMicros())
+               .dump(-1, ' ', false, control::Json::error_handler_t::replace);
+  } catch (const std::exception& e) {
+    Survived("a status page request", e);
+    return;  // closing `reply` says "unavailable": that page answers 500
+  }
   auto memfd = os::MemfdWithContents("tfpm-status", text);
   if (!memfd.ok()) {
     log::Error("status page: {}", memfd.status().message());
@@ -1163,9 +1283,9 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
       if (running) {
         // The request may have started after now_us was read.
         th["duration_ms"] = std::max<int64_t>(0, now_us - snap.request_start_us) / 1000.0;
-        th["method"] = snap.method;
-        th["uri"] = snap.uri;
-        th["script"] = snap.script;
+        th["method"] = base::ValidUtf8(snap.method);
+        th["uri"] = base::ValidUtf8(snap.uri);
+        th["script"] = base::ValidUtf8(snap.script);
       }
       threads.push_back(std::move(th));
     }
@@ -1244,6 +1364,8 @@ control::Json Supervisor::StatusJson() const {
            {"stopping", stop_mode_ != StopMode::kNone},
            {"generation", generation_},
            {"connections_handed_over", connections_handed_over_},
+           {"internal_errors", internal_errors_},
+           {"control_clients_dropped", control_clients_dropped_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

@@ -19,6 +19,7 @@
 // ready, the reload is rolled back and the old generation keeps serving.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/status.h"
 #include "config/config.h"
 #include "control/protocol.h"
@@ -50,9 +52,10 @@ struct SupervisorOptions {
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.
   std::function<void(const Status&)> on_ready;
-  // Checks a loaded config beyond validation (features not built yet); an
-  // error refuses it. `warnings` are logged. May be empty.
-  std::function<Status(const config::Config&, std::vector<std::string>* warnings)> check;
+  // Checks a loaded config beyond validation (files it names); an error
+  // refuses it. `warnings` are logged. `dry_run` (pm-ctl config-test): the
+  // check must change nothing (create no file). May be empty.
+  std::function<Status(const config::Config&, bool dry_run, std::vector<std::string>* warnings)> check;
   // sd_notify: RELOADING=1, READY=1 after a reload, STOPPING=1, STATUS=,
   // WATCHDOG=1. Empty = no systemd.
   std::function<void(std::string_view)> notify;
@@ -144,9 +147,15 @@ class Supervisor {
     control::Json reply;
     os::TimePoint deadline;
   };
+  // A pm-ctl connection: reading its one request line, or (replying)
+  // sending the reply it has not read yet. Dropped at `deadline`.
   struct ControlClient {
     os::UniqueFd fd;
     std::string in;
+    bool replying = false;
+    std::string out;
+    size_t sent = 0;
+    os::TimePoint deadline;
   };
   enum class StopMode { kNone, kGraceful, kFast };
 
@@ -161,6 +170,15 @@ class Supervisor {
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
+  // Sends what it can of c.out without waiting; true once all is sent (or
+  // the client is gone).
+  static bool SendReply(ControlClient& c);
+  void ExpireControlClients();
+  // The periodic work of the loop (restarts, transitions, kills, samples).
+  void RunTimers();
+  // An exception escaped the handling of `where`: counted, logged
+  // (rate-limited), and the loop carries on.
+  void Survived(std::string_view where, const std::exception& e);
   // Returns the reply, or nullopt when `client` was kept to be answered later.
   std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
   control::Json StatusJson() const;
@@ -186,7 +204,7 @@ class Supervisor {
   // Reload: reads and checks the config file; on success starts a new
   // generation of every pool. Errors are "file:line: key: message".
   Status Reload(const char* why, os::UniqueFd* waiting_client);
-  Result<config::Config> LoadAndCheck(const std::string& text, const std::string& source);
+  Result<config::Config> LoadAndCheck(const std::string& text, const std::string& source, bool dry_run);
   // Starts the new generation of `only_pool` (or of every pool when empty)
   // under `config`.
   Status BeginTransition(config::Config config, std::string text, const std::string& only_pool,
@@ -198,7 +216,8 @@ class Supervisor {
   void DrainWorker(Worker& w);
   void SendStatusLine();
   void Notify(std::string_view message);
-  static void Reply(os::UniqueFd& fd, const control::Json& reply);
+  // Answers and closes `fd` (taking it), without blocking the loop.
+  void Reply(os::UniqueFd& fd, const control::Json& reply);
 
   config::Config config_;
   SupervisorOptions options_;
@@ -221,6 +240,10 @@ class Supervisor {
 
   uint64_t generation_ = 1;
   uint64_t connections_handed_over_ = 0;
+  uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
+  uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
+  base::RateLimiter internal_error_log_;
+  base::RateLimiter control_limit_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;

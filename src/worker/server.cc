@@ -82,7 +82,15 @@ void* Server::ThreadEntry(void* arg) {
   char name[16];
   std::snprintf(name, sizeof(name), "php-%d", t->index);
   pthread_setname_np(pthread_self(), name);
-  t->server->thread_main_(t->index, *t->server);
+  // Nothing may escape a thread body (std::terminate would take every
+  // request of the process with it): the thread ends, the process serves on.
+  try {
+    t->server->thread_main_(t->index, *t->server);
+  } catch (const std::exception& e) {
+    log::Error("PHP thread {} ended by an internal error: {}", t->index, e.what());
+  } catch (...) {
+    log::Error("PHP thread {} ended by an internal error", t->index);
+  }
   t->run.store(kExited, std::memory_order_release);
   return nullptr;
 }
@@ -251,7 +259,17 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
     if (!ready) {
-      switch (conn->ReadRequest()) {
+      Connection::Progress progress = Connection::Progress::kClose;
+      try {
+        progress = conn->ReadRequest();
+      } catch (const std::exception& e) {
+        Failed(conn, "reading a request", e.what());
+        return;
+      } catch (...) {
+        Failed(conn, "reading a request", "unknown exception");
+        return;
+      }
+      switch (progress) {
         case Connection::Progress::kClose:
           Close(conn);
           return;
@@ -275,7 +293,18 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
       }
     }
     ready = false;
-    const Disposition d = handler(*conn, slot);
+    Disposition d = Disposition::kServed;
+    try {
+      d = handler(*conn, slot);
+    } catch (const std::exception& e) {
+      if (board_ != nullptr) slot.SetState(scoreboard::ThreadState::kIdle);
+      Failed(conn, "a request", e.what());
+      return;
+    } catch (...) {
+      if (board_ != nullptr) slot.SetState(scoreboard::ThreadState::kIdle);
+      Failed(conn, "a request", "unknown exception");
+      return;
+    }
     if (d == Disposition::kDeferred) {
       Carry(conn, index, true);
       return;
@@ -302,6 +331,21 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
       return;
     }
   }
+}
+
+void Server::Failed(Connection* conn, std::string_view what, std::string_view why) {
+  internal_errors_.fetch_add(1, std::memory_order_relaxed);
+  uint64_t held = 0;
+  bool log_it;
+  {
+    std::lock_guard lock(error_log_mu_);
+    log_it = error_log_.Allow(base::MonotonicMillis(), &held);
+  }
+  if (log_it) {
+    log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id, why,
+               held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
+  }
+  Close(conn);
 }
 
 void Server::Carry(Connection* conn, int index, bool ready) {

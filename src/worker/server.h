@@ -23,10 +23,12 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "base/rate_limit.h"
 #include "base/status.h"
 #include "os/poller.h"
 #include "os/unique_fd.h"
@@ -143,6 +145,9 @@ class Server {
   int busy() const { return busy_.load(std::memory_order_acquire); }
   uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
   uint64_t connections_handed_over() const { return handed_over_.load(std::memory_order_relaxed); }
+  // Requests failed by an exception in our C++ request path (the request
+  // failed, its connection was closed, the thread carried on).
+  uint64_t internal_errors() const { return internal_errors_.load(std::memory_order_relaxed); }
 
  private:
   static void* ThreadEntry(void* arg);
@@ -152,6 +157,9 @@ class Server {
   // read (a deferred carry). `fresh`: just accepted (see Accept).
   void Drive(Connection* conn, int index, const Handler& handler, bool ready = false, bool fresh = false);
   void Carry(Connection* conn, int index, bool ready);
+  // An exception escaped reading or handling a request on `conn`: counts
+  // and logs it (rate-limited), then closes `conn` (the request fails).
+  void Failed(Connection* conn, std::string_view what, std::string_view why);
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();
@@ -195,6 +203,9 @@ class Server {
   std::atomic<uint64_t> served_{0};
   std::atomic<uint64_t> handed_over_{0};
   std::atomic<bool> handover_disabled_{false};
+  std::atomic<uint64_t> internal_errors_{0};
+  std::mutex error_log_mu_;
+  base::RateLimiter error_log_;  // guarded by error_log_mu_
 
   std::mutex mu_;
   std::unordered_set<Connection*> connections_;  // guarded by mu_

@@ -1,6 +1,7 @@
 #include "config/load_yaml.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -327,6 +328,97 @@ TEST_CASE("YAML syntax errors carry the line and never throw") {
   Result<Config> tabs = LoadConfigString("pools:\n\twww: 1\n", "t.yaml");
   REQUIRE_FALSE(tabs.ok());
   CHECK(tabs.status().message() == "t.yaml:2: illegal map value");
+}
+
+TEST_CASE("YAML anchors and aliases are refused with file:line, before anything is copied") {
+  struct Case {
+    std::string text, error;
+  };
+  const std::string refused =
+      "YAML anchors and aliases (&name, *name) are not allowed in a tfpm config; write the value out";
+  const Case cases[] = {
+      // A self-referencing anchor: copying it recursed until the stack overflowed.
+      {"x: &a [*a]\n", "a.yaml:1: x: " + refused},
+      {"pools:\n  www: &p\n    listen: x\n  api: *p\n", "a.yaml:2: pools.www: " + refused},
+      {"pools:\n  www:\n    listen: &l /run/a.sock\n", "a.yaml:3: pools.www.listen: " + refused},
+      {"pools:\n  www:\n    limit_extensions: [.php, &e .phtml]\n",
+       "a.yaml:3: pools.www.limit_extensions[1]: " + refused},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    Result<Config> r = LoadConfigString(c.text, "a.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message() == c.error);
+  }
+}
+
+TEST_CASE("an alias bomb (billion laughs) is refused at its first anchor") {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char name = 'b'; name <= 'j'; ++name, ++prev) {
+    text += std::string(1, name) + ": &" + name + " [";
+    for (int i = 0; i < 10; ++i) text += std::string(i ? ", *" : "*") + prev;
+    text += "]\n";
+  }
+  text += "pools:\n  www:\n    listen: x\n    limit_extensions: *j\n";
+  Result<Config> r = LoadConfigString(text, "bomb.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().starts_with("bomb.yaml:1: a: YAML anchors and aliases"));
+}
+
+TEST_CASE("nesting deeper than kMaxConfigDepth is refused; as deep as that is fine") {
+  auto nested = [](size_t depth) {
+    return "pools:\n  www:\n    listen: x\nx: " + std::string(depth, '[') + std::string(depth, ']') + "\n";
+  };
+  // The root mapping is one level: `x` may hold kMaxConfigDepth - 1 more.
+  Result<Config> ok = LoadConfigString(nested(kMaxConfigDepth - 1), "d.yaml");
+  REQUIRE_FALSE(ok.ok());
+  CHECK(ok.status().message() == "d.yaml:4: x: unknown key");  // parsed, then refused as a key
+  Result<Config> deep = LoadConfigString(nested(kMaxConfigDepth), "d.yaml");
+  REQUIRE_FALSE(deep.ok());
+  std::string path = "x";
+  for (size_t i = 0; i + 1 < kMaxConfigDepth; ++i) path += "[0]";
+  CHECK(deep.status().message() ==
+        "d.yaml:4: " + path + ": nested deeper than " + std::to_string(kMaxConfigDepth) + " levels");
+  // Far deeper (yaml-cpp's own recursion): an error, not a crash.
+  CHECK_FALSE(LoadConfigString(nested(100000), "d.yaml").ok());
+}
+
+TEST_CASE("a config larger than kMaxConfigBytes is refused") {
+  std::string text = "pools:\n  www:\n    listen: x\n";
+  text += "#" + std::string(kMaxConfigBytes, 'x') + "\n";
+  Result<Config> r = LoadConfigString(text, "big.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "big.yaml:1: larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+}
+
+TEST_CASE("LoadConfigFile reads only regular files, never blocking on a FIFO") {
+  char dir[] = "/tmp/tfpm_config_fifo_XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/fifo.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Result<Config> r = LoadConfigFile(fifo);  // blocked for ever on the old code
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == fifo + ": not a regular file");
+  Result<Config> zero = LoadConfigFile("/dev/zero");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message() == "/dev/zero: not a regular file");
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
+}
+
+TEST_CASE("errors never show the value of an environment variable") {
+  ::setenv("TFPM_TEST_SECRET", "hunter2-value", 1);
+  Result<Config> r = LoadConfigString(
+      "pools:\n  a:\n    listen: ${TFPM_TEST_SECRET}\n  b:\n    listen: ${TFPM_TEST_SECRET}\n", "e.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "e.yaml:5: pools.b.listen: ${TFPM_TEST_SECRET} is already used by pool a");
+  Result<Config> ok = LoadConfigString("pools:\n  a:\n    listen: /run/${TFPM_TEST_SECRET}.sock\n", "e.yaml");
+  REQUIRE(ok.ok());
+  CHECK(ok->pools[0].listen == "/run/hunter2-value.sock");
+  REQUIRE(ok->environment_used.size() == 1);
+  CHECK(ok->environment_used[0].first == "TFPM_TEST_SECRET");
+  ::unsetenv("TFPM_TEST_SECRET");
 }
 
 }  // namespace

@@ -113,6 +113,13 @@ constexpr BadCase kBadConfigs[] = {
     {"pools:\n  www:\n    listen: \"\"\n", "tfpm.yaml:3: pools.www.listen: must not be empty"},
     {"pools:\n  www:\n    listen: x\n    sapi_name: \"\"\n",
      "tfpm.yaml:4: pools.www.sapi_name: must not be empty"},
+    // PHP's console SAPIs' names switch on their code paths.
+    {"pools:\n  www:\n    listen: x\n    sapi_name: cli\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
+    {"pools:\n  www:\n    listen: x\n    sapi_name: embed\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
+    {"pools:\n  www:\n    listen: x\n    sapi_name: cgi\n",
+     "tfpm.yaml:4: pools.www.sapi_name: must not be the name of a console SAPI (cli, cli-server, phpdbg, embed, cgi)"},
     {"daemon:\n  control_socket: \"\"\npools:\n  www:\n    listen: x\n",
      "tfpm.yaml:2: daemon.control_socket: must not be empty"},
     {"pools:\n  www:\n    listen: x\n    status_path: status\n",
@@ -410,6 +417,20 @@ TEST_CASE("an empty tree lacks pools") {
   Result<Config> config = BuildConfig(Node{}, "x.yaml");
   REQUIRE_FALSE(config.ok());
   CHECK(config.status().message() == "x.yaml:1: pools: is required");
+}
+
+TEST_CASE("HideEnvironment: a message never shows the value of an expanded variable") {
+  const std::vector<std::pair<std::string, std::string>> used = {
+      {"DB_PASSWORD", "s3cr3t"}, {"DIR", "/srv/s3cr3t-app"}, {"EMPTY", ""}};
+  CHECK(HideEnvironment("t.yaml:4: pools.www.access_log: /srv/s3cr3t-app/a.log: Permission denied", "t.yaml", used) ==
+        "t.yaml:4: pools.www.access_log: ${DIR}/a.log: Permission denied");
+  CHECK(HideEnvironment("t.yaml:5: pools.b.listen: s3cr3t is already used by pool a", "t.yaml", used) ==
+        "t.yaml:5: pools.b.listen: ${DB_PASSWORD} is already used by pool a");
+  // The "<source>:<line>: " prefix is left alone.
+  const std::vector<std::pair<std::string, std::string>> digit = {{"N", "4"}};
+  CHECK(HideEnvironment("t.yaml:4: pools.www.threads: must be >= 4", "t.yaml", digit) ==
+        "t.yaml:4: pools.www.threads: must be >= ${N}");
+  CHECK(HideEnvironment("no prefix 4", "t.yaml", digit) == "no prefix ${N}");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,6 +142,59 @@ TEST_CASE("wait statuses are described as php-fpm logs them") {
   CHECK(DecodeWaitStatus(1, 3 << 8).Describe() == "exited with code 3");
   CHECK(DecodeWaitStatus(1, 9).Describe() == "exited on signal 9 (SIGKILL)");
   CHECK(DecodeWaitStatus(1, 11 | 0x80).Describe() == "exited on signal 11 (SIGSEGV) (core dumped)");
+}
+
+TEST_CASE("a unix socket swapped for a symlink after bind: the link's target is never chmod/chowned") {
+  char dir[] = "/tmp/tfpm-socket-swap-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string target = std::string(dir) + "/precious";
+  {
+    UniqueFd f(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    REQUIRE(f);
+  }
+  REQUIRE(::chmod(target.c_str(), 0600) == 0);
+  ListenAddress addr{ListenAddress::Kind::kUnix, std::string(dir) + "/www.sock", "", 0};
+  ListenOptions opt;
+  opt.mode = 0666;
+  // Ourselves as owner and group: allowed without privileges, and it makes
+  // Listen() change the owner of what it believes is the socket.
+  ::passwd* pw = ::getpwuid(::geteuid());
+  REQUIRE(pw != nullptr);
+  opt.owner = pw->pw_name;
+  // The race an attacker with write access to the directory would win:
+  // the socket replaced by a symlink between bind() and chmod/chown.
+  SetAfterBindHookForTesting([&](const std::string& path) {
+    REQUIRE(::unlink(path.c_str()) == 0);
+    REQUIRE(::symlink(target.c_str(), path.c_str()) == 0);
+  });
+  auto fd = Listen(addr, opt);
+  SetAfterBindHookForTesting(nullptr);
+  REQUIRE_FALSE(fd.ok());
+  CHECK(fd.status().message().find("replaced after bind") != std::string::npos);
+  struct stat st;
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);  // not opened up to 0666 through the link
+  ::unlink(addr.path.c_str());
+  ::unlink(target.c_str());
+  ::rmdir(dir);
+}
+
+TEST_CASE("a unix socket gets its mode from the umask around bind, without chmod") {
+  char dir[] = "/tmp/tfpm-socket-mode-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  ListenAddress addr{ListenAddress::Kind::kUnix, std::string(dir) + "/m.sock", "", 0};
+  for (uint32_t mode : {0600u, 0660u, 0666u, 0640u}) {
+    CAPTURE(mode);
+    ListenOptions opt;
+    opt.mode = mode;
+    auto fd = Listen(addr, opt);
+    REQUIRE(fd.ok());
+    struct stat st;
+    REQUIRE(::stat(addr.path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == mode);
+    ::unlink(addr.path.c_str());
+  }
+  ::rmdir(dir);
 }
 
 }  // namespace

@@ -219,5 +219,39 @@ TEST_CASE("listen queue of a TCP socket: TCP_INFO, as php-fpm") {
   CHECK(q.current == 2);
 }
 
+TEST_CASE("client bytes that are not UTF-8 reach the status JSON as U+FFFD, and it serialises") {
+  // The reproductions: Authorization: Basic of the bytes "\xff:x"
+  // (the user of an idle thread's last request), a Latin-1 query and URI on
+  // a running one, and a UTF-8 query longer than the 255-byte field.
+  Board a(3, 100);
+  for (uint32_t t = 0; t < 3; ++t) a.writer(t).SetState(scoreboard::ThreadState::kIdle);
+  a.writer(0).BeginRequest(10'000'000, 0, Req("/index.php", "a=1"));
+  a.writer(0).EndRequest(10'500'000, 0, 200, 1 << 20, "\xff");
+  scoreboard::SlotWriter::Request r = Req("/caf\xe9.php", "q=\xe9t\xe9");
+  r.method = "G\xc0T";
+  r.script = "/srv/caf\xe9.php";
+  a.writer(1).BeginRequest(11'000'000, 0, r);
+  std::string long_query;
+  for (int i = 0; i < 200; ++i) long_query += "\xc3\xa9";
+  a.writer(2).BeginRequest(11'000'000, 0, Req("/index.php", long_query));
+
+  PoolInfo info{.name = "www", .process_manager = "static"};
+  const auto st = PoolStatus(info, PoolCounters{}, {a.seg()}, ListenQueue{}, true, 12'000'000);
+  std::string text;
+  REQUIRE_NOTHROW(text = st.dump());
+  const auto& rows = st["processes"];
+  REQUIRE(rows.size() == 3);
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(rows[0]["user"] == fffd);
+  CHECK(rows[1]["request_uri"] == "/caf" + fffd + ".php");
+  CHECK(rows[1]["query_string"] == "q=" + fffd + "t" + fffd);
+  CHECK(rows[1]["request_method"] == "G" + fffd + "T");
+  CHECK(rows[1]["script"] == "/srv/caf" + fffd + ".php");
+  // Cut at a character boundary by the scoreboard: 127 whole characters.
+  const std::string q = rows[2]["query_string"];
+  CHECK(q.size() == 254);
+  CHECK(q == long_query.substr(0, 254));
+}
+
 }  // namespace
 }  // namespace tfpm::supervisor
