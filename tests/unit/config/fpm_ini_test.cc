@@ -174,7 +174,8 @@ TEST_CASE("fpm ini: bad lines name file:line as php-fpm does") {
                               "Unable to include /x.conf from /x.conf at line 1"},
   };
   for (const BadLine& c : cases) {
-    CAPTURE(c.text);
+    const std::string text = c.text;
+    CAPTURE(text);
     testing::FakeFiles f;
     f.files["/x.conf"] = c.text;
     auto doc = ParseFake(f, "/x.conf");
