@@ -769,7 +769,14 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
   if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
   std::string text = options_.config_text;
   std::string source = config_.source;
-  if (!options_.config_path.empty()) {
+  if (options_.reread_config) {
+    auto read = options_.reread_config();
+    if (!read.ok()) {
+      log::Error("{}: reload refused, still serving the old configuration: {}", why, read.status().message());
+      return read.status();
+    }
+    text = std::move(read.value());
+  } else if (!options_.config_path.empty()) {
     auto read = os::ReadFile(options_.config_path);
     if (!read.ok()) {
       log::Error("{}: reload refused: {}", why, read.status().message());
