@@ -296,3 +296,25 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
             access_lines(realworld_php_fpm.dir, name, count, realworld_php_fpm.port), name
     # The notes tfpm printed for the directives it changes.
     assert "] pm.max_requests = 500: changed: counted per thread, not per process" in t.log_text()
+
+
+def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):
+    """-p makes relative paths (include, listen, access.log) the prefix's,
+    -g replaces `pid`, -c picks php.ini and -d adds to it."""
+    conf = ("[global]\npid = {dir}/ignored.pid\nerror_log = log/fpm.log\ninclude = etc/*.conf\n")
+    pool = ("[www]\nlisten = run/www.sock\npm = static\npm.max_children = 2\naccess.log = log/access.log\n"
+            "access.format = \"%n %s\"\n")
+    t = tfpm_factory(fpm_config=conf,
+                     fpm_files={"etc/www.conf": pool, "run/.keep": "", "log/.keep": "",
+                                "custom.ini": "precision = 9\nmemory_limit = 64M\n"},
+                     fpm_args=["-R", "-p", "{dir}", "-g", "{dir}/run/tfpm.pid", "-c", "{dir}/custom.ini",
+                               "-d", "memory_limit=77M", "-dmax_execution_time=13"])
+    sock = str(t.dir / "run" / "www.sock")
+    r = fcgi.request(sock, POOL_DUMP, query="ini=precision,memory_limit,max_execution_time")
+    assert r.status == 200, r
+    assert json.loads(r.body)["ini"] == {"precision": "9", "memory_limit": "77M", "max_execution_time": "13"}
+    assert (t.dir / "run" / "tfpm.pid").read_text().strip() == str(t.pid)
+    assert not (t.dir / "ignored.pid").exists()
+    assert (t.dir / "log" / "fpm.log").exists()
+    wait_until(lambda: (t.dir / "log" / "access.log").exists() and
+               (t.dir / "log" / "access.log").read_text() == "www 200\n", 10 * SLOW, what="the access log line")
