@@ -236,6 +236,7 @@ int main(int argc, char** argv) {
   std::string text;
   std::string source = "<built-in>";
   std::function<tfpm::Result<std::string>()> reread;
+  std::function<tfpm::Result<std::string>(const std::string&)> import;
   tfpm::Result<tfpm::config::Config> cfg = tfpm::Status::InvalidArgument("no configuration");
   if (fpm_mode) {
     if (fpm.config.empty()) {
@@ -274,6 +275,12 @@ int main(int argc, char** argv) {
       if (!again.ok()) return again.status();
       for (const auto& n : again->notes) tfpm::log::Notice("{}", n.text);
       return std::move(again->yaml);
+    };
+    // pm-ctl config-test FILE: FILE is a php-fpm.conf too.
+    import = [options = fpm.import](const std::string& path) -> tfpm::Result<std::string> {
+      auto imported = tfpm::config::LoadFpmConfig(path, options);
+      if (!imported.ok()) return imported.status();
+      return std::move(imported->yaml);
     };
   } else {
     if (!config_path.empty()) {
@@ -364,6 +371,7 @@ int main(int argc, char** argv) {
   // Reload re-reads this file: absolute, whatever the working directory.
   options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
   options.reread_config = std::move(reread);
+  options.import_config = std::move(import);
   options.check = [](const tfpm::config::Config& c, std::vector<std::string>* warnings) {
     std::string error;
     if (!CheckFiles(c, warnings, &error)) return tfpm::Status::InvalidArgument(error);

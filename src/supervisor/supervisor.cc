@@ -1067,7 +1067,7 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     auto file = request.find("file");
     if (file == request.end() || !file->is_string()) return control::ErrorReply("config-test needs a string \"file\"");
     const std::string path = file->get<std::string>();
-    auto text = os::ReadFile(path);
+    auto text = options_.import_config ? options_.import_config(path) : os::ReadFile(path);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());

@@ -50,6 +50,9 @@ struct SupervisorOptions {
   // the YAML text to load (tfpm --fpm-config: php-fpm.conf imported anew)
   // or the reason to refuse the reload.
   std::function<Result<std::string>()> reread_config;
+  // If set, `pm-ctl config-test FILE` calls this to turn FILE into the
+  // YAML text to check (tfpm --fpm-config: FILE is a php-fpm.conf).
+  std::function<Result<std::string>(const std::string& path)> import_config;
   // Called once when every worker of the first generation is ready (or with
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.

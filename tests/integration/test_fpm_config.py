@@ -154,6 +154,13 @@ def test_reload_reads_the_php_fpm_files_again(tfpm_factory):
     assert bad.returncode == 1
     assert f"[{www}:{lines + 1}] unknown entry 'bogus.directive'" in bad.stderr
     assert fcgi.request(t.sock, ECHO).status == 200
+    # pm-ctl config-test takes php-fpm files in this mode, with the same messages.
+    tested = t.ctl("config-test", str(t.dir / "php-fpm.conf"), check=False)
+    assert tested.returncode == 1
+    assert f"[{www}:{lines + 1}] unknown entry 'bogus.directive'" in tested.stderr
+    www.write_text(www.read_text().replace("bogus.directive = 1\n", ""))
+    good = t.ctl("config-test", str(t.dir / "php-fpm.conf"))
+    assert f"configuration file {t.dir}/php-fpm.conf test is successful" in good.stdout
 
 
 # ------------------------------------------------------------ real world ---
