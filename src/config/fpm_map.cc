@@ -1,6 +1,7 @@
 #include "config/fpm_map.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
