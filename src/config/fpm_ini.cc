@@ -13,6 +13,8 @@ namespace {
 
 // php-fpm: "failed to include more than 5 files recursively".
 constexpr int kMaxIncludeDepth = 5;
+// Parentheses and ~ ! nest at most this deep in a value's expression.
+constexpr int kMaxExpressionDepth = 64;
 // php-fpm's compiled-in prefix on Debian (PHP_PREFIX).
 constexpr std::string_view kDefaultPrefix = "/usr";
 
@@ -105,6 +107,15 @@ class Expression {
   }
 
   std::optional<int64_t> Unary(std::string* error) {
+    // Each level is a stack frame; the bytes come from a file.
+    if (++depth_ > kMaxExpressionDepth) {
+      *error = "expression nested more than " + std::to_string(kMaxExpressionDepth) + " deep";
+      return std::nullopt;
+    }
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{depth_};
     SkipSpace();
     if (pos_ >= s_.size()) {
       *error = "syntax error, unexpected end of line";
@@ -144,6 +155,7 @@ class Expression {
 
   std::string_view s_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 // ${NAME} or ${NAME:-default} at `text` (which starts with "${"). Returns

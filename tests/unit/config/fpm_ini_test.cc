@@ -198,3 +198,24 @@ TEST_CASE("fpm ini: a missing main file") {
 
 }  // namespace
 }  // namespace tfpm::config::fpm
+
+namespace tfpm::config::fpm {
+namespace {
+
+// A value is bytes from a file: deep nesting must end in an error, not in
+// a stack overflow (the recursive evaluator crashed on this before).
+TEST_CASE("fpm ini: deeply nested expressions are refused") {
+  const std::string tildes(1000000, '~');
+  ValueResult r = ParseValue(" " + tildes + "1", FakeEnv);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == "expression nested more than 64 deep");
+  const std::string parens = std::string(100000, '(') + "1" + std::string(100000, ')');
+  ValueResult p = ParseValue(" " + parens, FakeEnv);
+  CHECK_FALSE(p.ok);
+  CHECK(p.error == "expression nested more than 64 deep");
+  // 63 parentheses and the operand: 64 levels.
+  CHECK(ParseValue(" " + std::string(63, '(') + "1" + std::string(63, ')'), FakeEnv).value == "1");
+}
+
+}  // namespace
+}  // namespace tfpm::config::fpm
