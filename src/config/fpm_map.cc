@@ -1,6 +1,9 @@
 #include "config/fpm_map.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -136,16 +139,27 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 // ------------------------------------------------------------ values
 
+// A decimal that fits in an int (php-fpm's atoi() would wrap a larger one).
+std::optional<int> ParseIntValue(std::string_view v) {
+  errno = 0;
+  const std::string s(v);
+  char* end = nullptr;
+  const long long n = std::strtoll(s.c_str(), &end, 10);
+  if (errno == ERANGE || n > INT_MAX || n < INT_MIN) return std::nullopt;
+  return static_cast<int>(n);
+}
+
 // php-fpm's checks, with its messages; nullptr = acceptable.
 const char* CheckInt(std::string_view v) {
   for (size_t i = 0; i < v.size(); ++i) {
     if (i == 0 && v[i] == '-') continue;
     if (v[i] < '0' || v[i] > '9') return "is not a valid number (greater or equal than zero)";
   }
-  return nullptr;
+  return ParseIntValue(v) ? nullptr : "is out of range";
 }
 
-int ToInt(std::string_view v) { return std::atoi(std::string(v).c_str()); }
+// Only for values CheckInt accepted (or tfpm.* overrides: 0 when not a number).
+int ToInt(std::string_view v) { return ParseIntValue(v).value_or(0); }
 
 // fpm_conf_set_time: seconds.
 std::optional<long> ToSeconds(std::string_view v, const char** error) {
@@ -167,7 +181,16 @@ std::optional<long> ToSeconds(std::string_view v, const char** error) {
         return std::nullopt;
       }
   }
-  return factor * std::atol(digits.c_str());
+  // At most ~68 years of seconds: anything longer is a typo (tfpm's own
+  // limits are far lower and say so).
+  constexpr long long kMaxSeconds = INT_MAX;
+  errno = 0;
+  const long long n = std::strtoll(digits.c_str(), nullptr, 10);
+  if (errno == ERANGE || n > kMaxSeconds / factor || n < -kMaxSeconds / factor) {
+    *error = "is out of range";
+    return std::nullopt;
+  }
+  return static_cast<long>(n * factor);
 }
 
 std::optional<bool> ToBool(std::string_view v) {
@@ -591,14 +614,17 @@ class Importer {
     } else {
       s->items.push_back(Scalar("threads", std::to_string(split.threads), mc->at));
     }
-    if (split.processes * split.threads != children) {
+    const int64_t total = static_cast<int64_t>(split.processes) * split.threads;
+    if (total != children) {
       AddNote(mc->at, "pm.max_children", mc->value,
               "changed: " + std::to_string(split.processes) + " process(es) x " + std::to_string(split.threads) +
-                  " threads = " + std::to_string(split.processes * split.threads) + " PHP threads",
+                  " threads = " + std::to_string(total) + " PHP threads",
               s);
     }
     handled.insert(handled.end(), {"pm", "pm.max_children"});
-    auto per_process = [&](int n) { return (n + split.processes - 1) / split.processes; };
+    auto per_process = [&](int n) {
+      return static_cast<int>((static_cast<int64_t>(n) + split.processes - 1) / split.processes);
+    };
     if (pm_name == "dynamic") {
       const Seen* mins = Get(v, "pm.min_spare_servers");
       const Seen* maxs = Get(v, "pm.max_spare_servers");
@@ -843,18 +869,21 @@ const Rule* FindRule(Scope scope, std::string_view directive) {
 }
 
 Split SplitChildren(int max_children, int processes, int threads) {
+  // 64-bit arithmetic: max_children may be INT_MAX (tfpm's limits then
+  // refuse the result with the php-fpm line).
   Split s;
-  const int n = std::max(1, max_children);
+  const int64_t n = std::max(1, max_children);
+  auto up = [](int64_t a, int64_t b) { return static_cast<int>(std::min<int64_t>((a + b - 1) / b, INT_MAX)); };
   if (processes > 0 && threads > 0) {
     s.processes = processes;
     s.threads = threads;
   } else if (processes > 0) {
     s.processes = processes;
-    s.threads = std::max(1, (n + processes - 1) / processes);
+    s.threads = std::max(1, up(n, processes));
   } else {
-    const int per = threads > 0 ? threads : kMaxThreadsPerProcess;
-    s.processes = (n + per - 1) / per;
-    s.threads = threads > 0 ? threads : (n + s.processes - 1) / s.processes;
+    const int64_t per = threads > 0 ? threads : kMaxThreadsPerProcess;
+    s.processes = up(n, per);
+    s.threads = threads > 0 ? threads : up(n, s.processes);
   }
   return s;
 }

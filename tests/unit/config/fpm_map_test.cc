@@ -296,6 +296,16 @@ TEST_CASE("fpm import: errors are php-fpm's, with file:line") {
        "pm.max_children = 2\n",
        "[/etc/php/fpm/pool.d/www.conf:6] [pool two] unable to set listen address as it's already used in another "
        "pool 'www'"},
+      // Numbers beyond int: php-fpm's atoi() would wrap 4294967297 to 1.
+      {"[www]\nlisten = 9000\npm = static\npm.max_children = 4294967297\n",
+       "[/etc/php/fpm/pool.d/www.conf:4] unable to parse value for entry 'pm.max_children': is out of range"},
+      {"[www]\nlisten = 9000\npm = static\npm.max_children = 2\nrequest_terminate_timeout = 99999999999999999999d\n",
+       "[/etc/php/fpm/pool.d/www.conf:5] unable to parse value for entry 'request_terminate_timeout': is out of "
+       "range"},
+      {"[www]\nlisten = 9000\npm = static\npm.max_children = 2147483647\n",
+       "[/etc/php/fpm/pool.d/www.conf:4] pools.www.processes: must be <= 256"},
+      {"[www]\nlisten = 9000\npm = static\npm.max_children = 2\nrequest_terminate_timeout = 2000d\n",
+       "[/etc/php/fpm/pool.d/www.conf:5] pools.www.request_terminate_timeout: must be <= 24h"},
       // tfpm's own checks come back with the php-fpm file and line.
       {"[www]\nlisten = 9000\npm = static\npm.max_children = 2\ntfpm.threads = 0\n",
        "[/etc/php/fpm/pool.d/www.conf:5] pools.www.threads: must be >= 1"},
