@@ -26,6 +26,7 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage: tfpm [--config FILE] [--foreground] [--test] [--version]\n"
+    "       tfpm --fpm-config php-fpm.conf [php-fpm's options]\n"
     "\n"
     "  -c, --config FILE   YAML config (default: the built-in config, see\n"
     "                      `tfpm --print-default-config`)\n"
@@ -183,6 +184,9 @@ int main(int argc, char** argv) {
     if (OptionValue(argc, argv, &i, "-y", "--fpm-config", &v)) {
       fpm_mode = true;
       fpm.config = v;
+    } else if (std::string_view a = argv[i]; a == "-y" || a == "--fpm-config") {
+      std::fprintf(stderr, "tfpm: %s needs a file (php-fpm.conf)\n", argv[i]);
+      return 2;
     }
   }
   for (int i = 1; i < argc; ++i) {
