@@ -8,12 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/log.h"
 #include "config/default_config.h"
+#include "config/fpm_load.h"
 #include "config/load_yaml.h"
 #include "config/validate.h"
 #include "os/process.h"
@@ -26,6 +28,7 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage: tfpm [--config FILE] [--foreground] [--test] [--version]\n"
+    "       tfpm --fpm-config php-fpm.conf [php-fpm's options]\n"
     "\n"
     "  -c, --config FILE   YAML config (default: the built-in config, see\n"
     "                      `tfpm --print-default-config`)\n"
@@ -36,6 +39,23 @@ constexpr char kUsage[] =
     "      --ini           the php.ini and scanned .ini files a worker reads (php --ini)\n"
     "      --print-default-config\n"
     "  -v, --version\n"
+    "  -y, --fpm-config FILE\n"
+    "                      run from php-fpm's configuration (php-fpm.conf and the pool\n"
+    "                      files it includes) with php-fpm's command line: see below\n"
+    "\n"
+    "php-fpm compatibility (with -y/--fpm-config; docs/migrating.md):\n"
+    "  -c FILE|DIR         php.ini (default: $PHPRC, else php.ini beside php-fpm.conf)\n"
+    "  -n                  no php.ini\n"
+    "  -d name=value       a php.ini entry\n"
+    "  -p, --prefix DIR    php-fpm's prefix for relative paths (default /usr)\n"
+    "  -g, --pid FILE      pid file (overrides `pid`)\n"
+    "  -t, --test          check the configuration and exit (-tt as -t)\n"
+    "  -F, --nodaemonize   stay in the foreground (overrides `daemonize`)\n"
+    "  -D, --daemonize     daemonize (overrides `daemonize`)\n"
+    "  -R, --allow-to-run-as-root\n"
+    "                      accept pools with `user` while running as root (tfpm cannot\n"
+    "                      switch users yet: PHP then runs as root)\n"
+    "  -O, --force-stderr  accepted (logs go where error_log says)\n"
     "\n"
     "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs,\n"
     "SIGUSR2 reload (a new generation of workers; see pm-ctl reload).\n";
@@ -109,21 +129,121 @@ bool CheckFiles(const tfpm::config::Config& cfg, bool dry_run, [[maybe_unused]] 
   return true;
 }
 
+
+// php-fpm's command line, entered by -y/--fpm-config: everything needed to
+// import php-fpm.conf the way php-fpm would read it.
+struct FpmArgs {
+  std::string config;  // -y
+  tfpm::config::fpm::ImportOptions import;
+  bool no_ini = false;
+  bool daemonize = false, nodaemonize = false;
+  std::string ini_arg;  // -c
+};
+
+// The value of an option given as "-x VALUE", "-xVALUE" or "--long=VALUE".
+bool OptionValue(int argc, char** argv, int* i, std::string_view shortname, std::string_view longname,
+                 std::string* out) {
+  std::string_view a = argv[*i];
+  if (a == shortname || (!longname.empty() && a == longname)) {
+    if (*i + 1 >= argc) return false;
+    *out = argv[++*i];
+    return true;
+  }
+  if (a.size() > 2 && a.substr(0, 2) == shortname && shortname.size() == 2 && a[1] != '-') {
+    *out = std::string(a.substr(2));
+    return true;
+  }
+  if (!longname.empty() && a.size() > longname.size() && a.substr(0, longname.size()) == longname &&
+      a[longname.size()] == '=') {
+    *out = std::string(a.substr(longname.size() + 1));
+    return true;
+  }
+  return false;
+}
+
+bool IsFile(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+bool IsDir(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// php.ini as php-fpm chooses it: -c (a file, or a directory holding
+// php.ini), else $PHPRC, else the compiled-in directory, which for
+// Debian's php-fpm is the one holding php-fpm.conf.
+bool ChoosePhpIni(FpmArgs* f, std::string* error) {
+  if (f->no_ini) return true;
+  auto from = [&](const std::string& where, const char* what) {
+    if (IsDir(where)) {
+      f->import.php_ini = IsFile(where + "/php.ini") ? where + "/php.ini" : "";
+      return true;
+    }
+    if (IsFile(where)) {
+      f->import.php_ini = where;
+      return true;
+    }
+    *error = std::string(what) + " " + where + ": no such file or directory";
+    return false;
+  };
+  if (!f->ini_arg.empty()) return from(f->ini_arg, "-c");
+  if (const char* rc = std::getenv("PHPRC"); rc != nullptr && *rc != '\0') return from(rc, "PHPRC");
+  const auto slash = f->config.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : f->config.substr(0, slash);
+  if (IsFile(dir + "/php.ini")) f->import.php_ini = std::filesystem::absolute(dir + "/php.ini").string();
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_path;
   bool foreground = false, test = false;
   const char* php_cli = nullptr;  // --modules | --info | --ini: run by tfpm-worker
+  bool fpm_mode = false;
+  FpmArgs fpm;
+  for (int i = 1; i < argc; ++i) {
+    std::string v;
+    if (OptionValue(argc, argv, &i, "-y", "--fpm-config", &v)) {
+      fpm_mode = true;
+      fpm.config = v;
+    } else if (std::string_view a = argv[i]; a == "-y" || a == "--fpm-config") {
+      std::fprintf(stderr, "tfpm: %s needs a file (php-fpm.conf)\n", argv[i]);
+      return 2;
+    }
+  }
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+    std::string v;
+    if (fpm_mode) {
+      if (OptionValue(argc, argv, &i, "-y", "--fpm-config", &v)) continue;
+      if (OptionValue(argc, argv, &i, "-c", "--php-ini", &v)) { fpm.ini_arg = v; continue; }
+      if (OptionValue(argc, argv, &i, "-p", "--prefix", &v)) { fpm.import.prefix = v; continue; }
+      if (OptionValue(argc, argv, &i, "-g", "--pid", &v)) { fpm.import.pid_file = v; continue; }
+      if (OptionValue(argc, argv, &i, "-d", "--define", &v)) {
+        const auto eq = v.find('=');
+        // php -d name (no value) sets "1", as PHP's CLI does.
+        fpm.import.php_defines.emplace_back(v.substr(0, eq), eq == std::string::npos ? "1" : v.substr(eq + 1));
+        continue;
+      }
+      if (a == "-t" || a == "-tt" || a == "--test") { test = true; continue; }
+      if (a == "-F" || a == "--nodaemonize") { fpm.nodaemonize = true; continue; }
+      if (a == "-D" || a == "--daemonize") { fpm.daemonize = true; continue; }
+      if (a == "-R" || a == "--allow-to-run-as-root") { fpm.import.allow_root = true; continue; }
+      if (a == "-n" || a == "--no-php-ini") { fpm.no_ini = true; continue; }
+      if (a == "-O" || a == "--force-stderr") continue;
+    } else if ((a == "-c" || a == "--config") && i + 1 < argc) {
       config_path = argv[++i];
+      continue;
     } else if (a == "-F" || a == "--foreground") {
       foreground = true;
+      continue;
     } else if (a == "-t" || a == "--test") {
       test = true;
-    } else if (a == "-m" || a == "--modules") {
+      continue;
+    }
+    if (a == "-m" || a == "--modules") {
       php_cli = "--modules";
     } else if (a == "-i" || a == "--info") {
       php_cli = "--info";
@@ -139,25 +259,75 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else {
-      std::fprintf(stderr, "tfpm: unknown argument '%s'\n%s", argv[i], kUsage);
+      std::fprintf(stderr, "tfpm: unknown argument '%s'%s\n%s", argv[i],
+                   fpm_mode ? " (php-fpm compatibility mode)" : "", kUsage);
       return 2;
     }
   }
 
   std::string text;
   std::string source = "<built-in>";
-  if (!config_path.empty()) {
-    auto read = tfpm::os::ReadRegularFile(config_path, tfpm::config::kMaxConfigBytes);
-    if (!read.ok()) {
-      std::fprintf(stderr, "tfpm: %s\n", read.status().message().c_str());
+  std::function<tfpm::Result<std::string>()> reread;
+  std::function<tfpm::Result<std::string>(const std::string&)> import;
+  tfpm::Result<tfpm::config::Config> cfg = tfpm::Status::InvalidArgument("no configuration");
+  if (fpm_mode) {
+    if (fpm.config.empty()) {
+      std::fprintf(stderr, "tfpm: --fpm-config needs a file\n");
+      return 2;
+    }
+    // Relative names stay valid after the daemon changes directory.
+    fpm.config = std::filesystem::absolute(fpm.config).string();
+    std::string error;
+    if (!ChoosePhpIni(&fpm, &error)) {
+      std::fprintf(stderr, "tfpm: %s\n", error.c_str());
       return 1;
     }
-    text = std::move(read.value());
-    source = config_path;
+    fpm.import.running_as_root = ::geteuid() == 0;
+    if (const char* cs = std::getenv("TFPM_CONTROL_SOCKET"); cs != nullptr && *cs != '\0') {
+      fpm.import.control_socket = cs;
+    }
+    auto loaded = tfpm::config::LoadFpmConfig(fpm.config, fpm.import);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "ERROR: %s\nERROR: failed to load configuration file '%s'\n",
+                   loaded.status().message().c_str(), fpm.config.c_str());
+      return 1;
+    }
+    for (const auto& w : loaded->warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+    for (const auto& n : loaded->notes) std::fprintf(stderr, "NOTICE: %s\n", n.text.c_str());
+    if (!fpm.import.php_ini.empty()) {
+      std::fprintf(stderr, "NOTICE: php.ini: %s\n", fpm.import.php_ini.c_str());
+    }
+    foreground = fpm.nodaemonize || (!fpm.daemonize && !loaded->daemonize);
+    text = loaded->yaml;
+    source = fpm.config;
+    cfg = std::move(loaded->config);
+    // pm-ctl reload / SIGUSR2 import php-fpm.conf again.
+    reread = [path = fpm.config, options = fpm.import]() -> tfpm::Result<std::string> {
+      auto again = tfpm::config::LoadFpmConfig(path, options);
+      if (!again.ok()) return again.status();
+      for (const auto& n : again->notes) tfpm::log::Notice("{}", n.text);
+      return std::move(again->yaml);
+    };
+    // pm-ctl config-test FILE: FILE is a php-fpm.conf too.
+    import = [options = fpm.import](const std::string& path) -> tfpm::Result<std::string> {
+      auto imported = tfpm::config::LoadFpmConfig(path, options);
+      if (!imported.ok()) return imported.status();
+      return std::move(imported->yaml);
+    };
   } else {
-    text = tfpm::config::EmbeddedDefaultConfig();
+    if (!config_path.empty()) {
+      auto read = tfpm::os::ReadRegularFile(config_path, tfpm::config::kMaxConfigBytes);
+      if (!read.ok()) {
+        std::fprintf(stderr, "tfpm: %s\n", read.status().message().c_str());
+        return 1;
+      }
+      text = std::move(read.value());
+      source = config_path;
+    } else {
+      text = tfpm::config::EmbeddedDefaultConfig();
+    }
+    cfg = tfpm::config::LoadConfigString(text, source);
   }
-  auto cfg = tfpm::config::LoadConfigString(text, source);
   if (!cfg.ok()) {
     std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
     return 1;
@@ -169,7 +339,11 @@ int main(int argc, char** argv) {
   }
   for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
   if (test) {
-    std::printf("configuration file %s test is successful\n", source.c_str());
+    if (fpm_mode) {
+      std::fprintf(stderr, "NOTICE: configuration file %s test is successful\n", source.c_str());
+    } else {
+      std::printf("configuration file %s test is successful\n", source.c_str());
+    }
     return 0;
   }
   if (php_cli != nullptr) {
@@ -228,6 +402,8 @@ int main(int argc, char** argv) {
   options.config_text = text;
   // Reload re-reads this file: absolute, whatever the working directory.
   options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
+  options.reread_config = std::move(reread);
+  options.import_config = std::move(import);
   options.check = [](const tfpm::config::Config& c, bool dry_run, std::vector<std::string>* warnings) {
     std::string error;
     if (!CheckFiles(c, dry_run, warnings, &error)) return tfpm::Status::InvalidArgument(error);

@@ -800,7 +800,14 @@ Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
   if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
   std::string text = options_.config_text;
   std::string source = config_.source;
-  if (!options_.config_path.empty()) {
+  if (options_.reread_config) {
+    auto read = options_.reread_config();
+    if (!read.ok()) {
+      log::Error("{}: reload refused, still serving the old configuration: {}", why, read.status().message());
+      return read.status();
+    }
+    text = std::move(read.value());
+  } else if (!options_.config_path.empty()) {
     auto read = os::ReadRegularFile(options_.config_path, config::kMaxConfigBytes);
     if (!read.ok()) {
       log::Error("{}: reload refused: {}", why, read.status().message());
@@ -1173,7 +1180,8 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     const std::string path = *file;
     // Only a regular file of bounded size is read (a FIFO would block the
     // loop, /dev/zero fill the memory), and checking it changes nothing.
-    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes);
+    auto text = options_.import_config ? options_.import_config(path)
+                                       : os::ReadRegularFile(path, config::kMaxConfigBytes);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());

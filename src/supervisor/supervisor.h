@@ -48,6 +48,13 @@ struct SupervisorOptions {
   std::string worker_executable;  // absolute path of tfpm-worker
   std::string config_text;        // the exact bytes `config` was loaded from
   std::string config_path;        // "" = built-in config; reload re-reads this file
+  // If set, reload calls this instead of reading config_path: it returns
+  // the YAML text to load (tfpm --fpm-config: php-fpm.conf imported anew)
+  // or the reason to refuse the reload.
+  std::function<Result<std::string>()> reread_config;
+  // If set, `pm-ctl config-test FILE` calls this to turn FILE into the
+  // YAML text to check (tfpm --fpm-config: FILE is a php-fpm.conf).
+  std::function<Result<std::string>(const std::string& path)> import_config;
   // Called once when every worker of the first generation is ready (or with
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.

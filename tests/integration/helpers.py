@@ -368,6 +368,33 @@ class Tfpm:
         # that sets LISTEN_PID) and descriptors to pass to it.
         self.process_prefix = list(overrides.pop("process_prefix", []))
         self.pass_fds = tuple(overrides.pop("pass_fds", ()))
+        # php-fpm compatibility mode: `fpm_config` is php-fpm.conf text
+        # ("{dir}" = this directory), run as `tfpm -F -y php-fpm.conf
+        # <fpm_args>` with the control socket from $TFPM_CONTROL_SOCKET;
+        # `expected_processes` is what wait_ready() waits for.
+        self.command = None
+        fpm_config = overrides.pop("fpm_config", None)
+        if fpm_config is not None:
+            # `fpm_files`: more files (pool.d/www.conf, php.ini, ...) by
+            # relative path, written before the start.
+            for rel, text in overrides.pop("fpm_files", {}).items():
+                target = self.dir / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text.replace("{dir}", str(self.dir)))
+            fpm_path = self.dir / "php-fpm.conf"
+            fpm_path.write_text(fpm_config.replace("{dir}", str(self.dir)))
+            self.config_path = fpm_path
+            self.config = None
+            self.expected_processes = overrides.pop("expected_processes", 1)
+            self.command = [str(TFPM), "-F", "-y", str(fpm_path),
+                            *[a.replace("{dir}", str(self.dir)) for a in overrides.pop("fpm_args", [])]]
+            assert not overrides, f"unused overrides with fpm_config: {overrides}"
+            self.env = dict(os.environ)
+            self.env.update(sanitizer_env())
+            self.env["TFPM_CONTROL_SOCKET"] = self.ctl_sock
+            self.env.update(extra_env)
+            self.start(wait_ready=wait_ready)
+            return
 
         daemon = {"error_log": "stderr", "log_level": "notice", "control_socket": self.ctl_sock,
                   "process_control_timeout": "10s"}
@@ -434,8 +461,9 @@ class Tfpm:
 
     def start(self, wait_ready=True):
         self._log = open(self.log_path, "ab")
+        command = self.command or [str(TFPM), "--config", str(self.config_path), "--foreground"]
         self.proc = subprocess.Popen(
-            self.process_prefix + [str(TFPM), "--config", str(self.config_path), "--foreground"],
+            self.process_prefix + command,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env=self.env, cwd=str(self.dir), pass_fds=self.pass_fds, **self._popen_user)
         self.pid = self.proc.pid

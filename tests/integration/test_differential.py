@@ -1,5 +1,7 @@
 """Differential test: the same FastCGI requests to Debian's php-fpm 8.2 and to
 tfpm, with the same docroot (tests/php/differential) and the same php.ini.
+With TFPM_DIFFERENTIAL_VIA=fpm-config, tfpm reads php-fpm's own
+configuration file (tfpm --fpm-config) instead of YAML.
 
 Each case sends one request straight over FastCGI to both servers and
 compares the raw FCGI_STDOUT (status, headers, body) and FCGI_STDERR bytes
@@ -23,6 +25,10 @@ import fcgi
 from helpers import FPM_BIN, PHP_DIR, REPO, PhpFpm, multipart
 
 ROOT = str(PHP_DIR / "differential")
+# TFPM_DIFFERENTIAL_VIA=fpm-config: tfpm runs from the same php-fpm.conf as
+# php-fpm (tfpm --fpm-config) instead of a YAML file, for the pairs whose
+# PHP runs as root.
+VIA_FPM_CONFIG = os.environ.get("TFPM_DIFFERENTIAL_VIA") == "fpm-config"
 DIFFERENCES_DOC = REPO / "docs" / "fpm-differences.md"
 
 PHP_INI = """\
@@ -123,7 +129,12 @@ class Pair:
             for sub in ("sessions", "uploads"):
                 shutil.chown(self.dir / sub, user, user)
         self.fpm = start_php_fpm(self.dir, self.ini, user=user)
-        self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1, run_as=user)
+        if VIA_FPM_CONFIG and not user:
+            # tfpm --fpm-config on php-fpm's own file (docs/migrating.md).
+            conf = FPM_CONF.format(dir="{dir}", user_pool="").replace("fpm.sock", "www.sock")
+            self.tfpm = tfpm_factory(fpm_config=conf, fpm_args=["-R", "-c", str(self.ini)], expected_processes=2)
+        else:
+            self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1, run_as=user)
 
     def close(self):
         self.fpm.stop()

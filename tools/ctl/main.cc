@@ -2,12 +2,16 @@
 // (docs/control-protocol.md): argv -> one JSON request -> human or JSON output.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/fpm_ini.h"
+#include "config/fpm_map.h"
 #include "control/protocol.h"
 #include "tfpm_build_config.h"
 
@@ -30,6 +34,12 @@ constexpr char kUsage[] =
     "  config-test FILE      let the daemon check FILE as it would on reload\n"
     "  stop [--fast]         graceful stop (requests in flight finish); --fast: now\n"
     "  version\n"
+    "  import-fpm FILE [-o OUT] [-p PREFIX]\n"
+    "                        write php-fpm's configuration FILE (php-fpm.conf and what it\n"
+    "                        includes) as tfpm YAML (stdout without -o); every directive\n"
+    "                        tfpm does not honour as php-fpm does is a comment in it and a\n"
+    "                        line on stderr. Needs no daemon.\n"
+    "  import-fpm --table    the directive table (Markdown) of docs/migrating.md\n"
     "\n"
     "The socket defaults to $TFPM_CONTROL_SOCKET, else /run/tfpm/tfpm.sock.\n"
     "Exit codes: 0 ok, 1 the daemon refused or failed (the reason on stderr), 2 usage,\n"
@@ -75,9 +85,65 @@ void PrintStatus(const Json& r) {
   }
 }
 
+// pm-ctl import-fpm: the same parser and mapping table as tfpm --fpm-config.
+int ImportFpm(int argc, char** argv, int first) {
+  std::string file, out;
+  tfpm::config::fpm::ImportOptions options;
+  options.for_file = true;
+  for (int i = first; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--table") {
+      std::fputs(tfpm::config::fpm::RulesMarkdown().c_str(), stdout);
+      return 0;
+    }
+    if (a == "-o" && i + 1 < argc) out = argv[++i];
+    else if (a == "-p" && i + 1 < argc) options.prefix = argv[++i];
+    else if (!a.empty() && a[0] != '-' && file.empty()) file = a;
+    else { std::fprintf(stderr, "pm-ctl: import-fpm: unexpected argument '%s'\n%s", argv[i], kUsage); return 2; }
+  }
+  if (file.empty()) {
+    std::fprintf(stderr, "pm-ctl: import-fpm takes a file\n%s", kUsage);
+    return 2;
+  }
+  tfpm::config::fpm::ParseOptions parse;
+  parse.prefix = options.prefix;
+  auto doc = tfpm::config::fpm::Parse(file, tfpm::config::fpm::SystemFiles(), parse);
+  if (!doc.ok()) {
+    std::fprintf(stderr, "pm-ctl: %s\n", doc.status().message().c_str());
+    return 1;
+  }
+  auto imported = tfpm::config::fpm::Import(*doc, options);
+  if (!imported.ok()) {
+    std::fprintf(stderr, "pm-ctl: %s\n", imported.status().message().c_str());
+    return 1;
+  }
+  for (const auto& w : imported->warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+  for (const auto& n : imported->notes) std::fprintf(stderr, "NOTICE: %s\n", n.text.c_str());
+  if (out.empty()) {
+    std::fputs(imported->yaml.c_str(), stdout);
+    return 0;
+  }
+  FILE* f = std::fopen(out.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "pm-ctl: %s: %s\n", out.c_str(), std::strerror(errno));
+    return 1;
+  }
+  const bool written = std::fwrite(imported->yaml.data(), 1, imported->yaml.size(), f) == imported->yaml.size();
+  if (std::fclose(f) != 0 || !written) {
+    std::fprintf(stderr, "pm-ctl: %s: write failed\n", out.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "wrote %s (%zu pool(s), %zu note(s)); check it with: tfpm --config %s --test\n", out.c_str(),
+               doc->pools.size(), imported->notes.size(), out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "import-fpm") return ImportFpm(argc, argv, i + 1);
+  }
   std::string socket = std::getenv("TFPM_CONTROL_SOCKET") ? std::getenv("TFPM_CONTROL_SOCKET")
                                                           : "/run/tfpm/tfpm.sock";
   std::string command;

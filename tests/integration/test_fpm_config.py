@@ -1,0 +1,327 @@
+"""php-fpm's own configuration under tfpm (docs/migrating.md).
+
+* Debian's stock /etc/php/8.2/fpm/php-fpm.conf + pool.d/www.conf + php.ini,
+  copied with only the paths that would touch the system (pid, error_log,
+  the include directory, the socket) moved into the test directory, run
+  under `tfpm --fpm-config` and serve; `-t`, `-R`, reload re-reading the
+  php-fpm files; `pm-ctl import-fpm` writes YAML that `tfpm --test` takes.
+* tests/fpm/realworld (several pools, an include inside a pool, env[],
+  php_admin_value, access log formats, status/ping paths, unix and TCP
+  listeners with owners and modes, ondemand/dynamic/static) runs under
+  php-fpm 8.2 and under tfpm --fpm-config; each pool is compared: socket
+  modes and owners, $_SERVER/getenv()/INI values, status page fields,
+  access log lines.
+"""
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import fcgi
+from helpers import FPM_BIN, PHP_DIR, PM_CTL, REPO, SLOW, TFPM, PhpFpm, free_port, php_fixture, wait_until
+
+DEBIAN = Path("/etc/php/8.2/fpm")
+ECHO = php_fixture("echo")
+POOL_DUMP = php_fixture("fpm_pool")
+REALWORLD = REPO / "tests" / "fpm" / "realworld"
+
+
+def debian_files():
+    """Debian's php-fpm.conf, www.conf and php.ini with the system paths
+    replaced by "{dir}/..."; each replaced string must be there."""
+    for name in ("php-fpm.conf", "pool.d/www.conf", "php.ini"):
+        assert (DEBIAN / name).is_file(), f"{DEBIAN / name} is missing: tools/setup installs php8.2-fpm"
+    conf = (DEBIAN / "php-fpm.conf").read_text()
+    www = (DEBIAN / "pool.d" / "www.conf").read_text()
+    moves = [
+        ("conf", "/run/php/php8.2-fpm.pid", "{dir}/php-fpm.pid"),
+        ("conf", "/var/log/php8.2-fpm.log", "{dir}/php-fpm.log"),
+        ("conf", "/etc/php/8.2/fpm/pool.d/", "{dir}/pool.d/"),
+        ("www", "/run/php/php8.2-fpm.sock", "{dir}/www.sock"),
+    ]
+    for which, old, new in moves:
+        if which == "conf":
+            assert old in conf, old
+            conf = conf.replace(old, new)
+        else:
+            assert old in www, old
+            www = www.replace(old, new)
+    return conf, {"pool.d/www.conf": www, "php.ini": (DEBIAN / "php.ini").read_text()}
+
+
+def start_debian(tfpm_factory, args=("-R",)):
+    conf, files = debian_files()
+    t = tfpm_factory(fpm_config=conf, fpm_files=files, fpm_args=list(args))
+    t.sock = str(t.dir / "www.sock")
+    return t
+
+
+def run_tfpm(*args):
+    env = dict(os.environ)
+    return subprocess.run([str(TFPM), *args], capture_output=True, text=True, timeout=30 * SLOW, env=env)
+
+
+@pytest.mark.sanitize
+def test_debian_stock_configuration_serves(tfpm_factory):
+    t = start_debian(tfpm_factory)
+    r = fcgi.request(t.sock, ECHO, query="a=1")
+    assert r.status == 200, r
+    body = json.loads(r.body)
+    assert body["get"] == {"a": "1"}
+    assert body["sapi"] == "fpm-fcgi"
+    # Debian's www.conf: listen.owner/group www-data, mode 0660.
+    st = os.stat(t.sock)
+    assert stat.S_IMODE(st.st_mode) == 0o660
+    assert pwd.getpwuid(st.st_uid).pw_name == "www-data"
+    log = t.log_text()
+    # One line per directive not honoured, with the reason and the place.
+    assert f"NOTICE: [{t.dir}/pool.d/www.conf:" in log and "] user = www-data: not yet supported:" in log
+    assert "] group = www-data: not yet supported:" in log
+    # php.ini beside php-fpm.conf, as Debian's php-fpm finds it.
+    assert f"NOTICE: php.ini: {t.dir}/php.ini" in log
+    # pm = dynamic, max_children 5 -> one process of 5 threads (docs/migrating.md).
+    pool = t.status()["pools"][0]
+    assert pool["name"] == "www" and pool["pm"] == "dynamic"
+
+
+def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root(tmp_path):
+    conf, files = debian_files()
+    (tmp_path / "php-fpm.conf").write_text(conf.replace("{dir}", str(tmp_path)))
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text.replace("{dir}", str(tmp_path)))
+    assert os.geteuid() == 0, "this test runs as root, as Debian's php8.2-fpm.service does"
+    refused = run_tfpm("--fpm-config", str(tmp_path / "php-fpm.conf"), "-t")
+    assert refused.returncode == 1, refused
+    assert (f"[pool www] user = www-data: tfpm cannot run this pool as another user yet and will not run it "
+            f"as root without -R/--allow-to-run-as-root") in refused.stderr
+    assert f"ERROR: failed to load configuration file '{tmp_path}/php-fpm.conf'" in refused.stderr
+    ok = run_tfpm("-y", str(tmp_path / "php-fpm.conf"), "--test", "-R")
+    assert ok.returncode == 0, ok.stderr
+    assert f"NOTICE: configuration file {tmp_path}/php-fpm.conf test is successful" in ok.stderr
+    # pm-ctl import-fpm writes YAML that tfpm --test accepts.
+    out = tmp_path / "tfpm.yaml"
+    imp = subprocess.run([str(PM_CTL), "import-fpm", str(tmp_path / "php-fpm.conf"), "-o", str(out)],
+                         capture_output=True, text=True, timeout=30)
+    assert imp.returncode == 0, imp.stderr
+    assert "] user = www-data: not yet supported:" in imp.stderr
+    yaml = out.read_text()
+    assert f"    # [{tmp_path}/pool.d/www.conf:" in yaml
+    checked = run_tfpm("--config", str(out), "--test")
+    assert checked.returncode == 0, checked.stderr
+    assert f"configuration file {out} test is successful" in checked.stdout
+
+
+def test_php_fpm_errors_name_file_and_line(tmp_path):
+    (tmp_path / "pool.d").mkdir()
+    (tmp_path / "php-fpm.conf").write_text(f"[global]\nerror_log = {tmp_path}/log\ninclude = {tmp_path}/pool.d/*.conf\n")
+    (tmp_path / "pool.d" / "a.conf").write_text("[a]\nlisten = 9000\npm = static\npm.max_children = lots\n")
+    r = run_tfpm("-y", str(tmp_path / "php-fpm.conf"), "-t")
+    assert r.returncode == 1
+    assert (f"ERROR: [{tmp_path}/pool.d/a.conf:4] unable to parse value for entry 'pm.max_children': is not a "
+            f"valid number (greater or equal than zero)") in r.stderr
+    imp = subprocess.run([str(PM_CTL), "import-fpm", str(tmp_path / "php-fpm.conf")], capture_output=True,
+                         text=True, timeout=30)
+    assert imp.returncode == 1
+    assert f"[{tmp_path}/pool.d/a.conf:4] unable to parse value for entry 'pm.max_children'" in imp.stderr
+
+
+def test_reload_reads_the_php_fpm_files_again(tfpm_factory):
+    t = start_debian(tfpm_factory)
+    www = t.dir / "pool.d" / "www.conf"
+    status_req = {"SCRIPT_NAME": "/status", "REQUEST_URI": "/status"}
+    before = fcgi.request(t.sock, "/srv/nonexistent/status", params=status_req)
+    assert before.status == 404, before
+    www.write_text(www.read_text() + "\npm.status_path = /status\n")
+    r = t.ctl("reload")
+    assert "ok: generation 2" in r.stdout
+    after = fcgi.request(t.sock, "/srv/nonexistent/status", params=status_req)
+    assert after.status == 200, after
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in after.body.decode().splitlines()
+                                                if ":" in line)}
+    assert fields["pool"] == "www" and fields["process manager"] == "dynamic", fields
+    # A bad line refuses the reload with php-fpm's file:line; the old
+    # configuration keeps serving.
+    lines = www.read_text().count("\n")
+    www.write_text(www.read_text() + "bogus.directive = 1\n")
+    bad = t.ctl("reload", check=False)
+    assert bad.returncode == 1
+    assert f"[{www}:{lines + 1}] unknown entry 'bogus.directive'" in bad.stderr
+    assert fcgi.request(t.sock, ECHO).status == 200
+    # pm-ctl config-test takes php-fpm files in this mode, with the same messages.
+    tested = t.ctl("config-test", str(t.dir / "php-fpm.conf"), check=False)
+    assert tested.returncode == 1
+    assert f"[{www}:{lines + 1}] unknown entry 'bogus.directive'" in tested.stderr
+    www.write_text(www.read_text().replace("bogus.directive = 1\n", ""))
+    good = t.ctl("config-test", str(t.dir / "php-fpm.conf"))
+    assert f"configuration file {t.dir}/php-fpm.conf test is successful" in good.stdout
+
+
+# ------------------------------------------------------------ real world ---
+
+POOLS = ("api", "legacy", "shop")
+
+
+def realworld_files(directory, api_port):
+    """The fixture's files by relative path, {dir}, {api_port} and {docroot} filled in,
+    plus the directories its paths need."""
+    out = {}
+    for path in sorted(REALWORLD.rglob("*")):
+        if path.is_file():
+            text = (path.read_text().replace("{dir}", str(directory)).replace("{api_port}", str(api_port))
+                    .replace("{docroot}", str(PHP_DIR)))
+            out[str(path.relative_to(REALWORLD))] = text
+    for sub in ("run", "log", "tmp", "lib"):
+        out[f"{sub}/.keep"] = ""
+    return out
+
+
+def pool_address(directory, pool, api_port):
+    return ("127.0.0.1", api_port) if pool == "api" else f"{directory}/run/{pool}.sock"
+
+
+def pool_request(address, script, query="", headers=None, params=None):
+    if isinstance(address, tuple):
+        conn = fcgi.connect(address)
+        try:
+            return fcgi.request(None, script, query=query, headers=headers, params=params, sock=conn)
+        finally:
+            conn.close()
+    return fcgi.request(address, script, query=query, headers=headers, params=params)
+
+
+def normalize(data, directory, api_port):
+    return data.replace(str(directory), "<dir>").replace(str(api_port), "<port>")
+
+
+def observe(directory, api_port):
+    """What the comparison looks at, per pool, with the instance's
+    directory and port masked."""
+    seen = {}
+    for pool in POOLS:
+        address = pool_address(directory, pool, api_port)
+        info = {}
+        if not isinstance(address, tuple):
+            st = os.stat(address)
+            info["socket"] = (oct(stat.S_IMODE(st.st_mode)), pwd.getpwuid(st.st_uid).pw_name)
+        r = pool_request(address, POOL_DUMP,
+                         query="ini=memory_limit,error_reporting,display_errors,include_path,precision,"
+                               "upload_max_filesize,max_execution_time,default_charset,open_basedir,log_errors",
+                         headers={"Host": "shop.example", "X-Request-Id": "req-1"})
+        assert r.status == 200, (pool, r)
+        dump = json.loads(normalize(r.body.decode(), directory, api_port))
+        # E_ALL & ~X: PHP 8.2's E_ALL has E_STRICT (2048), 8.4's has not.
+        if dump["ini"].get("error_reporting"):
+            dump["ini"]["error_reporting"] = str(int(dump["ini"]["error_reporting"]) & ~2048)
+        info["dump"] = dump
+        info["status"] = r.status
+        seen[pool] = info
+    # Status pages: the field names and the pool's identity.
+    for pool, path in (("shop", "/fpm-status"), ("api", "/api-status")):
+        r = pool_request(pool_address(directory, pool, api_port), "/srv/nonexistent" + path, query="json",
+                         params={"SCRIPT_NAME": path, "REQUEST_URI": path + "?json"})
+        assert r.status == 200, (pool, r)
+        page = json.loads(r.body)
+        seen[pool]["status_fields"] = sorted(page)
+        seen[pool]["status_identity"] = (page["pool"], page["process manager"])
+    r = pool_request(pool_address(directory, "shop", api_port), "/srv/nonexistent/fpm-ping",
+                     params={"SCRIPT_NAME": "/fpm-ping", "REQUEST_URI": "/fpm-ping"})
+    seen["shop"]["ping"] = (r.status, r.body)
+    return seen
+
+
+def access_lines(directory, name, count, api_port):
+    path = Path(directory) / "log" / name
+    wait_until(lambda: path.exists() and path.read_text().count("\n") >= count, 10 * SLOW,
+               what=f"{count} lines in {path}")
+    return normalize(path.read_text(), directory, api_port).splitlines()
+
+
+@pytest.fixture
+def realworld_php_fpm():
+    d = Path(tempfile.mkdtemp(prefix="tfpm-it-fpmrw-", dir="/tmp"))
+    port = free_port()
+    files = realworld_files(d, port)
+    for rel, text in files.items():
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text(text)
+    fpm = PhpFpm(d, files["php-fpm.conf"],
+                 ready=lambda: all(os.path.exists(f"{d}/run/{p}.sock") for p in ("shop", "legacy")))
+    wait_until(lambda: fcgi_connects(("127.0.0.1", port)), 10 * SLOW, what="php-fpm's api pool")
+    fpm.port = port
+    yield fpm
+    fpm.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def fcgi_connects(address):
+    try:
+        fcgi.connect(address, timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm):
+    port = free_port()
+    files = realworld_files("{dir}", port)
+    main = files.pop("php-fpm.conf")
+    # As root with -R (no pool sets `user`), without php.ini, like php-fpm here.
+    t = tfpm_factory(fpm_config=main, fpm_files=files, fpm_args=["-R", "-n"], expected_processes=3)
+    ours = observe(t.dir, port)
+    theirs = observe(realworld_php_fpm.dir, realworld_php_fpm.port)
+    for pool in POOLS:
+        a, b = ours[pool], theirs[pool]
+        assert a.get("socket") == b.get("socket"), pool
+        assert a["dump"]["env"] == b["dump"]["env"], pool
+        if pool != "legacy":
+            # Not set by these pools: the build's default differs (Debian's
+            # php-fpm is built with ".:/usr/share/php").
+            a["dump"]["ini"].pop("include_path")
+            b["dump"]["ini"].pop("include_path")
+        assert a["dump"]["ini"] == b["dump"]["ini"], pool
+        assert a["dump"]["sapi"] == b["dump"]["sapi"] == "fpm-fcgi"
+        server_a = {k: v for k, v in a["dump"]["server"].items() if k not in ("REMOTE_PORT",)}
+        server_b = {k: v for k, v in b["dump"]["server"].items() if k not in ("REMOTE_PORT",)}
+        assert server_a == server_b, pool
+    for pool in ("shop", "api"):
+        # tfpm adds two fields after php-fpm's (docs/fpm-differences.md).
+        extra = {"terminated requests", "rejected requests", "memory peak"}
+        assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
+        assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
+    assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")
+    # The access logs: each pool's format, the same lines (the status and
+    # ping requests included).
+    for name, count in (("shop.access.log", 3), ("api.access.log", 2)):
+        assert access_lines(t.dir, name, count, port) == \
+            access_lines(realworld_php_fpm.dir, name, count, realworld_php_fpm.port), name
+    # The notes tfpm printed for the directives it changes.
+    assert "] pm.max_requests = 500: changed: counted per thread, not per process" in t.log_text()
+
+
+def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):
+    """-p makes relative paths (include, listen, access.log) the prefix's,
+    -g replaces `pid`, -c picks php.ini and -d adds to it."""
+    conf = ("[global]\npid = {dir}/ignored.pid\nerror_log = log/fpm.log\ninclude = etc/*.conf\n")
+    pool = ("[www]\nlisten = run/www.sock\npm = static\npm.max_children = 2\naccess.log = log/access.log\n"
+            "access.format = \"%n %s\"\n")
+    t = tfpm_factory(fpm_config=conf,
+                     fpm_files={"etc/www.conf": pool, "run/.keep": "", "log/.keep": "",
+                                "custom.ini": "precision = 9\nmemory_limit = 64M\n"},
+                     fpm_args=["-R", "-p", "{dir}", "-g", "{dir}/run/tfpm.pid", "-c", "{dir}/custom.ini",
+                               "-d", "memory_limit=77M", "-dmax_execution_time=13"])
+    sock = str(t.dir / "run" / "www.sock")
+    r = fcgi.request(sock, POOL_DUMP, query="ini=precision,memory_limit,max_execution_time")
+    assert r.status == 200, r
+    assert json.loads(r.body)["ini"] == {"precision": "9", "memory_limit": "77M", "max_execution_time": "13"}
+    assert (t.dir / "run" / "tfpm.pid").read_text().strip() == str(t.pid)
+    assert not (t.dir / "ignored.pid").exists()
+    assert (t.dir / "log" / "fpm.log").exists()
+    wait_until(lambda: (t.dir / "log" / "access.log").exists() and
+               (t.dir / "log" / "access.log").read_text() == "www 200\n", 10 * SLOW, what="the access log line")
