@@ -513,7 +513,10 @@ class Importer {
       d->items.push_back(Scalar(e.name.substr(5), Quote(e.value), e.at, "tfpm's own key"));
       d->items.back().scalar = PlainIfSafe(e.value);
     }
-    if (!o_.php_ini.empty()) php->items.push_back(Scalar("ini_file", Quote(o_.php_ini), main, "php.ini"));
+    // No php.ini found (or -n): PHP's built-in defaults, as php-fpm would
+    // run, not tfpm's own php.ini.
+    php->items.push_back(o_.php_ini.empty() ? Scalar("ini_file", "\"\"", main, "no php.ini, as php-fpm")
+                                            : Scalar("ini_file", Quote(o_.php_ini), main, "php.ini"));
     if (!o_.php_defines.empty()) {
       Item i;
       i.key = "ini";
