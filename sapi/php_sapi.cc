@@ -252,6 +252,23 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
   log::Notice("{}", log::FitMessage(log::Level::kNotice, text));
 }
 
+// TSRM calls this on every thread that gets a PHP context (ts_resource),
+// right after it set the thread's TSRM storage and before the resource
+// constructors and Zend's new-thread handler run. That handler re-runs
+// every INI entry's on_modify (zend_ini_refresh_caches), so a setting that
+// PHP reports at startup (session.sid_length's deprecation, say) reports it
+// again on each new thread, through our log_message and ub_write, before
+// PhpThreadScope's own code runs. Those callbacks reach SG() and PG()
+// through this library's TSRM cache, a thread_local of ours that would still
+// be null there (or point at a freed context after a recycle): refresh it
+// first, so PHP's messages on a new thread find their context.
+tsrm_thread_begin_func_t g_previous_thread_begin = nullptr;
+
+void OnNewPhpThread(THREAD_T thread_id) {
+  ZEND_TSRMLS_CACHE_UPDATE();
+  if (g_previous_thread_begin != nullptr) g_previous_thread_begin(thread_id);
+}
+
 int Startup(sapi_module_struct* module) noexcept {
   return php_module_startup(module, &tfpm_module_entry) == SUCCESS ? SUCCESS : FAILURE;
 }
@@ -467,6 +484,8 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
 
   php_tsrm_startup();
   ZEND_TSRMLS_CACHE_UPDATE();
+  g_previous_thread_begin =
+      reinterpret_cast<tsrm_thread_begin_func_t>(tsrm_set_new_thread_begin_handler(OnNewPhpThread));
 #ifdef ZEND_SIGNALS
   zend_signal_startup();
 #endif
@@ -564,7 +583,7 @@ std::vector<std::string> PhpRuntime::ZendExtensions() {
 }
 
 PhpThreadScope::PhpThreadScope(int index) {
-  (void)ts_resource(0);
+  (void)ts_resource(0);  // OnNewPhpThread has set this library's TSRM cache
   ZEND_TSRMLS_CACHE_UPDATE();
   LockAdminEntries();
   RegisterThread(index);
@@ -574,6 +593,7 @@ PhpThreadScope::~PhpThreadScope() {
   UnregisterThread();
   DeleteExecutionTimer();
   ts_free_thread();
+  ZEND_TSRMLS_CACHE_UPDATE();  // null now: never a pointer into the freed context
 }
 
 void DeleteExecutionTimer() {

@@ -48,6 +48,13 @@ struct DaemonConfig {
   // within the interval start a new generation of every pool. 0 = off.
   int emergency_restart_threshold = 0;
   std::chrono::milliseconds emergency_restart_interval{0};
+  // A new generation of workers (the first one at start, or a reload's) is
+  // accepted only when each of its workers has stayed up this long after
+  // it reported ready: only then does the daemon report ready (READY=1,
+  // the daemonizing parent exits 0) or a reload drain the old generation.
+  // A worker that exits before fails the start or rolls the reload back.
+  // 0 = accept a generation as soon as its workers are ready.
+  std::chrono::milliseconds startup_probation{1000};
   // php-fpm's log_limit: longest line, in bytes, that a PHP message or a
   // worker's captured output makes in the error log (longer ones are cut
   // or wrapped as php-fpm does).
@@ -103,6 +110,14 @@ struct PoolConfig {
     uint64_t memory_recycle = 0;        // bytes of Zend heap in use; 0 = off
     std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
   } worker;
+  // A worker that exits unexpectedly before it is ready, or less than
+  // failure_window after it became ready, is a quick failure; this many
+  // in a row (no worker of the pool staying up failure_window in between)
+  // mark the pool failed: the supervisor answers its new connections with
+  // 503 while no worker is ready, and keeps restarting workers with backoff
+  // until one stays up failure_window. 0 = never mark the pool failed.
+  int failure_threshold = 5;
+  std::chrono::milliseconds failure_window{10000};
   std::chrono::milliseconds request_terminate_timeout{0};  // 0 = off
   std::chrono::milliseconds max_wait_time{0};  // 503 after waiting this long for a thread; 0 = off
   bool request_terminate_timeout_track_finished = false;   // count time after fastcgi_finish_request()

@@ -26,8 +26,10 @@ class RestartPolicy {
   RestartPolicy() = default;
   explicit RestartPolicy(Limits limits) : limits_(limits) {}
 
-  // A worker that started at `started` died at `died`: the delay before its
-  // replacement starts.
+  // A worker that has been up since `started` died at `died`: the delay
+  // before its replacement starts. The supervisor passes the time the worker
+  // became ready (`died` if it never was), and the pool's failure_window as
+  // stable_after.
   Duration OnExit(os::TimePoint started, os::TimePoint died);
   int consecutive_failures() const { return failures_; }
 

@@ -20,8 +20,16 @@ namespace tfpm::supervisor {
 namespace {
 
 // epoll tokens: kind in the top byte, an fd or pid below.
-enum TokenKind : uint64_t { kSignal = 1, kControlListen = 2, kControlClient = 3, kNotify = 4, kOutput = 5 };
-uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint64_t>(kind) << 56) | id; }
+enum TokenKind : uint64_t {
+  kSignal = 1,
+  kControlListen = 2,
+  kControlClient = 3,
+  kNotify = 4,
+  kOutput = 5,
+  kFailedListen = 6,  // a failed pool's listening socket (fd)
+  kUnavailable = 7,   // a connection the supervisor answers 503 (fd)
+};
+constexpr uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint64_t>(kind) << 56) | id; }
 TokenKind KindOf(uint64_t token) { return static_cast<TokenKind>(token >> 56); }
 uint64_t IdOf(uint64_t token) { return token & ((1ull << 56) - 1); }
 
@@ -94,6 +102,7 @@ Status Supervisor::Start() {
   if (!poller.ok()) return poller.status();
   poller_.emplace(std::move(poller.value()));
   if (Status st = poller_->Add(signals_->fd(), EPOLLIN, Token(kSignal, 0)); !st.ok()) return st;
+  answerer_.emplace(&*poller_, Token(kUnavailable, 0), UnavailableAnswerer::Limits{});
 
   if (!config_.daemon.pid_file.empty()) {
     MakeParentDir(config_.daemon.pid_file);
@@ -176,7 +185,7 @@ Status Supervisor::OpenListeners() {
     pool.listener = std::move(listener.value());
     pool.generation = generation_;
     pool.counters = CountersFor(pc.name);
-    pool.slots.resize(static_cast<size_t>(pc.processes));
+    InitPool(pool);
     static constexpr const char* kPm[] = {"static", "dynamic", "ondemand"};
     log::Notice("pool {}: listening on {}{}, pm {}, {} {} process(es) x {} thread(s)", pc.name,
                 pool.listener->address.ToString(), pool.listener->from_systemd ? " (from systemd)" : "",
@@ -277,6 +286,14 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   return Status::Ok();
 }
 
+void Supervisor::InitPool(Pool& pool) {
+  const config::PoolConfig& pc = pool.config;
+  RestartPolicy::Limits restart;
+  restart.stable_after = pc.failure_window;
+  pool.slots.assign(static_cast<size_t>(pc.processes), Slot{0, RestartPolicy(restart), std::nullopt});
+  pool.health = PoolHealth(PoolHealth::Limits{pc.failure_threshold, pc.failure_window});
+}
+
 Supervisor::Pool* Supervisor::FindPool(const std::string& name) {
   for (Pool& p : pools_) {
     if (p.config.name == name) return &p;
@@ -285,6 +302,7 @@ Supervisor::Pool* Supervisor::FindPool(const std::string& name) {
 }
 
 int Supervisor::Run() {
+  static_assert(Token(kFailedListen, 0) == kFailedListenToken);
   epoll_event events[32];
   for (;;) {
     if (stop_mode_ != StopMode::kNone && workers_.empty()) break;
@@ -306,6 +324,8 @@ int Supervisor::Run() {
           case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
           case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
           case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+          case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
+          case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
         }
       } catch (const std::exception& e) {
         Survived("an event", e);
@@ -332,7 +352,9 @@ void Supervisor::Survived(std::string_view where, const std::exception& e) {
 void Supervisor::RunTimers() {
   ExpireControlClients();
   StartDueRestarts();
+  CheckReady();
   CheckTransition();
+  UpdatePoolHealth();
   CheckDrainWaits();
   const os::TimePoint now = clock_->Now();
   if (kill_deadline_ && now >= *kill_deadline_) {
@@ -374,6 +396,19 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   for (const DrainWait& d : drain_waits_) consider(d.deadline);
   for (const auto& [fd, c] : control_clients_) consider(c.deadline);
   if (transition_) consider(transition_->deadline);
+  // A new generation's probation ends (CheckReady, CheckTransition).
+  if (!ready_reported_ || transition_) {
+    for (const auto& [pid, w] : workers_) {
+      if (w->ready_at && *w->ready_at + config_.daemon.startup_probation > clock_->Now()) {
+        consider(*w->ready_at + config_.daemon.startup_probation);
+      }
+    }
+  }
+  for (const Pool& p : pools_) consider(p.health.NextCheck(OldestReady(p)));
+  if (answerer_) consider(answerer_->NextDeadline());
+  for (const Pool& p : pools_) {
+    if (p.answers_unlogged > 0) consider(p.answers_logged_at + kAnswerLogInterval);
+  }
   consider(next_watchdog_);
   if (stop_mode_ == StopMode::kNone) consider(next_status_line_);
   if (stop_mode_ == StopMode::kNone) consider(next_sample_);
@@ -398,8 +433,12 @@ void Supervisor::SendStatusLine() {
   const double rate = elapsed > 0 && served >= last_served_total_ ? (served - last_served_total_) / elapsed : 0;
   last_served_total_ = served;
   last_status_at_ = now;
-  Notify(fmt::format("STATUS=generation {}: {} busy, {} idle threads; {:.1f} req/s{}", generation_, busy, idle,
-                     rate, transition_ ? "; reloading" : ""));
+  std::string failed;
+  for (const Pool& p : pools_) {
+    if (p.health.failed()) failed += "; pool " + p.config.name + " FAILED";
+  }
+  Notify(fmt::format("STATUS=generation {}: {} busy, {} idle threads; {:.1f} req/s{}{}", generation_, busy, idle,
+                     rate, transition_ ? "; reloading" : "", failed));
   next_status_line_ = now + kStatusInterval;
 }
 
@@ -488,9 +527,18 @@ void Supervisor::ReapChildren() {
         (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
       }
     }
-    if (transition_ && w->generation == transition_->generation && w->state == Worker::State::kStarting) {
-      RollBackTransition("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " + info.Describe() +
-                         " before it was ready");
+    // Before or during its probation: how long after "ready" it died.
+    const std::string when =
+        w->ready_at ? fmt::format("{:.3f} s after it was ready (startup_probation {} ms)", Seconds(*w->ready_at, now),
+                                  config_.daemon.startup_probation.count())
+                    : "before it was ready";
+    // A worker that exits 0 on its own after it was ready (it replaced
+    // itself, e.g. after a stuck request) has not failed.
+    const bool failed_start = w->state == Worker::State::kStarting || (w->state == Worker::State::kReady && !clean);
+    if (transition_ && w->generation == transition_->generation && failed_start) {
+      // Its generation is still on probation: the old one keeps serving.
+      RollBackTransition("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " + info.Describe() + " " +
+                         when);
       continue;
     }
     Pool* pool = FindPool(w->pool);
@@ -504,10 +552,11 @@ void Supervisor::ReapChildren() {
     slot.pid = 0;
     // Drained by ScalePools (the pool did not need it): not replaced.
     if (w->state == Worker::State::kStopping) continue;
-    if (!ready_reported_ && w->state == Worker::State::kStarting) {
-      // The first generation could not start: do not loop, report and stop.
+    if (!ready_reported_ && failed_start) {
+      // The first generation could not start (died before its probation
+      // ended): do not loop, report and stop.
       const Status failed = Status::IoError("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " +
-                                            info.Describe() + " before it was ready");
+                                            info.Describe() + " " + when);
       log::Alert("{}", failed.message());
       ready_reported_ = true;
       if (options_.on_ready) options_.on_ready(failed);
@@ -515,12 +564,13 @@ void Supervisor::ReapChildren() {
       BeginStop(StopMode::kFast, "startup failed");
       continue;
     }
-    const auto delay = slot.restart.OnExit(w->started_at, now);
+    const auto delay = slot.restart.OnExit(w->ready_at.value_or(now), now);
     if (delay.count() > 0) {
       log::Warning("[pool {}] restarting slot {} in {} ms ({} quick failures in a row)", w->pool, w->slot,
                    delay.count(), slot.restart.consecutive_failures());
     }
     slot.restart_at = now + delay;
+    if (!clean) OnWorkerFailure(*pool, *w, info.Describe(), now);
   }
 }
 
@@ -641,6 +691,7 @@ void Supervisor::HandleNotify(pid_t pid) {
     if (n > 0) {
       if (data.find("ready") != std::string::npos && w.state == Worker::State::kStarting) {
         w.state = Worker::State::kReady;
+        w.ready_at = clock_->Now();
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
       if (data.find("draining") != std::string::npos) w.drain_acked = true;
@@ -703,11 +754,16 @@ void Supervisor::HandOver(const Worker& from, os::UniqueFd conn) {
   log::Warning("[pool {}] no ready worker to take over a kept connection; closing it", from.pool);
 }
 
+// The first generation is accepted once every worker has been ready for
+// startup_probation (pool_health.h).
 void Supervisor::CheckReady() {
-  if (ready_reported_) return;
+  if (ready_reported_ || stop_mode_ != StopMode::kNone) return;
+  std::vector<std::optional<os::TimePoint>> ready;
   for (const auto& [pid, w] : workers_) {
-    if (w->state != Worker::State::kReady) return;
+    if (w->state == Worker::State::kStopping) continue;  // pm dynamic: drained, not needed
+    ready.push_back(w->state == Worker::State::kReady ? w->ready_at : std::nullopt);
   }
+  if (!CheckProbation(ready, config_.daemon.startup_probation, clock_->Now()).passed) return;
   ready_reported_ = true;
   log::Notice("ready to handle connections");
   if (options_.on_ready) options_.on_ready(Status::Ok());
@@ -866,7 +922,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
     pool.listener = std::move(listener.value());
     pool.generation = generation;
     pool.counters = CountersFor(pc.name);
-    pool.slots.resize(static_cast<size_t>(pc.processes));
+    InitPool(pool);
     next.push_back(std::move(pool));
     replaced.push_back(pc.name);
   }
@@ -934,14 +990,18 @@ void Supervisor::CheckTransition() {
                                    kTransitionTimeout.count() / 1000));
     return;
   }
+  // Every new worker ready, for startup_probation (pool_health.h).
+  std::vector<std::optional<os::TimePoint>> ready;
   for (const Pool& pool : pools_) {
     if (pool.generation != transition_->generation) continue;
     for (const Slot& s : pool.slots) {
       if (s.pid == 0 && !s.restart_at) continue;  // pm dynamic/ondemand: not started
       auto it = workers_.find(s.pid);
       if (s.pid == 0 || it == workers_.end() || it->second->state != Worker::State::kReady) return;
+      ready.push_back(it->second->ready_at);
     }
   }
+  if (!CheckProbation(ready, config_.daemon.startup_probation, clock_->Now()).passed) return;
   CommitTransition();
 }
 
@@ -1345,6 +1405,7 @@ control::Json Supervisor::StatusJson() const {
                          {"slow_requests", slow},
                          {"terminated_requests", terminated},
                          {"max_wait_rejected", rejected},
+                         {"health", PoolHealthJson(pool, now)},
                          {"processes", std::move(procs)}});
   }
   // Processes of earlier generations that are draining, and new ones of a
@@ -1369,6 +1430,7 @@ control::Json Supervisor::StatusJson() const {
            {"version", TFPM_VERSION},
            {"php", TFPM_PHP_VERSION},
            {"uptime_s", Seconds(started_at_, now)},
+           {"ready", ready_reported_},
            {"stopping", stop_mode_ != StopMode::kNone},
            {"generation", generation_},
            {"connections_handed_over", connections_handed_over_},

@@ -17,6 +17,13 @@
 // generation of workers started; only when all of them are ready is the old
 // generation told to drain (SIGQUIT). If a new worker fails before it is
 // ready, the reload is rolled back and the old generation keeps serving.
+//
+// Pools whose workers cannot stay up (pool_health.h): a new generation is
+// accepted only after its workers have been ready for startup_probation (a
+// worker dying before fails the start or rolls the reload back); later, a
+// run of failure_threshold quick failures marks a pool failed, and while no
+// worker of it is ready the supervisor answers its connections with 503
+// itself (UnavailableAnswerer) instead of leaving them queued.
 #pragma once
 
 #include <exception>
@@ -39,8 +46,10 @@
 #include "os/shared_memory.h"
 #include "os/signals.h"
 #include "os/socket.h"
+#include "supervisor/pool_health.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
+#include "supervisor/unavailable_answerer.h"
 
 namespace tfpm::supervisor {
 
@@ -109,6 +118,7 @@ class Supervisor {
     std::optional<os::SharedMemory> board;
     std::shared_ptr<Listener> listener;
     os::TimePoint started_at;
+    std::optional<os::TimePoint> ready_at;  // when it reported ready
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
     bool drain_acked = false;              // it said "draining": accepts no more
     std::string partial_output;
@@ -129,6 +139,13 @@ class Supervisor {
     // pm dynamic/ondemand: since when the pool could do without its newest
     // process (ScalePools).
     std::optional<os::TimePoint> surplus_since;
+    // Can its workers stay up (failure_threshold / failure_window)?
+    PoolHealth health;
+    // Connections the supervisor answered with 503 while it was failed:
+    // in all, and since the last log line about them.
+    uint64_t unavailable_answers = 0;
+    uint64_t answers_unlogged = 0;
+    os::TimePoint answers_logged_at{};
   };
   // A reload or rolling restart in progress: the new generation's workers
   // are starting; the old ones serve until every new one is ready.
@@ -165,6 +182,13 @@ class Supervisor {
     os::TimePoint deadline;
   };
   enum class StopMode { kNone, kGraceful, kFast };
+
+  // epoll token of a failed pool's listening socket (| fd); supervisor.cc
+  // holds the other kinds.
+  static constexpr uint64_t kFailedListenToken = 6ull << 56;
+  // At most one log line per failed pool about the connections answered
+  // 503 in this interval.
+  static constexpr std::chrono::milliseconds kAnswerLogInterval{10000};
 
   Status OpenListeners();
   Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
@@ -207,6 +231,21 @@ class Supervisor {
   std::optional<os::TimePoint> NextDeadline() const;
   void CheckReady();
   Pool* FindPool(const std::string& name);
+  // The pool's slots and health for its config (failure_window is also
+  // how long a worker must run for its restart not to back off).
+  static void InitPool(Pool& pool);
+  // Pool health (pool_health.h): a worker of `pool` exited although nobody
+  // asked it to.
+  void OnWorkerFailure(Pool& pool, const Worker& w, const std::string& how, os::TimePoint now);
+  // Every loop turn: recovery of failed pools, and which listening sockets
+  // the supervisor answers itself (failed pool, no ready worker on it).
+  void UpdatePoolHealth();
+  void AnswerUnavailable(int listen_fd);
+  // The earliest ready time of the pool's live ready workers.
+  std::optional<os::TimePoint> OldestReady(const Pool& pool) const;
+  bool HasReadyWorker(const std::shared_ptr<Listener>& listener) const;
+  // pm-ctl status: {"state": "ok"|"failed", ...} (docs/control-protocol.md).
+  control::Json PoolHealthJson(const Pool& pool, os::TimePoint now) const;
 
   // Reload: reads and checks the config file; on success starts a new
   // generation of every pool. Errors are "file:line: key: message".
@@ -256,6 +295,15 @@ class Supervisor {
   std::vector<DrainWait> drain_waits_;
   bool reload_queued_ = false;     // SIGUSR2 during a transition
   EmergencyRestart emergency_{0, std::chrono::milliseconds(0)};
+  std::optional<UnavailableAnswerer> answerer_;
+  // Listening sockets of failed pools that the supervisor accepts on, by
+  // fd; holding the Listener keeps the fd open while it is in the poller.
+  struct Answering {
+    std::shared_ptr<Listener> listener;
+    std::string pool;
+    std::shared_ptr<const std::string> why;  // FCGI_STDERR of the answer
+  };
+  std::map<int, Answering> answering_;
 
   bool ready_reported_ = false;
   StopMode stop_mode_ = StopMode::kNone;

@@ -154,6 +154,27 @@ std::string QueryPoolStatus(int notify_fd, bool full) {
   return out;
 }
 
+// "ready" means the process can serve: each of its first `count` PHP
+// threads has created its interpreter (left Starting). PHP runs code on a
+// new thread there (TSRM re-runs every INI handler, which may report a
+// startup message), so a worker that would crash doing it must crash before
+// it says ready: the supervisor then sees a worker that failed to start, not
+// a ready one that crashed. Returns early when a signal is pending (the main
+// loop handles it).
+void WaitForThreadsStarted(const scoreboard::Segment& board, int count, int signal_fd) {
+  for (;;) {
+    bool starting = false;
+    for (int i = 0; i < count; ++i) {
+      const auto state = static_cast<scoreboard::ThreadState>(
+          board.slot(static_cast<uint32_t>(i))->state.load(std::memory_order_acquire));
+      starting = starting || state == scoreboard::ThreadState::kStarting;
+    }
+    if (!starting) return;
+    pollfd p{signal_fd, POLLIN, 0};
+    if (::poll(&p, 1, 2) > 0) return;
+  }
+}
+
 void NotifyReady(int fd) {
   if (fd < 0) return;
   static const char kReady[] = "ready\n";
@@ -509,6 +530,7 @@ int WorkerMain(int argc, char** argv) {
     log::Alert("starting threads: {}", st.message());
     return 1;
   }
+  WaitForThreadsStarted(board, initial, signals->fd());
   NotifyReady(args.notify_fd);
   log::Debug("serving with {} of at most {} threads", initial, pool->threads);
   // pm dynamic/ondemand: the main thread starts and retires PHP threads.

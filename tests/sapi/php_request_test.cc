@@ -8,10 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/log.h"
 #include "fakes/memory_exchange.h"
 #include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
@@ -134,6 +136,37 @@ TEST_CASE("php_admin_value cannot be changed with ini_set") {
   MemoryExchange ex(Base(script));
   ExecuteRequest(ex);
   CHECK(ex.Body() == "bool(false)\n64M");
+}
+
+// Regression: PHP re-runs every INI handler on each new thread, inside
+// ts_resource(), so a setting it reports at startup (here session.sid_length,
+// deprecated in 8.4, with log_errors on) calls our log_message there, before
+// PhpThreadScope's own code ran. The SAPI's thread-local TSRM cache was
+// still null, and every worker died on SIGSEGV right after it started.
+TEST_CASE("startup message on a new PHP thread: logged, not a crash, and the thread serves") {
+  auto script = Rt().Script("after_startup_message.php", "<?php echo ini_get('session.sid_length');");
+  const std::string log_file = (Rt().dir / "thread_start.log").string();
+  REQUIRE(log::Init(log_file, log::Level::kNotice).ok());
+  std::string body;
+  for (int round = 0; round < 2; ++round) {  // a second scope: a recycled interpreter
+    std::thread t([&] {
+      PhpThreadScope scope;
+      MemoryExchange ex(Base(script));
+      ExecuteRequest(ex);
+      body = ex.Body();
+    });
+    t.join();
+    CHECK(body == "26");
+  }
+  REQUIRE(log::Init("stderr", log::Level::kNotice).ok());
+  std::ifstream in(log_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t count = 0;
+  for (size_t at = text.find("session.sid_length INI setting is deprecated"); at != std::string::npos;
+       at = text.find("session.sid_length INI setting is deprecated", at + 1)) {
+    ++count;
+  }
+  CHECK_MESSAGE(count == 2, text);  // once per new thread, through our log_message
 }
 
 TEST_CASE("threads: each interpreter serves its own requests concurrently") {

@@ -59,15 +59,21 @@ void PrintThreads(const Json& proc) {
 }
 
 void PrintStatus(const Json& r) {
-  std::printf("tfpm %s (PHP %s), pid %d, up %.0f s, generation %llu%s%s\n", r.value("version", "?").c_str(),
+  std::printf("tfpm %s (PHP %s), pid %d, up %.0f s, generation %llu%s%s%s\n", r.value("version", "?").c_str(),
               r.value("php", "?").c_str(), r.value("pid", 0), r.value("uptime_s", 0.0),
-              r.value("generation", 0ull), r.contains("reloading") ? ", reloading" : "",
-              r.value("stopping", false) ? ", stopping" : "");
+              r.value("generation", 0ull), r.value("ready", true) ? "" : ", starting",
+              r.contains("reloading") ? ", reloading" : "", r.value("stopping", false) ? ", stopping" : "");
   for (const auto& pool : r.at("pools")) {
     std::printf("\npool %s  listen %s  mode %s  pm %s  busy %llu  idle %llu  requests %llu\n",
                 pool.value("name", "?").c_str(), pool.value("listen", "?").c_str(),
                 pool.value("mode", "?").c_str(), pool.value("pm", "static").c_str(), pool.value("busy_threads", 0ull),
                 pool.value("idle_threads", 0ull), pool.value("requests", 0ull));
+    if (pool.contains("health") && pool.at("health").value("state", "ok") == "failed") {
+      const Json& h = pool.at("health");
+      std::printf("  FAILED for %.0f s: its workers do not stay up (see the error log); %llu connection(s) "
+                  "answered 503; retrying\n",
+                  h.value("failed_for_s", 0.0), h.value("unavailable_answers", 0ull));
+    }
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),
                   proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull));

@@ -79,6 +79,8 @@ void CheckPoolDefaults(const PoolConfig& p) {
   CHECK(p.status_path.empty());
   CHECK(p.ping_path.empty());
   CHECK(p.ping_response == "pong");
+  CHECK(p.failure_threshold == 5);
+  CHECK(p.failure_window == milliseconds(10000));
 }
 
 void CheckDaemonDefaults(const DaemonConfig& d) {
@@ -92,6 +94,7 @@ void CheckDaemonDefaults(const DaemonConfig& d) {
   CHECK(d.control_socket_group.empty());
   CHECK(d.emergency_restart_threshold == 0);
   CHECK(d.emergency_restart_interval == milliseconds(0));
+  CHECK(d.startup_probation == milliseconds(1000));
 }
 
 TEST_CASE("the embedded default config loads") {
@@ -148,6 +151,7 @@ TEST_CASE("every key is parsed") {
   control_socket_group: adm
   emergency_restart_threshold: 10
   emergency_restart_interval: 1m
+  startup_probation: 250ms
 php:
   ini_file: /etc/php/php.ini
   ini:
@@ -194,6 +198,8 @@ pools:
     status_path: /status
     ping_path: /ping
     ping_response: ok
+    failure_threshold: 3
+    failure_window: 30s
   second:
     listen: 660
     listen_mode: 600
@@ -214,6 +220,7 @@ pools:
   CHECK(d.control_socket_group == "adm");
   CHECK(d.emergency_restart_threshold == 10);
   CHECK(d.emergency_restart_interval == milliseconds(60000));
+  CHECK(d.startup_probation == milliseconds(250));
   CHECK(config->php.ini_file == "/etc/php/php.ini");
   CHECK(!config->php.scan_dir.has_value());
   CHECK(config->php.ini == KeyValues{{"memory_limit", "256M"},
@@ -224,7 +231,7 @@ pools:
   REQUIRE(config->pools.size() == 2);
   const PoolConfig& p = config->pools[0];
   CHECK(p.name == "app");
-  CHECK(p.line == 20);
+  CHECK(p.line == 21);
   CHECK(p.listen == "[::1]:9001");
   CHECK(p.listen_mode == 0640u);
   CHECK(p.listen_owner == "www-data");
@@ -258,10 +265,12 @@ pools:
   CHECK(p.status_path == "/status");
   CHECK(p.ping_path == "/ping");
   CHECK(p.ping_response == "ok");
+  CHECK(p.failure_threshold == 3);
+  CHECK(p.failure_window == milliseconds(30000));
 
   const PoolConfig& s = config->pools[1];
   CHECK(s.name == "second");
-  CHECK(s.line == 58);
+  CHECK(s.line == 61);
   CHECK(s.listen == "660");
   CHECK(s.listen_mode == 0600u);  // always octal, even unquoted
   CHECK(s.limit_extensions.empty());

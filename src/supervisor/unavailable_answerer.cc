@@ -1,0 +1,124 @@
+#include "supervisor/unavailable_answerer.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "fastcgi/protocol.h"
+#include "supervisor/unavailable.h"
+
+namespace tfpm::supervisor {
+namespace {
+
+constexpr std::string_view kBody = "Service Unavailable\n";
+// Bytes kept while looking for the BEGIN_REQUEST: one whole record at most
+// (whole records before it are dropped as they are parsed).
+constexpr size_t kMaxPending = fastcgi::kHeaderLength + fastcgi::kMaxContentLength + 255;
+
+}  // namespace
+
+UnavailableAnswerer::UnavailableAnswerer(os::Poller* poller, uint64_t token_base, Limits limits)
+    : poller_(poller), token_base_(token_base), limits_(limits) {}
+
+UnavailableAnswerer::~UnavailableAnswerer() {
+  for (auto& [fd, c] : clients_) poller_->Remove(fd);
+}
+
+int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const std::string>& why,
+                                    os::TimePoint now) {
+  int accepted = 0;
+  while (CanAccept(now)) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The connection stays queued and the socket readable: pause, or
+        // the loop would spin on it.
+        ++exhausted_;
+        paused_until_ = now + limits_.exhausted_pause;
+        if (now - exhausted_logged_at_ >= std::chrono::seconds(10)) {
+          log::Error("answering a failed pool: accept(): {} ({} time(s) so far); pausing {} ms",
+                     std::strerror(errno), exhausted_, limits_.exhausted_pause.count());
+          exhausted_logged_at_ = now;
+        }
+      }
+      break;  // EAGAIN: a worker may have taken it
+    }
+    ++accepted;
+    Client c;
+    c.fd.Reset(fd);
+    c.why = why;
+    c.close_at = now + limits_.lifetime;
+    if (!Step(c)) continue;  // answered and closed at once, or a broken client
+    if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, token_base_ | static_cast<uint64_t>(fd)).ok()) continue;
+    clients_.emplace(fd, std::move(c));
+  }
+  return accepted;
+}
+
+bool UnavailableAnswerer::Step(Client& c) {
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), 0);
+    if (n == 0) return false;  // the client closed
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (c.answered) {
+      c.discarded += static_cast<size_t>(n);
+      if (c.discarded > limits_.max_discard) return false;
+      continue;
+    }
+    c.in.append(buf, static_cast<size_t>(n));
+    const BeginScan scan = ScanForBeginRequest(c.in);
+    if (scan.result == BeginScan::Result::kInvalid) return false;
+    if (scan.result == BeginScan::Result::kNeedMore) {
+      c.in.erase(0, scan.consumed);
+      if (c.in.size() > kMaxPending) return false;
+      continue;
+    }
+    const std::string out = UnavailableResponse(scan.request_id, *c.why, kBody);
+    const ssize_t sent = ::send(c.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent != static_cast<ssize_t>(out.size())) return false;
+    ++answered_;
+    c.answered = true;
+    c.discarded = c.in.size() - scan.consumed;
+    c.in.clear();
+    c.in.shrink_to_fit();
+    ::shutdown(c.fd.get(), SHUT_WR);
+  }
+}
+
+void UnavailableAnswerer::OnEvent(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  if (!Step(it->second)) Close(fd);
+}
+
+void UnavailableAnswerer::Close(int fd) {
+  poller_->Remove(fd);
+  clients_.erase(fd);  // closes it
+}
+
+void UnavailableAnswerer::Expire(os::TimePoint now) {
+  if (paused_until_ != os::TimePoint{} && now >= paused_until_) paused_until_ = os::TimePoint{};
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    if (now < it->second.close_at) {
+      ++it;
+      continue;
+    }
+    poller_->Remove(it->first);
+    it = clients_.erase(it);
+  }
+}
+
+std::optional<os::TimePoint> UnavailableAnswerer::NextDeadline() const {
+  std::optional<os::TimePoint> next;
+  if (paused_until_ != os::TimePoint{}) next = paused_until_;  // cleared by Expire once passed
+  for (const auto& [fd, c] : clients_) {
+    if (!next || c.close_at < *next) next = c.close_at;
+  }
+  return next;
+}
+
+}  // namespace tfpm::supervisor
