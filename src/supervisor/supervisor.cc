@@ -1190,6 +1190,8 @@ control::Json Supervisor::StatusJson() const {
     uint64_t busy = 0, idle = 0, served = 0;
     const PoolCounters& c = *pool.counters;
     uint64_t slow = c.retired_slow, terminated = c.retired_terminated, rejected = c.retired_rejected;
+    uint64_t limits[scoreboard::kLimitCount];
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
@@ -1201,8 +1203,13 @@ control::Json Supervisor::StatusJson() const {
           slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
           terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
           rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
+          for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += seg.header()->Read(scoreboard::Limit(i));
         }
       }
+    }
+    Json limit_counts = Json::object();
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
+      limit_counts[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
     }
     pools.push_back(Json{{"name", pool.config.name},
                          {"listen", pool.listener->address.ToString()},
@@ -1217,6 +1224,7 @@ control::Json Supervisor::StatusJson() const {
                          {"slow_requests", slow},
                          {"terminated_requests", terminated},
                          {"max_wait_rejected", rejected},
+                         {"limits", std::move(limit_counts)},
                          {"processes", std::move(procs)}});
   }
   // Processes of earlier generations that are draining, and new ones of a

@@ -58,6 +58,16 @@ void PrintStatus(const Json& r) {
                 pool.value("name", "?").c_str(), pool.value("listen", "?").c_str(),
                 pool.value("mode", "?").c_str(), pool.value("pm", "static").c_str(), pool.value("busy_threads", 0ull),
                 pool.value("idle_threads", 0ull), pool.value("requests", 0ull));
+    // The connection limits that tripped (docs/security.md), when any did.
+    std::string tripped;
+    if (pool.contains("limits")) {
+      for (const auto& [key, count] : pool.at("limits").items()) {
+        if (count.is_number_unsigned() && count.get<uint64_t>() > 0) {
+          tripped += (tripped.empty() ? "" : ", ") + key + " " + std::to_string(count.get<uint64_t>());
+        }
+      }
+    }
+    if (!tripped.empty()) std::printf("  limits tripped: %s\n", tripped.c_str());
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),
                   proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull));
