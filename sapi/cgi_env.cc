@@ -13,20 +13,21 @@ namespace tfpm::sapi {
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   entries_.clear();
   owned_.clear();
+  index_.clear();
+  index_.reserve(params.size());
   for (const auto& [name, value] : params) {
-    if (Entry* e = Find(name)) {
-      e->value = value;
-    } else {
+    auto [it, added] = index_.try_emplace(name, entries_.size());
+    if (added) {
       entries_.push_back({name, value, false});
+    } else {
+      entries_[it->second].value = value;
     }
   }
 }
 
 CgiEnv::Entry* CgiEnv::Find(std::string_view name) {
-  for (auto& e : entries_) {
-    if (!e.erased && e.name == name) return &e;
-  }
-  return nullptr;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 const CgiEnv::Entry* CgiEnv::Find(std::string_view name) const {
@@ -54,13 +55,18 @@ std::string_view CgiEnv::Set(std::string_view name, std::string_view value) {
   if (Entry* e = Find(name)) {
     e->value = v;
   } else {
-    entries_.push_back({Own(name), v, false});
+    const std::string_view owned = Own(name);
+    index_[owned] = entries_.size();
+    entries_.push_back({owned, v, false});
   }
   return v;
 }
 
 void CgiEnv::Erase(std::string_view name) {
-  if (Entry* e = Find(name)) e->erased = true;
+  auto it = index_.find(name);
+  if (it == index_.end()) return;
+  entries_[it->second].erased = true;
+  index_.erase(it);
 }
 
 // ---- path rules ----------------------------------------------------------

@@ -9,12 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "base/log.h"
 #include "sapi/php_internal.h"
+#include "scoreboard/scoreboard.h"
 
 extern "C" {
 #include <ext/json/php_json.h>
@@ -102,6 +104,34 @@ uint64_t U(const Json& j, const char* key) { return j.value(key, uint64_t{0}); }
 std::string S(const Json& j, const char* key) { return j.value(key, std::string()); }
 std::string Dash(std::string s) { return s.empty() ? "-" : s; }
 
+// The connection limits' counters (docs/security.md), after php-fpm's
+// fields and ours above, in each format's own spelling.
+void RenderLimits(Format f, const Json& st) {
+  for (const auto& [key, label] : scoreboard::kLimitNames) {
+    const unsigned long n = U(st, std::string(key).c_str());
+    std::string dashed(label);
+    for (char& c : dashed) c = c == ' ' ? '-' : c;
+    switch (f) {
+      case Format::kText: {
+        std::string head = std::string(label) + ":";
+        head.resize(std::max<size_t>(22, head.size() + 1), ' ');
+        Put(Printf("%s%lu\n", head.c_str(), n));
+        break;
+      }
+      case Format::kHtml: Put(Printf("<tr><th>%s</th><td>%lu</td></tr>\n", std::string(label).c_str(), n)); break;
+      case Format::kXml: Put(Printf("<%s>%lu</%s>\n", dashed.c_str(), n, dashed.c_str())); break;
+      case Format::kJson: Put(Printf(",\"%s\":%lu", std::string(label).c_str(), n)); break;
+      case Format::kOpenMetrics:
+        Put(Printf("# HELP tfpm_%s Connections a limit of docs/security.md acted on: %s.\n"
+                   "# TYPE tfpm_%s counter\n"
+                   "tfpm_%s %lu\n",
+                   std::string(key).c_str(), std::string(label).c_str(), std::string(key).c_str(),
+                   std::string(key).c_str(), n));
+        break;
+    }
+  }
+}
+
 void RenderSummary(Format f, const Json& st, int64_t now) {
   const std::string pool = S(st, "pool"), pm = S(st, "process_manager");
   const int64_t start = st.value("start_time", int64_t{0});
@@ -139,6 +169,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  "rejected requests:    %lu\n",
                  p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
+      RenderLimits(f, st);
       break;
     case Format::kHtml:
       Put(Printf("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
@@ -163,10 +194,11 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  "<tr><th>slow requests</th><td>%lu</td></tr>\n"
                  "<tr><th>memory peak</th><td>%zu</td></tr>\n"
                  "<tr><th>terminated requests</th><td>%lu</td></tr>\n"
-                 "<tr><th>rejected requests</th><td>%lu</td></tr>\n"
-                 "</table>\n",
+                 "<tr><th>rejected requests</th><td>%lu</td></tr>\n",
                  p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
+      RenderLimits(f, st);
+      Put("</table>\n");
       break;
     case Format::kXml:
       Put(Printf("<?xml version=\"1.0\" ?>\n"
@@ -190,6 +222,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  "<rejected-requests>%lu</rejected-requests>\n",
                  p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
+      RenderLimits(f, st);
       break;
     case Format::kJson:
       Put(Printf("{"
@@ -212,6 +245,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  "\"rejected requests\":%lu",
                  p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
+      RenderLimits(f, st);
       break;
     case Format::kOpenMetrics:
       Put(Printf("# HELP phpfpm_up Could pool %s using a %s PM on PHP-FPM be reached?\n"
@@ -263,10 +297,11 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  "# HELP tfpm_rejected_requests The number of requests answered 503 after waiting max_wait_time "
                  "for a thread.\n"
                  "# TYPE tfpm_rejected_requests counter\n"
-                 "tfpm_rejected_requests %lu\n"
-                 "# EOF\n",
+                 "tfpm_rejected_requests %lu\n",
                  p, m, since, accepted, lq, lq_max, lq_len, idle, active, idle + active, active_max, reached, slow,
                  peak, terminated, rejected));
+      RenderLimits(f, st);
+      Put("# EOF\n");
       break;
   }
 }

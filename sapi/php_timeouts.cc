@@ -37,6 +37,7 @@
 #include "base/clock.h"
 #include "base/interrupt.h"
 #include "base/log.h"
+#include "os/thread_unblock.h"
 #include "sapi/php_internal.h"
 
 extern "C" {
@@ -116,7 +117,7 @@ void OnInterrupt(zend_execute_data* execute_data) {
 }
 
 // Reads our own memory without faulting on a bad address (EFAULT instead):
-// other threads' frames and syscall arguments may change under us.
+// other threads' frames may change under us.
 bool ReadSelf(const void* addr, void* out, size_t n) {
   iovec local{out, n}, remote{const_cast<void*>(addr), n};
   return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
@@ -124,46 +125,10 @@ bool ReadSelf(const void* addr, void* out, size_t n) {
 
 // A thread blocked in poll/select/read on a socket of the script: shut that
 // socket down so the call returns and PHP gets back to the VM. Only
-// sockets, never the request's own FastCGI connection; the syscall line is
-// read before and after the fds so a thread that moved on is left alone.
+// sockets, never the request's own FastCGI connection, and never a socket
+// that only got the number of one the thread waited on (os/thread_unblock.h).
 void UnblockSocketWait(const ThreadControl& c) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", c.tid);
-  auto read_line = [&](char* buf, size_t n) {
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t got = ::read(fd, buf, n - 1);
-    ::close(fd);
-    if (got <= 0) return false;
-    buf[got] = '\0';
-    return true;
-  };
-  char before[256], after[256];
-  if (!read_line(before, sizeof(before))) return;
-  long nr = -1;
-  unsigned long a0 = 0, a1 = 0;
-  if (sscanf(before, "%ld %lx %lx", &nr, &a0, &a1) < 2) return;
-  std::vector<int> fds;
-  if (nr == SYS_poll || nr == SYS_ppoll) {
-    const unsigned long n = std::min<unsigned long>(a1, 16);
-    for (unsigned long i = 0; i < n; ++i) {
-      pollfd p;
-      if (!ReadSelf(reinterpret_cast<const void*>(a0 + i * sizeof(pollfd)), &p, sizeof(p))) return;
-      fds.push_back(p.fd);
-    }
-  } else if (nr == SYS_read || nr == SYS_recvfrom || nr == SYS_recvmsg) {
-    fds.push_back(static_cast<int>(a0));
-  } else {
-    return;
-  }
-  if (!read_line(after, sizeof(after)) || std::strcmp(before, after) != 0) return;
-  for (int fd : fds) {
-    if (fd < 0 || fd == c.connection_fd.load(std::memory_order_acquire)) continue;
-    int type = 0;
-    socklen_t len = sizeof(type);
-    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) continue;  // not a socket
-    ::shutdown(fd, SHUT_RDWR);
-  }
+  os::ShutdownSocketsWaitedOn(c.tid, c.connection_fd.load(std::memory_order_acquire));
 }
 
 ThreadControl* Find(int index) {

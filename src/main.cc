@@ -20,6 +20,7 @@
 #include "config/validate.h"
 #include "os/process.h"
 #include "os/shared_memory.h"
+#include "os/resource_limits.h"
 #include "os/sd_notify.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
@@ -363,6 +364,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   tfpm::log::SetLineLimit(cfg->daemon.log_limit);
+  // Descriptors: each kept connection of a worker takes one, and the soft
+  // limit inherited from a shell or systemd is often 1024. Read at start
+  // only; the workers inherit it (a reload does not change it).
+  uint64_t files = 0;
+  if (auto st = tfpm::os::SetFileLimit(cfg->daemon.rlimit_files, &files); !st.ok()) {
+    tfpm::log::Alert("rlimit_files: {}", st.message());
+    return 1;
+  }
+  tfpm::log::Debug("descriptor limit (RLIMIT_NOFILE): {}", files);
 
   // Daemonize as php-fpm does by default: the parent waits until the workers
   // are ready (or failed) and exits with that result.

@@ -59,6 +59,10 @@ struct DaemonConfig {
   // worker's captured output makes in the error log (longer ones are cut
   // or wrapped as php-fpm does).
   size_t log_limit = 1024;
+  // php-fpm's rlimit_files: RLIMIT_NOFILE (soft and hard) of the daemon and
+  // its workers. 0 (unset) = raise the soft limit to the hard one at start,
+  // so a worker's connections are not capped by the inherited 1024.
+  uint64_t rlimit_files = 0;
 };
 
 struct PhpConfig {
@@ -129,6 +133,15 @@ struct PoolConfig {
   std::vector<std::string> access_suppress_path;  // URIs not logged on success
   std::string status_path, ping_path;  // "" = off; start with '/'
   std::string ping_response = "pong";
+  // Per-process connection limits (docs/security.md "Limits"): what one
+  // client may hold of a worker process. Each trip is logged (rate-limited)
+  // and counted in the status page.
+  int max_connections = 1024;                               // open FastCGI connections per process
+  std::chrono::milliseconds connection_idle_timeout{75000};  // parked with no request; > nginx's 60 s
+  std::chrono::milliseconds request_header_timeout{30000};   // BEGIN_REQUEST to the end of PARAMS
+  size_t max_params_size = 1 << 20;                         // bytes of PARAMS per request
+  int max_params = 10000;                                   // params per request
+  size_t max_connection_output = 1 << 20;                   // bytes buffered for a client that does not read
 };
 
 struct Config {

@@ -484,6 +484,9 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "log_limit", .kind = Kind::kInt,
      .set = [](DaemonConfig& d, Value& v) { d.log_limit = static_cast<size_t>(v.integer); },
      .min = 512, .max = 1 << 30},  // php-fpm: ZLOG_MIN_LIMIT 512
+    {.key = "rlimit_files", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.rlimit_files = static_cast<uint64_t>(v.integer); },
+     .min = 16, .max = 1 << 30},
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {
@@ -620,6 +623,24 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .check = UriPathIfSet},
     {.key = "ping_response", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.ping_response = std::move(v.str); }},
+    {.key = "max_connections", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_connections = static_cast<int>(v.integer); },
+     .min = 1, .max = 1 << 20},
+    {.key = "connection_idle_timeout", .kind = Kind::kDuration,
+     .set = [](PoolConfig& p, Value& v) { p.connection_idle_timeout = v.duration; },
+     .min = 100, .max = kMaxDuration},
+    {.key = "request_header_timeout", .kind = Kind::kDuration,
+     .set = [](PoolConfig& p, Value& v) { p.request_header_timeout = v.duration; },
+     .min = 100, .max = kMaxDuration},
+    {.key = "max_params_size", .kind = Kind::kSize,
+     .set = [](PoolConfig& p, Value& v) { p.max_params_size = static_cast<size_t>(v.size); },
+     .min = 4 * kKiB, .max = 64 * kMiB},
+    {.key = "max_params", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_params = static_cast<int>(v.integer); },
+     .min = 16, .max = 10000000},
+    {.key = "max_connection_output", .kind = Kind::kSize,
+     .set = [](PoolConfig& p, Value& v) { p.max_connection_output = static_cast<size_t>(v.size); },
+     .min = 16 * kKiB, .max = kGiB},
 };
 
 // ------------------------------------------------------------- pools

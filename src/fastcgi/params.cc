@@ -35,10 +35,13 @@ size_t EncodeLength(size_t length, uint8_t* out) {
 
 }  // namespace
 
-Status DecodeParams(std::string_view stream, std::vector<Param>* out) {
+Status DecodeParams(std::string_view stream, std::vector<Param>* out, size_t max_pairs) {
   out->clear();
   size_t pos = 0;
   while (pos < stream.size()) {
+    if (out->size() == max_pairs) {
+      return Status::InvalidArgument("FastCGI params: more than " + std::to_string(max_pairs) + " pairs");
+    }
     const size_t start = pos;
     size_t name_length = 0;
     size_t value_length = 0;

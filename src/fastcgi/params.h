@@ -25,7 +25,10 @@ inline constexpr size_t kMaxParamLength = 0x7fffffff;
 // An empty stream yields no pairs. A truncated length, or a length with fewer
 // bytes behind it than it claims, is a Protocol error naming the byte offset
 // of the pair; *out is then unspecified.
-Status DecodeParams(std::string_view stream, std::vector<Param>* out);
+// At most `max_pairs` pairs are decoded: a stream with more is an
+// InvalidArgument error (a limit, not a malformed stream), found before the
+// extra pairs are stored.
+Status DecodeParams(std::string_view stream, std::vector<Param>* out, size_t max_pairs = SIZE_MAX);
 
 // Writes the two length prefixes for a pair to out8 and returns how many
 // bytes were written (2 to 8). Requires both lengths <= kMaxParamLength.

@@ -33,10 +33,14 @@ struct InheritFds : bp::detail::posix::handler_base_ext, bp::detail::uses_handle
   void on_exec_setup(Executor& exec) const {
     // Move every source above all targets first, so dup2 into a target never
     // clobbers a source that is still to be placed.
+    // Just above the highest target: a fixed floor (it was 256) fails with
+    // EINVAL under a lower descriptor limit (rlimit_files).
+    int floor = 0;
+    for (int t : targets_) floor = t >= floor ? t + 1 : floor;
     int temp[64];
     const size_t n = map_.size() < 64 ? map_.size() : 64;
     for (size_t i = 0; i < n; ++i) {
-      temp[i] = ::fcntl(map_[i].first, F_DUPFD, 256);
+      temp[i] = ::fcntl(map_[i].first, F_DUPFD, floor);
       if (temp[i] < 0) {
         exec.set_error(std::error_code(errno, std::system_category()), "fcntl(F_DUPFD)");
         return;

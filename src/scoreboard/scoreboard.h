@@ -21,7 +21,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 4;
+inline constexpr uint32_t kVersion = 5;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -55,6 +55,39 @@ struct ThreadSlot {
   char user[64];              // PHP_AUTH_USER of the last request
 };
 
+// What a worker did to protect itself from one client (the connection
+// limits of docs/security.md): each trip of a limit counts once in the
+// process's Header, the supervisor sums them per pool and the status page
+// shows them after php-fpm's fields.
+enum class Limit : uint32_t {
+  kMaxConnections = 0,  // a new connection refused: max_connections open
+  kIdleTimeout,         // a parked connection closed after connection_idle_timeout
+  kHeaderTimeout,       // a request's PARAMS not complete within request_header_timeout
+  kParams,              // a request refused: max_params_size or max_params
+  kOutput,              // a connection closed: max_connection_output buffered unread
+  kProtocol,            // a connection closed: a record the server side does not accept
+  kAcceptErrors,        // accept() failed for lack of descriptors or memory (then backs off)
+  kCount,
+};
+inline constexpr size_t kLimitCount = static_cast<size_t>(Limit::kCount);
+// JSON key (status JSON, pm-ctl) and status-page label of each counter:
+// header-only, the one list every reader (supervisor, status page, pm-ctl)
+// uses.
+struct LimitName {
+  std::string_view key, label;
+};
+inline constexpr LimitName kLimitNames[kLimitCount] = {
+    {"connections_refused", "connections refused"},
+    {"idle_connections_closed", "idle connections closed"},
+    {"header_timeouts", "header timeouts"},
+    {"params_refused", "params refused"},
+    {"output_limit_closed", "output limit closed"},
+    {"protocol_errors", "protocol errors"},
+    {"accept_errors", "accept errors"},
+};
+inline std::string_view LimitKey(Limit l) { return kLimitNames[static_cast<size_t>(l)].key; }
+inline std::string_view LimitLabel(Limit l) { return kLimitNames[static_cast<size_t>(l)].label; }
+
 struct Header {
   std::atomic<uint32_t> magic;
   uint32_t version;
@@ -66,6 +99,9 @@ struct Header {
   std::atomic<uint64_t> slow_requests;        // slowlog entries written
   std::atomic<uint64_t> terminated_requests;  // ended by request_terminate_timeout
   std::atomic<uint64_t> rejected_requests;    // answered 503 by max_wait_time
+  std::atomic<uint64_t> limits[kLimitCount];  // indexed by Limit
+  void Count(Limit l) { limits[static_cast<size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
+  uint64_t Read(Limit l) const { return limits[static_cast<size_t>(l)].load(std::memory_order_relaxed); }
 };
 
 inline size_t SegmentSize(uint32_t threads) { return sizeof(Header) + threads * sizeof(ThreadSlot); }

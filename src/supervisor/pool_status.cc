@@ -84,6 +84,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   retired_slow += h->slow_requests.load(std::memory_order_relaxed);
   retired_terminated += h->terminated_requests.load(std::memory_order_relaxed);
   retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
   for (uint32_t t = 0; t < h->thread_count; ++t) {
     ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -141,12 +142,15 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
   uint64_t accepted = c.retired_requests, slow = c.retired_slow, memory_peak = c.retired_memory_peak;
   uint64_t terminated = c.retired_terminated, rejected = c.retired_rejected;
   uint64_t idle = 0, active = 0;
+  uint64_t limits[scoreboard::kLimitCount];
+  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
   json procs = json::array();
   for (const scoreboard::Segment& seg : segments) {
     const scoreboard::Header* h = seg.header();
     slow += h->slow_requests.load(std::memory_order_relaxed);
     terminated += h->terminated_requests.load(std::memory_order_relaxed);
     rejected += h->rejected_requests.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
     for (uint32_t t = 0; t < h->thread_count; ++t) {
       ThreadSnapshot s;
       if (!scoreboard::ReadSlot(*seg.slot(t), &s)) continue;
@@ -196,6 +200,10 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
            {"memory_peak", memory_peak},
            {"terminated_requests", terminated},
            {"rejected_requests", rejected}};
+  // The connection limits' counters (docs/security.md), after php-fpm's fields.
+  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
+    out[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
+  }
   if (full) out["processes"] = std::move(procs);
   return out;
 }

@@ -29,6 +29,7 @@ struct PoolCounters {
   // from their segments).
   uint64_t retired_requests = 0, retired_slow = 0, retired_terminated = 0, retired_rejected = 0;
   uint64_t retired_memory_peak = 0;
+  uint64_t retired_limits[scoreboard::kLimitCount] = {};  // by scoreboard::Limit
   // Sampled once a second, as php-fpm's maintenance does.
   uint64_t max_listen_queue = 0;
   uint64_t max_active = 0;

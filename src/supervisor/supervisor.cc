@@ -344,7 +344,7 @@ int Supervisor::Run() {
 void Supervisor::Survived(std::string_view where, const std::exception& e) {
   ++internal_errors_;
   uint64_t held = 0;
-  if (!internal_error_log_.Allow(base::MonotonicMillis(), &held)) return;
+  if (!internal_error_log_.Allow(&held)) return;
   log::Error("internal error while handling {} (carrying on): {}{}", where, base::ValidUtf8(e.what()),
              held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
 }
@@ -1103,7 +1103,7 @@ void Supervisor::AcceptControl() {
       }
       ++control_clients_dropped_;
       uint64_t held = 0;
-      if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+      if (control_limit_log_.Allow(&held)) {
         log::Warning("control socket: {} clients connected; dropping the one that waited longest ({} more since "
                      "the last such line)", kMaxControlClients, held);
       }
@@ -1156,7 +1156,7 @@ void Supervisor::ExpireControlClients() {
     }
     ++control_clients_dropped_;
     uint64_t held = 0;
-    if (control_limit_log_.Allow(base::MonotonicMillis(), &held)) {
+    if (control_limit_log_.Allow(&held)) {
       log::Warning("control socket: dropping a client that did not {} within {} s ({} more since the last such line)",
                    it->second.replying ? "read its reply" : "send its request",
                    (it->second.replying ? kControlReplyTimeout : kControlRequestTimeout).count() / 1000, held);
@@ -1378,6 +1378,8 @@ control::Json Supervisor::StatusJson() const {
     uint64_t busy = 0, idle = 0, served = 0;
     const PoolCounters& c = *pool.counters;
     uint64_t slow = c.retired_slow, terminated = c.retired_terminated, rejected = c.retired_rejected;
+    uint64_t limits[scoreboard::kLimitCount];
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
     for (const Slot& slot : pool.slots) {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
@@ -1389,8 +1391,13 @@ control::Json Supervisor::StatusJson() const {
           slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
           terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
           rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
+          for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += seg.header()->Read(scoreboard::Limit(i));
         }
       }
+    }
+    Json limit_counts = Json::object();
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
+      limit_counts[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
     }
     pools.push_back(Json{{"name", pool.config.name},
                          {"listen", pool.listener->address.ToString()},
@@ -1406,6 +1413,7 @@ control::Json Supervisor::StatusJson() const {
                          {"terminated_requests", terminated},
                          {"max_wait_rejected", rejected},
                          {"health", PoolHealthJson(pool, now)},
+                         {"limits", std::move(limit_counts)},
                          {"processes", std::move(procs)}});
   }
   // Processes of earlier generations that are draining, and new ones of a

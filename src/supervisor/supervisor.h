@@ -288,8 +288,8 @@ class Supervisor {
   uint64_t connections_handed_over_ = 0;
   uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
   uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
-  base::RateLimiter internal_error_log_;
-  base::RateLimiter control_limit_log_;
+  base::RateLimit internal_error_log_;
+  base::RateLimit control_limit_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;

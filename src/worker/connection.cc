@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "base/clock.h"
 #include "base/interrupt.h"
@@ -15,6 +16,7 @@
 #include "fastcgi/params.h"
 #include "fastcgi/record.h"
 #include "fastcgi/writer.h"
+#include "worker/limit_report.h"
 
 namespace tfpm::worker {
 namespace {
@@ -26,6 +28,20 @@ using fastcgi::RecordType;
 constexpr size_t kInitialInput = 16 * 1024;
 constexpr size_t kMaxInput = 256 * 1024;
 constexpr size_t kFlushThreshold = 64 * 1024;
+// Buffers larger than this are given back when the connection is parked.
+constexpr size_t kKeepCapacity = 16 * 1024;
+
+// Types a web server sends on a request's id (STDIN after the request
+// ended, or for a request refused with CANT_MPX_CONN, is skipped).
+bool ClientRecordType(RecordType t) {
+  return t == RecordType::kBeginRequest || t == RecordType::kAbortRequest || t == RecordType::kParams ||
+         t == RecordType::kStdin || t == RecordType::kData;
+}
+
+template <typename T>
+void ReleaseCapacity(T* buffer) {
+  if (buffer->capacity() > kKeepCapacity) T().swap(*buffer);
+}
 
 std::string_view RoleName(uint16_t role) {
   switch (role) {
@@ -105,7 +121,11 @@ fastcgi::ParseResult Connection::NextRecord(fastcgi::Record* record) {
   Status err;
   const ParseResult r = fastcgi::ParseRecord(std::string_view(in_.get() + in_begin_, in_end_ - in_begin_),
                                              record, &consumed, &err);
-  if (r == ParseResult::kError) log::Warning("FastCGI from fd {}: {}", fd_.get(), err.message());
+  if (r == ParseResult::kError) {
+    broken_ = true;
+    TripLimit(config_->board, scoreboard::Limit::kProtocol,
+              fmt::format("FastCGI connection closed: {}", err.message()));
+  }
   in_begin_ += consumed;
   return r;
 }
@@ -124,6 +144,7 @@ bool Connection::DropFinishedInput() {
                       (h.type == RecordType::kStdin || h.type == RecordType::kData ||
                        h.type == RecordType::kAbortRequest);
     if (!ours) break;
+    if (h.type == RecordType::kStdin && rec.content.empty()) leftovers_open_ = false;
     in_begin_ += consumed;
   }
   Compact();
@@ -141,15 +162,69 @@ void Connection::Compact() {
   }
 }
 
+void Connection::ReleaseBuffers() {
+  if (in_begin_ == in_end_ && stdin_left_ == 0 && in_cap_ > kInitialInput) {
+    in_.reset(new char[kInitialInput]);
+    in_cap_ = kInitialInput;
+    in_begin_ = in_end_ = 0;
+  }
+  ReleaseCapacity(&params_raw_);
+  ReleaseCapacity(&params_store_);
+  ReleaseCapacity(&params_);
+  if (out_.empty()) ReleaseCapacity(&out_);
+}
+
+void Connection::ProtocolError(const fastcgi::RecordHeader& header) {
+  broken_ = true;
+  TripLimit(config_->board, scoreboard::Limit::kProtocol,
+            fmt::format("FastCGI connection closed: unexpected record type {} on request id {}",
+                        static_cast<unsigned>(header.type), header.request_id));
+}
+
+bool Connection::FlushPending() {
+  CloseRecord();
+  size_t off = 0;
+  while (off < out_.size()) {
+    const ssize_t n = ::send(fd_.get(), out_.data() + off, out_.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    broken_ = true;
+    out_.clear();
+    return false;
+  }
+  out_.erase(0, off);
+  if (out_.size() > config_->max_output) {
+    broken_ = true;
+    TripLimit(config_->board, scoreboard::Limit::kOutput,
+              fmt::format("FastCGI connection closed: {} bytes of answers unread by the client "
+                          "(max_connection_output {})",
+                          out_.size(), config_->max_output));
+    out_.clear();
+    return false;
+  }
+  return true;
+}
+
 bool Connection::HandleManagement(const fastcgi::RecordHeader& header, std::string_view content) {
   if (header.type == RecordType::kGetValues) {
     std::vector<fastcgi::Param> asked;
     if (!fastcgi::DecodeParams(content, &asked).ok()) return false;
+    // Each known name is answered once, however often it is asked: the
+    // answer is never larger than the three values.
+    bool conns = false, reqs = false, mpxs = false;
     std::vector<std::pair<std::string, std::string>> answer;
     for (const auto& [name, value] : asked) {
-      if (name == fastcgi::kMaxConns) answer.emplace_back(name, std::to_string(config_->max_conns));
-      if (name == fastcgi::kMaxReqs) answer.emplace_back(name, std::to_string(config_->max_reqs));
-      if (name == fastcgi::kMpxsConns) answer.emplace_back(name, "0");
+      if (name == fastcgi::kMaxConns && !std::exchange(conns, true)) {
+        answer.emplace_back(name, std::to_string(config_->max_conns));
+      } else if (name == fastcgi::kMaxReqs && !std::exchange(reqs, true)) {
+        answer.emplace_back(name, std::to_string(config_->max_reqs));
+      } else if (name == fastcgi::kMpxsConns && !std::exchange(mpxs, true)) {
+        answer.emplace_back(name, "0");
+      }
     }
     CloseRecord();
     fastcgi::AppendGetValuesResult(answer, &out_);
@@ -162,9 +237,17 @@ bool Connection::HandleManagement(const fastcgi::RecordHeader& header, std::stri
 
 bool Connection::FinishParams() {
   std::vector<fastcgi::Param> raw;
-  Status st = fastcgi::DecodeParams(params_raw_, &raw);
+  Status st = fastcgi::DecodeParams(params_raw_, &raw, config_->max_params);
   if (!st.ok()) {
-    log::Warning("FastCGI PARAMS from fd {}: {}", fd_.get(), st.message());
+    broken_ = true;
+    if (st.code() == Status::Code::kInvalidArgument) {
+      TripLimit(config_->board, scoreboard::Limit::kParams,
+                fmt::format("FastCGI connection closed: more than {} params in a request (max_params)",
+                            config_->max_params));
+    } else {
+      TripLimit(config_->board, scoreboard::Limit::kProtocol,
+                fmt::format("FastCGI connection closed: {}", st.message()));
+    }
     return false;
   }
   // Copy into one buffer with a NUL after each name and value, so the SAPI
@@ -189,7 +272,7 @@ bool Connection::FinishParams() {
   state_ = State::kActive;
   stdin_off_ = stdin_left_ = 0;
   stdin_ended_ = false;
-  aborted_ = false;
+  abort_requested_ = false;
   finished_ = false;
   input_deadline_us_ = 0;
   input_timed_out_ = false;
@@ -197,13 +280,21 @@ bool Connection::FinishParams() {
 }
 
 Connection::Progress Connection::ReadRequest() {
+  if (broken_) return Progress::kClose;
+  // Answers left from the last time (parked for writability).
+  if (!out_.empty() && !FlushPending()) return Progress::kClose;
+  size_t read_this_call = 0;
   for (;;) {
     Record rec;
     for (ParseResult r; (r = NextRecord(&rec)) != ParseResult::kNeedMore;) {
       if (r == ParseResult::kError) return Progress::kClose;
       const auto& h = rec.header;
       if (h.request_id == fastcgi::kNullRequestId) {
-        if (!HandleManagement(h, rec.content)) return Progress::kClose;
+        if (!HandleManagement(h, rec.content)) {
+          broken_ = true;
+          TripLimit(config_->board, scoreboard::Limit::kProtocol, "FastCGI connection closed: malformed GET_VALUES");
+          return Progress::kClose;
+        }
         continue;
       }
       switch (h.type) {
@@ -214,19 +305,26 @@ Connection::Progress Connection::ReadRequest() {
           }
           fastcgi::BeginRequestBody body;
           if (!fastcgi::DecodeBeginRequest(rec.content, &body).ok()) {
-            log::Warning("FastCGI from fd {}: malformed BEGIN_REQUEST", fd_.get());
+            broken_ = true;
+            TripLimit(config_->board, scoreboard::Limit::kProtocol,
+                      "FastCGI connection closed: malformed BEGIN_REQUEST");
             return Progress::kClose;
           }
           if (RoleName(static_cast<uint16_t>(body.role)).empty()) {
             // The spec's answer: END_REQUEST with FCGI_UNKNOWN_ROLE, at
             // once (the client may wait for it); the request's other
             // records are then ignored. (php-fpm closes the connection.)
-            log::Warning("FastCGI from fd {}: unknown role {}", fd_.get(), static_cast<unsigned>(body.role));
+            WarnRateLimited(fmt::format("FastCGI: BEGIN_REQUEST with unknown role {} refused",
+                                        static_cast<unsigned>(body.role)));
             fastcgi::AppendEndRequest(h.request_id, 0, fastcgi::ProtocolStatus::kUnknownRole, &out_);
-            if (!SendAll() || (body.flags & fastcgi::kFlagKeepConn) == 0) return Progress::kClose;
+            if ((body.flags & fastcgi::kFlagKeepConn) == 0) {
+              FlushPending();
+              return Progress::kClose;
+            }
             continue;
           }
           state_ = State::kParams;
+          leftovers_open_ = false;
           request_id_ = h.request_id;
           role_ = static_cast<uint16_t>(body.role);
           keep_conn_ = (body.flags & fastcgi::kFlagKeepConn) != 0;
@@ -237,12 +335,14 @@ Connection::Progress Connection::ReadRequest() {
           if (state_ != State::kParams || h.request_id != request_id_) continue;
           if (rec.content.empty()) {
             if (!FinishParams()) return Progress::kClose;
-            if (!out_.empty() && !SendAll()) return Progress::kClose;
+            if (!out_.empty() && !FlushPending()) return Progress::kClose;
             return Progress::kRequestReady;
           }
           if (params_raw_.size() + rec.content.size() > config_->max_params_bytes) {
-            log::Warning("FastCGI from fd {}: PARAMS larger than {} bytes", fd_.get(),
-                         config_->max_params_bytes);
+            broken_ = true;
+            TripLimit(config_->board, scoreboard::Limit::kParams,
+                      fmt::format("FastCGI connection closed: PARAMS larger than {} bytes (max_params_size)",
+                                  config_->max_params_bytes));
             return Progress::kClose;
           }
           params_raw_.append(rec.content);
@@ -251,28 +351,51 @@ Connection::Progress Connection::ReadRequest() {
           if (state_ == State::kParams && h.request_id == request_id_) {
             fastcgi::AppendEndRequest(request_id_, 0, fastcgi::ProtocolStatus::kRequestComplete, &out_);
             state_ = State::kIdle;
-            if (!SendAll() || !keep_conn_) return Progress::kClose;
+            if (!keep_conn_) {
+              FlushPending();
+              return Progress::kClose;
+            }
           }
           continue;
         default:
-          continue;  // leftovers of a finished request (unread STDIN), DATA
+          // Skipped: the rest of the body a finished request did not read
+          // (up to its end), a late ABORT, and the records of a request
+          // refused with CANT_MPX_CONN while this one is being read.
+          // Anything else is not a web server talking (php-fpm closes too).
+          if ((h.type == RecordType::kStdin || h.type == RecordType::kData) && h.request_id == request_id_ &&
+              leftovers_open_) {
+            if (h.type == RecordType::kStdin && rec.content.empty()) leftovers_open_ = false;
+            continue;
+          }
+          if (h.type == RecordType::kAbortRequest) continue;
+          if (state_ == State::kParams && h.request_id != request_id_ && ClientRecordType(h.type)) continue;
+          ProtocolError(h);
+          return Progress::kClose;
       }
     }
-    if (!out_.empty() && !SendAll()) return Progress::kClose;
+    if (!out_.empty() && !FlushPending()) return Progress::kClose;
+    // Fairness: a client that streams records without completing a request
+    // gets back in line (its bytes wait in the socket, so epoll wakes a
+    // thread for it again) instead of keeping this thread.
+    if (read_this_call >= kMaxInput) return Progress::kNeedMore;
     Compact();
+    const size_t had = in_end_;
     switch (FillInput(false)) {
-      case Fill::kData: break;
+      case Fill::kData:
+        read_this_call += in_end_ - had;
+        break;
       case Fill::kAgain: return Progress::kNeedMore;
       case Fill::kEof:
       case Fill::kTimeout:      // not returned without blocking
       case Fill::kInterrupted:  // not returned without blocking
+        broken_ = true;
         return Progress::kClose;
     }
   }
 }
 
 ssize_t Connection::ReadStdin(std::span<char> buf) {
-  if (aborted_) return -1;
+  if (aborted()) return -1;
   if (state_ != State::kActive || stdin_ended_ || buf.empty()) return 0;
   for (;;) {
     if (stdin_left_ > 0) {
@@ -284,14 +407,15 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
     }
     Record rec;
     for (ParseResult r; (r = NextRecord(&rec)) != ParseResult::kNeedMore;) {
-      if (r == ParseResult::kError) {
-        aborted_ = true;
-        return -1;
-      }
+      if (r == ParseResult::kError) return -1;
       const auto& h = rec.header;
       if (h.request_id == fastcgi::kNullRequestId) {
         HandleManagement(h, rec.content);
         continue;
+      }
+      if (!ClientRecordType(h.type)) {
+        ProtocolError(h);
+        return -1;
       }
       if (h.request_id != request_id_) {
         if (h.type == RecordType::kBeginRequest) {
@@ -310,10 +434,15 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
         break;
       }
       if (h.type == RecordType::kAbortRequest) {
-        aborted_ = true;
+        // Answered with END_REQUEST by Finish(); the script sees
+        // connection_aborted() and its output is dropped.
+        abort_requested_ = true;
         return -1;
       }
     }
+    // Answers to management records and refused requests sent meanwhile:
+    // out as far as the socket takes them, never waiting, bounded.
+    if (!out_.empty() && !FlushPending()) return -1;
     if (stdin_left_ > 0) continue;
     switch (FillInput(true)) {
       case Fill::kData: break;
@@ -323,7 +452,7 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
       case Fill::kInterrupted:
         return 0;
       default:
-        aborted_ = true;
+        broken_ = true;
         return -1;
     }
   }
@@ -331,7 +460,7 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
 
 bool Connection::Append(RecordType type, std::string_view data) {
   if (finished_) return true;
-  if (aborted_) return false;
+  if (aborted()) return false;
   if (data.empty()) return true;
   // Consecutive writes to one stream fill one open record, as php-fpm's
   // fcgi_write() does: many small echo()s without output_buffering share a
@@ -375,7 +504,7 @@ bool Connection::WriteStderr(std::string_view data) { return Append(RecordType::
 
 bool Connection::Flush() {
   if (finished_) return true;
-  if (aborted_) return false;
+  if (aborted()) return false;
   return SendAll();
 }
 
@@ -391,8 +520,10 @@ bool Connection::SendAll() {
     if (n < 0 && errno == EINTR) continue;
     // A client that stops reading holds the thread here; a request timeout
     // that wants the thread back ends the wait (the response is then lost).
-    if (n < 0 && errno == EAGAIN && WaitUntil(fd_.get(), POLLOUT, 0) == Wait::kReady) continue;
-    aborted_ = true;
+    if (n < 0 && errno == EAGAIN && !nonblocking_writes_ && WaitUntil(fd_.get(), POLLOUT, 0) == Wait::kReady) {
+      continue;
+    }
+    broken_ = true;
     out_.clear();
     return false;
   }
@@ -403,9 +534,11 @@ bool Connection::SendAll() {
 void Connection::Finish(uint32_t app_status) {
   if (finished_) return;
   finished_ = true;
-  if (!aborted_) {
+  if (!broken_) {
+    // After FCGI_ABORT_REQUEST the client still waits for END_REQUEST
+    // (spec §5.4); the stream end is left out, the output was dropped.
     CloseRecord();
-    fastcgi::AppendStreamEnd(RecordType::kStdout, request_id_, &out_);
+    if (!abort_requested_) fastcgi::AppendStreamEnd(RecordType::kStdout, request_id_, &out_);
     fastcgi::AppendEndRequest(request_id_, app_status, fastcgi::ProtocolStatus::kRequestComplete, &out_);
     SendAll();
   }
@@ -422,6 +555,7 @@ void Connection::Finish(uint32_t app_status) {
     ::shutdown(fd_.get(), SHUT_WR);
   }
   // Unread body records of this request are skipped by ReadRequest().
+  leftovers_open_ = !stdin_ended_;
   state_ = State::kIdle;
   stdin_left_ = 0;
 }

@@ -9,7 +9,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "os/resource_limits.h"
 #include "os/socket.h"
+#include "worker/limit_report.h"
 
 namespace tfpm::worker {
 
@@ -23,12 +25,26 @@ constexpr int kFirstRequestWaitMs = 5;
 constexpr uint64_t kWakeToken = 2;
 constexpr uint64_t kRetireToken = 4;
 constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+// How often the main thread's Tick looks for expired connections.
+constexpr int64_t kTickMs = 250;
+// accept() back-off after EMFILE & co.: doubled from the first to the last.
+constexpr int64_t kFirstBackoffMs = 10, kMaxBackoffMs = 1000;
+
+// Descriptors kept free for PHP below the soft RLIMIT_NOFILE (at least;
+// 4 per thread if more).
+constexpr int kFdReserve = 16;
+// Below the reserve, the last descriptors that make an idle connection go.
+constexpr int kEvictSlack = 8;
+
+bool ResourceShortage(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 }  // namespace
 
 Server::Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board)
     : options_(std::move(options)), listeners_(std::move(listeners)), board_(board) {
   conn_config_ = options_.connection;
+  if (conn_config_.board == nullptr && board_ != nullptr) conn_config_.board = board_->header();
+  backoff_ = std::make_unique<Backoff[]>(listeners_.size());
   // With a hand-off socket a draining worker never ends a kept connection.
   conn_config_.draining = options_.handoff_socket >= 0 ? nullptr : &draining_;
 }
@@ -55,6 +71,8 @@ Status Server::Start(ThreadMain thread_main, int initial) {
     st = poller_->Add(listeners_[i].get(), EPOLLIN | EPOLLONESHOT, (i << 1) | 1);
     if (!st.ok()) return st;
   }
+  const int reserve = std::max(kFdReserve, 4 * options_.threads);
+  fd_ceiling_ = static_cast<int>(std::min<uint64_t>(os::SoftFileLimit(), 1 << 30)) - reserve;
   thread_main_ = std::move(thread_main);
   for (int i = 0; i < options_.threads; ++i) {
     ThreadRec& t = threads_.emplace_back();
@@ -218,6 +236,7 @@ bool Server::ServeOne(int index, const Handler& handler) {
       auto* conn = reinterpret_cast<Connection*>(token);
       conn->Acquire();
       conn->idle_since_ms.store(0, std::memory_order_relaxed);
+      conn->partial_since_ms.store(0, std::memory_order_relaxed);
       if (conn->parked_partial) {
         conn->parked_partial = false;
         partial_.fetch_sub(1, std::memory_order_acq_rel);
@@ -233,26 +252,156 @@ void Server::Accept(int listener, int index, const Handler& handler) {
   // Draining began after this thread was woken: leave the connection to
   // the new generation.
   if (draining_.load(std::memory_order_acquire)) return;
-  const int lfd = listeners_[static_cast<size_t>(listener)].get();
-  const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const int err = errno;
-  // Let the next thread accept while this one serves.
-  if (!draining_.load(std::memory_order_acquire)) {
-    (void)poller_->Modify(lfd, EPOLLIN | EPOLLONESHOT, (static_cast<uint64_t>(listener) << 1) | 1);
-  }
-  if (fd < 0) {
-    if (err != EAGAIN && err != EINTR && err != ECONNABORTED) {
-      log::Error("accept() failed: {}", std::strerror(err));
-    }
-    return;
-  }
-  auto* conn = new Connection(os::UniqueFd(fd), &conn_config_);
+  os::UniqueFd fd = AcceptOne(static_cast<size_t>(listener));
+  if (!fd) return;
+  auto* conn = new Connection(std::move(fd), &conn_config_);
   conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
   }
   Drive(conn, index, handler, false, true);
+}
+
+os::UniqueFd Server::AcceptOne(size_t li) {
+  const int lfd = listeners_[li].get();
+  const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  const int err = errno;
+  if (fd < 0 && ResourceShortage(err)) {
+    PauseListener(li, err);
+    return os::UniqueFd();
+  }
+  // Let the next thread accept while this one serves.
+  if (!draining_.load(std::memory_order_acquire)) {
+    (void)poller_->Modify(lfd, EPOLLIN | EPOLLONESHOT, (static_cast<uint64_t>(li) << 1) | 1);
+  }
+  if (fd < 0) {
+    if (err != EAGAIN && err != EINTR && err != ECONNABORTED) {
+      TripLimit(conn_config_.board, scoreboard::Limit::kAcceptErrors,
+                fmt::format("accept() failed: {}", std::strerror(err)));
+    }
+    return os::UniqueFd();
+  }
+  os::UniqueFd conn(fd);
+  if (backoff_[li].delay_ms.load(std::memory_order_relaxed) != 0) {
+    backoff_[li].delay_ms.store(0, std::memory_order_relaxed);
+  }
+  if (fd >= fd_ceiling_ - kEvictSlack && fd < fd_ceiling_) {
+    // Close to the reserve: the connection idle longest makes room, so the
+    // descriptors in use stay below it and new connections keep coming in.
+    if (EvictOldest()) {
+      TripLimit(conn_config_.board, scoreboard::Limit::kAcceptErrors,
+                fmt::format("descriptors nearly exhausted (descriptor {}): closed the connection idle longest; "
+                            "raise rlimit_files or lower max_connections",
+                            fd));
+    }
+  } else if (fd >= fd_ceiling_) {
+    // Refused (it would eat into the reserve), and the connection idle
+    // longest is ended so the next one finds room below the reserve.
+    const bool evicted = EvictOldest();
+    TripLimit(conn_config_.board, scoreboard::Limit::kAcceptErrors,
+              fmt::format("connection refused: descriptor {} is in the reserve kept for PHP (from {} on){}; "
+                          "raise rlimit_files or lower max_connections",
+                          fd, fd_ceiling_, evicted ? ", closed the connection idle longest" : ""));
+    return os::UniqueFd();
+  }
+  size_t open = 0;
+  {
+    std::lock_guard lock(mu_);
+    open = connections_.size();
+  }
+  if (open >= conn_config_.max_connections) {
+    TripLimit(conn_config_.board, scoreboard::Limit::kMaxConnections,
+              fmt::format("connection refused: {} connections open in this process (max_connections)", open));
+    return os::UniqueFd();  // closes it
+  }
+  return conn;
+}
+
+// As nginx does when it runs out of connections: make room by ending the
+// connection that has waited longest without a complete request (parked
+// idle, or holding half of one), so a process that one client filled with
+// idle connections still serves the others.
+bool Server::EvictOldest() {
+  std::lock_guard lock(mu_);
+  Connection* oldest = nullptr;
+  int64_t oldest_since = 0;
+  for (Connection* c : connections_) {
+    const int64_t idle = c->idle_since_ms.load(std::memory_order_relaxed);
+    const int64_t since = idle != 0 ? idle : c->partial_since_ms.load(std::memory_order_relaxed);
+    if (since == 0 || c->expired.load(std::memory_order_relaxed)) continue;
+    if (oldest == nullptr || since < oldest_since) {
+      oldest = c;
+      oldest_since = since;
+    }
+  }
+  if (oldest == nullptr || oldest->expired.exchange(true, std::memory_order_acq_rel)) return false;
+  ::shutdown(oldest->fd(), SHUT_RDWR);
+  return true;
+}
+
+void Server::PauseListener(size_t li, int err) {
+  const bool evicted = EvictOldest();
+  Backoff& b = backoff_[li];
+  int64_t delay = 0;
+  if (evicted) {
+    // A descriptor is about to be freed: try again at once (each failure
+    // evicts another connection, so this ends when none is left to evict).
+    if (!draining_.load(std::memory_order_acquire)) {
+      (void)poller_->Modify(listeners_[li].get(), EPOLLIN | EPOLLONESHOT, (static_cast<uint64_t>(li) << 1) | 1);
+    }
+  } else {
+    delay = std::clamp<int64_t>(b.delay_ms.load(std::memory_order_relaxed) * 2, kFirstBackoffMs, kMaxBackoffMs);
+    b.delay_ms.store(delay, std::memory_order_relaxed);
+    b.resume_ms.store(base::MonotonicMillis() + delay, std::memory_order_release);
+  }
+  TripLimit(conn_config_.board, scoreboard::Limit::kAcceptErrors,
+            evicted ? fmt::format("accept() failed: {}; closed the connection idle longest to make room "
+                                  "(raise rlimit_files or lower max_connections)",
+                                  std::strerror(err))
+                    : fmt::format("accept() failed: {}; not accepting for {} ms (raise rlimit_files or lower "
+                                  "max_connections)",
+                                  std::strerror(err), delay));
+}
+
+std::chrono::milliseconds Server::Tick() {
+  const int64_t now = base::MonotonicMillis();
+  int64_t next = kTickMs;
+  const bool draining = draining_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    Backoff& b = backoff_[i];
+    int64_t resume = b.resume_ms.load(std::memory_order_acquire);
+    if (resume == 0) continue;
+    if (now < resume) {
+      next = std::min(next, resume - now);
+      continue;
+    }
+    if (!b.resume_ms.compare_exchange_strong(resume, 0, std::memory_order_acq_rel)) continue;
+    if (!draining) (void)poller_->Modify(listeners_[i].get(), EPOLLIN | EPOLLONESHOT, (static_cast<uint64_t>(i) << 1) | 1);
+  }
+  // Connections are deleted under mu_ (Close): while we hold it, each fd
+  // below is still the connection's own.
+  std::lock_guard lock(mu_);
+  for (Connection* c : connections_) {
+    const int64_t idle = c->idle_since_ms.load(std::memory_order_relaxed);
+    const int64_t partial = c->partial_since_ms.load(std::memory_order_relaxed);
+    scoreboard::Limit limit;
+    if (idle != 0 && now - idle >= conn_config_.idle_timeout_ms) {
+      limit = scoreboard::Limit::kIdleTimeout;
+    } else if (partial != 0 && now - partial >= conn_config_.header_timeout_ms) {
+      limit = scoreboard::Limit::kHeaderTimeout;
+    } else {
+      continue;
+    }
+    if (c->expired.exchange(true, std::memory_order_acq_rel)) continue;
+    ::shutdown(c->fd(), SHUT_RDWR);
+    TripLimit(conn_config_.board, limit,
+              limit == scoreboard::Limit::kIdleTimeout
+                  ? fmt::format("kept connection closed: idle for {} ms (connection_idle_timeout)", now - idle)
+                  : fmt::format("connection closed: request incomplete after {} ms (request_header_timeout)",
+                                now - partial));
+  }
+  return std::chrono::milliseconds(next);
 }
 
 void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready, bool fresh) {
@@ -289,6 +438,7 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
           Park(conn);
           return;
         case Connection::Progress::kRequestReady:
+          conn->partial_start_ms = 0;
           break;
       }
     }
@@ -317,8 +467,8 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
     // thread while other connections starve).
     const bool pipelined = conn->DropFinishedInput();
     const bool draining = draining_.load(std::memory_order_acquire);
-    if (draining && conn->keep_conn() && !conn->aborted() && !pipelined && HandOver(conn)) return;
-    if (!conn->keep_conn() || conn->aborted() || draining) {
+    if (draining && conn->keep_conn() && conn->reusable() && !pipelined && HandOver(conn)) return;
+    if (!conn->keep_conn() || !conn->reusable() || draining) {
       Close(conn);
       return;
     }
@@ -339,7 +489,7 @@ void Server::Failed(Connection* conn, std::string_view what, std::string_view wh
   bool log_it;
   {
     std::lock_guard lock(error_log_mu_);
-    log_it = error_log_.Allow(base::MonotonicMillis(), &held);
+    log_it = error_log_.Allow(&held);
   }
   if (log_it) {
     log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id, why,
@@ -411,12 +561,15 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
       const size_t li = static_cast<size_t>(token >> 1);
       auto it = ready_since_.find(~static_cast<uint64_t>(li));
       const bool old = it != ready_since_.end() && now - it->second >= limit;
-      const int fd = old ? ::accept4(listeners_[li].get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
-      if (!draining_.load(std::memory_order_acquire)) {
-        (void)poller_->Modify(listeners_[li].get(), EPOLLIN | EPOLLONESHOT, token);
+      if (!old) {
+        if (!draining_.load(std::memory_order_acquire)) {
+          (void)poller_->Modify(listeners_[li].get(), EPOLLIN | EPOLLONESHOT, token);
+        }
+        continue;
       }
-      if (fd < 0) continue;
-      auto* conn = new Connection(os::UniqueFd(fd), &conn_config_);
+      os::UniqueFd fd = AcceptOne(li);
+      if (!fd) continue;
+      auto* conn = new Connection(std::move(fd), &conn_config_);
       conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(mu_);
@@ -431,6 +584,8 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
     }
     auto* conn = reinterpret_cast<Connection*>(token);
     conn->Acquire();
+    conn->idle_since_ms.store(0, std::memory_order_relaxed);
+    conn->partial_since_ms.store(0, std::memory_order_relaxed);
     if (conn->parked_partial) {
       conn->parked_partial = false;
       partial_.fetch_sub(1, std::memory_order_acq_rel);
@@ -451,6 +606,9 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
 }
 
 void Server::Answer503(Connection* conn) {
+  // The main thread answers: it must never wait for a client that does not
+  // read (a 503 the socket does not take at once is dropped).
+  conn->SetNonBlockingWrites();
   fastcgi::RespondUnavailable(*conn, "tfpm: no free thread within max_wait_time",
                               "Service Unavailable: all threads are busy\n");
   Close(conn);
@@ -474,11 +632,19 @@ void Server::Park(Connection* conn) {
     if (!HandOver(conn)) Close(conn);
     return;
   }
+  const int64_t now_ms = std::max<int64_t>(1, base::MonotonicMillis());
   if (holding) {
     conn->parked_partial = true;
     partial_.fetch_add(1, std::memory_order_acq_rel);
+    if (conn->partial_start_ms == 0) conn->partial_start_ms = now_ms;
+  } else {
+    conn->partial_start_ms = 0;
+    conn->ReleaseBuffers();
   }
-  conn->idle_since_ms.store(holding ? 0 : std::max<int64_t>(1, base::MonotonicMillis()), std::memory_order_relaxed);
+  conn->idle_since_ms.store(holding ? 0 : now_ms, std::memory_order_relaxed);
+  conn->partial_since_ms.store(conn->partial_start_ms, std::memory_order_relaxed);
+  // Answers the client has not read yet: wake up when it can take more.
+  const uint32_t events = kConnEvents | (conn->WantsWrite() ? uint32_t{EPOLLOUT} : 0u);
   const bool first = !conn->in_poller;
   conn->in_poller = true;
   conn->parked_us.store(base::MonotonicMicros(), std::memory_order_relaxed);
@@ -486,7 +652,7 @@ void Server::Park(Connection* conn) {
   const uint64_t token = reinterpret_cast<uint64_t>(conn);
   conn->Release();
   // After this call another thread may own `conn`: do not touch it again.
-  Status st = first ? poller_->Add(fd, kConnEvents, token) : poller_->Modify(fd, kConnEvents, token);
+  Status st = first ? poller_->Add(fd, events, token) : poller_->Modify(fd, events, token);
   if (!st.ok()) {
     conn->Acquire();
     log::Error("parking connection fd {}: {}", fd, st.message());
@@ -531,7 +697,7 @@ bool Server::HandOver(Connection* conn) {
   // Only at a request boundary with nothing read ahead: the new owner
   // starts parsing at the next record.
   if (options_.handoff_socket < 0 || handover_disabled_.load(std::memory_order_acquire) || conn->MidRequest() ||
-      conn->HasBufferedInput()) {
+      conn->HasBufferedInput() || conn->WantsWrite()) {
     return false;
   }
   if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {

@@ -21,6 +21,7 @@
 #include <deque>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -113,6 +114,14 @@ class Server {
   // (so it owns what it takes exactly as a PHP thread would).
   int ShedOverdue(std::chrono::milliseconds max_wait);
 
+  // The connection limits that need a clock, run by the process's main
+  // thread at least every few hundred ms: closes connections parked idle
+  // longer than idle_timeout_ms or holding half a request longer than
+  // header_timeout_ms (shutdown(2): the thread that sees the EOF closes
+  // them), and re-arms a listener whose accept() back-off has passed.
+  // Returns how long the caller may wait before the next Tick.
+  std::chrono::milliseconds Tick();
+
   // Sleeps up to `d`; returns false early if Stop() was called. PHP threads.
   bool SleepUnlessStopping(std::chrono::milliseconds d);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -152,6 +161,19 @@ class Server {
  private:
   static void* ThreadEntry(void* arg);
   void Accept(int listener, int index, const Handler& handler);
+  // accept4() on listener `li`, then re-arms it. A lack of descriptors or
+  // memory leaves it disarmed for a growing back-off (Tick re-arms it), so
+  // the threads do not spin on a listener that cannot be served. Past
+  // max_connections the new connection is closed at once. Invalid = none.
+  os::UniqueFd AcceptOne(size_t li);
+  void PauseListener(size_t li, int err);
+  // Ends the connection that has waited longest without a complete request
+  // (shutdown(2); its thread closes it on the EOF). False if there is none.
+  bool EvictOldest();
+  // Descriptors at or above this number are kept free for PHP (scripts,
+  // includes, sessions): a connection that gets one makes an older idle one
+  // go, or is refused. Set by Start from the soft RLIMIT_NOFILE.
+  int fd_ceiling_ = 1 << 30;
   // Serves requests on `conn` while they are complete; then parks or closes
   // it, or keeps it as the thread's carry. `ready`: a request was already
   // read (a deferred carry). `fresh`: just accepted (see Accept).
@@ -205,11 +227,18 @@ class Server {
   std::atomic<bool> handover_disabled_{false};
   std::atomic<uint64_t> internal_errors_{0};
   std::mutex error_log_mu_;
-  base::RateLimiter error_log_;  // guarded by error_log_mu_
+  base::RateLimit error_log_;  // guarded by error_log_mu_
 
   std::mutex mu_;
   std::unordered_set<Connection*> connections_;  // guarded by mu_
   std::atomic<uint64_t> next_connection_id_{1};
+
+  // accept() back-off per listener (see AcceptOne); steady ms.
+  struct Backoff {
+    std::atomic<int64_t> resume_ms{0};  // 0 = armed
+    std::atomic<int64_t> delay_ms{0};
+  };
+  std::unique_ptr<Backoff[]> backoff_;
 
   // ShedOverdue's state (main thread only): since when each connection
   // (by id) and each listener (by ~index) has been seen readable.

@@ -513,6 +513,12 @@ int WorkerMain(int argc, char** argv) {
   const int total = args.total_threads > 0 ? args.total_threads : pool->threads * pool->processes;
   options.connection.max_conns = static_cast<uint32_t>(total);
   options.connection.max_reqs = static_cast<uint32_t>(total);
+  options.connection.max_params_bytes = pool->max_params_size;
+  options.connection.max_params = static_cast<size_t>(pool->max_params);
+  options.connection.max_output = pool->max_connection_output;
+  options.connection.max_connections = static_cast<size_t>(pool->max_connections);
+  options.connection.idle_timeout_ms = pool->connection_idle_timeout.count();
+  options.connection.header_timeout_ms = pool->request_header_timeout.count();
   Server server(options, std::move(listeners), &board);
 
   WorkerModeContext worker_mode;
@@ -603,6 +609,10 @@ int WorkerMain(int argc, char** argv) {
     const bool shedding = pool->max_wait_time.count() > 0;
     int wait_ms = draining ? 20 : shedding ? 25 : watchdog.enabled() ? static_cast<int>(watchdog.interval().count()) : -1;
     if (scaler.enabled() && (wait_ms < 0 || wait_ms > kScaleTickMs)) wait_ms = kScaleTickMs;
+    // The connection limits that need a clock (idle and header timeouts,
+    // the accept() back-off).
+    const int tick_ms = static_cast<int>(server.Tick().count());
+    if (wait_ms < 0 || wait_ms > tick_ms) wait_ms = tick_ms;
     ::poll(fds.data(), static_cast<nfds_t>(fds.size()), wait_ms);
     if (scaler.enabled()) scale();
     if (shedding && !draining) {

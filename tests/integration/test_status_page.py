@@ -248,8 +248,11 @@ def shape(fmt, body):
     page depends on (names, order, punctuation, escaping of the URI)."""
     text = body.decode()
     # php-fpm 8.2 has no "memory peak" (8.4 added it): compare without it.
-    # tfpm adds terminated and rejected requests after it.
-    for name in ("memory peak", "terminated requests", "rejected requests"):
+    # tfpm adds terminated and rejected requests after it, and the
+    # connection limits' counters (docs/security.md).
+    for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
+                 "idle connections closed", "header timeouts", "params refused", "output limit closed",
+                 "protocol errors", "accept errors"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',

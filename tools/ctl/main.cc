@@ -74,6 +74,16 @@ void PrintStatus(const Json& r) {
                   "answered 503; retrying\n",
                   h.value("failed_for_s", 0.0), h.value("unavailable_answers", 0ull));
     }
+    // The connection limits that tripped (docs/security.md), when any did.
+    std::string tripped;
+    if (pool.contains("limits")) {
+      for (const auto& [key, count] : pool.at("limits").items()) {
+        if (count.is_number_unsigned() && count.get<uint64_t>() > 0) {
+          tripped += (tripped.empty() ? "" : ", ") + key + " " + std::to_string(count.get<uint64_t>());
+        }
+      }
+    }
+    if (!tripped.empty()) std::printf("  limits tripped: %s\n", tripped.c_str());
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),
                   proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull));

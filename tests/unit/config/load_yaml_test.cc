@@ -81,6 +81,12 @@ void CheckPoolDefaults(const PoolConfig& p) {
   CHECK(p.ping_response == "pong");
   CHECK(p.failure_threshold == 5);
   CHECK(p.failure_window == milliseconds(10000));
+  CHECK(p.max_connections == 1024);
+  CHECK(p.connection_idle_timeout == milliseconds(75000));
+  CHECK(p.request_header_timeout == milliseconds(30000));
+  CHECK(p.max_params_size == 1u << 20);
+  CHECK(p.max_params == 10000);
+  CHECK(p.max_connection_output == 1u << 20);
 }
 
 void CheckDaemonDefaults(const DaemonConfig& d) {
@@ -95,6 +101,7 @@ void CheckDaemonDefaults(const DaemonConfig& d) {
   CHECK(d.emergency_restart_threshold == 0);
   CHECK(d.emergency_restart_interval == milliseconds(0));
   CHECK(d.startup_probation == milliseconds(1000));
+  CHECK(d.rlimit_files == 0);
 }
 
 TEST_CASE("the embedded default config loads") {

@@ -206,6 +206,21 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:8: pools.www.start_threads: must be between min_spare_threads (2) and max_spare_threads (4)"},
     {"pools:\n  www:\n    listen: x\n    pm: ondemand\n    idle_timeout: 0\n",
      "tfpm.yaml:5: pools.www.idle_timeout: must be >= 10ms"},
+    // The connection limits (docs/security.md).
+    {"pools:\n  www:\n    listen: x\n    max_connections: 0\n",
+     "tfpm.yaml:4: pools.www.max_connections: must be >= 1"},
+    {"pools:\n  www:\n    listen: x\n    connection_idle_timeout: 0\n",
+     "tfpm.yaml:4: pools.www.connection_idle_timeout: must be >= 100ms"},
+    {"pools:\n  www:\n    listen: x\n    request_header_timeout: 10ms\n",
+     "tfpm.yaml:4: pools.www.request_header_timeout: must be >= 100ms"},
+    {"pools:\n  www:\n    listen: x\n    max_params_size: 1K\n",
+     "tfpm.yaml:4: pools.www.max_params_size: must be >= 4K"},
+    {"pools:\n  www:\n    listen: x\n    max_params: 15\n",
+     "tfpm.yaml:4: pools.www.max_params: must be >= 16"},
+    {"pools:\n  www:\n    listen: x\n    max_connection_output: 2G\n",
+     "tfpm.yaml:4: pools.www.max_connection_output: must be <= 1G"},
+    {"daemon:\n  rlimit_files: 8\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.rlimit_files: must be >= 16"},
     // YAML itself.
     {"pools:\n  www:\n    listen: [x\n    threads: 2\n",
      "tfpm.yaml:4: end of sequence flow not found"},
@@ -254,6 +269,32 @@ TEST_CASE("pm keys: php-fpm's defaults for dynamic, every value kept") {
   c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
   REQUIRE(c.ok());
   CHECK(c->pools[0].pm == ProcessManager::kStatic);
+}
+
+TEST_CASE("connection limits: protective defaults, every value kept") {
+  Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const PoolConfig& d = c->pools[0];
+  CHECK(d.max_connections == 1024);
+  CHECK(d.connection_idle_timeout == milliseconds(75000));  // above nginx's 60 s keepalive_timeout
+  CHECK(d.request_header_timeout == milliseconds(30000));
+  CHECK(d.max_params_size == 1 << 20);
+  CHECK(d.max_params == 10000);
+  CHECK(d.max_connection_output == 1 << 20);
+  CHECK(c->daemon.rlimit_files == 0);
+  c = LoadConfigString("daemon:\n  rlimit_files: 4096\npools:\n  www:\n    listen: x\n    max_connections: 10\n"
+                       "    connection_idle_timeout: 2s\n    request_header_timeout: 500ms\n"
+                       "    max_params_size: 64K\n    max_params: 100\n    max_connection_output: 32K\n",
+                       "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const PoolConfig& p = c->pools[0];
+  CHECK(c->daemon.rlimit_files == 4096);
+  CHECK(p.max_connections == 10);
+  CHECK(p.connection_idle_timeout == milliseconds(2000));
+  CHECK(p.request_header_timeout == milliseconds(500));
+  CHECK(p.max_params_size == 64 * 1024);
+  CHECK(p.max_params == 100);
+  CHECK(p.max_connection_output == 32 * 1024);
 }
 
 TEST_CASE("the same bad config always gives the same message") {

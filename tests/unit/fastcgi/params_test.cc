@@ -43,6 +43,18 @@ TEST_CASE("DecodeParams views point into the stream") {
   CHECK(out[0].second.data() == stream.data() + 6);
 }
 
+TEST_CASE("DecodeParams stops at max_pairs with a limit error, not a protocol error") {
+  std::string stream;
+  for (int i = 0; i < 5; ++i) AppendParam("n" + std::to_string(i), "", &stream);
+  std::vector<Param> out;
+  CHECK(DecodeParams(stream, &out, 5).ok());
+  CHECK(out.size() == 5);
+  Status st = DecodeParams(stream, &out, 4);
+  CHECK(st.code() == Status::Code::kInvalidArgument);
+  CHECK(out.size() == 4);  // the fifth was never stored
+  CHECK(DecodeParams("\x05", &out, 4).code() == Status::Code::kProtocol);
+}
+
 TEST_CASE("AppendParam encodes 1-byte and 4-byte lengths") {
   std::string out = "prefix";
   SUBCASE("short pair") {
