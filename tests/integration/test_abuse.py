@@ -15,7 +15,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import SLOW, php_fixture, wait_until
+from helpers import SANITIZER, SLOW, php_fixture, wait_until
 
 ECHO = php_fixture("echo")
 SLEEP = php_fixture("sleep")
@@ -192,7 +192,8 @@ def test_management_flood_during_the_body_is_bounded(tfpm_factory):
     assert closed, "a client that never reads its answers kept its connection"
     wait_limit(tfpm, "output_limit_closed")
     served(tfpm)
-    assert rss_mb(pid) - before < 32, f"worker RSS grew from {before:.0f} to {rss_mb(pid):.0f} MB"
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or rss_mb(pid) - before < 32, f"worker RSS grew from {before:.0f} to {rss_mb(pid):.0f} MB"
 
 
 @pytest.mark.sanitize
@@ -230,7 +231,8 @@ def test_non_reading_management_floods_do_not_pin_threads(tfpm_factory):
         for t in flooders:
             t.join(10)
     served(tfpm)
-    assert rss_mb(pid) - before < 32
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or rss_mb(pid) - before < 32
 
 
 @pytest.mark.sanitize
@@ -291,7 +293,7 @@ def test_kept_connections_after_large_params_give_their_memory_back(tfpm_factory
             r = fcgi.read_response(s)
             assert r.status == 200, r
         grown = rss_mb(pid) - before
-        assert grown < 20, f"20 parked connections grew the worker by {grown:.0f} MB"
+        assert SANITIZER or grown < 20, f"20 parked connections grew the worker by {grown:.0f} MB"
         served(tfpm)
     finally:
         for s in socks:
@@ -355,7 +357,8 @@ def test_partial_params_are_closed_after_the_header_timeout(tfpm_factory):
             s.close()
     assert limits(tfpm)["header_timeouts"] >= 10
     served(tfpm)
-    assert rss_mb(pid) - before < 32
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or rss_mb(pid) - before < 32
 
 
 @pytest.mark.sanitize
@@ -492,7 +495,8 @@ def test_padding_floods(tfpm_factory):
         s.close()
     assert r.status == 200 and hashlib.sha256(body).hexdigest().encode() in r.body, r
     served(tfpm)
-    assert rss_mb(pid) - before < 32
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or rss_mb(pid) - before < 32
 
 
 ABORT_STATES = ["before_begin", "during_params", "during_body", "while_running", "after_end"]
@@ -560,7 +564,8 @@ def test_slow_reader_does_not_hold_more_than_its_thread(tfpm_factory):
             if i % 10 == 0:
                 served(tfpm)
         assert got > 0
-        assert rss_mb(pid) - before < 32
+        # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or rss_mb(pid) - before < 32
     finally:
         s.close()
     served(tfpm)
