@@ -565,7 +565,7 @@ def test_slow_reader_does_not_hold_more_than_its_thread(tfpm_factory):
                 served(tfpm)
         assert got > 0
         # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
-    assert SANITIZER or rss_mb(pid) - before < 32
+        assert SANITIZER or rss_mb(pid) - before < 32
     finally:
         s.close()
     served(tfpm)
