@@ -321,6 +321,11 @@ Connection::Progress Connection::ReadRequest() {
               FlushPending();
               return Progress::kClose;
             }
+            // Its PARAMS are skipped (no request is being read) and its
+            // STDIN/DATA as a finished request's leftovers, up to the
+            // empty STDIN record.
+            request_id_ = h.request_id;
+            leftovers_open_ = true;
             continue;
           }
           state_ = State::kParams;

@@ -4,7 +4,10 @@ threads at once, APCu shared by the threads of one process (never across
 processes or pools), imagick thumbnails, pdo_pgsql against PostgreSQL.
 
 The PECL extensions are built by tools/test (tools/ext build --if-missing);
-each test loads its extension through a scan directory (php.scan_dir)."""
+each test loads its extension through a scan directory (php.scan_dir).
+
+Not in the sanitizer builds: PHP dlopen()s extensions with RTLD_DEEPBIND,
+which the ASan/TSan runtimes refuse (the reason they run without OPcache)."""
 import concurrent.futures
 import glob
 import json
@@ -21,7 +24,6 @@ import pytest
 from helpers import PHP_DIR, SLOW, http_get, wait_until
 
 EXT_DIR = str(PHP_DIR / "extensions")
-pytestmark = pytest.mark.sanitize
 
 
 def _conf_d(tmp_path, *extensions):

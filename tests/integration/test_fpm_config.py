@@ -291,8 +291,11 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         server_b = {k: v for k, v in b["dump"]["server"].items() if k not in ("REMOTE_PORT",)}
         assert server_a == server_b, pool
     for pool in ("shop", "api"):
-        # tfpm adds two fields after php-fpm's (docs/fpm-differences.md).
-        extra = {"terminated requests", "rejected requests", "memory peak"}
+        # tfpm adds fields after php-fpm's (docs/fpm-differences.md): its
+        # timeout counters and the connection limits' (docs/security.md).
+        extra = {"terminated requests", "rejected requests", "memory peak", "connections refused",
+                 "idle connections closed", "header timeouts", "params refused", "output limit closed",
+                 "protocol errors", "accept errors"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")
