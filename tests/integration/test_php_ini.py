@@ -116,5 +116,9 @@ def test_an_extension_built_for_another_php_refuses_the_start(tfpm_factory, tmp_
     t = tfpm_factory(processes=1, threads=1, scan_dir=str(d), wait_ready=False)
     assert t.proc.wait(60) != 0
     log = t.log_text()
-    assert "PHP refused to load extension(s) built for another PHP: /usr/lib/php/20220829/shmop.so" in log, log
+    # NTS builds fail with "undefined symbol" (named by path), builds for
+    # another module API with "Unable to initialize module" (named by module);
+    # which one depends on the php8.2 package's version.
+    refused = [line for line in log.splitlines() if "PHP refused to load extension(s) built for another PHP: " in line]
+    assert refused and "shmop" in refused[0], log
     assert "tools/ext build" in log
