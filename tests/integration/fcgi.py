@@ -190,3 +190,25 @@ def get_values(address, names=("FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CON
         return decode_pairs(buf[8:8 + clen])
     finally:
         s.close()
+
+
+def read_records(sock, stop, timeout):
+    """Reads records until stop(records) is true or EOF (a reset counts as
+    EOF); returns ([(type, request_id, content)], eof)."""
+    sock.settimeout(timeout)
+    buf, records = b"", []
+    while not stop(records):
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return records, True
+        if not chunk:
+            return records, True
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, rid, clen, plen = struct.unpack(">BBHHBx", buf[:8])
+            if len(buf) < 8 + clen + plen:
+                break
+            records.append((rtype, rid, buf[8:8 + clen]))
+            buf = buf[8 + clen + plen:]
+    return records, False

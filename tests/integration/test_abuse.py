@@ -47,24 +47,7 @@ def params_stream(params, request_id=1):
 
 
 def read_records(sock, stop, timeout=None):
-    """Reads records until stop(records) or EOF; returns (records, eof)."""
-    sock.settimeout(timeout or 20 * SLOW)
-    buf, records = b"", []
-    while not stop(records):
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return records, True
-        if not chunk:
-            return records, True
-        buf += chunk
-        while len(buf) >= 8:
-            _, rtype, rid, clen, plen = struct.unpack(">BBHHBx", buf[:8])
-            if len(buf) < 8 + clen + plen:
-                break
-            records.append((rtype, rid, buf[8:8 + clen]))
-            buf = buf[8 + clen + plen:]
-    return records, False
+    return fcgi.read_records(sock, stop, timeout or 20 * SLOW)
 
 
 def closed_within(sock, seconds):

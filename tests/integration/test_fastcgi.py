@@ -16,22 +16,7 @@ ECHO = php_fixture("echo")
 
 
 def read_records(sock, stop, timeout=None):
-    """Reads records until stop(records) is true or EOF; returns
-    ([(type, request_id, content)], eof)."""
-    sock.settimeout(timeout or 30 * SLOW)
-    buf, records = b"", []
-    while not stop(records):
-        chunk = sock.recv(65536)
-        if not chunk:
-            return records, True
-        buf += chunk
-        while len(buf) >= 8:
-            _, rtype, rid, clen, plen = struct.unpack(">BBHHBx", buf[:8])
-            if len(buf) < 8 + clen + plen:
-                break
-            records.append((rtype, rid, buf[8:8 + clen]))
-            buf = buf[8 + clen + plen:]
-    return records, False
+    return fcgi.read_records(sock, stop, timeout or 30 * SLOW)
 
 
 def wait_closed(sock, timeout=None):
