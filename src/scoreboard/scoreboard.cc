@@ -24,13 +24,22 @@ std::string_view ThreadStateName(ThreadState s) {
   switch (s) {
     case ThreadState::kStarting: return "Starting";
     case ThreadState::kIdle: return "Idle";
-    case ThreadState::kReading: return "Reading headers";
     case ThreadState::kRunning: return "Running";
-    case ThreadState::kFinishing: return "Finishing";
     case ThreadState::kStopped: return "Stopped";
     case ThreadState::kFailed: return "Failed";
   }
   return "Unknown";
+}
+
+ThreadClass Classify(ThreadState s) {
+  switch (s) {
+    case ThreadState::kStarting: return ThreadClass::kStarting;
+    case ThreadState::kIdle: return ThreadClass::kIdle;
+    case ThreadState::kRunning: return ThreadClass::kActive;
+    case ThreadState::kFailed: return ThreadClass::kFailed;
+    case ThreadState::kStopped: return ThreadClass::kAbsent;
+  }
+  return ThreadClass::kAbsent;
 }
 
 int64_t RealtimeMicros() {

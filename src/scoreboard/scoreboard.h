@@ -25,14 +25,29 @@ inline constexpr uint32_t kVersion = 5;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
-  kIdle = 1,      // waiting for a request
-  kReading = 2,   // reading request params
-  kRunning = 3,   // PHP running
-  kFinishing = 4, // request shutdown
-  kStopped = 5,
+  kIdle = 1,      // waiting for a request (also while reading its params)
+  kRunning = 3,   // serving a request
+  kStopped = 5,   // no thread in this slot
   kFailed = 6,    // worker mode: the script failed too often; answers 503
+  // 2 and 4 (php-fpm's "Reading headers", "Finishing") are not used: a
+  // thread is Idle until its request's params are in, Running until its
+  // answer is sent.
 };
 std::string_view ThreadStateName(ThreadState s);
+
+// How a thread counts, for everything that counts threads: the status page
+// and fpm_get_status(), pm-ctl status, systemd's STATUS= line, pm scaling,
+// and the requests reported in flight when a worker dies. One function, so
+// those views cannot disagree. The state comes from another process's
+// shared memory: a value outside the enum is kAbsent.
+enum class ThreadClass {
+  kAbsent,    // no thread (Stopped, or garbled)
+  kStarting,  // neither idle nor active
+  kIdle,      // can take a request: "idle" everywhere
+  kActive,    // serving a request: "active"/"busy" everywhere
+  kFailed,    // neither idle nor active
+};
+ThreadClass Classify(ThreadState s);
 
 struct ThreadSlot {
   std::atomic<uint32_t> seq;

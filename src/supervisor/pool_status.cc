@@ -24,11 +24,9 @@ using scoreboard::ThreadSnapshot;
 using scoreboard::ThreadState;
 
 bool Counted(ThreadState s, bool* idle) {
-  switch (s) {
-    case ThreadState::kIdle: *idle = true; return true;
-    case ThreadState::kReading:
-    case ThreadState::kRunning:
-    case ThreadState::kFinishing: *idle = false; return true;
+  switch (scoreboard::Classify(s)) {
+    case scoreboard::ThreadClass::kIdle: *idle = true; return true;
+    case scoreboard::ThreadClass::kActive: *idle = false; return true;
     default: return false;  // starting, stopped, failed: neither idle nor active
   }
 }

@@ -481,10 +481,7 @@ std::string InFlight(os::SharedMemory* board) {
   for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
     scoreboard::ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
-    if (snap.state != scoreboard::ThreadState::kReading && snap.state != scoreboard::ThreadState::kRunning &&
-        snap.state != scoreboard::ThreadState::kFinishing) {
-      continue;
-    }
+    if (scoreboard::Classify(snap.state) != scoreboard::ThreadClass::kActive) continue;
     if (snap.uri.empty() && snap.method.empty()) continue;
     if (!out.empty()) out += ", ";
     out += snap.method + " " + snap.uri;
@@ -609,13 +606,11 @@ ThreadCounts CountThreads(const os::SharedMemory& board) {
   if (!seg.Valid()) return c;
   c.max = seg.header()->thread_count;
   for (uint32_t t = 0; t < c.max; ++t) {
-    const auto state = static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed));
-    if (state == scoreboard::ThreadState::kStopped) continue;
+    const auto cls = scoreboard::Classify(
+        static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed)));
+    if (cls == scoreboard::ThreadClass::kAbsent) continue;
     ++c.running;
-    if (state == scoreboard::ThreadState::kReading || state == scoreboard::ThreadState::kRunning ||
-        state == scoreboard::ThreadState::kFinishing) {
-      ++c.busy;
-    }
+    if (cls == scoreboard::ThreadClass::kActive) ++c.busy;
   }
   return c;
 }
@@ -1339,9 +1334,12 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
       scoreboard::ThreadSnapshot snap;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
       *served += snap.requests;  // also those of a thread that has exited since
-      if (snap.state == scoreboard::ThreadState::kStopped) continue;  // no thread (pm dynamic/ondemand)
-      const bool running = snap.state == scoreboard::ThreadState::kRunning;
-      (running ? *busy : *idle) += 1;
+      const scoreboard::ThreadClass cls = scoreboard::Classify(snap.state);
+      if (cls == scoreboard::ThreadClass::kAbsent) continue;  // no thread (pm dynamic/ondemand)
+      const bool running = cls == scoreboard::ThreadClass::kActive;
+      // Starting and Failed threads are neither busy nor idle, as on the status page.
+      if (running) *busy += 1;
+      if (cls == scoreboard::ThreadClass::kIdle) *idle += 1;
       Json th = {{"index", t},
                  {"state", std::string(scoreboard::ThreadStateName(snap.state))},
                  {"requests", snap.requests},

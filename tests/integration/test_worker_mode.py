@@ -123,8 +123,12 @@ def test_boot_failure_backs_off_then_the_pool_answers_503(tfpm_factory):
     assert "does-not-exist.php" in log
     r = fcgi.request(tfpm.sock, BOOTFAIL)
     assert r.status == 503, r
-    states = [t["state"] for p in tfpm.status()["pools"][0]["processes"] for t in p.get("threads", [])]
-    assert "Failed" in states, tfpm.status()
+    pool = tfpm.status()["pools"][0]
+    states = [t["state"] for p in pool["processes"] for t in p.get("threads", [])]
+    assert "Failed" in states, pool
+    # A failed thread is neither idle nor busy, in pm-ctl status as on the
+    # status page (pm-ctl used to count it as idle).
+    assert (pool["idle_threads"], pool["busy_threads"]) == (0, 0), pool
 
 
 @pytest.mark.skipif(SANITIZER is not None, reason="USE_ZEND_ALLOC=0: no Zend heap to measure")
