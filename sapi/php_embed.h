@@ -116,7 +116,10 @@ class PhpThreadScope {
 struct RequestOutcome {
   int http_status = 0;         // status PHP sent
   uint64_t memory_peak = 0;    // bytes, zend_memory_peak_usage
-  bool bailout = false;        // a fatal error unwound the request
+  bool bailout = false;        // a bailout escaped PHP's own handling (startup, our code)
+  bool fatal_error = false;    // the script ended on a fatal error (E_ERROR, E_PARSE,
+                               // uncaught exception, timeout): the engine unwound it
+                               // mid-way, so the thread's interpreter is recycled
   bool aborted = false;        // the client went away
   std::string auth_user;       // PHP_AUTH_USER, for the status page
 };

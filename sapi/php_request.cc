@@ -303,6 +303,8 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     }
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
+    // Read before php_request_shutdown(), which clears the last error.
+    outcome.fatal_error = (PG(last_error_type) & E_FATAL_ERRORS) != 0;
     if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
     WriteAccessLog(access, exchange);
     KeepExecutionTimer keep_timer;

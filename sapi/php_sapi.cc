@@ -592,6 +592,14 @@ PhpThreadScope::PhpThreadScope(int index) {
 PhpThreadScope::~PhpThreadScope() {
   UnregisterThread();
   DeleteExecutionTimer();
+  // The thread's persistent resources (pfsockopen() sockets, persistent
+  // database links): PHP 8.4's executor_globals_dtor never destroys a
+  // thread's persistent_list (only zend_shutdown() does, for the main
+  // thread's), so each recycled or retired interpreter would keep their
+  // descriptors and memory forever. What zend_destroy_rsrc_list() does (not
+  // exported), while this thread's globals still exist for the destructors.
+  zend_try { zend_hash_graceful_reverse_destroy(&EG(persistent_list)); }
+  zend_end_try();
   ts_free_thread();
   ZEND_TSRMLS_CACHE_UPDATE();  // null now: never a pointer into the freed context
 }

@@ -207,7 +207,12 @@ void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) 
 }
 
 // A classic pool's PHP thread: each request runs SCRIPT_FILENAME in a full
-// PHP request cycle.
+// PHP request cycle. The thread's interpreter (its TSRM context: persistent
+// resources such as pfsockopen() sockets and persistent database links,
+// extension globals) is replaced after max_requests, and after any request
+// that ended on a fatal error or a bailout: the engine unwound that request
+// mid-way, so state held across requests may be half-changed (a persistent
+// connection inside a transaction, an extension's global in mid-update).
 void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests) {
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   slot.SetState(scoreboard::ThreadState::kStarting);
@@ -216,17 +221,21 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   slot.Started(scoreboard::RealtimeMicros());
   slot.SetState(scoreboard::ThreadState::kIdle);
   uint64_t served = 0;
-  const Server::Handler handler = [&served](Connection& c, scoreboard::SlotWriter& w) {
+  bool unwound = false;
+  const Server::Handler handler = [&served, &unwound](Connection& c, scoreboard::SlotWriter& w) {
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
     EndRequest(w, outcome);
     ++served;
+    unwound = outcome.fatal_error || outcome.bailout;
     return Server::Disposition::kServed;
   };
   while (srv.ServeOne(index, handler)) {
-    if (max_requests != 0 && served >= max_requests) {
+    if ((max_requests != 0 && served >= max_requests) || unwound) {
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.
+      if (unwound) log::Debug("thread {}: interpreter recycled after a fatal error", index);
+      unwound = false;
       scope.reset();
       scope.emplace(index);
       slot.Started(scoreboard::RealtimeMicros());

@@ -262,13 +262,100 @@ def test_sigusr1_reopens_the_log_file(tfpm_factory):
 
 
 @pytest.mark.sanitize
+class PersistentPeer:
+    """A TCP listener for tests/php/persistent: records, per accepted
+    connection, the tags written on it and whether it was closed. A
+    pfsockopen() socket lives as long as the PHP thread's interpreter, so
+    connections map to interpreters."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.lock = threading.Lock()
+        self.conns = []  # [{"tags": [...], "closed": bool}]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.server.accept()
+            except OSError:
+                return
+            rec = {"tags": [], "closed": False}
+            with self.lock:
+                self.conns.append(rec)
+            threading.Thread(target=self._read, args=(c, rec), daemon=True).start()
+
+    def _read(self, c, rec):
+        buf = b""
+        while True:
+            data = c.recv(4096)
+            if not data:
+                with self.lock:
+                    rec["closed"] = True
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                with self.lock:
+                    rec["tags"].append(line.decode())
+
+    def view(self):
+        with self.lock:
+            return [(list(r["tags"]), r["closed"]) for r in self.conns]
+
+    def close(self):
+        self.server.close()
+
+
+PERSISTENT = php_fixture("persistent")
+
+
+def persistent_request(tfpm, peer, tag, fatal=False):
+    query = f"port={peer.port}&tag={tag}" + ("&fatal=1" if fatal else "")
+    return fcgi.request(tfpm.sock, PERSISTENT, query=query)
+
+
 def test_max_requests_recycles_thread_interpreters(tfpm_factory):
-    # Each thread gets a fresh TSRM context after max_requests: requests on
-    # both sides of every recycle are served correctly.
-    tfpm = tfpm_factory(processes=1, threads=2, max_requests=3)
-    for i in range(20):
-        r = fcgi.request(tfpm.sock, CONCURRENCY, query=f"id=m{i}&sleep_ms=0")
-        assert r.status == 200 and json.loads(r.body)["id"] == f"m{i}", r
-    wait_until(lambda: tfpm.served() == 20, 10 * SLOW, what="all 20 requests counted")
+    # One thread, max_requests 3: requests 1-3 share one interpreter (one
+    # persistent socket), then the interpreter is replaced (its socket
+    # closes) and requests 4-6 use a new one. Ignoring max_requests would
+    # leave one connection with all six tags.
+    tfpm = tfpm_factory(processes=1, threads=1, max_requests=3)
+    peer = PersistentPeer()
+    try:
+        for i in range(1, 7):
+            r = persistent_request(tfpm, peer, f"r{i}")
+            assert r.status == 200 and r.body == b"ok", r
+        want = [(["r1", "r2", "r3"], True), (["r4", "r5", "r6"], True)]
+        try:
+            wait_until(lambda: peer.view() == want, 10 * SLOW, what="two interpreters")
+        finally:
+            print("connections (tags, closed):", peer.view())
+    finally:
+        peer.close()
     assert tfpm.alive() and len(tfpm.worker_pids()) == 1
     assert "exited" not in tfpm.log_text()
+
+
+def test_a_fatal_error_recycles_the_threads_interpreter(tfpm_factory):
+    # A fatal error unwinds the engine mid-request; whatever the thread's
+    # interpreter holds across requests (here a persistent socket; in real
+    # life a persistent database link inside a transaction) is dropped with
+    # it: the next request on that thread starts in a fresh interpreter.
+    tfpm = tfpm_factory(processes=1, threads=1)
+    peer = PersistentPeer()
+    try:
+        assert persistent_request(tfpm, peer, "a").body == b"ok"
+        assert persistent_request(tfpm, peer, "b").body == b"ok"
+        r = persistent_request(tfpm, peer, "c", fatal=True)
+        assert r.status == 500, r
+        assert persistent_request(tfpm, peer, "d").body == b"ok"
+        want = [(["a", "b", "c"], True), (["d"], False)]
+        try:
+            wait_until(lambda: peer.view() == want, 10 * SLOW, what="a new interpreter")
+        finally:
+            print("connections (tags, closed):", peer.view())
+    finally:
+        peer.close()
+    assert tfpm.alive() and len(tfpm.worker_pids()) == 1
