@@ -316,6 +316,7 @@ def persistent_request(tfpm, peer, tag, fatal=False):
     return fcgi.request(tfpm.sock, PERSISTENT, query=query)
 
 
+@pytest.mark.sanitize
 def test_max_requests_recycles_thread_interpreters(tfpm_factory):
     # One thread, max_requests 3: requests 1-3 share one interpreter (one
     # persistent socket), then the interpreter is replaced (its socket
@@ -338,6 +339,7 @@ def test_max_requests_recycles_thread_interpreters(tfpm_factory):
     assert "exited" not in tfpm.log_text()
 
 
+@pytest.mark.sanitize
 def test_a_fatal_error_recycles_the_threads_interpreter(tfpm_factory):
     # A fatal error unwinds the engine mid-request; whatever the thread's
     # interpreter holds across requests (here a persistent socket; in real
