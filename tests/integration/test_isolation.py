@@ -247,3 +247,36 @@ def test_root_without_user_is_refused_unless_allow_root(tfpm_factory):
     assert t.wait_exit(10 * SLOW) == 1
     assert "pools.www: no user: PHP would run as root" in t.log_text()
     assert not t.worker_pids()
+
+
+def test_chroot_runs_php_inside_it(tfpm_factory, users):
+    # php-fpm's chroot: SCRIPT_FILENAME and DOCUMENT_ROOT name paths inside
+    # it; chdir is inside it too. PHP's MINIT runs inside it (no php.ini or
+    # extensions here: the harness's pools use ini_file "").
+    root = Path(tempfile.mkdtemp(prefix="tfpm-it-chroot-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        (root / "srv").mkdir(mode=0o755)
+        (root / "srv" / "index.php").write_text(
+            '<?php echo json_encode(["cwd" => getcwd(), "self" => __FILE__, "uid" => posix_getuid(),'
+            ' "outside" => @file_exists("' + str(root) + '/srv/index.php"), "etc" => @is_dir("/etc")]);')
+        www, pools = two_pools(users, chroot=str(root), chdir="/srv")
+        tfpm = tfpm_factory(pools=pools, **www)
+        (pid,) = pool_pids(tfpm, "www")
+        assert os.readlink(f"/proc/{pid}/root") == str(root)
+        assert os.readlink(f"/proc/{pid}/cwd") == str(root / "srv")
+        r = fcgi.request(tfpm.sock, "/srv/index.php")
+        assert r.status == 200, r
+        me = json.loads(r.body)
+        assert me == {"cwd": "/srv", "self": "/srv/index.php", "uid": users[0].pw_uid, "outside": False,
+                      "etc": False}, me
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_process_max_bounds_the_worker_processes(tfpm_factory):
+    t = tfpm_factory(daemon={"process_max": 1}, processes=2, wait_ready=False)
+    assert t.wait_exit(10 * SLOW) == 1
+    assert "pool www: process_max (1) worker processes are running" in t.log_text()
+    ok = tfpm_factory(daemon={"process_max": 2}, processes=2)
+    assert len(ok.worker_pids()) == 2
