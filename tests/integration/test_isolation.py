@@ -280,3 +280,44 @@ def test_process_max_bounds_the_worker_processes(tfpm_factory):
     assert "pool www: process_max (1) worker processes are running" in t.log_text()
     ok = tfpm_factory(daemon={"process_max": 2}, processes=2)
     assert len(ok.worker_pids()) == 2
+
+
+WORKER_APP = r"""<?php
+while (tfpm_handle_request(function () {
+    echo json_encode(['uid' => posix_getuid(), 'euid' => posix_geteuid(), 'gid' => posix_getgid(),
+                      'setuid0' => @posix_setuid(0)]);
+})) {}
+"""
+
+
+def test_worker_mode_switches_too(tfpm_factory, users, docroot):
+    app = docroot / "worker-app.php"
+    app.write_text(WORKER_APP)
+    app.chmod(0o644)
+    www, pools = two_pools(users, mode="worker", worker={"script": str(app)})
+    tfpm = tfpm_factory(pools=pools, **www)
+    (pid,) = pool_pids(tfpm, "www")
+    assert status_fields(pid)["Uid"] == [str(users[0].pw_uid)] * 4
+    r = fcgi.request(tfpm.sock, str(app))
+    assert r.status == 200, r
+    me = json.loads(r.body)
+    assert (me["uid"], me["euid"], me["gid"], me["setuid0"]) == (users[0].pw_uid, users[0].pw_uid,
+                                                                users[0].pw_gid, False)
+
+
+def test_the_error_log_file_is_handed_over_and_reopened(tfpm_factory, users):
+    # error_log is a root-only file the switched worker could not open.
+    www, pools = two_pools(users)
+    tfpm = tfpm_factory(pools=pools, daemon={"error_log": "{dir}/error.log", "log_level": "debug"}, **www)
+    log = tfpm.dir / "error.log"
+    assert log.stat().st_uid == 0 and log.stat().st_mode & 0o022 == 0  # the worker cannot write it by path
+    (pid,) = pool_pids(tfpm, "www")
+    wait_until(lambda: re.search(rf"\[pool www {pid}\] running as {users[0].pw_name} ", log.read_text()),
+               5 * SLOW, what="the worker's line in the error log")
+    log.rename(tfpm.dir / "error.log.1")
+    assert tfpm.ctl("reopen-logs").stdout.strip() == "ok"
+    wait_until(log.exists, 5 * SLOW, what="a new error log")
+    # The running worker writes its next line (its drain) to the new file.
+    assert tfpm.stop(signal.SIGQUIT) == 0
+    assert re.search(rf"\[pool www {pid}\] draining", log.read_text()), log.read_text()
+    assert "Permission denied" not in log.read_text() + (tfpm.dir / "error.log.1").read_text()
