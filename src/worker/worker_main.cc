@@ -550,6 +550,20 @@ int WorkerMain(int argc, char** argv) {
   // to refuse requests (tfpm checked it at start).
   AccessLogFile access_file;
   sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool, inherited_scan_dir);
+  // PHP skips a php.ini it cannot read without a word: after the user
+  // switch, say so and do not start without it.
+  if (!runtime_options.ini_file.empty() && ::access(runtime_options.ini_file.c_str(), R_OK) != 0 &&
+      errno == EACCES) {
+    log::Alert("php.ini {}: {}{}", runtime_options.ini_file, std::strerror(errno),
+               user ? " (the pool's user " + user->name + " must be able to read it)" : "");
+    return 1;
+  }
+  if (!runtime_options.scan_dir.empty() && ::access(runtime_options.scan_dir.c_str(), R_OK | X_OK) != 0 &&
+      errno == EACCES) {
+    log::Alert("scan_dir {}: {}{}", runtime_options.scan_dir, std::strerror(errno),
+               user ? " (the pool's user " + user->name + " must be able to read it)" : "");
+    return 1;
+  }
   if (!pool->access_log.empty()) {
     auto format = accesslog::Format::Compile(pool->access_format);  // checked by the loader
     Status opened = Status::Ok();

@@ -321,3 +321,17 @@ def test_the_error_log_file_is_handed_over_and_reopened(tfpm_factory, users):
     assert tfpm.stop(signal.SIGQUIT) == 0
     assert re.search(rf"\[pool www {pid}\] draining", log.read_text()), log.read_text()
     assert "Permission denied" not in log.read_text() + (tfpm.dir / "error.log.1").read_text()
+
+
+def test_a_php_ini_the_pools_user_cannot_read_stops_the_worker(tfpm_factory, users):
+    # PHP would skip an unreadable php.ini without a word and serve without it.
+    private = Path(tempfile.mkdtemp(prefix="tfpm-it-ini-", dir="/tmp"))  # mode 0700, root's
+    try:
+        (private / "php.ini").write_text("memory_limit = 64M\n")
+        www, pools = two_pools(users)
+        t = tfpm_factory(pools=pools, ini_file=str(private / "php.ini"), wait_ready=False, **www)
+        assert t.wait_exit(10 * SLOW) == 1
+        assert (f"php.ini {private}/php.ini: Permission denied (the pool's user {users[0].pw_name} must be able "
+                f"to read it)") in t.log_text()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
