@@ -328,6 +328,8 @@ int main(int argc, char** argv) {
   std::string source = "<built-in>";
   std::function<tfpm::Result<std::string>()> reread;
   std::function<tfpm::Result<std::string>(const std::string&)> import;
+  // -y: later checks' messages name the php-fpm file and line.
+  std::function<std::string(std::string_view)> translate = [](std::string_view m) { return std::string(m); };
   tfpm::Result<tfpm::config::Config> cfg = tfpm::Status::InvalidArgument("no configuration");
   if (fpm_mode) {
     if (fpm.config.empty()) {
@@ -360,6 +362,7 @@ int main(int argc, char** argv) {
     text = loaded->yaml;
     source = fpm.config;
     cfg = std::move(loaded->config);
+    translate = loaded->translate;
     // pm-ctl reload / SIGUSR2 import php-fpm.conf again.
     reread = [path = fpm.config, options = fpm.import]() -> tfpm::Result<std::string> {
       auto again = tfpm::config::LoadFpmConfig(path, options);
@@ -393,11 +396,11 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> warnings;
   if (std::string error; !CheckFiles(*cfg, /*dry_run=*/false, &warnings, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+    std::fprintf(stderr, "%s\n", translate(error).c_str());
     return 1;
   }
   if (std::string error; php_cli == nullptr && !CheckIsolation(*cfg, allow_root, &warnings, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+    std::fprintf(stderr, "%s\n", translate(error).c_str());
     return 1;
   }
   for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());

@@ -389,6 +389,9 @@ class Tfpm:
                 target = self.dir / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text.replace("{dir}", str(self.dir)))
+            # Debian's www.conf runs PHP as www-data, which must read the
+            # php.ini here: the directory is traversable (names only).
+            self.dir.chmod(0o711)
             fpm_path = self.dir / "php-fpm.conf"
             fpm_path.write_text(fpm_config.replace("{dir}", str(self.dir)))
             self.config_path = fpm_path
