@@ -18,6 +18,7 @@
 #include "config/fpm_load.h"
 #include "config/load_yaml.h"
 #include "config/validate.h"
+#include "os/credentials.h"
 #include "os/process.h"
 #include "os/shared_memory.h"
 #include "os/resource_limits.h"
@@ -35,6 +36,7 @@ constexpr char kUsage[] =
     "                      `tfpm --print-default-config`)\n"
     "  -F, --foreground    stay in the foreground (systemd, containers)\n"
     "  -t, --test          check the config and exit (non-zero with the error)\n"
+    "  -R, --allow-root    as root, accept pools without `user` (PHP then runs as root)\n"
     "  -m, --modules       the PHP modules a worker loads (like php -m)\n"
     "  -i, --info          phpinfo() of a worker's PHP (like php -i)\n"
     "      --ini           the php.ini and scanned .ini files a worker reads (php --ini)\n"
@@ -54,8 +56,7 @@ constexpr char kUsage[] =
     "  -F, --nodaemonize   stay in the foreground (overrides `daemonize`)\n"
     "  -D, --daemonize     daemonize (overrides `daemonize`)\n"
     "  -R, --allow-to-run-as-root\n"
-    "                      accept pools with `user` while running as root (tfpm cannot\n"
-    "                      switch users yet: PHP then runs as root)\n"
+    "                      as root, accept pools without `user` (or user root)\n"
     "  -O, --force-stderr  accepted (logs go where error_log says)\n"
     "\n"
     "Signals: SIGQUIT graceful stop, SIGTERM/SIGINT fast stop, SIGUSR1 reopen logs,\n"
@@ -130,6 +131,57 @@ bool CheckFiles(const tfpm::config::Config& cfg, bool dry_run, [[maybe_unused]] 
   return true;
 }
 
+// The pools' isolation keys (docs/security.md "Isolation"), as php-fpm
+// checks them when it loads its config: under root every pool needs a
+// `user` that exists (and is not root) unless `allow_root` (-R); a chroot
+// must be a directory, and chdir a directory inside it. Not root: user,
+// group, chroot and process_priority are ignored, with a warning.
+bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vector<std::string>* warnings,
+                    std::string* error) {
+  auto fail = [&](int line, const std::string& key, std::string what) {
+    *error = tfpm::config::HideEnvironment(
+        tfpm::config::ConfigError(cfg.source, line, key, what).message(), cfg.source, cfg.environment_used);
+    return false;
+  };
+  const bool root = ::geteuid() == 0;
+  auto is_dir = [](const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  };
+  for (const auto& p : cfg.pools) {
+    const std::string at = "pools." + p.name;
+    if (!root) {
+      if (!p.user.empty() || !p.chroot.empty() || p.process_priority) {
+        warnings->push_back(cfg.source + ":" + std::to_string(p.line) + ": " + at +
+                            ": user, group, chroot and process_priority are ignored: tfpm is not running as root "
+                            "(as php-fpm)");
+      }
+      continue;
+    }
+    if (p.user.empty()) {
+      if (!allow_root) {
+        return fail(p.line, at,
+                    "no user: PHP would run as root; set `user` (e.g. www-data) or start tfpm with --allow-root (-R)");
+      }
+    } else {
+      auto id = tfpm::os::LookupIdentity(p.user, p.group);
+      if (!id.ok()) return fail(p.user_line, at + ".user", id.status().message());
+      if ((id->uid == 0 || id->gid == 0) && !allow_root) {
+        return fail(p.user_line, at + ".user",
+                    p.user + " is root (uid " + std::to_string(id->uid) + ", gid " + std::to_string(id->gid) +
+                        "): PHP would run as root; name another user or start tfpm with --allow-root (-R)");
+      }
+    }
+    if (!p.chroot.empty()) {
+      if (!is_dir(p.chroot)) return fail(p.chroot_line, at + ".chroot", p.chroot + ": not a directory");
+      if (!p.chdir.empty() && !is_dir(p.chroot + p.chdir)) {
+        return fail(p.chroot_line, at + ".chdir",
+                    p.chdir + " is not a directory inside the chroot (" + p.chroot + p.chdir + ")");
+      }
+    }
+  }
+  return true;
+}
 
 // php-fpm's command line, entered by -y/--fpm-config: everything needed to
 // import php-fpm.conf the way php-fpm would read it.
@@ -200,7 +252,7 @@ bool ChoosePhpIni(FpmArgs* f, std::string* error) {
 
 int main(int argc, char** argv) {
   std::string config_path;
-  bool foreground = false, test = false;
+  bool foreground = false, test = false, allow_root = false;
   const char* php_cli = nullptr;  // --modules | --info | --ini: run by tfpm-worker
   bool fpm_mode = false;
   FpmArgs fpm;
@@ -231,7 +283,10 @@ int main(int argc, char** argv) {
       if (a == "-t" || a == "-tt" || a == "--test") { test = true; continue; }
       if (a == "-F" || a == "--nodaemonize") { fpm.nodaemonize = true; continue; }
       if (a == "-D" || a == "--daemonize") { fpm.daemonize = true; continue; }
-      if (a == "-R" || a == "--allow-to-run-as-root") { fpm.import.allow_root = true; continue; }
+      if (a == "-R" || a == "--allow-to-run-as-root" || a == "--allow-root") {
+        fpm.import.allow_root = allow_root = true;
+        continue;
+      }
       if (a == "-n" || a == "--no-php-ini") { fpm.no_ini = true; continue; }
       if (a == "-O" || a == "--force-stderr") continue;
     } else if ((a == "-c" || a == "--config") && i + 1 < argc) {
@@ -242,6 +297,9 @@ int main(int argc, char** argv) {
       continue;
     } else if (a == "-t" || a == "--test") {
       test = true;
+      continue;
+    } else if (a == "-R" || a == "--allow-root") {
+      allow_root = true;
       continue;
     }
     if (a == "-m" || a == "--modules") {
@@ -270,6 +328,8 @@ int main(int argc, char** argv) {
   std::string source = "<built-in>";
   std::function<tfpm::Result<std::string>()> reread;
   std::function<tfpm::Result<std::string>(const std::string&)> import;
+  // -y: later checks' messages name the php-fpm file and line.
+  std::function<std::string(std::string_view)> translate = [](std::string_view m) { return std::string(m); };
   tfpm::Result<tfpm::config::Config> cfg = tfpm::Status::InvalidArgument("no configuration");
   if (fpm_mode) {
     if (fpm.config.empty()) {
@@ -302,6 +362,7 @@ int main(int argc, char** argv) {
     text = loaded->yaml;
     source = fpm.config;
     cfg = std::move(loaded->config);
+    translate = loaded->translate;
     // pm-ctl reload / SIGUSR2 import php-fpm.conf again.
     reread = [path = fpm.config, options = fpm.import]() -> tfpm::Result<std::string> {
       auto again = tfpm::config::LoadFpmConfig(path, options);
@@ -335,7 +396,11 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> warnings;
   if (std::string error; !CheckFiles(*cfg, /*dry_run=*/false, &warnings, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+    std::fprintf(stderr, "%s\n", translate(error).c_str());
+    return 1;
+  }
+  if (std::string error; php_cli == nullptr && !CheckIsolation(*cfg, allow_root, &warnings, &error)) {
+    std::fprintf(stderr, "%s\n", translate(error).c_str());
     return 1;
   }
   for (const auto& w : warnings) std::fprintf(stderr, "WARNING: %s\n", w.c_str());
@@ -373,6 +438,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   tfpm::log::Debug("descriptor limit (RLIMIT_NOFILE): {}", files);
+  // php-fpm's global rlimit_core: the daemon's and so its workers'.
+  if (cfg->daemon.rlimit_core != 0) {
+    tfpm::os::SystemCredentials credentials;
+    const uint64_t core = cfg->daemon.rlimit_core == tfpm::config::kRlimitUnlimited ? tfpm::os::kUnlimited
+                                                                                   : cfg->daemon.rlimit_core;
+    if (auto st = credentials.SetResourceLimit(tfpm::os::Resource::kCore, core); !st.ok()) {
+      tfpm::log::Alert("rlimit_core: {}", st.message());
+      return 1;
+    }
+  }
 
   // Daemonize as php-fpm does by default: the parent waits until the workers
   // are ready (or failed) and exits with that result.
@@ -414,9 +489,10 @@ int main(int argc, char** argv) {
   options.config_path = config_path.empty() ? "" : std::filesystem::absolute(config_path).string();
   options.reread_config = std::move(reread);
   options.import_config = std::move(import);
-  options.check = [](const tfpm::config::Config& c, bool dry_run, std::vector<std::string>* warnings) {
+  options.check = [allow_root](const tfpm::config::Config& c, bool dry_run, std::vector<std::string>* warnings) {
     std::string error;
     if (!CheckFiles(c, dry_run, warnings, &error)) return tfpm::Status::InvalidArgument(error);
+    if (!CheckIsolation(c, allow_root, warnings, &error)) return tfpm::Status::InvalidArgument(error);
     return tfpm::Status::Ok();
   };
   if (std::getenv("NOTIFY_SOCKET") != nullptr) {

@@ -57,9 +57,11 @@ State& GetState() {
 
 Result<spdlog::sink_ptr> MakeSink(const std::string& target) {
   if (target == "stderr") return spdlog::sink_ptr(std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  if (target.rfind("fd:", 0) == 0) {
-    // An inherited descriptor (a worker writing to the supervisor's stderr).
-    FILE* file = ::fdopen(std::atoi(target.c_str() + 3), "a");
+  if (target.rfind("fd:", 0) == 0 || target.rfind("file-fd:", 0) == 0) {
+    // An inherited descriptor: a worker writing to the supervisor's stderr
+    // ("fd:N"), or to the error_log file the supervisor opened for it
+    // ("file-fd:N", replaced under the same number by reopen-logs).
+    FILE* file = ::fdopen(std::atoi(target.c_str() + target.find(':') + 1), "a");
     if (file == nullptr) return Status::IoError("error_log " + target + ": fdopen failed");
     return spdlog::sink_ptr(
         std::make_shared<spdlog::sinks::stdout_sink_base<spdlog::details::console_mutex>>(file));
@@ -136,7 +138,9 @@ Status Init(const std::string& target, Level level, std::string tag) {
 Status Reopen() {
   State& s = GetState();
   std::lock_guard lock(s.mu);
-  if (s.target == "stderr" || s.target.rfind("fd:", 0) == 0) return Status::Ok();
+  if (s.target == "stderr" || s.target.rfind("fd:", 0) == 0 || s.target.rfind("file-fd:", 0) == 0) {
+    return Status::Ok();
+  }
   auto sink = MakeSink(s.target);
   if (!sink.ok()) return sink.status();
   s.dist->set_sinks({*sink});

@@ -28,7 +28,9 @@ enum class Level { kAlert, kError, kWarning, kNotice, kDebug };
 bool ParseLevel(std::string_view name, Level* out);
 std::string_view LevelName(Level level);
 
-// target: "stderr", "fd:N" (an inherited descriptor) or a file path
+// target: "stderr", "fd:N" (an inherited descriptor: a stream, e.g. the
+// supervisor's stderr), "file-fd:N" (an inherited descriptor of a log file:
+// always timestamped) or a file path
 // (opened for append).
 // tag: prefixed to every line, e.g. "" for the supervisor, "www 1234" for a worker.
 Status Init(const std::string& target, Level level, std::string tag = "");

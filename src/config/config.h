@@ -63,7 +63,16 @@ struct DaemonConfig {
   // its workers. 0 (unset) = raise the soft limit to the hard one at start,
   // so a worker's connections are not capped by the inherited 1024.
   uint64_t rlimit_files = 0;
+  // php-fpm's rlimit_core: RLIMIT_CORE (soft and hard) of the daemon and its
+  // workers. 0 = unchanged (php-fpm's default); kRlimitUnlimited = "unlimited".
+  uint64_t rlimit_core = 0;
+  // php-fpm's process.max: at most this many worker processes at once, over
+  // all pools and generations (a reload's new generation counts too). 0 = no limit.
+  int process_max = 0;
 };
+
+// rlimit_core: "unlimited".
+inline constexpr uint64_t kRlimitUnlimited = ~uint64_t{0};
 
 struct PhpConfig {
   // The php.ini file. Absent: tfpm's own (conf/php.ini, compiled in:
@@ -104,7 +113,21 @@ struct PoolConfig {
   std::vector<std::string> limit_extensions = {".php"};  // empty = any
   bool catch_workers_output = false;
   bool decorate_workers_output = true;
-  std::string chdir;                   // "" = none; absolute if set
+  std::string chdir;                   // "" = none; absolute if set (inside `chroot` if set)
+  // Isolation (docs/security.md "Isolation"), php-fpm's meanings. With the
+  // daemon running as root, the worker switches to `user` (a name or a
+  // numeric id; primary group from the password database unless `group` is
+  // set, supplementary groups with initgroups) before PHP's MINIT, after
+  // chroot. Without root they are ignored, with a warning, as php-fpm does.
+  // "" = none: PHP runs as the daemon's user, which under root needs
+  // --allow-root (-R).
+  std::string user, group;
+  std::string chroot;                  // "" = none; absolute if set
+  uint64_t rlimit_files = 0;           // RLIMIT_NOFILE of the pool's workers; 0 = the daemon's
+  uint64_t rlimit_core = 0;            // RLIMIT_CORE; 0 = the daemon's; kRlimitUnlimited
+  bool process_dumpable = false;       // PR_SET_DUMPABLE after the user switch (core dumps, ptrace)
+  std::optional<int> process_priority; // nice value -19..20 (root only); unset = the daemon's
+  int user_line = 0, chroot_line = 0;  // lines of those keys, for later messages (0 = not set)
   std::string sapi_name = "fpm-fcgi";  // php_sapi_name(); non-empty
   size_t thread_stack_size = 8 << 20;  // bytes; 256K..1G
   std::string worker_script;           // `worker: {script: ...}`; mode worker only

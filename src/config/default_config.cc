@@ -17,6 +17,9 @@ php:
 pools:
   www:
     listen: 127.0.0.1:9000
+    # PHP runs as this user when tfpm runs as root (www-data exists on
+    # every Debian system); without root it is ignored.
+    user: www-data
     processes: 1
     threads: 4
     mode: classic

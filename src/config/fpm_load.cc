@@ -1,5 +1,6 @@
 #include "config/fpm_load.h"
 
+#include <memory>
 #include <utility>
 
 #include "config/load_yaml.h"
@@ -18,11 +19,15 @@ Result<FpmLoaded> LoadFpmConfig(const std::string& path, const fpm::ImportOption
     return Status::InvalidArgument(fpm::TranslateYamlError(*imported, path, cfg.status().message()));
   }
   FpmLoaded out;
+  out.translate = [whole = std::make_shared<const fpm::Imported>(*imported), path](std::string_view message) {
+    return fpm::TranslateYamlError(*whole, path, message);
+  };
   out.config = std::move(cfg.value());
   out.yaml = std::move(imported->yaml);
   out.notes = std::move(imported->notes);
   out.warnings = std::move(imported->warnings);
   out.daemonize = imported->daemonize;
+
   return out;
 }
 

@@ -4,7 +4,9 @@
 // the supervisor hands its workers, exactly as for a YAML config.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -20,6 +22,9 @@ struct FpmLoaded {
   std::vector<fpm::Note> notes;        // directives not honoured as php-fpm does
   std::vector<std::string> warnings;   // the parser's
   bool daemonize = true;               // php-fpm's `daemonize`
+  // A "<path>:<yaml line>: key: what" message about `config` (a later
+  // check: files, users) with the php-fpm file and line instead.
+  std::function<std::string(std::string_view)> translate;
 };
 
 // Reads `path` (php-fpm.conf) and what it includes. Errors name the php-fpm

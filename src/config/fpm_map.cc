@@ -14,8 +14,6 @@ namespace {
 
 using VK = ValueKind;
 
-constexpr std::string_view kIsolation =
-    "the isolation issue builds it; until then PHP runs as the daemon's user";
 
 // The one table. Change a row here when a feature lands (e.g. user/group:
 // kNotYet -> kMapped with its tfpm key) and the importer, the daemon's
@@ -41,16 +39,13 @@ constexpr Rule kRules[] = {
      "daemon.emergency_restart_interval", ""},
     {"process_control_timeout", Scope::kGlobal, VK::kTime, Fate::kMapped,
      "daemon.process_control_timeout", "php-fpm's default (0, no limit) is kept"},
-    {"process.max", Scope::kGlobal, VK::kInt, Fate::kUnsupported, "",
-     "no limit across pools; each pool's processes x threads bounds it"},
+    {"process.max", Scope::kGlobal, VK::kInt, Fate::kMapped, "daemon.process_max", "0 = no limit"},
     {"process.priority", Scope::kGlobal, VK::kInt, Fate::kUnsupported, "",
      "processes run at the daemon's priority (systemd: Nice=)"},
     {"daemonize", Scope::kGlobal, VK::kBool, Fate::kMapped, "--foreground",
      "-F / -D on the command line override it"},
-    {"rlimit_files", Scope::kGlobal, VK::kInt, Fate::kNotYet, "",
-     "the isolation issue builds it (systemd: LimitNOFILE= meanwhile)"},
-    {"rlimit_core", Scope::kGlobal, VK::kRlimitCore, Fate::kNotYet, "",
-     "the isolation issue builds it (systemd: LimitCORE= meanwhile)"},
+    {"rlimit_files", Scope::kGlobal, VK::kInt, Fate::kMapped, "daemon.rlimit_files", "0 = unset"},
+    {"rlimit_core", Scope::kGlobal, VK::kRlimitCore, Fate::kMapped, "daemon.rlimit_core", ""},
     {"events.mechanism", Scope::kGlobal, VK::kString, Fate::kIgnored, "", "tfpm always uses epoll"},
     {"systemd_interval", Scope::kGlobal, VK::kTime, Fate::kIgnored, "",
      "tfpm updates STATUS= itself and honours WatchdogSec="},
@@ -59,8 +54,9 @@ constexpr Rule kRules[] = {
     // pools
     {"prefix", Scope::kPool, VK::kString, Fate::kMapped, "(relative paths)",
      "relative listen, access.log, slowlog, chdir are taken from it"},
-    {"user", Scope::kPool, VK::kString, Fate::kNotYet, "", kIsolation},
-    {"group", Scope::kPool, VK::kString, Fate::kNotYet, "", kIsolation},
+    {"user", Scope::kPool, VK::kString, Fate::kMapped, "user",
+     "as root the workers switch to it before PHP starts; a pool without one needs -R"},
+    {"group", Scope::kPool, VK::kString, Fate::kMapped, "group", ""},
     {"listen", Scope::kPool, VK::kString, Fate::kMapped, "listen", ""},
     {"listen.backlog", Scope::kPool, VK::kInt, Fate::kMapped, "listen_backlog",
      "-1 (php-fpm's default) means tfpm's default, 511"},
@@ -73,10 +69,8 @@ constexpr Rule kRules[] = {
     {"listen.mode", Scope::kPool, VK::kString, Fate::kMapped, "listen_mode", ""},
     {"listen.allowed_clients", Scope::kPool, VK::kString, Fate::kUnsupported, "",
      "clients are not filtered by address: listen on 127.0.0.1 or a unix socket, or firewall the port"},
-    {"process.priority", Scope::kPool, VK::kInt, Fate::kUnsupported, "",
-     "processes run at the daemon's priority (systemd: Nice=)"},
-    {"process.dumpable", Scope::kPool, VK::kBool, Fate::kUnsupported, "",
-     "workers keep the kernel's default (dumpable while they do not change user)"},
+    {"process.priority", Scope::kPool, VK::kInt, Fate::kMapped, "process_priority", ""},
+    {"process.dumpable", Scope::kPool, VK::kBool, Fate::kMapped, "process_dumpable", ""},
     {"pm", Scope::kPool, VK::kPm, Fate::kMapped, "pm", "counts threads (see the rule below)"},
     {"pm.max_children", Scope::kPool, VK::kInt, Fate::kChanged, "processes, threads",
      "becomes processes x threads: 1 process with up to 64 threads, more processes above that "
@@ -107,11 +101,10 @@ constexpr Rule kRules[] = {
      "ends the request only; the thread serves again (php-fpm kills the child)"},
     {"request_terminate_timeout_track_finished", Scope::kPool, VK::kBool, Fate::kMapped,
      "request_terminate_timeout_track_finished", ""},
-    {"rlimit_files", Scope::kPool, VK::kInt, Fate::kNotYet, "",
-     "the isolation issue builds it (systemd: LimitNOFILE= meanwhile)"},
-    {"rlimit_core", Scope::kPool, VK::kRlimitCore, Fate::kNotYet, "",
-     "the isolation issue builds it (systemd: LimitCORE= meanwhile)"},
-    {"chroot", Scope::kPool, VK::kString, Fate::kNotYet, "", "the isolation issue builds it"},
+    {"rlimit_files", Scope::kPool, VK::kInt, Fate::kMapped, "rlimit_files", "0 = the daemon's"},
+    {"rlimit_core", Scope::kPool, VK::kRlimitCore, Fate::kMapped, "rlimit_core", ""},
+    {"chroot", Scope::kPool, VK::kString, Fate::kMapped, "chroot",
+     "PHP's MINIT runs inside it: php.ini and extensions must be reachable there"},
     {"chdir", Scope::kPool, VK::kString, Fate::kMapped, "chdir", ""},
     {"catch_workers_output", Scope::kPool, VK::kBool, Fate::kMapped, "catch_workers_output", ""},
     {"decorate_workers_output", Scope::kPool, VK::kBool, Fate::kMapped, "decorate_workers_output", ""},
@@ -223,6 +216,11 @@ const char* CheckValue(ValueKind kind, std::string_view v) {
       return ToInt(v) < 0 ? "must be greater than zero or 'unlimited'" : nullptr;
     default: return nullptr;
   }
+}
+
+// rlimit_core's value as tfpm's YAML takes it: "unlimited" or bytes.
+std::string RlimitCore(std::string_view v) {
+  return EqualsNoCase(v, "unlimited") ? "unlimited" : std::to_string(ToInt(v));
 }
 
 std::string ExpandPool(std::string_view v, std::string_view pool) {
@@ -505,8 +503,19 @@ class Importer {
       d->items.push_back(Scalar("process_control_timeout", "0", main, "php-fpm's default: no limit"));
     }
     if (const Seen* v = Get(g, "daemonize")) result_.daemonize = *ToBool(v->value);
+    // php-fpm's 0 is "unset" for these.
+    if (const Seen* v = Get(g, "rlimit_files"); v != nullptr && ToInt(v->value) > 0) {
+      d->items.push_back(Scalar("rlimit_files", std::to_string(ToInt(v->value)), v->at));
+    }
+    if (const Seen* v = Get(g, "rlimit_core"); v != nullptr && v->value != "0") {
+      d->items.push_back(Scalar("rlimit_core", RlimitCore(v->value), v->at));
+    }
+    if (const Seen* v = Get(g, "process.max"); v != nullptr && ToInt(v->value) > 0) {
+      d->items.push_back(Scalar("process_max", std::to_string(ToInt(v->value)), v->at));
+    }
     handled.insert(handled.end(), {"log_level", "pid", "log_limit", "emergency_restart_threshold",
-                                   "emergency_restart_interval", "process_control_timeout", "daemonize"});
+                                   "emergency_restart_interval", "process_control_timeout", "daemonize",
+                                   "rlimit_files", "rlimit_core", "process.max"});
     TableNotes(Scope::kGlobal, g, d, handled);
     for (const Entry& e : passthrough) {
       // The YAML loader types and checks it (its errors point back here).
@@ -559,12 +568,13 @@ class Importer {
         AddNote(u->at, k, u->value, "ignored: tfpm is not running as root (as php-fpm)", s);
         continue;
       }
-      AddNote(u->at, k, u->value, "not yet supported: " + std::string(kIsolation), s);
-      if (!o_.for_file && o_.running_as_root && !o_.allow_root && k == "user" && u->value != "root") {
-        return Fail(u->at, pool_tag + "user = " + u->value +
-                               ": tfpm cannot run this pool as another user yet and will not run it as root "
-                               "without -R/--allow-to-run-as-root");
+      if (k == "group" && Get(v, "user") == nullptr) {
+        AddNote(u->at, k, u->value, "ignored: tfpm takes a group only with a user", s);
+        continue;
       }
+      // tfpm checks that it exists (and, as root without -R, that the pool
+      // has one and it is not root) when it loads the YAML.
+      s->items.push_back(Scalar(std::string(k), Quote(u->value), u->at));
     }
 
     const Seen* listen = Get(v, "listen");
@@ -708,6 +718,21 @@ class Importer {
     string_key("access.format", "access_format", false);
     string_key("slowlog", "slowlog", true);
     string_key("chdir", "chdir", true);
+    string_key("chroot", "chroot", true);
+    // Isolation: php-fpm's 0 is "unset" for the limits.
+    handled.insert(handled.end(), {"rlimit_files", "rlimit_core", "process.dumpable", "process.priority"});
+    if (const Seen* x = Get(v, "rlimit_files"); x != nullptr && ToInt(x->value) > 0) {
+      s->items.push_back(Scalar("rlimit_files", std::to_string(ToInt(x->value)), x->at));
+    }
+    if (const Seen* x = Get(v, "rlimit_core"); x != nullptr && x->value != "0") {
+      s->items.push_back(Scalar("rlimit_core", RlimitCore(x->value), x->at));
+    }
+    if (const Seen* x = Get(v, "process.dumpable")) {
+      s->items.push_back(Scalar("process_dumpable", *ToBool(x->value) ? "true" : "false", x->at));
+    }
+    if (const Seen* x = Get(v, "process.priority")) {
+      s->items.push_back(Scalar("process_priority", std::to_string(ToInt(x->value)), x->at));
+    }
     auto time_key = [&](std::string_view directive, const char* key) {
       handled.push_back(directive);
       const Seen* x = Get(v, directive);

@@ -243,6 +243,27 @@ const char* SapiName(std::string_view s) {
   return nullptr;
 }
 
+// php-fpm's rlimit_core: a byte count or "unlimited".
+const char* RlimitCore(std::string_view s) {
+  if (s == "unlimited" || (IsDigits(s) && s.size() <= 18)) return nullptr;
+  return "must be a number of bytes (0 = unchanged) or unlimited";
+}
+
+uint64_t RlimitCoreValue(std::string_view s) {
+  if (s == "unlimited") return kRlimitUnlimited;
+  uint64_t n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
+
+// A user or group: a name or a numeric id, as php-fpm takes them.
+const char* Principal(std::string_view s) {
+  for (char c : s) {
+    if (c == ':' || c == '\n' || c == '\0' || c == '/') return "must be a user or group name or a numeric id";
+  }
+  return nullptr;
+}
+
 bool IsPoolName(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -487,6 +508,12 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "rlimit_files", .kind = Kind::kInt,
      .set = [](DaemonConfig& d, Value& v) { d.rlimit_files = static_cast<uint64_t>(v.integer); },
      .min = 16, .max = 1 << 30},
+    {.key = "rlimit_core", .kind = Kind::kString,
+     .set = [](DaemonConfig& d, Value& v) { d.rlimit_core = RlimitCoreValue(v.str); },
+     .check = RlimitCore},
+    {.key = "process_max", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.process_max = static_cast<int>(v.integer); },
+     .min = 0, .max = 1 << 20},
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {
@@ -580,6 +607,26 @@ constexpr Field<PoolConfig> kPoolFields[] = {
     {.key = "chdir", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.chdir = std::move(v.str); },
      .check = AbsolutePathIfSet},
+    {.key = "user", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.user = std::move(v.str); },
+     .check = Principal},
+    {.key = "group", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.group = std::move(v.str); },
+     .check = Principal},
+    {.key = "chroot", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.chroot = std::move(v.str); },
+     .check = AbsolutePathIfSet},
+    {.key = "rlimit_files", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.rlimit_files = static_cast<uint64_t>(v.integer); },
+     .min = 0, .max = 1 << 30},
+    {.key = "rlimit_core", .kind = Kind::kString,
+     .set = [](PoolConfig& p, Value& v) { p.rlimit_core = RlimitCoreValue(v.str); },
+     .check = RlimitCore},
+    {.key = "process_dumpable", .kind = Kind::kBool,
+     .set = [](PoolConfig& p, Value& v) { p.process_dumpable = v.boolean; }},
+    {.key = "process_priority", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.process_priority = static_cast<int>(v.integer); },
+     .min = -19, .max = 20},  // php-fpm's range
     {.key = "sapi_name", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.sapi_name = std::move(v.str); },
      .check = SapiName},
@@ -720,6 +767,15 @@ Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path
   if (const Seen* format = FindSeen(seen, "access_format")) {
     auto compiled = accesslog::Format::Compile(pool.access_format);
     if (!compiled.ok()) return Error(ctx, format->line, path + ".access_format", compiled.status().message());
+  }
+  if (const Seen* user = FindSeen(seen, "user")) pool.user_line = user->line;
+  if (const Seen* chroot = FindSeen(seen, "chroot")) pool.chroot_line = chroot->line;
+  if (!pool.group.empty() && pool.user.empty()) {
+    return Error(ctx, FindSeen(seen, "group")->key_line, path + ".group", "is only used with user");
+  }
+  if (const Seen* files = FindSeen(seen, "rlimit_files"); files != nullptr && pool.rlimit_files != 0 &&
+                                                          pool.rlimit_files < 16) {
+    return Error(ctx, files->line, path + ".rlimit_files", "must be 0 (the daemon's) or >= 16");
   }
   if (!pool.status_path.empty() && pool.status_path == pool.ping_path) {
     return Error(ctx, FindSeen(seen, "ping_path")->line, path + ".ping_path",

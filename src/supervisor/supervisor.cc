@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/utf8.h"
+#include "base/worker_contract.h"
 #include "config/load_yaml.h"
 #include "scoreboard/scoreboard.h"
 #include "tfpm_build_config.h"
@@ -33,12 +34,16 @@ constexpr uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint
 TokenKind KindOf(uint64_t token) { return static_cast<TokenKind>(token >> 56); }
 uint64_t IdOf(uint64_t token) { return token & ((1ull << 56) - 1); }
 
-// Descriptor numbers in a worker (worker/worker_main.h).
-constexpr int kChildConfigFd = 3;
-constexpr int kChildNotifyFd = 4;
-constexpr int kChildScoreboardFd = 5;
-constexpr int kChildLogFd = 6;
-constexpr int kChildFirstListenFd = 7;
+// Descriptor numbers in a worker: base/worker_contract.h.
+namespace wc = worker_contract;
+
+// A log file a worker is handed (access_log, slowlog, error_log): opened
+// here, for appending, created mode 0600 as php-fpm's master does.
+Result<os::UniqueFd> OpenLogForWorkers(const std::string& path, const char* what) {
+  os::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoStatus(std::string(what) + " " + path, errno);
+  return fd;
+}
 
 constexpr std::chrono::milliseconds kFastStopGrace{2000};
 constexpr std::chrono::milliseconds kGracefulExtra{2000};
@@ -113,7 +118,13 @@ Status Supervisor::Start() {
   auto cfg_fd = os::MemfdWithContents("tfpm-config", options_.config_text);
   if (!cfg_fd.ok()) return cfg_fd.status();
   config_fd_ = std::move(cfg_fd.value());
-  if (config_.daemon.error_log == "stderr") log_fd_.Reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+  if (config_.daemon.error_log == "stderr") {
+    log_fd_.Reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+  } else {
+    auto fd = OpenLogForWorkers(config_.daemon.error_log, "error_log");
+    if (!fd.ok()) return fd.status();
+    log_fd_ = std::move(fd.value());
+  }
 
   for (int fd : options_.activated_fds) {
     auto address = os::LocalAddress(fd);
@@ -223,7 +234,16 @@ Status Supervisor::OpenControlSocket() {
   return poller_->Add(control_fd_.get(), EPOLLIN, Token(kControlListen, 0));
 }
 
+bool Supervisor::ProcessMaxReached() const {
+  const int max = config_.daemon.process_max;
+  return max > 0 && workers_.size() >= static_cast<size_t>(max);
+}
+
 Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
+  if (ProcessMaxReached()) {
+    return Status::Aborted("pool " + pool.config.name + ": process_max (" +
+                           std::to_string(config_.daemon.process_max) + ") worker processes are running");
+  }
   auto w = std::make_unique<Worker>();
   w->pool = pool.config.name;
   w->slot = slot_index;
@@ -243,21 +263,41 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   os::SpawnSpec spec;
   spec.executable = options_.worker_executable;
   spec.parent_death_signal = SIGTERM;
-  spec.fds = {{config_fd_.get(), kChildConfigFd},
-              {child_notify.get(), kChildNotifyFd},
-              {w->board->fd(), kChildScoreboardFd},
-              {pool.listener->fd.get(), kChildFirstListenFd}};
+  spec.fds = {{config_fd_.get(), wc::kConfigFd},
+              {child_notify.get(), wc::kNotifyFd},
+              {w->board->fd(), wc::kScoreboardFd},
+              {pool.listener->fd.get(), wc::kListenFd}};
   const int total_threads = pool.config.threads * pool.config.processes;
   spec.args = {"--pool", pool.config.name,
                "--source", config_.source,
-               "--config-fd", std::to_string(kChildConfigFd),
-               "--notify-fd", std::to_string(kChildNotifyFd),
-               "--scoreboard-fd", std::to_string(kChildScoreboardFd),
-               "--listen-fds", std::to_string(kChildFirstListenFd),
+               "--config-fd", std::to_string(wc::kConfigFd),
+               "--notify-fd", std::to_string(wc::kNotifyFd),
+               "--scoreboard-fd", std::to_string(wc::kScoreboardFd),
+               "--listen-fds", std::to_string(wc::kListenFd),
                "--total-threads", std::to_string(total_threads)};
   if (log_fd_) {
-    spec.fds.emplace_back(log_fd_.get(), kChildLogFd);
-    spec.args.insert(spec.args.end(), {"--log-fd", std::to_string(kChildLogFd)});
+    spec.fds.emplace_back(log_fd_.get(), wc::kLogFd);
+    spec.args.insert(spec.args.end(), {config_.daemon.error_log == "stderr" ? "--log-fd" : "--log-file-fd",
+                                       std::to_string(wc::kLogFd)});
+  }
+  // The pool's log files: opened here, so a worker that switched to the
+  // pool's user can still write them.
+  os::UniqueFd access_fd, slowlog_fd;
+  if (!pool.config.access_log.empty()) {
+    auto fd = OpenLogForWorkers(pool.config.access_log, "access_log");
+    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
+    access_fd = std::move(fd.value());
+    spec.fds.emplace_back(access_fd.get(), wc::kAccessLogFd);
+    spec.args.insert(spec.args.end(), {"--access-log-fd", std::to_string(wc::kAccessLogFd)});
+    w->access_log = pool.config.access_log;
+  }
+  if (!pool.config.slowlog.empty() && pool.config.request_slowlog_timeout.count() > 0) {
+    auto fd = OpenLogForWorkers(pool.config.slowlog, "slowlog");
+    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
+    slowlog_fd = std::move(fd.value());
+    spec.fds.emplace_back(slowlog_fd.get(), wc::kSlowlogFd);
+    spec.args.insert(spec.args.end(), {"--slowlog-fd", std::to_string(wc::kSlowlogFd)});
+    w->slowlog = pool.config.slowlog;
   }
   os::UniqueFd out_write;
   if (pool.config.catch_workers_output) {
@@ -451,8 +491,7 @@ void Supervisor::HandleSignals() {
       case SIGQUIT: BeginStop(StopMode::kGraceful, "SIGQUIT"); break;
       case SIGUSR1:
         log::Notice("reopening log files (SIGUSR1)");
-        if (Status st = log::Reopen(); !st.ok()) log::Error("{}", st.message());
-        for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGUSR1);
+        if (Status st = ReopenLogs(); !st.ok()) log::Error("{}", st.message());
         break;
       case SIGUSR2:
         if (transition_) {
@@ -647,7 +686,16 @@ void Supervisor::ScalePools() {
       busy += c.busy;
       all_full = all_full && c.full();
     }
+    if (all_full && !starting && free_slot >= 0 && ProcessMaxReached()) {
+      if (!process_max_warned_) {
+        log::Warning("[pool {}] process_max ({}) reached: not starting another process",
+                     pc.name, config_.daemon.process_max);
+        process_max_warned_ = true;
+      }
+      continue;
+    }
     if (all_full && !starting && free_slot >= 0) {
+      process_max_warned_ = false;
       log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving.size(),
                   pc.threads);
       pool.surplus_since.reset();
@@ -692,10 +740,10 @@ void Supervisor::HandleNotify(pid_t pid) {
       if (data.find("draining") != std::string::npos) w.drain_acked = true;
       // A descriptor travels with a one-byte tag, the last byte read with
       // it: 's'/'S' a status query (reply socket), otherwise a connection.
-      const char tag = data.empty() ? 'c' : data.back();
+      const char tag = data.empty() ? wc::kTagConnection : data.back();
       for (os::UniqueFd& fd : fds) {
-        if (tag == 's' || tag == 'S') {
-          AnswerPoolStatus(w.pool, std::move(fd), tag == 'S');
+        if (tag == wc::kTagStatus || tag == wc::kTagStatusFull) {
+          AnswerPoolStatus(w.pool, std::move(fd), tag == wc::kTagStatusFull);
         } else {
           HandOver(w, std::move(fd));
         }
@@ -740,13 +788,55 @@ void Supervisor::HandOver(const Worker& from, os::UniqueFd conn) {
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Worker* to = candidates[(next_handover_ + i) % candidates.size()];
-    if (os::SendFd(to->notify.get(), conn.get(), 'c')) {
+    if (os::SendFd(to->notify.get(), conn.get(), wc::kTagConnection)) {
       next_handover_ += i + 1;
       ++connections_handed_over_;
       return;
     }
   }
   log::Warning("[pool {}] no ready worker to take over a kept connection; closing it", from.pool);
+}
+
+Status Supervisor::ReopenLogs() {
+  Status first = log::Reopen();
+  auto keep = [&first](const Status& st) {
+    if (!st.ok()) log::Error("{}", st.message());
+    if (first.ok() && !st.ok()) first = st;
+  };
+  // The workers' error log: the same descriptor number here gets the new
+  // file (workers started from now on inherit it), and each worker gets it.
+  const bool error_file = config_.daemon.error_log != "stderr" && log_fd_;
+  if (error_file) {
+    auto fd = OpenLogForWorkers(config_.daemon.error_log, "error_log");
+    if (fd.ok()) {
+      if (::dup3(fd->get(), log_fd_.get(), O_CLOEXEC) < 0) keep(ErrnoStatus("error_log: dup3", errno));
+    } else {
+      keep(fd.status());
+    }
+  }
+  // One open per file: every worker of the pool writes to the same file.
+  std::map<std::string, os::UniqueFd> opened;
+  auto file = [&](const std::string& path, const char* what) -> int {
+    auto it = opened.find(path);
+    if (it == opened.end()) {
+      auto fd = OpenLogForWorkers(path, what);
+      if (!fd.ok()) keep(fd.status());
+      it = opened.emplace(path, fd.ok() ? std::move(fd.value()) : os::UniqueFd()).first;
+    }
+    return it->second.get();
+  };
+  for (auto& [pid, worker] : workers_) {
+    const Worker& w = *worker;
+    auto send = [&w](int fd, char tag, const char* what) {
+      if (fd >= 0 && !os::SendFd(w.notify.get(), fd, tag)) {
+        log::Warning("[pool {}] child {}: could not hand over the reopened {}", w.pool, w.pid, what);
+      }
+    };
+    if (error_file) send(log_fd_.get(), wc::kTagErrorLog, "error_log");
+    if (!w.access_log.empty()) send(file(w.access_log, "access_log"), wc::kTagAccessLog, "access_log");
+    if (!w.slowlog.empty()) send(file(w.slowlog, "slowlog"), wc::kTagSlowlog, "slowlog");
+  }
+  return first;
 }
 
 // The first generation is accepted once every worker has been ready for
@@ -1225,8 +1315,7 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
   }
   if (cmd == "reopen-logs") {
     log::Notice("reopening log files (pm-ctl reopen-logs)");
-    if (Status st = log::Reopen(); !st.ok()) return control::ErrorReply(st.message());
-    for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGUSR1);
+    if (Status st = ReopenLogs(); !st.ok()) return control::ErrorReply(st.message());
     return control::Json{{"ok", true}};
   }
   if (cmd == "config-test") {
@@ -1321,7 +1410,7 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
     log::Error("status page: {}", memfd.status().message());
     return;
   }
-  if (!os::SendFd(reply.get(), memfd->get(), 'r')) log::Warning("status page: the worker did not wait for the answer");
+  if (!os::SendFd(reply.get(), memfd->get(), wc::kTagStatusReply)) log::Warning("status page: the worker did not wait for the answer");
 }
 
 control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const {

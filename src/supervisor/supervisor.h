@@ -122,6 +122,9 @@ class Supervisor {
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
     bool drain_acked = false;              // it said "draining": accepts no more
     std::string partial_output;
+    // The log files it was handed (base/worker_contract.h), opened again
+    // and sent to it by reopen-logs; "" = none.
+    std::string access_log, slowlog;
   };
   struct Slot {
     pid_t pid = 0;                           // 0 = no process
@@ -194,10 +197,15 @@ class Supervisor {
   Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
   Status OpenControlSocket();
   Status SpawnWorker(Pool& pool, int slot);
+  // daemon.process_max worker processes run (any pool, any generation).
+  bool ProcessMaxReached() const;
   void HandleSignals();
   void ReapChildren();
   void HandleNotify(pid_t pid);
   void HandOver(const Worker& from, os::UniqueFd conn);
+  // reopen-logs (SIGUSR1, pm-ctl): our own log, then the files the workers
+  // were handed, opened again and sent to them.
+  Status ReopenLogs();
   void HandleOutput(pid_t pid, bool flush_all);
   void AcceptControl();
   void HandleControl(int fd);
@@ -276,7 +284,10 @@ class Supervisor {
   std::optional<os::PidFile> pid_file_;
   os::UniqueFd control_fd_;
   os::UniqueFd config_fd_;   // sealed memfd with config_text
-  os::UniqueFd log_fd_;      // dup of stderr for workers, when error_log is stderr
+  // The workers' error log (base/worker_contract.h kLogFd): a dup of our
+  // stderr when error_log is stderr, else the error_log file opened for
+  // appending (replaced in place by reopen-logs).
+  os::UniqueFd log_fd_;
   std::vector<std::shared_ptr<Listener>> activated_;  // from systemd, unused ones too
   std::vector<Pool> pools_;
   std::map<pid_t, std::unique_ptr<Worker>> workers_;
@@ -285,6 +296,7 @@ class Supervisor {
   gid_t control_gid_ = static_cast<gid_t>(-1);  // control_socket_group's gid, if set
 
   uint64_t generation_ = 1;
+  bool process_max_warned_ = false;  // one warning per episode of process_max
   uint64_t connections_handed_over_ = 0;
   uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
   uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow

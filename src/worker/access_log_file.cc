@@ -26,17 +26,31 @@ Status AccessLogFile::Open(const std::string& path) {
   return Status::Ok();
 }
 
+void AccessLogFile::Adopt(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  path_.clear();
+  fd_ = fd;
+}
+
 Status AccessLogFile::Reopen() {
-  if (fd_ < 0) return Status::Ok();
+  if (fd_ < 0 || path_.empty()) return Status::Ok();
   int fd = OpenAppend(path_);
   if (fd < 0) return ErrnoStatus("access_log " + path_, errno);
+  return Replace(fd);
+}
+
+Status AccessLogFile::Replace(int fd) {
+  if (fd_ < 0) {
+    ::close(fd);
+    return Status::Ok();
+  }
   int rc;
   do {
     rc = ::dup3(fd, fd_, O_CLOEXEC);
   } while (rc < 0 && errno == EINTR);
   const int saved = errno;
   ::close(fd);
-  if (rc < 0) return ErrnoStatus("access_log " + path_ + ": dup3", saved);
+  if (rc < 0) return ErrnoStatus("access_log: dup3", saved);
   return Status::Ok();
 }
 

@@ -23,8 +23,14 @@ class AccessLogFile final : public sapi::AccessLogSink {
 
   // Opens (creating, mode 0600 as php-fpm) `path` for appending.
   Status Open(const std::string& path);
+  // Takes the descriptor the supervisor opened (base/worker_contract.h).
+  void Adopt(int fd);
+  // Puts `fd` (the reopened file, from the supervisor) in place of the
+  // current one, under the same number; closes `fd`.
+  Status Replace(int fd);
   // After logrotate renamed the file: opens `path` again in place of the
-  // old one. On failure the old file stays in use.
+  // old one. On failure the old file stays in use. No-op for an adopted
+  // descriptor (the supervisor sends the new one: Replace).
   Status Reopen();
   // Any thread.
   void Write(std::string_view line) override;

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/worker_contract.h"
 #include "os/resource_limits.h"
 #include "os/socket.h"
 #include "worker/limit_report.h"
@@ -700,7 +701,7 @@ bool Server::HandOver(Connection* conn) {
       conn->HasBufferedInput() || conn->WantsWrite()) {
     return false;
   }
-  if (!os::SendFd(options_.handoff_socket, conn->fd(), 'c')) {
+  if (!os::SendFd(options_.handoff_socket, conn->fd(), worker_contract::kTagConnection)) {
     log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
     return false;
   }

@@ -90,13 +90,18 @@ void Watchdog::WriteSlowlog(int index, const std::string& trace) {
   entry += "request_uri = " + snap.uri + "\n";
   entry += "script_filename = " + snap.script + "\n";
   entry += trace;
-  os::UniqueFd fd(::open(options_.slowlog_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) {
-    log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
-    return;
+  os::UniqueFd opened;
+  int fd = options_.slowlog_fd;
+  if (fd < 0) {
+    opened.Reset(::open(options_.slowlog_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    if (!opened) {
+      log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
+      return;
+    }
+    fd = opened.get();
   }
   // One write per entry: entries of several processes do not interleave.
-  if (::write(fd.get(), entry.data(), entry.size()) < 0) {
+  if (::write(fd, entry.data(), entry.size()) < 0) {
     log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
   }
   log::Warning("thread {}: request {} is slow (request_slowlog_timeout {} ms); backtrace in {}", index, snap.uri,

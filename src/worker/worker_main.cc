@@ -1,5 +1,6 @@
 #include "worker/worker_main.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -22,14 +23,17 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/worker_contract.h"
 #include "config/extension_policy.h"
 #include "config/load_yaml.h"
+#include "os/credentials.h"
 #include "os/shared_memory.h"
 #include "os/signals.h"
 #include "os/socket.h"
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/access_log_file.h"
+#include "worker/confine.h"
 #include "worker/php_cli.h"
 #include "worker/runtime_options.h"
 #include "worker/server.h"
@@ -52,6 +56,9 @@ struct Args {
   int notify_fd = -1;
   int total_threads = 0;
   int log_fd = -1;
+  bool log_is_file = false;  // --log-file-fd: the error_log file, not a stream
+  int access_log_fd = -1;
+  int slowlog_fd = -1;
   PhpCliMode cli = PhpCliMode::kNone;  // --modules, --info, --ini
   std::string config_path;             // ... with this config file
 };
@@ -81,6 +88,12 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
     else if (k == "--scoreboard-fd") { if (!ParseInt(v, &a->scoreboard_fd)) { *err = "bad --scoreboard-fd"; return false; } }
     else if (k == "--notify-fd") { if (!ParseInt(v, &a->notify_fd)) { *err = "bad --notify-fd"; return false; } }
     else if (k == "--log-fd") { if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-fd"; return false; } }
+    else if (k == "--log-file-fd") {
+      if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-file-fd"; return false; }
+      a->log_is_file = true;
+    }
+    else if (k == "--access-log-fd") { if (!ParseInt(v, &a->access_log_fd)) { *err = "bad --access-log-fd"; return false; } }
+    else if (k == "--slowlog-fd") { if (!ParseInt(v, &a->slowlog_fd)) { *err = "bad --slowlog-fd"; return false; } }
     else if (k == "--total-threads") { if (!ParseInt(v, &a->total_threads)) { *err = "bad --total-threads"; return false; } }
     else if (k == "--listen-fds") {
       size_t start = 0;
@@ -112,10 +125,38 @@ log::Level ToLogLevel(config::LogLevel l) {
   return log::Level::kNotice;
 }
 
-// php-fpm's clear_env: PHP sees only the pool's env entries.
-void ApplyEnvironment(const config::PoolConfig& pool) {
+// php-fpm's clear_env: PHP sees only the pool's env entries; with a pool
+// user, USER and HOME are that user's unless `env` sets them (php-fpm).
+void ApplyEnvironment(const config::PoolConfig& pool, const std::optional<os::Identity>& user) {
   if (pool.clear_env) ::clearenv();
   for (const auto& [k, v] : pool.env) ::setenv(k.c_str(), v.c_str(), 1);
+  if (!user) return;
+  auto set = [&pool](const char* name, const std::string& value) {
+    for (const auto& [k, v] : pool.env) {
+      if (k == name) return;
+    }
+    if (!value.empty()) ::setenv(name, value.c_str(), 1);
+  };
+  set("USER", user->name);
+  set("HOME", user->home);
+}
+
+// The pool's isolation keys as a plan for Confine (worker/confine.h).
+ConfinePlan PlanFor(const config::PoolConfig& pool, std::optional<os::Identity> user,
+                    bool supervised, pid_t parent) {
+  ConfinePlan plan;
+  plan.rlimit_files = pool.rlimit_files;
+  plan.rlimit_core = pool.rlimit_core == config::kRlimitUnlimited ? os::kUnlimited : pool.rlimit_core;
+  plan.priority = pool.process_priority;
+  plan.chroot = pool.chroot;
+  plan.chdir = pool.chdir;
+  plan.user = std::move(user);
+  plan.dumpable = pool.process_dumpable;
+  if (supervised) {
+    plan.parent_death_signal = SIGTERM;  // as the spawner set it before exec
+    plan.parent = parent;
+  }
+  return plan;
 }
 
 // The pool's status page data, from the supervisor, which reads the
@@ -128,7 +169,7 @@ std::string QueryPoolStatus(int notify_fd, bool full) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return "";
   os::UniqueFd mine(sv[0]), theirs(sv[1]);
-  if (!os::SendFd(notify_fd, theirs.get(), full ? 'S' : 's')) return "";
+  if (!os::SendFd(notify_fd, theirs.get(), full ? worker_contract::kTagStatusFull : worker_contract::kTagStatus)) return "";
   theirs.Reset();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {
@@ -173,6 +214,13 @@ void WaitForThreadsStarted(const scoreboard::Segment& board, int count, int sign
     pollfd p{signal_fd, POLLIN, 0};
     if (::poll(&p, 1, 2) > 0) return;
   }
+}
+
+// A log file the supervisor reopened, put under the number in use.
+void ReplaceFd(int from, int to, const char* what) {
+  int rc;
+  do rc = ::dup3(from, to, O_CLOEXEC); while (rc < 0 && errno == EINTR);
+  if (rc < 0) log::Error("{}: dup3: {}", what, std::strerror(errno));
 }
 
 void NotifyReady(int fd) {
@@ -441,8 +489,17 @@ int WorkerMain(int argc, char** argv) {
     return 1;
   }
   const pid_t pid = ::getpid();
+  // Our parent is the supervisor that spawned us (checked again after the
+  // user switch re-arms the parent-death signal).
+  const pid_t parent = ::getppid();
   std::string log_target = cfg->daemon.error_log;
-  if (log_target == "stderr" && args.log_fd >= 0) log_target = "fd:" + std::to_string(args.log_fd);
+  if (args.log_fd >= 0) {
+    if (args.log_is_file) {
+      log_target = "file-fd:" + std::to_string(args.log_fd);
+    } else if (log_target == "stderr") {
+      log_target = "fd:" + std::to_string(args.log_fd);
+    }
+  }
   if (Status st = log::Init(log_target, ToLogLevel(cfg->daemon.log_level),
                             "pool " + pool->name + " " + std::to_string(pid));
       !st.ok()) {
@@ -459,10 +516,30 @@ int WorkerMain(int argc, char** argv) {
     return 1;
   }
   os::IgnoreSigpipe();
-  ApplyEnvironment(*pool);
-  if (!pool->chdir.empty() && ::chdir(pool->chdir.c_str()) != 0) {
-    log::Alert("chdir({}): {}", pool->chdir, std::strerror(errno));
+
+  // Confinement, before PHP reads a single file (docs/security.md
+  // "Isolation"): the user is looked up here, as root and before any
+  // chroot, then limits, chroot, the user switch (checked), dumpable and
+  // the parent-death signal again.
+  os::SystemCredentials credentials;
+  std::optional<os::Identity> user;
+  if (!pool->user.empty() && credentials.EffectiveUid() == 0) {
+    auto id = os::LookupIdentity(pool->user, pool->group);
+    if (!id.ok()) {
+      log::Alert("pool {}: user: {}", pool->name, id.status().message());
+      return 1;
+    }
+    user = std::move(id.value());
+  }
+  ApplyEnvironment(*pool, user);
+  auto confined = Confine(PlanFor(*pool, user, args.notify_fd >= 0, parent), credentials);
+  if (!confined.ok()) {
+    log::Alert("pool {}: {}", pool->name, confined.status().message());
     return 1;
+  }
+  if (confined->switched) {
+    log::Debug("running as {} (uid {}, gid {}){}", user->name, user->uid, user->gid,
+               pool->chroot.empty() ? "" : " in chroot " + pool->chroot);
   }
 
   // Scoreboard: ours from the supervisor, or a private one when run alone.
@@ -482,10 +559,30 @@ int WorkerMain(int argc, char** argv) {
   // to refuse requests (tfpm checked it at start).
   AccessLogFile access_file;
   sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool, inherited_scan_dir);
+  // PHP skips a php.ini it cannot read without a word: after the user
+  // switch, say so and do not start without it.
+  if (!runtime_options.ini_file.empty() && ::access(runtime_options.ini_file.c_str(), R_OK) != 0 &&
+      errno == EACCES) {
+    log::Alert("php.ini {}: {}{}", runtime_options.ini_file, std::strerror(errno),
+               user ? " (the pool's user " + user->name + " must be able to read it)" : "");
+    return 1;
+  }
+  if (!runtime_options.scan_dir.empty() && ::access(runtime_options.scan_dir.c_str(), R_OK | X_OK) != 0 &&
+      errno == EACCES) {
+    log::Alert("scan_dir {}: {}{}", runtime_options.scan_dir, std::strerror(errno),
+               user ? " (the pool's user " + user->name + " must be able to read it)" : "");
+    return 1;
+  }
   if (!pool->access_log.empty()) {
     auto format = accesslog::Format::Compile(pool->access_format);  // checked by the loader
-    if (Status st = access_file.Open(pool->access_log); !st.ok()) {
-      log::Error("{}", st.message());
+    Status opened = Status::Ok();
+    if (args.access_log_fd >= 0) {
+      access_file.Adopt(args.access_log_fd);  // opened by the supervisor
+    } else {
+      opened = access_file.Open(pool->access_log);
+    }
+    if (!opened.ok()) {
+      log::Error("{}", opened.message());
     } else if (format.ok()) {
       auto access = std::make_shared<sapi::AccessLog>();
       access->format = std::move(*format);
@@ -597,6 +694,8 @@ int WorkerMain(int argc, char** argv) {
   wd.track_finished = pool->request_terminate_timeout_track_finished;
   wd.slowlog = pool->request_slowlog_timeout;
   wd.slowlog_path = pool->slowlog;
+  os::UniqueFd slowlog_fd(args.slowlog_fd);
+  wd.slowlog_fd = slowlog_fd.get();
   wd.trace_depth = pool->request_slowlog_trace_depth;
   Watchdog watchdog(wd, &board);
   bool replacing = false;  // a thread is stuck: drain the others, then exit for a replacement
@@ -669,7 +768,23 @@ int WorkerMain(int argc, char** argv) {
       std::string data;
       std::vector<os::UniqueFd> handed;
       const ssize_t n = os::ReceiveWithFds(args.notify_fd, &data, &handed);
-      for (os::UniqueFd& fd : handed) server.Adopt(std::move(fd));
+      // The tag of a descriptor is the last byte read with it
+      // (base/worker_contract.h).
+      const char tag = data.empty() ? worker_contract::kTagConnection : data.back();
+      for (os::UniqueFd& fd : handed) {
+        switch (tag) {
+          case worker_contract::kTagErrorLog:
+            if (args.log_fd >= 0) ReplaceFd(fd.get(), args.log_fd, "error_log");
+            break;
+          case worker_contract::kTagAccessLog:
+            if (Status st = access_file.Replace(fd.Release()); !st.ok()) log::Error("{}", st.message());
+            break;
+          case worker_contract::kTagSlowlog:
+            if (slowlog_fd) ReplaceFd(fd.get(), slowlog_fd.get(), "slowlog");
+            break;
+          default: server.Adopt(std::move(fd)); break;
+        }
+      }
       if (n == 0 || (n < 0 && errno != EAGAIN)) {
         server.DisableHandOver();
         begin_drain("supervisor gone");

@@ -260,6 +260,11 @@ def to_yaml(value, indent=0):
 
 # ----------------------------------------------------------------- tfpm ---
 
+# The suite runs as root; its pools name no `user` (their files live in
+# root's temporary directories), so tfpm needs --allow-root to start them
+# (docs/security.md "Isolation"). Tests of the isolation itself name users.
+ALLOW_ROOT = ["--allow-root"] if os.geteuid() == 0 else []
+
 # Tfpm(ini_file=BUILTIN): no ini_file key, tfpm's compiled-in php.ini.
 BUILTIN = object()
 
@@ -365,6 +370,8 @@ class Tfpm:
         extra_env = overrides.pop("process_env", {})
         self._popen_user = {}
         run_as = overrides.pop("run_as", None)
+        # allow_root=False: start without --allow-root, as an operator would.
+        self.allow_root = overrides.pop("allow_root", True)
         # Socket activation tests: a command in front of tfpm (e.g. a shell
         # that sets LISTEN_PID) and descriptors to pass to it.
         self.process_prefix = list(overrides.pop("process_prefix", []))
@@ -382,6 +389,9 @@ class Tfpm:
                 target = self.dir / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text.replace("{dir}", str(self.dir)))
+            # Debian's www.conf runs PHP as www-data, which must read the
+            # php.ini here: the directory is traversable (names only).
+            self.dir.chmod(0o711)
             fpm_path = self.dir / "php-fpm.conf"
             fpm_path.write_text(fpm_config.replace("{dir}", str(self.dir)))
             self.config_path = fpm_path
@@ -465,7 +475,8 @@ class Tfpm:
 
     def start(self, wait_ready=True):
         self._log = open(self.log_path, "ab")
-        command = self.command or [str(TFPM), "--config", str(self.config_path), "--foreground"]
+        command = self.command or [str(TFPM), "--config", str(self.config_path), "--foreground",
+                                   *(ALLOW_ROOT if self.allow_root else [])]
         self.proc = subprocess.Popen(
             self.process_prefix + command,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import fcgi
-from helpers import PHP_DIR, SLOW, TFPM, PhpFpm, connects, free_port, php_fixture, wait_until
+from helpers import ALLOW_ROOT, PHP_DIR, SLOW, TFPM, PhpFpm, connects, free_port, php_fixture, wait_until
 
 ROOT = str(PHP_DIR / "differential")
 WORKER_APP = php_fixture("worker", "app.php")
@@ -296,7 +296,7 @@ def test_pool_and_env_expansion(tfpm_factory):
 def run_test_mode(tmp_path, text, env=None):
     conf = tmp_path / "tfpm.yaml"
     conf.write_text(text)
-    return subprocess.run([str(TFPM), "--test", "--config", str(conf)], capture_output=True, text=True,
+    return subprocess.run([str(TFPM), *ALLOW_ROOT, "--test", "--config", str(conf)], capture_output=True, text=True,
                           timeout=30, env={**os.environ, **(env or {})})
 
 

@@ -15,6 +15,7 @@
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -81,8 +82,11 @@ def test_debian_stock_configuration_serves(tfpm_factory):
     assert pwd.getpwuid(st.st_uid).pw_name == "www-data"
     log = t.log_text()
     # One line per directive not honoured, with the reason and the place.
-    assert f"NOTICE: [{t.dir}/pool.d/www.conf:" in log and "] user = www-data: not yet supported:" in log
-    assert "] group = www-data: not yet supported:" in log
+    # Debian's user/group = www-data: the worker runs PHP as www-data.
+    www_data = pwd.getpwnam("www-data")
+    for pid in t.worker_pids():
+        uids = [line.split()[1:] for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")][0]
+        assert uids == [str(www_data.pw_uid)] * 4, uids
     # php.ini beside php-fpm.conf, as Debian's php-fpm finds it.
     assert f"NOTICE: php.ini: {t.dir}/php.ini" in log
     # pm = dynamic, max_children 5 -> one process of 5 threads (docs/migrating.md).
@@ -90,18 +94,22 @@ def test_debian_stock_configuration_serves(tfpm_factory):
     assert pool["name"] == "www" and pool["pm"] == "dynamic"
 
 
-def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root(tmp_path):
+def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root_only_without_user(tmp_path):
     conf, files = debian_files()
     (tmp_path / "php-fpm.conf").write_text(conf.replace("{dir}", str(tmp_path)))
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text.replace("{dir}", str(tmp_path)))
     assert os.geteuid() == 0, "this test runs as root, as Debian's php8.2-fpm.service does"
+    # user = www-data: accepted as root without -R, as php-fpm does.
+    plain = run_tfpm("--fpm-config", str(tmp_path / "php-fpm.conf"), "-t")
+    assert plain.returncode == 0, plain.stderr
+    # Without user (or with user root) it needs -R, as php-fpm.
+    www = tmp_path / "pool.d" / "www.conf"
+    www.write_text(re.sub(r"^(user|group) = .*$", "", www.read_text(), flags=re.M))
     refused = run_tfpm("--fpm-config", str(tmp_path / "php-fpm.conf"), "-t")
     assert refused.returncode == 1, refused
-    assert (f"[pool www] user = www-data: tfpm cannot run this pool as another user yet and will not run it "
-            f"as root without -R/--allow-to-run-as-root") in refused.stderr
-    assert f"ERROR: failed to load configuration file '{tmp_path}/php-fpm.conf'" in refused.stderr
+    assert "pools.www: no user: PHP would run as root" in refused.stderr, refused.stderr
     ok = run_tfpm("-y", str(tmp_path / "php-fpm.conf"), "--test", "-R")
     assert ok.returncode == 0, ok.stderr
     assert f"NOTICE: configuration file {tmp_path}/php-fpm.conf test is successful" in ok.stderr
@@ -110,10 +118,11 @@ def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root(tmp_path)
     imp = subprocess.run([str(PM_CTL), "import-fpm", str(tmp_path / "php-fpm.conf"), "-o", str(out)],
                          capture_output=True, text=True, timeout=30)
     assert imp.returncode == 0, imp.stderr
-    assert "] user = www-data: not yet supported:" in imp.stderr
     yaml = out.read_text()
-    assert f"    # [{tmp_path}/pool.d/www.conf:" in yaml
-    checked = run_tfpm("--config", str(out), "--test")
+    assert f"  # {tmp_path}/pool.d/www.conf:" in yaml  # the YAML names its sources
+    # Without user in www.conf the imported pool has none: as root it needs
+    # --allow-root like the -y run above.
+    checked = run_tfpm("--config", str(out), "--test", "--allow-root")
     assert checked.returncode == 0, checked.stderr
     assert f"configuration file {out} test is successful" in checked.stdout
 

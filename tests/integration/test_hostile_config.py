@@ -11,7 +11,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import SLOW, TFPM, php_fixture
+from helpers import ALLOW_ROOT, SLOW, TFPM, php_fixture
 
 ECHO = php_fixture("echo")
 ANCHOR_ERROR = "YAML anchors and aliases (&name, *name) are not allowed in a tfpm config"
@@ -38,7 +38,7 @@ def limit_memory():
 def test_tfpm_test_refuses_anchors_with_file_and_line(tmp_path, make):
     path = tmp_path / "tfpm.yaml"
     path.write_text(make(tmp_path / "www.sock"))
-    r = subprocess.run([str(TFPM), "--test", "--config", str(path)], capture_output=True, text=True,
+    r = subprocess.run([str(TFPM), *ALLOW_ROOT, "--test", "--config", str(path)], capture_output=True, text=True,
                        timeout=60 * SLOW, preexec_fn=limit_memory)
     assert r.returncode == 1, (r.returncode, r.stderr)  # not a signal (stack overflow: -11)
     line = 4 if make is self_referencing else 1

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import PM_CTL, SLOW, TFPM, php_fixture, proc_alive, wait_until
+from helpers import ALLOW_ROOT, PM_CTL, SLOW, TFPM, php_fixture, proc_alive, wait_until
 
 ECHO = php_fixture("echo")
 SLEEP = php_fixture("sleep")
@@ -149,7 +149,7 @@ def test_config_test_reports_file_line_and_key(tmp_path, name, lines, line, key,
         f"    listen: {tmp_path}/www.sock",
         *lines,
     ]) + "\n")
-    r = subprocess.run([str(TFPM), "--config", str(path), "--test"], capture_output=True, text=True,
+    r = subprocess.run([str(TFPM), *ALLOW_ROOT, "--config", str(path), "--test"], capture_output=True, text=True,
                        timeout=30 * SLOW)
     assert r.returncode != 0
     out = (r.stderr + r.stdout).strip()
@@ -165,7 +165,7 @@ def test_config_test_reports_file_line_and_key(tmp_path, name, lines, line, key,
 def test_config_test_accepts_a_good_config(tmp_path):
     path = tmp_path / "good.yaml"
     path.write_text(f"pools:\n  www:\n    listen: {tmp_path}/www.sock\n    threads: 2\n")
-    r = subprocess.run([str(TFPM), "--config", str(path), "--test"], capture_output=True, text=True,
+    r = subprocess.run([str(TFPM), *ALLOW_ROOT, "--config", str(path), "--test"], capture_output=True, text=True,
                        timeout=30 * SLOW)
     assert r.returncode == 0, r.stderr
     assert f"configuration file {path} test is successful" in r.stdout

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import PHP_DIR, SLOW, TFPM, php_fixture, wait_until
+from helpers import ALLOW_ROOT, PHP_DIR, SLOW, TFPM, php_fixture, wait_until
 from load import Load
 
 SLEEP = php_fixture("sleep")
@@ -221,7 +221,7 @@ def test_scaling_config_errors_name_file_line_and_key(tmp_path, lines, line, key
     path = tmp_path / "tfpm.yaml"
     path.write_text("\n".join(["daemon:", "  error_log: stderr", "pools:", "  www:",
                                f"    listen: {tmp_path}/www.sock", *lines]) + "\n")
-    r = subprocess.run([str(TFPM), "--config", str(path), "--test"], capture_output=True, text=True,
+    r = subprocess.run([str(TFPM), *ALLOW_ROOT, "--config", str(path), "--test"], capture_output=True, text=True,
                        timeout=30 * SLOW)
     assert r.returncode != 0
     assert (r.stderr + r.stdout).strip().splitlines()[0] == f"{path}:{line}: {key}: {message}"

@@ -86,14 +86,12 @@ TEST_CASE("fpm import: Debian's stock pool becomes the same pool in tfpm") {
   CHECK(p.min_spare_threads == 1);
   CHECK(p.max_spare_threads == 3);
   CHECK(p.limit_extensions == std::vector<std::string>{".php", ".phar"});
-  CHECK(HasNote(*r, "[/etc/php/fpm/pool.d/www.conf:2] user = www-data: not yet supported: the isolation "
-                    "issue builds it; until then PHP runs as the daemon's user"));
-  CHECK(HasNote(*r, "[/etc/php/fpm/pool.d/www.conf:3] group = www-data: not yet supported: the isolation "
-                    "issue builds it; until then PHP runs as the daemon's user"));
-  CHECK(r->notes.size() == 2);
-  // The notes are in the YAML too, and the YAML names its sources.
-  CHECK(r->yaml.find("    # [/etc/php/fpm/pool.d/www.conf:2] user = www-data: not yet supported") !=
-        std::string::npos);
+  // user and group are mapped: the workers switch to www-data.
+  CHECK(p.user == "www-data");
+  CHECK(p.group == "www-data");
+  CHECK(r->notes.empty());
+  // The YAML names its sources.
+  CHECK(r->yaml.find("    user: \"www-data\"  # /etc/php/fpm/pool.d/www.conf:2\n") != std::string::npos);
   CHECK(r->yaml.find("    listen: \"/run/php/php8.2-fpm.sock\"  # /etc/php/fpm/pool.d/www.conf:4\n") !=
         std::string::npos);
   // What pm-ctl import-fpm writes loads as an ordinary YAML file.
@@ -102,15 +100,13 @@ TEST_CASE("fpm import: Debian's stock pool becomes the same pool in tfpm") {
   CHECK(again->pools[0].threads == 5);
 }
 
-TEST_CASE("fpm import: user as root refuses without -R, is ignored when not root") {
+TEST_CASE("fpm import: user as root is mapped (with or without -R), is ignored when not root") {
   Fixture f;
   f.options.for_file = false;
   f.options.running_as_root = true;
   auto r = f.Load();
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message() ==
-        "[/etc/php/fpm/pool.d/www.conf:2] [pool www] user = www-data: tfpm cannot run this pool as another "
-        "user yet and will not run it as root without -R/--allow-to-run-as-root");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->config.pools[0].user == "www-data");
   f.options.allow_root = true;
   CHECK(f.Load().ok());
   f.options.running_as_root = false;
@@ -119,6 +115,7 @@ TEST_CASE("fpm import: user as root refuses without -R, is ignored when not root
   REQUIRE(n.ok());
   CHECK(HasNote(*n, "[/etc/php/fpm/pool.d/www.conf:2] user = www-data: ignored: tfpm is not running as root "
                     "(as php-fpm)"));
+  CHECK(n->config.pools[0].user.empty());
 }
 
 TEST_CASE("fpm import: pm.max_children becomes processes x threads by one rule") {
@@ -166,22 +163,20 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
   CHECK(r->config.pools[0].pm == ProcessManager::kOndemand);
   CHECK(r->config.pools[0].idle_timeout.count() == 20000);
   CHECK(r->config.pools[0].max_requests == 500);
+  // The isolation directives are mapped.
+  CHECK(r->config.daemon.rlimit_files == 4096);
+  CHECK(r->config.daemon.process_max == 10);
+  CHECK(r->config.pools[0].chroot == "/srv");
+  CHECK(r->config.pools[0].rlimit_core == kRlimitUnlimited);
   const char* expected[] = {
       "[/etc/php/fpm/php-fpm.conf:2] error_log = syslog: not supported: tfpm logs to stderr instead (journald "
       "under systemd)",
       "[/etc/php/fpm/php-fpm.conf:3] syslog.facility = local3: not supported: tfpm does not log to syslog",
-      "[/etc/php/fpm/php-fpm.conf:4] rlimit_files = 4096: not yet supported: the isolation issue builds it "
-      "(systemd: LimitNOFILE= meanwhile)",
-      "[/etc/php/fpm/php-fpm.conf:5] process.max = 10: not supported: no limit across pools; each pool's "
-      "processes x threads bounds it",
       "[/etc/php/fpm/php-fpm.conf:6] events.mechanism = epoll: ignored: tfpm always uses epoll",
       "[/etc/php/fpm/pool.d/www.conf:3] listen.allowed_clients = 127.0.0.1: not supported: clients are not "
       "filtered by address: listen on 127.0.0.1 or a unix socket, or firewall the port",
       "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: not supported: threads start as needed; a "
       "process is added at most once per 100 ms check",
-      "[/etc/php/fpm/pool.d/www.conf:8] chroot = /srv: not yet supported: the isolation issue builds it",
-      "[/etc/php/fpm/pool.d/www.conf:9] rlimit_core = unlimited: not yet supported: the isolation issue "
-      "builds it (systemd: LimitCORE= meanwhile)",
       "[/etc/php/fpm/pool.d/www.conf:10] pm.status_listen = 127.0.0.1:9001: not supported: no separate status "
       "listener yet (the observability issue); the status page answers on the pool's socket",
       "[/etc/php/fpm/pool.d/www.conf:11] pm.max_requests = 500: changed: counted per thread, not per process",
@@ -360,7 +355,7 @@ TEST_CASE("fpm import: the table has every php-fpm directive once per section") 
     if (r.fate != Fate::kMapped) CHECK_FALSE(r.reason.empty());
   }
   CHECK(FindRule(Scope::kPool, "pm.max_spawn_rate")->fate == Fate::kUnsupported);
-  CHECK(FindRule(Scope::kPool, "user")->fate == Fate::kNotYet);
+  CHECK(FindRule(Scope::kPool, "user")->fate == Fate::kMapped);
 }
 
 TEST_CASE("docs/migrating.md holds the mapping table as the code has it") {

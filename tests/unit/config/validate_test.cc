@@ -221,6 +221,24 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:4: pools.www.max_connection_output: must be <= 1G"},
     {"daemon:\n  rlimit_files: 8\npools:\n  www:\n    listen: x\n",
      "tfpm.yaml:2: daemon.rlimit_files: must be >= 16"},
+    // Isolation keys.
+    {"pools:\n  www:\n    listen: x\n    group: www-data\n",
+     "tfpm.yaml:4: pools.www.group: is only used with user"},
+    {"pools:\n  www:\n    listen: x\n    user: \"a:b\"\n",
+     "tfpm.yaml:4: pools.www.user: must be a user or group name or a numeric id"},
+    {"pools:\n  www:\n    listen: x\n    chroot: srv\n", "tfpm.yaml:4: pools.www.chroot: must be an absolute path"},
+    {"pools:\n  www:\n    listen: x\n    rlimit_core: lots\n",
+     "tfpm.yaml:4: pools.www.rlimit_core: must be a number of bytes (0 = unchanged) or unlimited"},
+    {"pools:\n  www:\n    listen: x\n    rlimit_files: 8\n",
+     "tfpm.yaml:4: pools.www.rlimit_files: must be 0 (the daemon's) or >= 16"},
+    {"pools:\n  www:\n    listen: x\n    process_priority: 21\n",
+     "tfpm.yaml:4: pools.www.process_priority: must be <= 20"},
+    {"pools:\n  www:\n    listen: x\n    process_dumpable: 1\n",
+     "tfpm.yaml:4: pools.www.process_dumpable: expected a boolean (true or false)"},
+    {"daemon:\n  process_max: -1\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.process_max: must be >= 0"},
+    {"daemon:\n  rlimit_core: -5\npools:\n  www:\n    listen: x\n",
+     "tfpm.yaml:2: daemon.rlimit_core: must be a number of bytes (0 = unchanged) or unlimited"},
     // YAML itself.
     {"pools:\n  www:\n    listen: [x\n    threads: 2\n",
      "tfpm.yaml:4: end of sequence flow not found"},
@@ -480,6 +498,45 @@ TEST_CASE("HideEnvironment: a message never shows the value of an expanded varia
   CHECK(HideEnvironment("t.yaml:4: pools.www.threads: must be >= 4", "t.yaml", digit) ==
         "t.yaml:4: pools.www.threads: must be >= ${N}");
   CHECK(HideEnvironment("no prefix 4", "t.yaml", digit) == "no prefix ${N}");
+}
+
+}  // namespace
+}  // namespace tfpm::config
+
+namespace tfpm::config {
+namespace {
+
+TEST_CASE("isolation keys: php-fpm's defaults, and values as given") {
+  auto c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE(c.ok());
+  const PoolConfig& d = c->pools[0];
+  CHECK(d.user.empty());
+  CHECK(d.group.empty());
+  CHECK(d.chroot.empty());
+  CHECK(d.rlimit_files == 0);
+  CHECK(d.rlimit_core == 0);
+  CHECK(!d.process_dumpable);
+  CHECK(!d.process_priority);
+  CHECK(c->daemon.rlimit_core == 0);
+  CHECK(c->daemon.process_max == 0);
+  c = LoadConfigString("daemon:\n  rlimit_core: unlimited\n  process_max: 12\npools:\n  www:\n    listen: x\n"
+                       "    user: www-data\n    group: \"33\"\n    chroot: /srv\n    chdir: /public\n"
+                       "    rlimit_files: 2048\n    rlimit_core: 1048576\n    process_dumpable: true\n"
+                       "    process_priority: -5\n",
+                       "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  const PoolConfig& p = c->pools[0];
+  CHECK(c->daemon.rlimit_core == kRlimitUnlimited);
+  CHECK(c->daemon.process_max == 12);
+  CHECK(p.user == "www-data");
+  CHECK(p.user_line == 7);
+  CHECK(p.group == "33");
+  CHECK(p.chroot == "/srv");
+  CHECK(p.chroot_line == 9);
+  CHECK(p.rlimit_files == 2048);
+  CHECK(p.rlimit_core == 1048576);
+  CHECK(p.process_dumpable);
+  CHECK(p.process_priority == -5);
 }
 
 }  // namespace
