@@ -2,6 +2,9 @@
 // php-fpm answers, fastcgi_finish_request(), threads and timers. No sockets:
 // requests go through MemoryExchange.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -239,17 +242,48 @@ TEST_CASE("max_execution_time: per-thread timer stops a Fiber busy loop, other t
   CHECK(good == 15);
 }
 
-TEST_CASE("a thread's interpreter can be recycled (max_requests)") {
-  auto script = Rt().Script("static.php", "<?php static $n = 0; echo ++$n;");
+TEST_CASE("a thread's interpreter can be recycled (max_requests), and a retired one drops its persistent sockets") {
+  // A pfsockopen() socket lives as long as the interpreter: two requests in
+  // one PhpThreadScope share one connection; a new scope is a new
+  // interpreter, a new connection, and the old scope's socket is closed.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  auto script = Rt().Script("persistent.php", "<?php $fp = pfsockopen('127.0.0.1', " +
+                                                  std::to_string(ntohs(addr.sin_port)) +
+                                                  ", $no, $err, 5); fwrite($fp, 'x'); echo $fp ? 'ok' : $err;");
   std::thread t([&] {
     for (int round = 0; round < 3; ++round) {
       PhpThreadScope scope;
-      MemoryExchange ex(Base(script));
-      ExecuteRequest(ex);
-      CHECK(ex.Body() == "1");
+      for (int request = 0; request < 2; ++request) {
+        MemoryExchange ex(Base(script));
+        ExecuteRequest(ex);
+        CHECK(ex.Body() == "ok");
+      }
     }
   });
   t.join();
+  int connections = 0;
+  for (;;) {
+    const int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) break;
+    ++connections;
+    char buf[16];
+    // Both requests of the round wrote on this connection; then the
+    // retired interpreter closed it (recv 0), rather than leaving it open
+    // (EAGAIN).
+    CHECK(::recv(c, buf, sizeof buf, 0) == 2);
+    CHECK(::recv(c, buf, sizeof buf, 0) == 0);
+    ::close(c);
+  }
+  ::close(listener);
+  CHECK(connections == 3);
 }
 
 // ---- php-fpm's path rules (cgi_env.h), without PHP ----------------------
