@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 
@@ -88,7 +89,7 @@ void ApplyIniEntry(zval* arg1, zval* arg2, zval* /*arg3*/, int callback_type, vo
   zend_string_release(name);
   if (!known || refused) {
     std::string msg = std::string("Passing INI directive through FastCGI: unable to set '").append(key) + "'";
-    log::Error("{}", msg);
+    log::Error("{}", base::EscapeForLog(msg));
     LogToWebServer(parse->ctx, msg);
   }
 }
@@ -138,7 +139,8 @@ void RunScript(RequestContext* ctx) {
     return;
   }
   if (!ExtensionAllowed(script)) {
-    log::Notice("Access to the script '{}' has been denied (see security.limit_extensions)", script);
+    log::Notice("Access to the script '{}' has been denied (see security.limit_extensions)",
+                base::EscapeForLog(script));
     LogToWebServer(ctx, std::string("Access to the script '") + script +
                             "' has been denied (see security.limit_extensions)");
     SG(sapi_headers).http_response_code = 403;
@@ -173,7 +175,7 @@ void RunScript(RequestContext* ctx) {
     thread_local std::string msg;
     msg.assign("Unable to open primary script: ").append(script).append(" (")
         .append(std::strerror(open_errno)).append(")");
-    log::Error("{}", msg);
+    log::Error("{}", base::EscapeForLog(msg));
     LogToWebServer(ctx, msg);
     if (open_errno == EACCES) {
       SG(sapi_headers).http_response_code = 403;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 #include "tfpm_build_config.h"

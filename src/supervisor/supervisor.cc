@@ -345,7 +345,7 @@ void Supervisor::Survived(std::string_view where, const std::exception& e) {
   ++internal_errors_;
   uint64_t held = 0;
   if (!internal_error_log_.Allow(&held)) return;
-  log::Error("internal error while handling {} (carrying on): {}{}", where, base::ValidUtf8(e.what()),
+  log::Error("internal error while handling {} (carrying on): {}{}", where, base::EscapeForLog(e.what()),
              held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
 }
 

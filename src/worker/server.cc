@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "os/resource_limits.h"
 #include "os/socket.h"
 #include "worker/limit_report.h"
@@ -492,7 +493,8 @@ void Server::Failed(Connection* conn, std::string_view what, std::string_view wh
     log_it = error_log_.Allow(&held);
   }
   if (log_it) {
-    log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id, why,
+    log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id,
+               base::EscapeForLog(why),
                held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
   }
   Close(conn);

@@ -568,3 +568,35 @@ def test_unknown_role_warnings_are_rate_limited(tfpm_factory):
         s.close()
     served(tfpm)
     assert tfpm.log_text().count("unknown role") <= 3, tfpm.log_text()[-2000:]
+
+
+# -- client bytes in our log lines ------------------------------------------------
+
+def test_client_bytes_are_escaped_in_log_lines(tfpm_factory):
+    """Before: a SCRIPT_FILENAME with a newline, terminal escapes or bytes
+    that are not UTF-8 went raw into the error log (journal), so a client
+    could forge log lines. Now they arrive as \\xHH."""
+    # cgi.fix_pathinfo=0: SCRIPT_FILENAME is the script, whether it exists or not.
+    tfpm = one_process(tfpm_factory, ini={"cgi.fix_pathinfo": "0"})
+    forged = b"\n[02-Dec-2026 00:00:00] ALERT: FORGED LINE \x1b[2J\xff"
+    for suffix in (b".txt", b".php"):  # denied by limit_extensions; a missing script
+        p = params_for(ECHO)
+        p["SCRIPT_FILENAME"] = b"/nonexistent/x" + forged + suffix
+        s = fcgi.connect(tfpm.sock)
+        try:
+            s.sendall(begin(keep=False) + params_stream(p) + fcgi.record(fcgi.STDIN, 1))
+            records, eof = read_records(s, lambda rs: any(r[0] == fcgi.END_REQUEST for r in rs))
+            assert any(r[0] == fcgi.END_REQUEST for r in records), records
+        finally:
+            s.close()
+    wait_until(lambda: b"Unable to open primary script" in tfpm.log_path.read_bytes(), 10 * SLOW,
+               what="the missing script's log line")
+    raw = tfpm.log_path.read_bytes()
+    assert b"has been denied" in raw
+    lines = [l for l in raw.split(b"\n") if b"FORGED" in l]
+    assert len(lines) == 2, lines
+    for line in lines:
+        assert b"/nonexistent/x\\x0A[02-Dec-2026 00:00:00] ALERT: FORGED LINE \\x1B[2J\\xFF" in line, line
+    assert not any(l.startswith(b"[02-Dec-2026 00:00:00] ALERT") for l in raw.split(b"\n"))
+    assert b"\x1b" not in raw and b"\xff" not in raw
+    served(tfpm)
