@@ -99,7 +99,7 @@ void WakeHandler(int) { base::t_interrupt_requested = 1; }
   }
   zend_end_try();
   if (ctx != nullptr && ctx->exchange != nullptr) {
-    ctx->exchange->WriteStderr("tfpm: request terminated (request_terminate_timeout)");
+    Contain(ctx, [ctx] { ctx->exchange->WriteStderr("tfpm: request terminated (request_terminate_timeout)"); });
   }
   // As after a fatal error: no destructors, no shutdown functions; the
   // request is over.
