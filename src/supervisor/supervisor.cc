@@ -57,6 +57,10 @@ constexpr std::chrono::milliseconds kScaleInterval{100};
 constexpr size_t kMaxControlClients = 64;
 constexpr std::chrono::milliseconds kControlRequestTimeout{10000};
 constexpr std::chrono::milliseconds kControlReplyTimeout{10000};
+// catch_workers_output: bytes read from one worker per wake-up of the loop,
+// and after its exit.
+constexpr size_t kMaxOutputPerWake = 64 * 1024;
+constexpr size_t kMaxOutputAfterExit = 1024 * 1024;
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -323,7 +327,7 @@ int Supervisor::Run() {
           case kControlListen: AcceptControl(); break;
           case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
           case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
           case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
           case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
         }
@@ -504,7 +508,7 @@ void Supervisor::ReapChildren() {
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
     workers_.erase(it);
-    HandleOutput(info.pid, true);  // whatever it printed last
+    ReadOutput(*w, true);  // whatever it printed last
     const os::TimePoint now = clock_->Now();
     const bool expected = w->state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
     const bool clean = !info.signaled && info.code == 0;
@@ -772,41 +776,56 @@ void Supervisor::CheckReady() {
 
 // catch_workers_output: each line a worker writes to stdout/stderr is logged
 // as php-fpm does ("[pool www] child 12 said into stderr: ...").
-void Supervisor::HandleOutput(pid_t pid, bool flush_all) {
+void Supervisor::HandleOutput(pid_t pid) {
   auto it = workers_.find(pid);
-  Worker* w = it == workers_.end() ? nullptr : it->second.get();
-  if (w == nullptr || !w->output) return;
-  const Pool* pool = FindPool(w->pool);
+  if (it != workers_.end()) ReadOutput(*it->second, false);
+}
+
+void Supervisor::ReadOutput(Worker& w, bool exited) {
+  if (!w.output) return;
+  const Pool* pool = FindPool(w.pool);
   const bool decorate = pool == nullptr || pool->config.decorate_workers_output;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(w->output.get(), buf, sizeof(buf));
-    if (n <= 0) break;
-    w->partial_output.append(buf, static_cast<size_t>(n));
-  }
   // log_limit: a longer line is wrapped into several, each at most
-  // log_limit - 1 bytes with its prefix and quotes (php-fpm's zlog stream).
-  const std::string decoration = "[pool " + w->pool + "] child " + std::to_string(pid) + " said into stderr: \"";
+  // log_limit - 1 bytes with its prefix and quotes (php-fpm's zlog stream),
+  // logged as its bytes arrive: nothing is held but the last piece.
+  const std::string decoration = "[pool " + w.pool + "] child " + std::to_string(w.pid) + " said into stderr: \"";
   const size_t reserved = log::PrefixLength(log::Level::kWarning) + (decorate ? decoration.size() + 1 : 0);
   const size_t limit = log::LineLimit();
   const size_t room = limit > reserved + 1 ? limit - reserved - 1 : 1;
-  auto emit = [&](std::string_view line, bool decorated) {
-    for (std::string_view piece : log::WrapPieces(line, room)) {
-      if (decorated) log::Warning("{}{}\"", decoration, piece);
-      else log::Warning("{}", piece);
-    }
+  const OutputLines::Sink emit = [&](std::string_view piece) {
+    if (decorate) log::Warning("{}{}\"", decoration, piece);
+    else log::Warning("{}", piece);
   };
-  size_t start = 0;
-  for (;;) {
-    size_t nl = w->partial_output.find('\n', start);
-    if (nl == std::string::npos) break;
-    emit(std::string_view(w->partial_output.data() + start, nl - start), decorate);
-    start = nl + 1;
+  // At most kMaxOutputPerWake bytes a wake-up (the pipe stays readable, the
+  // loop comes back): a worker that writes without pause cannot keep the
+  // supervisor from its other events. After the exit, what is left (from a
+  // child of PHP that still holds the pipe, maybe) is read up to a bound.
+  const size_t budget = exited ? kMaxOutputAfterExit : kMaxOutputPerWake;
+  size_t wrapped = 0;
+  char buf[8192];
+  for (size_t got = 0; got < budget;) {
+    const ssize_t n = ::read(w.output.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      // Every writer closed it: watched no more (level-triggered EOF would
+      // wake the loop for ever).
+      poller_->Remove(w.output.get());
+      w.output.Reset();
+      break;
+    }
+    if (n < 0) break;
+    got += static_cast<size_t>(n);
+    wrapped += w.output_lines.Feed(std::string_view(buf, static_cast<size_t>(n)), room, emit);
   }
-  w->partial_output.erase(0, start);
-  if (flush_all && !w->partial_output.empty()) {
-    emit(w->partial_output, true);
-    w->partial_output.clear();
+  if (exited || !w.output) w.output_lines.Finish(emit);
+  if (wrapped > 0) {
+    worker_output_lines_wrapped_ += wrapped;
+    uint64_t held = 0;
+    if (output_wrap_log_.Allow(&held)) {
+      log::Notice("[pool {}] child {} wrote a line longer than log_limit ({} bytes); logged in pieces as it "
+                  "arrives ({} more such lines since the last notice)",
+                  w.pool, w.pid, limit, held);
+    }
   }
 }
 
@@ -1444,6 +1463,7 @@ control::Json Supervisor::StatusJson() const {
            {"connections_handed_over", connections_handed_over_},
            {"internal_errors", internal_errors_},
            {"control_clients_dropped", control_clients_dropped_},
+           {"worker_output_lines_wrapped", worker_output_lines_wrapped_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

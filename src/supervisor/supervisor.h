@@ -47,6 +47,7 @@
 #include "os/signals.h"
 #include "os/socket.h"
 #include "supervisor/pool_health.h"
+#include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/unavailable_answerer.h"
@@ -121,7 +122,7 @@ class Supervisor {
     std::optional<os::TimePoint> ready_at;  // when it reported ready
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
     bool drain_acked = false;              // it said "draining": accepts no more
-    std::string partial_output;
+    OutputLines output_lines;  // its unfinished line (at most log_limit)
   };
   struct Slot {
     pid_t pid = 0;                           // 0 = no process
@@ -198,7 +199,9 @@ class Supervisor {
   void ReapChildren();
   void HandleNotify(pid_t pid);
   void HandOver(const Worker& from, os::UniqueFd conn);
-  void HandleOutput(pid_t pid, bool flush_all);
+  void HandleOutput(pid_t pid);
+  // Reads what `w` wrote and logs its lines; `exited`: the last of it.
+  void ReadOutput(Worker& w, bool exited);
   void AcceptControl();
   void HandleControl(int fd);
   // Sends what it can of c.out without waiting; true once all is sent (or
@@ -290,6 +293,8 @@ class Supervisor {
   uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
   base::RateLimit internal_error_log_;
   base::RateLimit control_limit_log_;
+  uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
+  base::RateLimit output_wrap_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;

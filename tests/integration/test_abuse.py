@@ -600,3 +600,47 @@ def test_client_bytes_are_escaped_in_log_lines(tfpm_factory):
     assert not any(l.startswith(b"[02-Dec-2026 00:00:00] ALERT") for l in raw.split(b"\n"))
     assert b"\x1b" not in raw and b"\xff" not in raw
     served(tfpm)
+
+
+# -- what PHP writes to the captured stderr --------------------------------------
+
+SHOUT = """<?php
+// 40 MiB on stderr without a newline. The pipe does not block (EAGAIN when
+// full): retry until every byte is taken.
+$e = fopen('php://stderr', 'w');
+$chunk = str_repeat('x', 1 << 16);
+$left = 40 << 20;
+while ($left > 0) {
+    $n = @fwrite($e, $chunk, min($left, strlen($chunk)));
+    if ($n === false || $n === 0) { usleep(1000); continue; }
+    $left -= $n;
+}
+echo 'done';
+"""
+
+
+def test_a_huge_output_line_without_newline_is_not_buffered_whole(tfpm_factory, tmp_path):
+    """Before: catch_workers_output held an unterminated line whole in the
+    supervisor and rescanned all of it on every read: 40 MiB on stderr
+    without a newline grew the supervisor by that much. Now it is logged in
+    log_limit pieces as it arrives, and counted."""
+    script = tmp_path / "shout.php"
+    script.write_text(SHOUT)
+    log = tmp_path / "daemon.log"
+    tfpm = one_process(tfpm_factory, catch_workers_output=True, daemon={"error_log": str(log)})
+    before = rss_mb(tfpm.pid)
+    r = fcgi.request(tfpm.sock, str(script), timeout=120 * SLOW)
+    assert r.status == 200 and r.body == b"done", r
+    # Every byte reaches the log before the line ends (pieces of at most
+    # log_limit, 1024, with their prefix).
+    wait_until(lambda: log.stat().st_size > 40 << 20, 60 * SLOW, interval=0.2, what="40 MiB of pieces in the log")
+    served(tfpm)
+    status = tfpm.status()
+    assert status["worker_output_lines_wrapped"] == 1, status
+    grown = rss_mb(tfpm.pid) - before
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or grown < 16, f"the supervisor grew by {grown:.0f} MB"
+    with open(log, "rb") as f:
+        longest = max(len(line) for line in f)
+    assert longest <= 1024, longest
+
