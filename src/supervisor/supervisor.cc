@@ -1132,6 +1132,7 @@ void Supervisor::AcceptControl() {
     if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, Token(kControlClient, static_cast<uint64_t>(fd))).ok()) continue;
     ControlClient c;
     c.fd = std::move(client);
+    c.caller = Caller{cred->uid, cred->gid};
     c.deadline = clock_->Now() + kControlRequestTimeout;
     control_clients_[fd] = std::move(c);
   }
@@ -1214,6 +1215,7 @@ void Supervisor::HandleControl(int fd) {
   if (nl == std::string::npos && !closed && c.in.size() < control::kMaxLine) return;
   poller_->Remove(fd);
   os::UniqueFd client = std::move(c.fd);
+  const Caller caller = c.caller;
   const std::string line = std::move(c.in);
   control_clients_.erase(it);
   std::optional<control::Json> reply;
@@ -1227,7 +1229,7 @@ void Supervisor::HandleControl(int fd) {
       reply = control::ErrorReply(request.status().message());
     } else {
       try {
-        reply = Dispatch(*request, client);
+        reply = Dispatch(*request, client, caller);
       } catch (const std::exception& e) {
         Survived("a control request", e);
         reply = control::ErrorReply("internal error: " + base::ValidUtf8(e.what()));
@@ -1237,7 +1239,8 @@ void Supervisor::HandleControl(int fd) {
   if (reply) Reply(client, *reply);
 }
 
-std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client) {
+std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client,
+                                                   const Caller& caller) {
   const std::string cmd = request.at("cmd").get<std::string>();
   if (cmd == "status") return StatusJson();
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
@@ -1258,9 +1261,15 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     if (!file.ok()) return control::ErrorReply("config-test " + file.status().message());
     const std::string path = *file;
     // Only a regular file of bounded size is read (a FIFO would block the
-    // loop, /dev/zero fill the memory), and checking it changes nothing.
-    auto text = options_.import_config ? options_.import_config(path)
-                                       : os::ReadRegularFile(path, config::kMaxConfigBytes);
+    // loop, /dev/zero fill the memory), only one the caller may read
+    // itself (errors quote its lines), and checking it changes nothing.
+    const uid_t daemon_uid = ::geteuid();
+    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes, [&](const struct stat& st) {
+      return CallerMayRead(st, caller, daemon_uid, path);
+    });
+    if (!text.ok()) return control::ErrorReply(text.status().message());
+    // A php-fpm.conf is imported from its path (with its includes).
+    if (options_.import_config) text = options_.import_config(path);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());

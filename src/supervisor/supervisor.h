@@ -47,6 +47,7 @@
 #include "os/signals.h"
 #include "os/socket.h"
 #include "supervisor/pool_health.h"
+#include "supervisor/caller_file.h"
 #include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
@@ -176,6 +177,7 @@ class Supervisor {
   // sending the reply it has not read yet. Dropped at `deadline`.
   struct ControlClient {
     os::UniqueFd fd;
+    Caller caller;  // SO_PEERCRED at accept
     std::string in;
     bool replying = false;
     std::string out;
@@ -214,7 +216,7 @@ class Supervisor {
   // (rate-limited), and the loop carries on.
   void Survived(std::string_view where, const std::exception& e);
   // Returns the reply, or nullopt when `client` was kept to be answered later.
-  std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
+  std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client, const Caller& caller);
   control::Json StatusJson() const;
   // php-fpm's status page data of `pool` (a worker asked through its
   // socketpair; the answer goes back as a memfd over `reply`).
