@@ -644,3 +644,38 @@ def test_a_huge_output_line_without_newline_is_not_buffered_whole(tfpm_factory, 
         longest = max(len(line) for line in f)
     assert longest <= 1024, longest
 
+
+
+# -- descriptors of ours in programs PHP starts --------------------------------------
+
+FDS = """<?php
+// What a program started by PHP inherits: ls -l of its own descriptors.
+exec('ls -l /proc/self/fd', $out);
+echo implode("\\n", $out);
+"""
+
+
+def test_programs_php_starts_inherit_none_of_our_descriptors(tfpm_factory, tmp_path):
+    """Before: the listening socket, the supervisor's notify socket, the
+    scoreboard and the log descriptor a worker inherits (placed with dup2,
+    which clears FD_CLOEXEC) stayed open in every program PHP started
+    (exec, proc_open, mail): a long-lived child kept the pool's socket and
+    could answer or read the supervisor's channel."""
+    script = tmp_path / "fds.php"
+    script.write_text(FDS)
+    tfpm = one_process(tfpm_factory, catch_workers_output=True)
+    r = fcgi.request(tfpm.sock, str(script))
+    assert r.status == 200, r
+    targets = {}
+    for line in r.body.decode(errors="replace").splitlines():
+        if " -> " in line:
+            name, target = line.rsplit(" -> ", 1)
+            targets[int(name.split()[-1])] = target
+    assert 0 in targets and 1 in targets, r.body
+    # Beyond stdin, stdout (exec's pipe) and stderr (the captured output):
+    # no socket, no shared memory, not the daemon's log. (PHP's own open
+    # files, the running script's handle, are PHP's, as under php-fpm.)
+    leaked = {fd: t for fd, t in targets.items()
+              if fd > 2 and (t.startswith("socket:") or "memfd:" in t or t == str(tfpm.log_path))}
+    assert not leaked, f"descriptors leaked into a program PHP started: {leaked}"
+    served(tfpm)
