@@ -395,12 +395,13 @@ std::chrono::milliseconds Server::Tick() {
       continue;
     }
     if (c->expired.exchange(true, std::memory_order_acq_rel)) continue;
-    ::shutdown(c->fd(), SHUT_RDWR);
+    // Counted before the client can see the close.
     TripLimit(conn_config_.board, limit,
               limit == scoreboard::Limit::kIdleTimeout
                   ? fmt::format("kept connection closed: idle for {} ms (connection_idle_timeout)", now - idle)
                   : fmt::format("connection closed: request incomplete after {} ms (request_header_timeout)",
                                 now - partial));
+    ::shutdown(c->fd(), SHUT_RDWR);
   }
   return std::chrono::milliseconds(next);
 }
