@@ -63,6 +63,11 @@ struct DaemonConfig {
   // its workers. 0 (unset) = raise the soft limit to the hard one at start,
   // so a worker's connections are not capped by the inherited 1024.
   uint64_t rlimit_files = 0;
+  // Control socket clients (docs/security.md): how many may be connected at
+  // once (a new one makes room by dropping the one that waited longest), and
+  // how long one may take to send its request, and then to read its reply.
+  int control_max_clients = 64;
+  std::chrono::milliseconds control_timeout{10000};
 };
 
 struct PhpConfig {

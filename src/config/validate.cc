@@ -487,6 +487,12 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "rlimit_files", .kind = Kind::kInt,
      .set = [](DaemonConfig& d, Value& v) { d.rlimit_files = static_cast<uint64_t>(v.integer); },
      .min = 16, .max = 1 << 30},
+    {.key = "control_max_clients", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.control_max_clients = static_cast<int>(v.integer); },
+     .min = 1, .max = 65536},
+    {.key = "control_timeout", .kind = Kind::kDuration,
+     .set = [](DaemonConfig& d, Value& v) { d.control_timeout = v.duration; },
+     .min = 100, .max = kHour},
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {

@@ -52,11 +52,6 @@ constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 constexpr std::chrono::milliseconds kStatusInterval{5000};
 // How often pm dynamic/ondemand pools are checked for a process to add or stop.
 constexpr std::chrono::milliseconds kScaleInterval{100};
-// Control clients (docs/security.md): how many at once, how long one may
-// take to send its request and to read its reply.
-constexpr size_t kMaxControlClients = 64;
-constexpr std::chrono::milliseconds kControlRequestTimeout{10000};
-constexpr std::chrono::milliseconds kControlReplyTimeout{10000};
 // catch_workers_output: bytes read from one worker per wake-up of the loop,
 // and after its exit.
 constexpr size_t kMaxOutputPerWake = 64 * 1024;
@@ -1113,7 +1108,8 @@ void Supervisor::AcceptControl() {
       refuse("permission denied");
       continue;
     }
-    if (control_clients_.size() >= kMaxControlClients) {
+    const size_t max_clients = static_cast<size_t>(std::max(1, config_.daemon.control_max_clients));
+    if (control_clients_.size() >= max_clients) {
       // Make room by dropping the client that has waited longest: idle
       // connections cannot lock pm-ctl out, a new client is always heard.
       auto oldest = control_clients_.begin();
@@ -1124,7 +1120,7 @@ void Supervisor::AcceptControl() {
       uint64_t held = 0;
       if (control_limit_log_.Allow(&held)) {
         log::Warning("control socket: {} clients connected; dropping the one that waited longest ({} more since "
-                     "the last such line)", kMaxControlClients, held);
+                     "the last such line; control_max_clients)", max_clients, held);
       }
       poller_->Remove(oldest->first);
       control_clients_.erase(oldest);
@@ -1133,7 +1129,7 @@ void Supervisor::AcceptControl() {
     ControlClient c;
     c.fd = std::move(client);
     c.caller = Caller{cred->uid, cred->gid};
-    c.deadline = clock_->Now() + kControlRequestTimeout;
+    c.deadline = clock_->Now() + config_.daemon.control_timeout;
     control_clients_[fd] = std::move(c);
   }
 }
@@ -1144,12 +1140,12 @@ void Supervisor::Reply(os::UniqueFd& fd, const control::Json& reply) {
   c.out = control::Encode(reply);
   c.fd = std::move(fd);
   // Never blocking: what the socket does not take now is sent as the
-  // client reads, within kControlReplyTimeout.
+  // client reads, within control_timeout.
   (void)os::SetNonBlocking(c.fd.get(), true);
   if (SendReply(c)) return;
   const int raw = c.fd.get();
   c.replying = true;
-  c.deadline = clock_->Now() + kControlReplyTimeout;
+  c.deadline = clock_->Now() + config_.daemon.control_timeout;
   if (!poller_->Add(raw, EPOLLOUT, Token(kControlClient, static_cast<uint64_t>(raw))).ok()) return;
   control_clients_[raw] = std::move(c);
 }
@@ -1177,9 +1173,10 @@ void Supervisor::ExpireControlClients() {
     ++control_clients_dropped_;
     uint64_t held = 0;
     if (control_limit_log_.Allow(&held)) {
-      log::Warning("control socket: dropping a client that did not {} within {} s ({} more since the last such line)",
+      log::Warning("control socket: dropping a client that did not {} within {} s (control_timeout; {} more since the "
+                   "last such line)",
                    it->second.replying ? "read its reply" : "send its request",
-                   (it->second.replying ? kControlReplyTimeout : kControlRequestTimeout).count() / 1000, held);
+                   config_.daemon.control_timeout.count() / 1000.0, held);
     }
     poller_->Remove(it->first);
     it = control_clients_.erase(it);
@@ -1219,10 +1216,16 @@ void Supervisor::HandleControl(int fd) {
   const std::string line = std::move(c.in);
   control_clients_.erase(it);
   std::optional<control::Json> reply;
-  if (nl == std::string::npos) {
-    reply = control::ErrorReply(line.size() >= control::kMaxLine
-                                    ? "request too long (at most " + std::to_string(control::kMaxLine) + " bytes)"
-                                    : "request must be one line of JSON");
+  if (nl == std::string::npos && line.size() >= control::kMaxLine) {
+    ++control_requests_too_long_;
+    uint64_t held = 0;
+    if (control_limit_log_.Allow(&held)) {
+      log::Warning("control socket: refused a request longer than {} bytes ({} more since the last such line)",
+                   control::kMaxLine, held);
+    }
+    reply = control::ErrorReply("request too long (at most " + std::to_string(control::kMaxLine) + " bytes)");
+  } else if (nl == std::string::npos) {
+    reply = control::ErrorReply("request must be one line of JSON");
   } else {
     auto request = control::ParseRequest(std::string_view(line).substr(0, nl));
     if (!request.ok()) {
@@ -1472,6 +1475,7 @@ control::Json Supervisor::StatusJson() const {
            {"connections_handed_over", connections_handed_over_},
            {"internal_errors", internal_errors_},
            {"control_clients_dropped", control_clients_dropped_},
+           {"control_requests_too_long", control_requests_too_long_},
            {"worker_output_lines_wrapped", worker_output_lines_wrapped_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};

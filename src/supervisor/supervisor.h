@@ -292,7 +292,8 @@ class Supervisor {
   uint64_t generation_ = 1;
   uint64_t connections_handed_over_ = 0;
   uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
-  uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
+  uint64_t control_clients_dropped_ = 0;  // over control_max_clients or slower than control_timeout
+  uint64_t control_requests_too_long_ = 0;  // over control::kMaxLine
   base::RateLimit internal_error_log_;
   base::RateLimit control_limit_log_;
   uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
