@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "fakes/memory_exchange.h"
+#include "fakes/throwing_exchange.h"
 #include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
 #include "sapi/sapi_test_util.h"
@@ -403,33 +404,6 @@ TEST_CASE("PHP_VALUE and PHP_ADMIN_VALUE last for their request only") {
   t.join();
 }
 
-// A seam for our C++ request path: an Exchange whose writes throw, as a
-// failed allocation in the FastCGI connection would.
-class ThrowingExchange final : public fastcgi::Exchange {
- public:
-  ThrowingExchange(const Params& params, bool throw_on_stdout, bool throw_on_stderr)
-      : inner_(params), throw_on_stdout_(throw_on_stdout), throw_on_stderr_(throw_on_stderr) {}
-  uint16_t role() const override { return inner_.role(); }
-  std::span<const Param> params() const override { return inner_.params(); }
-  ssize_t ReadStdin(std::span<char> buf) override { return inner_.ReadStdin(buf); }
-  bool WriteStdout(std::string_view d) override {
-    if (throw_on_stdout_) throw std::runtime_error("injected: stdout");
-    return inner_.WriteStdout(d);
-  }
-  bool WriteStderr(std::string_view d) override {
-    if (throw_on_stderr_) throw std::runtime_error("injected: stderr");
-    return inner_.WriteStderr(d);
-  }
-  bool Flush() override { return true; }
-  void Finish(uint32_t s) override { inner_.Finish(s); }
-  bool finished() const override { return inner_.finished(); }
-  bool aborted() const override { return false; }
-
- private:
-  MemoryExchange inner_;
-  bool throw_on_stdout_, throw_on_stderr_;
-};
-
 TEST_CASE("an exception of ours during a request fails that request; PHP's request is still shut down") {
   // Before: the exception unwound through ExecuteRequest (from a SAPI
   // callback: through PHP's frames into std::terminate) and skipped
@@ -443,7 +417,7 @@ TEST_CASE("an exception of ours during a request fails that request; PHP's reque
     // about the missing script).
     Params p = Base(missing);
     p.emplace_back("PHP_VALUE", "precision=5");
-    ThrowingExchange failing(p, /*throw_on_stdout=*/false, /*throw_on_stderr=*/true);
+    testing::ThrowingExchange failing(p, /*throw_on_stdout=*/false, /*throw_on_stderr=*/true);
     CHECK_THROWS_WITH_AS(ExecuteRequest(failing), "injected: stderr", std::runtime_error);
     CHECK_FALSE(failing.finished());  // not completed: the connection is closed instead
     MemoryExchange next(Base(ini));
@@ -452,7 +426,7 @@ TEST_CASE("an exception of ours during a request fails that request; PHP's reque
     // From a SAPI callback (ub_write), inside PHP.
     Params q = Base(ini);
     q.emplace_back("PHP_VALUE", "precision=6");
-    ThrowingExchange writing(q, /*throw_on_stdout=*/true, /*throw_on_stderr=*/false);
+    testing::ThrowingExchange writing(q, /*throw_on_stdout=*/true, /*throw_on_stderr=*/false);
     CHECK_THROWS_WITH_AS(ExecuteRequest(writing), "injected: stdout", std::runtime_error);
     MemoryExchange after(Base(ini));
     ExecuteRequest(after);
