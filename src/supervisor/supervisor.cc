@@ -260,10 +260,14 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   }
   os::UniqueFd out_write;
   if (pool.config.catch_workers_output) {
+    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
+    // a write larger than the pipe waits for us to read instead of failing
+    // with EAGAIN (the output was lost). We read on every wake-up.
     int p[2];
-    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus("pipe2", errno);
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
     w->output.Reset(p[0]);
     out_write.Reset(p[1]);
+    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
     spec.fds.emplace_back(out_write.get(), 1);
     spec.fds.emplace_back(out_write.get(), 2);
   }
