@@ -28,7 +28,7 @@ PHP_FUNCTION(fastcgi_finish_request) {
   if (ctx == nullptr || ctx->exchange->finished()) RETURN_FALSE;
   php_output_end_all();
   php_header();
-  ctx->exchange->Finish(0);
+  if (!ctx->failure) Contain(ctx, [ctx] { ctx->exchange->Finish(0); });
   MarkTrackedRequestFinished();
   // Later output has nowhere to go (Unit and php-fpm do the same).
   php_output_set_status(PHP_OUTPUT_DISABLED);

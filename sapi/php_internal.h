@@ -13,6 +13,7 @@ extern "C" {
 #include <ext/standard/head.h>
 }
 
+#include <exception>
 #include <string_view>
 
 #include "fastcgi/exchange.h"
@@ -29,7 +30,27 @@ struct RequestContext {
   fastcgi::Exchange* exchange = nullptr;
   bool input_timed_out = false;  // max_input_time passed while reading the body
   bool stderr_started = false;  // a message went to FCGI_STDERR already
+  // The first exception our C++ code threw while PHP's request ran (kept by
+  // Contain()); ExecuteRequest rethrows it once PHP's request is shut down.
+  std::exception_ptr failure;
 };
+
+// Runs `f`, a piece of our C++ code called while a PHP request is started
+// (from ExecuteRequest or from a SAPI callback). An exception must not
+// unwind through PHP's frames nor skip php_request_shutdown(): it is kept
+// in `ctx->failure` (the request then fails: its connection is closed) and
+// false is returned. A zend_bailout() may cross it (it holds no object
+// with a destructor); `f` must not hold one across engine calls either.
+template <typename F>
+bool Contain(RequestContext* ctx, F&& f) noexcept {
+  try {
+    f();
+    return true;
+  } catch (...) {
+    if (ctx != nullptr && !ctx->failure) ctx->failure = std::current_exception();
+    return false;
+  }
+}
 
 // max_input_time: the exchange stops waiting for body bytes this long after
 // now (php.ini / pool value; -1 or 0 = no limit).

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 
@@ -88,7 +89,7 @@ void ApplyIniEntry(zval* arg1, zval* arg2, zval* /*arg3*/, int callback_type, vo
   zend_string_release(name);
   if (!known || refused) {
     std::string msg = std::string("Passing INI directive through FastCGI: unable to set '").append(key) + "'";
-    log::Error("{}", msg);
+    log::Error("{}", base::EscapeForLog(msg));
     LogToWebServer(parse->ctx, msg);
   }
 }
@@ -138,7 +139,8 @@ void RunScript(RequestContext* ctx) {
     return;
   }
   if (!ExtensionAllowed(script)) {
-    log::Notice("Access to the script '{}' has been denied (see security.limit_extensions)", script);
+    log::Notice("Access to the script '{}' has been denied (see security.limit_extensions)",
+                base::EscapeForLog(script));
     LogToWebServer(ctx, std::string("Access to the script '") + script +
                             "' has been denied (see security.limit_extensions)");
     SG(sapi_headers).http_response_code = 403;
@@ -173,7 +175,7 @@ void RunScript(RequestContext* ctx) {
     thread_local std::string msg;
     msg.assign("Unable to open primary script: ").append(script).append(" (")
         .append(std::strerror(open_errno)).append(")");
-    log::Error("{}", msg);
+    log::Error("{}", base::EscapeForLog(msg));
     LogToWebServer(ctx, msg);
     if (open_errno == EACCES) {
       SG(sapi_headers).http_response_code = 403;
@@ -215,9 +217,11 @@ CgiEnv& RequestEnv() { return t_env; }
 void LogToWebServer(RequestContext* ctx, std::string_view message) {
   if (ctx == nullptr || message.empty() || ctx->exchange->finished()) return;
   if (!INI_BOOL(const_cast<char*>("fastcgi.logging"))) return;
-  if (ctx->stderr_started) ctx->exchange->WriteStderr("; ");
-  ctx->stderr_started = true;
-  ctx->exchange->WriteStderr(message);
+  Contain(ctx, [ctx, message] {
+    if (ctx->stderr_started) ctx->exchange->WriteStderr("; ");
+    ctx->stderr_started = true;
+    ctx->exchange->WriteStderr(message);
+  });
 }
 
 // php-fpm's init_request_info, without its INI part: SG(request_info) from
@@ -271,16 +275,27 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
   RequestContext ctx;
   ctx.exchange = &exchange;
   SG(server_context) = &ctx;
-  FillRequestInfo(exchange);
-  ApplyFastCgiIni();
-  ArmInputDeadline(exchange);
+  // Until PHP's request starts only our code runs: an exception from it
+  // undoes this request's PHP_VALUE changes and fails the request.
+  try {
+    FillRequestInfo(exchange);
+    ApplyFastCgiIni();
+    ArmInputDeadline(exchange);
+  } catch (...) {
+    zend_ini_deactivate();
+    SG(server_context) = nullptr;
+    throw;
+  }
   BeginTrackedRequest(exchange.socket_fd());
 
-  bool started = false;
+  // From here on an exception of ours (Contain(), and the SAPI callbacks
+  // theirs) is kept in ctx.failure: PHP's request is still shut down and
+  // the tracking ended before it is rethrown, so the thread serves on.
+  volatile bool started = false;  // set before the script may longjmp
   zend_first_try {
     if (php_request_startup() == SUCCESS) {
       started = true;
-      RunScript(&ctx);
+      Contain(&ctx, [&ctx] { RunScript(&ctx); });
     } else {
       log::Error("php_request_startup() failed");
       zend_ini_deactivate();  // undo this request's PHP_VALUE
@@ -305,20 +320,27 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     outcome.memory_peak = zend_memory_peak_usage(true);
     // Read before php_request_shutdown(), which clears the last error.
     outcome.fatal_error = (PG(last_error_type) & E_FATAL_ERRORS) != 0;
-    if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
-    WriteAccessLog(access, exchange);
+    Contain(&ctx, [&] {
+      if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
+      WriteAccessLog(access, exchange);
+    });
     KeepExecutionTimer keep_timer;
     php_request_shutdown(nullptr);
   } else {
-    exchange.WriteStdout("Status: 500 Internal Server Error\r\nContent-type: text/plain\r\n\r\n");
-    outcome.http_status = 500;
-    SG(sapi_headers).http_response_code = 500;
-    WriteAccessLog(access, exchange);
+    Contain(&ctx, [&] {
+      exchange.WriteStdout("Status: 500 Internal Server Error\r\nContent-type: text/plain\r\n\r\n");
+      outcome.http_status = 500;
+      SG(sapi_headers).http_response_code = 500;
+      WriteAccessLog(access, exchange);
+    });
   }
   outcome.aborted = exchange.aborted();
-  exchange.Finish(0);
+  // A failed request is not completed: the caller closes its connection
+  // (the web server answers 502), its output may be cut anywhere.
+  if (!ctx.failure) Contain(&ctx, [&exchange] { exchange.Finish(0); });
   EndTrackedRequest();
   SG(server_context) = nullptr;
+  if (ctx.failure) std::rethrow_exception(ctx.failure);
   return outcome;
 }
 

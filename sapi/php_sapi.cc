@@ -2,7 +2,10 @@
 // Callbacks are thin adapters (STYLE.md §9): each reads the request from
 // SG(server_context) and delegates to fastcgi::Exchange. They are noexcept and
 // hold only trivially destructible locals, because PHP may longjmp
-// (zend_bailout) through any frame that calls back into the engine.
+// (zend_bailout) through any frame that calls back into the engine. What our
+// code throws in them is kept by Contain() (php_internal.h): the callback
+// answers as if the client were gone, and the request fails after PHP's
+// request shutdown, never the process.
 #include <dlfcn.h>
 #include <strings.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 #include "tfpm_build_config.h"
@@ -51,7 +55,9 @@ size_t UbWrite(const char* str, size_t len) noexcept {
     if (g_print_to_stdout) std::fwrite(str, 1, len, stdout);
     return len;
   }
-  if (!ctx->exchange->WriteStdout({str, len})) {
+  bool written = false;
+  if (!ctx->failure) Contain(ctx, [&] { written = ctx->exchange->WriteStdout({str, len}); });
+  if (!written) {
     php_handle_aborted_connection();  // may bail out when !ignore_user_abort
     return 0;
   }
@@ -61,15 +67,15 @@ size_t UbWrite(const char* str, size_t len) noexcept {
 void Flush(void* server_context) noexcept {
   auto* ctx = static_cast<RequestContext*>(server_context);
   if (ctx == nullptr || SG(request_info).no_headers) return;
-  if (!ctx->exchange->Flush()) php_handle_aborted_connection();
+  bool flushed = false;
+  if (!ctx->failure) Contain(ctx, [&] { flushed = ctx->exchange->Flush(); });
+  if (!flushed) php_handle_aborted_connection();
 }
 
 // CGI response head exactly as php-fpm's sapi_cgi_send_headers builds it:
 // "Status:" only when not 200 (or taken from the status line / a Status
 // header), headers in order, Content-Type dropped on 304, then CRLF.
-int SendHeaders(sapi_headers_struct* headers) noexcept {
-  RequestContext* ctx = CurrentRequest();
-  if (ctx == nullptr || SG(request_info).no_headers == 1) return SAPI_HEADER_SENT_SUCCESSFULLY;
+bool WriteHead(RequestContext* ctx, sapi_headers_struct* headers) {
   thread_local std::string head;  // reused; never longjmp'd over (no engine calls below)
   head.clear();
   const int code = SG(sapi_headers).http_response_code;
@@ -119,7 +125,15 @@ int SendHeaders(sapi_headers_struct* headers) noexcept {
     }
   }
   head.append("\r\n");
-  return ctx->exchange->WriteStdout(head) ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
+  return ctx->exchange->WriteStdout(head);
+}
+
+int SendHeaders(sapi_headers_struct* headers) noexcept {
+  RequestContext* ctx = CurrentRequest();
+  if (ctx == nullptr || SG(request_info).no_headers == 1) return SAPI_HEADER_SENT_SUCCESSFULLY;
+  bool sent = false;
+  if (!ctx->failure) Contain(ctx, [&] { sent = WriteHead(ctx, headers); });
+  return sent ? SAPI_HEADER_SENT_SUCCESSFULLY : SAPI_HEADER_SEND_FAILED;
 }
 
 // ---- input ------------------------------------------------------------
@@ -128,15 +142,22 @@ size_t ReadPost(char* buffer, size_t count) noexcept {
   RequestContext* ctx = CurrentRequest();
   if (ctx == nullptr) return 0;
   size_t total = 0;
-  while (total < count) {
-    ssize_t n = ctx->exchange->ReadStdin({buffer + total, count - total});
-    if (n <= 0) break;
-    total += static_cast<size_t>(n);
-  }
-  if (ctx->exchange->input_timed_out() && !ctx->input_timed_out) {
+  bool timed_out = false;
+  if (ctx->failure) return 0;
+  Contain(ctx, [&] {
+    while (total < count) {
+      ssize_t n = ctx->exchange->ReadStdin({buffer + total, count - total});
+      if (n <= 0) break;
+      total += static_cast<size_t>(n);
+    }
+    timed_out = ctx->exchange->input_timed_out() && !ctx->input_timed_out;
+    if (timed_out) {
+      log::Warning("max_input_time ({} s) passed while reading the request body of {}", PG(max_input_time),
+                   base::EscapeForLog(SG(request_info).path_translated ? SG(request_info).path_translated : "?"));
+    }
+  });
+  if (timed_out) {
     ctx->input_timed_out = true;
-    log::Warning("max_input_time ({} s) passed while reading the request body of {}", PG(max_input_time),
-                 SG(request_info).path_translated ? SG(request_info).path_translated : "?");
     // While the script runs (php://input), a truncated body must not reach
     // it: answer 408 and end the request here. During request startup the
     // caller answers 408 instead of running the script.
@@ -241,15 +262,19 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
   RequestContext* ctx = CurrentRequest();
   if (ctx != nullptr && !ctx->exchange->finished()) {
     // As php-fpm: the web server logs it ("FastCGI sent in stderr: ...").
-    thread_local std::string line;
-    line.assign("PHP message: ").append(message);
-    LogToWebServer(ctx, line);
+    Contain(ctx, [&] {
+      thread_local std::string line;
+      line.assign("PHP message: ").append(message);
+      LogToWebServer(ctx, line);
+    });
     return;
   }
   // log_limit, as php-fpm's zlog_msg: a long message is cut with "...".
-  thread_local std::string text;
-  text.assign("PHP message: ").append(message);
-  log::Notice("{}", log::FitMessage(log::Level::kNotice, text));
+  Contain(ctx, [&] {
+    thread_local std::string text;
+    text.assign("PHP message: ").append(message);
+    log::Notice("{}", log::FitMessage(log::Level::kNotice, text));
+  });
 }
 
 // TSRM calls this on every thread that gets a PHP context (ts_resource),

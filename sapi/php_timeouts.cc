@@ -37,6 +37,7 @@
 #include "base/clock.h"
 #include "base/interrupt.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "os/thread_unblock.h"
 #include "sapi/php_internal.h"
 
@@ -81,7 +82,8 @@ void WakeHandler(int) { base::t_interrupt_requested = 1; }
   c->killing = true;
   RequestContext* ctx = CurrentRequest();
   log::Warning("request_terminate_timeout: terminating the request to {} on thread {}",
-               SG(request_info).path_translated ? SG(request_info).path_translated : "?", c->index);
+               base::EscapeForLog(SG(request_info).path_translated ? SG(request_info).path_translated : "?"),
+               c->index);
   zend_try {
     php_output_discard_all();
     if (!SG(headers_sent)) {
@@ -97,7 +99,7 @@ void WakeHandler(int) { base::t_interrupt_requested = 1; }
   }
   zend_end_try();
   if (ctx != nullptr && ctx->exchange != nullptr) {
-    ctx->exchange->WriteStderr("tfpm: request terminated (request_terminate_timeout)");
+    Contain(ctx, [ctx] { ctx->exchange->WriteStderr("tfpm: request terminated (request_terminate_timeout)"); });
   }
   // As after a fatal error: no destructors, no shutdown functions; the
   // request is over.

@@ -366,26 +366,42 @@ class HandlerServe final : public RequestSource::Serve {
     RequestContext ctx;
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
-    FillRequestInfo(ex);
-    ArmInputDeadline(ex);
+    // Back to the boot request's context, however this request ends.
+    auto back_to_boot = [this] {
+      ResetRequestInfo();
+      SG(server_context) = w_->boot_ctx;
+      RequestEnv().Reset(w_->boot_ctx->exchange->params());
+    };
+    try {
+      FillRequestInfo(ex);
+      ArmInputDeadline(ex);
+    } catch (...) {
+      back_to_boot();
+      throw;
+    }
     BeginTrackedRequest(ex.socket_fd());
+    // An exception of ours from here on (Contain(), and the SAPI callbacks
+    // theirs) is kept in ctx.failure and rethrown once the request is shut
+    // down: the request fails (its connection is closed), the script's
+    // state does not.
     outcome.bailout = !Run();
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
-    if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
-    WriteAccessLog(access, ex);
+    Contain(&ctx, [&] {
+      if (SG(request_info).auth_user != nullptr) outcome.auth_user = SG(request_info).auth_user;
+      WriteAccessLog(access, ex);
+    });
     WorkerRequestShutdown(w_);
     outcome.aborted = ex.aborted();
-    ex.Finish(0);
+    if (!ctx.failure) Contain(&ctx, [&ex] { ex.Finish(0); });
     EndTrackedRequest();
-    ResetRequestInfo();
-    SG(server_context) = w_->boot_ctx;
-    RequestEnv().Reset(w_->boot_ctx->exchange->params());
+    back_to_boot();
     if (outcome.bailout) {
       w_->bailout_pending = true;
       w_->reason = "fatal error in the request handler";
-      return outcome;
     }
+    if (ctx.failure) std::rethrow_exception(ctx.failure);
+    if (outcome.bailout) return outcome;
     if (w_->exit_pending) return outcome;
     ++w_->requests;
     const WorkerOptions& o = *w_->options;

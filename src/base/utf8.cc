@@ -67,4 +67,32 @@ size_t Utf8Prefix(std::string_view s, size_t max) {
   return len > 0 && n + len > max ? n : max;
 }
 
+std::string EscapeForLog(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  auto escape = [&out](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  };
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = SequenceAt(s, i);
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F || c == '\\'))) {
+      escape(c);
+      ++i;
+    } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+      // U+0080..U+009F: C1 controls (CSI is U+009B).
+      escape(c);
+      escape(static_cast<unsigned char>(s[i + 1]));
+      i += 2;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace tfpm::base

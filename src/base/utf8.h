@@ -25,4 +25,14 @@ std::string ValidUtf8(std::string_view s);
 // string. Bytes that are not UTF-8 are cut anywhere.
 size_t Utf8Prefix(std::string_view s, size_t max);
 
+// `s` made safe to quote in a log line (the error log, the journal): a
+// control character (C0, DEL, and the C1 range U+0080..U+009F), a
+// backslash and every byte that is not part of a well-formed UTF-8
+// sequence become \xHH (one per byte); the rest, printable ASCII and
+// valid multi-byte characters, is kept. So a request URI, a param or a
+// user name cannot start a line of its own, move the terminal's cursor or
+// carry bytes a log reader chokes on. A string with none of them comes
+// back unchanged.
+std::string EscapeForLog(std::string_view s);
+
 }  // namespace tfpm::base

@@ -69,6 +69,11 @@ struct DaemonConfig {
   // php-fpm's process.max: at most this many worker processes at once, over
   // all pools and generations (a reload's new generation counts too). 0 = no limit.
   int process_max = 0;
+  // Control socket clients (docs/security.md): how many may be connected at
+  // once (a new one makes room by dropping the one that waited longest), and
+  // how long one may take to send its request, and then to read its reply.
+  int control_max_clients = 64;
+  std::chrono::milliseconds control_timeout{10000};
 };
 
 // rlimit_core: "unlimited".

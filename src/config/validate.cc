@@ -514,6 +514,12 @@ constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "process_max", .kind = Kind::kInt,
      .set = [](DaemonConfig& d, Value& v) { d.process_max = static_cast<int>(v.integer); },
      .min = 0, .max = 1 << 20},
+    {.key = "control_max_clients", .kind = Kind::kInt,
+     .set = [](DaemonConfig& d, Value& v) { d.control_max_clients = static_cast<int>(v.integer); },
+     .min = 1, .max = 65536},
+    {.key = "control_timeout", .kind = Kind::kDuration,
+     .set = [](DaemonConfig& d, Value& v) { d.control_timeout = v.duration; },
+     .min = 100, .max = kHour},
 };
 
 constexpr Field<PhpConfig> kPhpFields[] = {

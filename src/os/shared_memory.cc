@@ -95,6 +95,10 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes) {
+  return ReadRegularFile(path, max_bytes, nullptr);
+}
+
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes, const FileCheck& accept) {
   // stat() first: opening a device can have effects of its own.
   struct stat before;
   if (::stat(path.c_str(), &before) != 0) return ErrnoStatus(path, errno);
@@ -111,6 +115,9 @@ Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes) {
   }
   const std::string too_big = path + ": larger than " + std::to_string(max_bytes) + " bytes";
   if (static_cast<uint64_t>(st.st_size) > max_bytes) return Status::InvalidArgument(too_big);
+  if (accept) {
+    if (Status ok = accept(st); !ok.ok()) return ok;
+  }
   std::string out;
   char buf[16384];
   // A file that grows while read (or a /proc file whose size says 0) is

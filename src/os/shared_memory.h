@@ -3,7 +3,11 @@
 // pages. A worker can only scribble on its own segment.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstddef>
+#include <functional>
+#include <string>
 
 #include "base/status.h"
 #include "os/unique_fd.h"
@@ -47,5 +51,10 @@ Result<std::string> ReadFd(int fd);
 // refused without being read, and opening never blocks (O_NONBLOCK) nor
 // creates anything. Errors: "<path>: <why>".
 Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes);
+// The same, and `accept` decides on the file's fstat() (of the descriptor
+// that is then read, so the file cannot be swapped after the check): an
+// error it returns is returned, nothing read.
+using FileCheck = std::function<Status(const struct stat&)>;
+Result<std::string> ReadRegularFile(const std::string& path, size_t max_bytes, const FileCheck& accept);
 
 }  // namespace tfpm::os

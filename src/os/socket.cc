@@ -162,6 +162,13 @@ Status SetNonBlocking(int fd, bool on) {
   return Status::Ok();
 }
 
+Status SetCloseOnExec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) return ErrnoStatus("fcntl(F_GETFD)", errno);
+  if (::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return ErrnoStatus("fcntl(F_SETFD)", errno);
+  return Status::Ok();
+}
+
 namespace {
 std::function<void(const std::string&)> g_after_bind_hook;
 }  // namespace

@@ -77,5 +77,7 @@ ssize_t ReceiveWithFds(int socket, std::string* data, std::vector<UniqueFd>* fds
 
 // Sets O_NONBLOCK on or off.
 Status SetNonBlocking(int fd, bool on);
+// Sets FD_CLOEXEC: the descriptor is closed in programs the process execs.
+Status SetCloseOnExec(int fd);
 
 }  // namespace tfpm::os

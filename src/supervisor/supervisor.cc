@@ -57,11 +57,10 @@ constexpr std::chrono::milliseconds kDrainAckTimeout{5000};
 constexpr std::chrono::milliseconds kStatusInterval{5000};
 // How often pm dynamic/ondemand pools are checked for a process to add or stop.
 constexpr std::chrono::milliseconds kScaleInterval{100};
-// Control clients (docs/security.md): how many at once, how long one may
-// take to send its request and to read its reply.
-constexpr size_t kMaxControlClients = 64;
-constexpr std::chrono::milliseconds kControlRequestTimeout{10000};
-constexpr std::chrono::milliseconds kControlReplyTimeout{10000};
+// catch_workers_output: bytes read from one worker per wake-up of the loop,
+// and after its exit.
+constexpr size_t kMaxOutputPerWake = 64 * 1024;
+constexpr size_t kMaxOutputAfterExit = 1024 * 1024;
 
 double Seconds(os::TimePoint from, os::TimePoint to) {
   return std::chrono::duration<double>(to - from).count();
@@ -301,10 +300,14 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   }
   os::UniqueFd out_write;
   if (pool.config.catch_workers_output) {
+    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
+    // a write larger than the pipe waits for us to read instead of failing
+    // with EAGAIN (the output was lost). We read on every wake-up.
     int p[2];
-    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus("pipe2", errno);
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
     w->output.Reset(p[0]);
     out_write.Reset(p[1]);
+    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
     spec.fds.emplace_back(out_write.get(), 1);
     spec.fds.emplace_back(out_write.get(), 2);
   }
@@ -363,7 +366,7 @@ int Supervisor::Run() {
           case kControlListen: AcceptControl(); break;
           case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
           case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token)), false); break;
+          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
           case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
           case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
         }
@@ -385,7 +388,7 @@ void Supervisor::Survived(std::string_view where, const std::exception& e) {
   ++internal_errors_;
   uint64_t held = 0;
   if (!internal_error_log_.Allow(&held)) return;
-  log::Error("internal error while handling {} (carrying on): {}{}", where, base::ValidUtf8(e.what()),
+  log::Error("internal error while handling {} (carrying on): {}{}", where, base::EscapeForLog(e.what()),
              held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
 }
 
@@ -540,7 +543,7 @@ void Supervisor::ReapChildren() {
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
     workers_.erase(it);
-    HandleOutput(info.pid, true);  // whatever it printed last
+    ReadOutput(*w, true);  // whatever it printed last
     const os::TimePoint now = clock_->Now();
     const bool expected = w->state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
     const bool clean = !info.signaled && info.code == 0;
@@ -857,41 +860,56 @@ void Supervisor::CheckReady() {
 
 // catch_workers_output: each line a worker writes to stdout/stderr is logged
 // as php-fpm does ("[pool www] child 12 said into stderr: ...").
-void Supervisor::HandleOutput(pid_t pid, bool flush_all) {
+void Supervisor::HandleOutput(pid_t pid) {
   auto it = workers_.find(pid);
-  Worker* w = it == workers_.end() ? nullptr : it->second.get();
-  if (w == nullptr || !w->output) return;
-  const Pool* pool = FindPool(w->pool);
+  if (it != workers_.end()) ReadOutput(*it->second, false);
+}
+
+void Supervisor::ReadOutput(Worker& w, bool exited) {
+  if (!w.output) return;
+  const Pool* pool = FindPool(w.pool);
   const bool decorate = pool == nullptr || pool->config.decorate_workers_output;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(w->output.get(), buf, sizeof(buf));
-    if (n <= 0) break;
-    w->partial_output.append(buf, static_cast<size_t>(n));
-  }
   // log_limit: a longer line is wrapped into several, each at most
-  // log_limit - 1 bytes with its prefix and quotes (php-fpm's zlog stream).
-  const std::string decoration = "[pool " + w->pool + "] child " + std::to_string(pid) + " said into stderr: \"";
+  // log_limit - 1 bytes with its prefix and quotes (php-fpm's zlog stream),
+  // logged as its bytes arrive: nothing is held but the last piece.
+  const std::string decoration = "[pool " + w.pool + "] child " + std::to_string(w.pid) + " said into stderr: \"";
   const size_t reserved = log::PrefixLength(log::Level::kWarning) + (decorate ? decoration.size() + 1 : 0);
   const size_t limit = log::LineLimit();
   const size_t room = limit > reserved + 1 ? limit - reserved - 1 : 1;
-  auto emit = [&](std::string_view line, bool decorated) {
-    for (std::string_view piece : log::WrapPieces(line, room)) {
-      if (decorated) log::Warning("{}{}\"", decoration, piece);
-      else log::Warning("{}", piece);
-    }
+  const OutputLines::Sink emit = [&](std::string_view piece) {
+    if (decorate) log::Warning("{}{}\"", decoration, piece);
+    else log::Warning("{}", piece);
   };
-  size_t start = 0;
-  for (;;) {
-    size_t nl = w->partial_output.find('\n', start);
-    if (nl == std::string::npos) break;
-    emit(std::string_view(w->partial_output.data() + start, nl - start), decorate);
-    start = nl + 1;
+  // At most kMaxOutputPerWake bytes a wake-up (the pipe stays readable, the
+  // loop comes back): a worker that writes without pause cannot keep the
+  // supervisor from its other events. After the exit, what is left (from a
+  // child of PHP that still holds the pipe, maybe) is read up to a bound.
+  const size_t budget = exited ? kMaxOutputAfterExit : kMaxOutputPerWake;
+  size_t wrapped = 0;
+  char buf[8192];
+  for (size_t got = 0; got < budget;) {
+    const ssize_t n = ::read(w.output.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      // Every writer closed it: watched no more (level-triggered EOF would
+      // wake the loop for ever).
+      poller_->Remove(w.output.get());
+      w.output.Reset();
+      break;
+    }
+    if (n < 0) break;
+    got += static_cast<size_t>(n);
+    wrapped += w.output_lines.Feed(std::string_view(buf, static_cast<size_t>(n)), room, emit);
   }
-  w->partial_output.erase(0, start);
-  if (flush_all && !w->partial_output.empty()) {
-    emit(w->partial_output, true);
-    w->partial_output.clear();
+  if (exited || !w.output) w.output_lines.Finish(emit);
+  if (wrapped > 0) {
+    worker_output_lines_wrapped_ += wrapped;
+    uint64_t held = 0;
+    if (output_wrap_log_.Allow(&held)) {
+      log::Notice("[pool {}] child {} wrote a line longer than log_limit ({} bytes); logged in pieces as it "
+                  "arrives ({} more such lines since the last notice)",
+                  w.pool, w.pid, limit, held);
+    }
   }
 }
 
@@ -1179,7 +1197,8 @@ void Supervisor::AcceptControl() {
       refuse("permission denied");
       continue;
     }
-    if (control_clients_.size() >= kMaxControlClients) {
+    const size_t max_clients = static_cast<size_t>(std::max(1, config_.daemon.control_max_clients));
+    if (control_clients_.size() >= max_clients) {
       // Make room by dropping the client that has waited longest: idle
       // connections cannot lock pm-ctl out, a new client is always heard.
       auto oldest = control_clients_.begin();
@@ -1190,7 +1209,7 @@ void Supervisor::AcceptControl() {
       uint64_t held = 0;
       if (control_limit_log_.Allow(&held)) {
         log::Warning("control socket: {} clients connected; dropping the one that waited longest ({} more since "
-                     "the last such line)", kMaxControlClients, held);
+                     "the last such line; control_max_clients)", max_clients, held);
       }
       poller_->Remove(oldest->first);
       control_clients_.erase(oldest);
@@ -1198,7 +1217,8 @@ void Supervisor::AcceptControl() {
     if (!poller_->Add(fd, EPOLLIN | EPOLLRDHUP, Token(kControlClient, static_cast<uint64_t>(fd))).ok()) continue;
     ControlClient c;
     c.fd = std::move(client);
-    c.deadline = clock_->Now() + kControlRequestTimeout;
+    c.caller = Caller{cred->uid, cred->gid};
+    c.deadline = clock_->Now() + config_.daemon.control_timeout;
     control_clients_[fd] = std::move(c);
   }
 }
@@ -1209,12 +1229,12 @@ void Supervisor::Reply(os::UniqueFd& fd, const control::Json& reply) {
   c.out = control::Encode(reply);
   c.fd = std::move(fd);
   // Never blocking: what the socket does not take now is sent as the
-  // client reads, within kControlReplyTimeout.
+  // client reads, within control_timeout.
   (void)os::SetNonBlocking(c.fd.get(), true);
   if (SendReply(c)) return;
   const int raw = c.fd.get();
   c.replying = true;
-  c.deadline = clock_->Now() + kControlReplyTimeout;
+  c.deadline = clock_->Now() + config_.daemon.control_timeout;
   if (!poller_->Add(raw, EPOLLOUT, Token(kControlClient, static_cast<uint64_t>(raw))).ok()) return;
   control_clients_[raw] = std::move(c);
 }
@@ -1242,9 +1262,10 @@ void Supervisor::ExpireControlClients() {
     ++control_clients_dropped_;
     uint64_t held = 0;
     if (control_limit_log_.Allow(&held)) {
-      log::Warning("control socket: dropping a client that did not {} within {} s ({} more since the last such line)",
+      log::Warning("control socket: dropping a client that did not {} within {} s (control_timeout; {} more since the "
+                   "last such line)",
                    it->second.replying ? "read its reply" : "send its request",
-                   (it->second.replying ? kControlReplyTimeout : kControlRequestTimeout).count() / 1000, held);
+                   config_.daemon.control_timeout.count() / 1000.0, held);
     }
     poller_->Remove(it->first);
     it = control_clients_.erase(it);
@@ -1280,20 +1301,27 @@ void Supervisor::HandleControl(int fd) {
   if (nl == std::string::npos && !closed && c.in.size() < control::kMaxLine) return;
   poller_->Remove(fd);
   os::UniqueFd client = std::move(c.fd);
+  const Caller caller = c.caller;
   const std::string line = std::move(c.in);
   control_clients_.erase(it);
   std::optional<control::Json> reply;
-  if (nl == std::string::npos) {
-    reply = control::ErrorReply(line.size() >= control::kMaxLine
-                                    ? "request too long (at most " + std::to_string(control::kMaxLine) + " bytes)"
-                                    : "request must be one line of JSON");
+  if (nl == std::string::npos && line.size() >= control::kMaxLine) {
+    ++control_requests_too_long_;
+    uint64_t held = 0;
+    if (control_limit_log_.Allow(&held)) {
+      log::Warning("control socket: refused a request longer than {} bytes ({} more since the last such line)",
+                   control::kMaxLine, held);
+    }
+    reply = control::ErrorReply("request too long (at most " + std::to_string(control::kMaxLine) + " bytes)");
+  } else if (nl == std::string::npos) {
+    reply = control::ErrorReply("request must be one line of JSON");
   } else {
     auto request = control::ParseRequest(std::string_view(line).substr(0, nl));
     if (!request.ok()) {
       reply = control::ErrorReply(request.status().message());
     } else {
       try {
-        reply = Dispatch(*request, client);
+        reply = Dispatch(*request, client, caller);
       } catch (const std::exception& e) {
         Survived("a control request", e);
         reply = control::ErrorReply("internal error: " + base::ValidUtf8(e.what()));
@@ -1303,7 +1331,8 @@ void Supervisor::HandleControl(int fd) {
   if (reply) Reply(client, *reply);
 }
 
-std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client) {
+std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client,
+                                                   const Caller& caller) {
   const std::string cmd = request.at("cmd").get<std::string>();
   if (cmd == "status") return StatusJson();
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
@@ -1323,9 +1352,15 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     if (!file.ok()) return control::ErrorReply("config-test " + file.status().message());
     const std::string path = *file;
     // Only a regular file of bounded size is read (a FIFO would block the
-    // loop, /dev/zero fill the memory), and checking it changes nothing.
-    auto text = options_.import_config ? options_.import_config(path)
-                                       : os::ReadRegularFile(path, config::kMaxConfigBytes);
+    // loop, /dev/zero fill the memory), only one the caller may read
+    // itself (errors quote its lines), and checking it changes nothing.
+    const uid_t daemon_uid = ::geteuid();
+    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes, [&](const struct stat& st) {
+      return CallerMayRead(st, caller, daemon_uid, path);
+    });
+    if (!text.ok()) return control::ErrorReply(text.status().message());
+    // A php-fpm.conf is imported from its path (with its includes).
+    if (options_.import_config) text = options_.import_config(path);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());
@@ -1531,6 +1566,8 @@ control::Json Supervisor::StatusJson() const {
            {"connections_handed_over", connections_handed_over_},
            {"internal_errors", internal_errors_},
            {"control_clients_dropped", control_clients_dropped_},
+           {"control_requests_too_long", control_requests_too_long_},
+           {"worker_output_lines_wrapped", worker_output_lines_wrapped_},
            {"pools", std::move(pools)},
            {"previous_generations", std::move(others)}};
   if (transition_) {

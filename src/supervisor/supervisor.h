@@ -47,6 +47,8 @@
 #include "os/signals.h"
 #include "os/socket.h"
 #include "supervisor/pool_health.h"
+#include "supervisor/caller_file.h"
+#include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/unavailable_answerer.h"
@@ -121,7 +123,7 @@ class Supervisor {
     std::optional<os::TimePoint> ready_at;  // when it reported ready
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
     bool drain_acked = false;              // it said "draining": accepts no more
-    std::string partial_output;
+    OutputLines output_lines;  // its unfinished line (at most log_limit)
     // The log files it was handed (base/worker_contract.h), opened again
     // and sent to it by reopen-logs; "" = none.
     std::string access_log, slowlog;
@@ -178,6 +180,7 @@ class Supervisor {
   // sending the reply it has not read yet. Dropped at `deadline`.
   struct ControlClient {
     os::UniqueFd fd;
+    Caller caller;  // SO_PEERCRED at accept
     std::string in;
     bool replying = false;
     std::string out;
@@ -206,7 +209,9 @@ class Supervisor {
   // reopen-logs (SIGUSR1, pm-ctl): our own log, then the files the workers
   // were handed, opened again and sent to them.
   Status ReopenLogs();
-  void HandleOutput(pid_t pid, bool flush_all);
+  void HandleOutput(pid_t pid);
+  // Reads what `w` wrote and logs its lines; `exited`: the last of it.
+  void ReadOutput(Worker& w, bool exited);
   void AcceptControl();
   void HandleControl(int fd);
   // Sends what it can of c.out without waiting; true once all is sent (or
@@ -219,7 +224,7 @@ class Supervisor {
   // (rate-limited), and the loop carries on.
   void Survived(std::string_view where, const std::exception& e);
   // Returns the reply, or nullopt when `client` was kept to be answered later.
-  std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client);
+  std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client, const Caller& caller);
   control::Json StatusJson() const;
   // php-fpm's status page data of `pool` (a worker asked through its
   // socketpair; the answer goes back as a memfd over `reply`).
@@ -299,9 +304,12 @@ class Supervisor {
   bool process_max_warned_ = false;  // one warning per episode of process_max
   uint64_t connections_handed_over_ = 0;
   uint64_t internal_errors_ = 0;          // exceptions survived (Survived)
-  uint64_t control_clients_dropped_ = 0;  // over kMaxControlClients or too slow
+  uint64_t control_clients_dropped_ = 0;  // over control_max_clients or slower than control_timeout
+  uint64_t control_requests_too_long_ = 0;  // over control::kMaxLine
   base::RateLimit internal_error_log_;
   base::RateLimit control_limit_log_;
+  uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
+  base::RateLimit output_wrap_log_;
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/worker_contract.h"
+#include "base/utf8.h"
 #include "os/resource_limits.h"
 #include "os/socket.h"
 #include "worker/limit_report.h"
@@ -395,12 +396,13 @@ std::chrono::milliseconds Server::Tick() {
       continue;
     }
     if (c->expired.exchange(true, std::memory_order_acq_rel)) continue;
-    ::shutdown(c->fd(), SHUT_RDWR);
+    // Counted before the client can see the close.
     TripLimit(conn_config_.board, limit,
               limit == scoreboard::Limit::kIdleTimeout
                   ? fmt::format("kept connection closed: idle for {} ms (connection_idle_timeout)", now - idle)
                   : fmt::format("connection closed: request incomplete after {} ms (request_header_timeout)",
                                 now - partial));
+    ::shutdown(c->fd(), SHUT_RDWR);
   }
   return std::chrono::milliseconds(next);
 }
@@ -493,7 +495,8 @@ void Server::Failed(Connection* conn, std::string_view what, std::string_view wh
     log_it = error_log_.Allow(&held);
   }
   if (log_it) {
-    log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id, why,
+    log::Error("internal error while handling {} on connection {}; closing it: {}{}", what, conn->id,
+               base::EscapeForLog(why),
                held > 0 ? fmt::format(" ({} more since the last such line)", held) : std::string());
   }
   Close(conn);

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "os/unique_fd.h"
 #include "sapi/php_embed.h"
 
@@ -59,7 +60,7 @@ void Watchdog::Tick() {
       std::string uri;
       if (board_ && scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(r.index)), &snap)) uri = snap.uri;
       log::Warning("thread {}: request {} exceeded request_terminate_timeout ({} ms); terminating it", r.index,
-                   uri, options_.terminate.count());
+                   base::EscapeForLog(uri), options_.terminate.count());
     } else if (now - t.kicked_us >= 50'000) {
       t.kicked_us = now;
       (void)sapi::TerminateRequest(r.index, r.seq);
@@ -87,8 +88,8 @@ void Watchdog::WriteSlowlog(int index, const std::string& trace) {
   if (board_) (void)scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(index)), &snap);
   std::string entry = "\n[" + LocalTime() + "]  [pool " + options_.pool + "] pid " + std::to_string(::getpid()) +
                       " thread " + std::to_string(index) + "\n";
-  entry += "request_uri = " + snap.uri + "\n";
-  entry += "script_filename = " + snap.script + "\n";
+  entry += "request_uri = " + base::EscapeForLog(snap.uri) + "\n";
+  entry += "script_filename = " + base::EscapeForLog(snap.script) + "\n";
   entry += trace;
   os::UniqueFd opened;
   int fd = options_.slowlog_fd;
@@ -104,7 +105,8 @@ void Watchdog::WriteSlowlog(int index, const std::string& trace) {
   if (::write(fd, entry.data(), entry.size()) < 0) {
     log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
   }
-  log::Warning("thread {}: request {} is slow (request_slowlog_timeout {} ms); backtrace in {}", index, snap.uri,
+  log::Warning("thread {}: request {} is slow (request_slowlog_timeout {} ms); backtrace in {}", index,
+               base::EscapeForLog(snap.uri),
                options_.slowlog.count(), options_.slowlog_path);
 }
 

@@ -471,6 +471,14 @@ int WorkerMain(int argc, char** argv) {
 
   auto text = os::ReadFd(args.config_fd);
   ::close(args.config_fd);
+  // The descriptors the supervisor placed here (dup2 cleared FD_CLOEXEC)
+  // are ours alone: a program PHP starts (exec, proc_open, mail) must not
+  // inherit the pool's socket, the supervisor's channel, the scoreboard or
+  // the log. stdout and stderr stay inherited, as under php-fpm.
+  for (int fd : args.listen_fds) (void)os::SetCloseOnExec(fd);
+  for (int fd : {args.notify_fd, args.scoreboard_fd, args.log_fd}) {
+    if (fd >= 0) (void)os::SetCloseOnExec(fd);
+  }
   if (!text.ok()) {
     std::fprintf(stderr, "tfpm-worker: reading config: %s\n", text.status().message().c_str());
     return 1;

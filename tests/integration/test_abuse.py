@@ -338,7 +338,7 @@ def test_partial_params_are_closed_after_the_header_timeout(tfpm_factory):
     finally:
         for s in socks:
             s.close()
-    assert limits(tfpm)["header_timeouts"] >= 10
+    wait_limit(tfpm, "header_timeouts", at_least=10)
     served(tfpm)
     # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
     assert SANITIZER or rss_mb(pid) - before < 32
@@ -568,3 +568,114 @@ def test_unknown_role_warnings_are_rate_limited(tfpm_factory):
         s.close()
     served(tfpm)
     assert tfpm.log_text().count("unknown role") <= 3, tfpm.log_text()[-2000:]
+
+
+# -- client bytes in our log lines ------------------------------------------------
+
+def test_client_bytes_are_escaped_in_log_lines(tfpm_factory):
+    """Before: a SCRIPT_FILENAME with a newline, terminal escapes or bytes
+    that are not UTF-8 went raw into the error log (journal), so a client
+    could forge log lines. Now they arrive as \\xHH."""
+    # cgi.fix_pathinfo=0: SCRIPT_FILENAME is the script, whether it exists or not.
+    tfpm = one_process(tfpm_factory, ini={"cgi.fix_pathinfo": "0"})
+    forged = b"\n[02-Dec-2026 00:00:00] ALERT: FORGED LINE \x1b[2J\xff"
+    for suffix in (b".txt", b".php"):  # denied by limit_extensions; a missing script
+        p = params_for(ECHO)
+        p["SCRIPT_FILENAME"] = b"/nonexistent/x" + forged + suffix
+        s = fcgi.connect(tfpm.sock)
+        try:
+            s.sendall(begin(keep=False) + params_stream(p) + fcgi.record(fcgi.STDIN, 1))
+            records, eof = read_records(s, lambda rs: any(r[0] == fcgi.END_REQUEST for r in rs))
+            assert any(r[0] == fcgi.END_REQUEST for r in records), records
+        finally:
+            s.close()
+    wait_until(lambda: b"Unable to open primary script" in tfpm.log_path.read_bytes(), 10 * SLOW,
+               what="the missing script's log line")
+    raw = tfpm.log_path.read_bytes()
+    assert b"has been denied" in raw
+    lines = [l for l in raw.split(b"\n") if b"FORGED" in l]
+    assert len(lines) == 2, lines
+    for line in lines:
+        assert b"/nonexistent/x\\x0A[02-Dec-2026 00:00:00] ALERT: FORGED LINE \\x1B[2J\\xFF" in line, line
+    assert not any(l.startswith(b"[02-Dec-2026 00:00:00] ALERT") for l in raw.split(b"\n"))
+    assert b"\x1b" not in raw and b"\xff" not in raw
+    served(tfpm)
+
+
+# -- what PHP writes to the captured stderr --------------------------------------
+
+SHOUT = """<?php
+// 40 MiB on stderr without a newline. The pipe does not block (EAGAIN when
+// full): retry until every byte is taken.
+$e = fopen('php://stderr', 'w');
+$chunk = str_repeat('x', 1 << 16);
+$left = 40 << 20;
+while ($left > 0) {
+    $n = @fwrite($e, $chunk, min($left, strlen($chunk)));
+    if ($n === false || $n === 0) { usleep(1000); continue; }
+    $left -= $n;
+}
+echo 'done';
+"""
+
+
+def test_a_huge_output_line_without_newline_is_not_buffered_whole(tfpm_factory, tmp_path):
+    """Before: catch_workers_output held an unterminated line whole in the
+    supervisor and rescanned all of it on every read: 40 MiB on stderr
+    without a newline grew the supervisor by that much. Now it is logged in
+    log_limit pieces as it arrives, and counted."""
+    script = tmp_path / "shout.php"
+    script.write_text(SHOUT)
+    log = tmp_path / "daemon.log"
+    tfpm = one_process(tfpm_factory, catch_workers_output=True, daemon={"error_log": str(log)})
+    before = rss_mb(tfpm.pid)
+    r = fcgi.request(tfpm.sock, str(script), timeout=120 * SLOW)
+    assert r.status == 200 and r.body == b"done", r
+    # Every byte reaches the log before the line ends (pieces of at most
+    # log_limit, 1024, with their prefix).
+    wait_until(lambda: log.stat().st_size > 40 << 20, 60 * SLOW, interval=0.2, what="40 MiB of pieces in the log")
+    served(tfpm)
+    status = tfpm.status()
+    assert status["worker_output_lines_wrapped"] == 1, status
+    grown = rss_mb(tfpm.pid) - before
+    # ASan's quarantine keeps freed memory: RSS bounds hold for the plain build.
+    assert SANITIZER or grown < 16, f"the supervisor grew by {grown:.0f} MB"
+    with open(log, "rb") as f:
+        longest = max(len(line) for line in f)
+    assert longest <= 1024, longest
+
+
+
+# -- descriptors of ours in programs PHP starts --------------------------------------
+
+FDS = """<?php
+// What a program started by PHP inherits: ls -l of its own descriptors.
+exec('ls -l /proc/self/fd', $out);
+echo implode("\\n", $out);
+"""
+
+
+def test_programs_php_starts_inherit_none_of_our_descriptors(tfpm_factory, tmp_path):
+    """Before: the listening socket, the supervisor's notify socket, the
+    scoreboard and the log descriptor a worker inherits (placed with dup2,
+    which clears FD_CLOEXEC) stayed open in every program PHP started
+    (exec, proc_open, mail): a long-lived child kept the pool's socket and
+    could answer or read the supervisor's channel."""
+    script = tmp_path / "fds.php"
+    script.write_text(FDS)
+    tfpm = one_process(tfpm_factory, catch_workers_output=True)
+    r = fcgi.request(tfpm.sock, str(script))
+    assert r.status == 200, r
+    targets = {}
+    for line in r.body.decode(errors="replace").splitlines():
+        if " -> " in line:
+            name, target = line.rsplit(" -> ", 1)
+            targets[int(name.split()[-1])] = target
+    assert 0 in targets and 1 in targets, r.body
+    # Beyond stdin, stdout (exec's pipe) and stderr (the captured output):
+    # no socket, no shared memory, not the daemon's log. (PHP's own open
+    # files, the running script's handle, are PHP's, as under php-fpm.)
+    leaked = {fd: t for fd, t in targets.items()
+              if fd > 2 and (t.startswith("socket:") or "memfd:" in t or t == str(tfpm.log_path))}
+    assert not leaked, f"descriptors leaked into a program PHP started: {leaked}"
+    served(tfpm)

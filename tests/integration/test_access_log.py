@@ -275,6 +275,22 @@ def test_log_limit_wraps_captured_output(tfpm_factory, tmp_path):
     assert "".join(pieces) == "abcdefghij" * 100
 
 
+def test_captured_output_is_not_lost_when_the_pipe_is_full(tfpm_factory, tmp_path):
+    """Before: the worker's end of the catch_workers_output pipe was
+    non-blocking, so a write larger than the pipe failed with EAGAIN and the
+    output was lost (fwrite returned less). As under php-fpm, a write waits
+    for the supervisor to read."""
+    script = tmp_path / "loud.php"
+    script.write_text("<?php $e = fopen('php://stderr', 'w');\n"
+                      "echo @fwrite($e, str_repeat(str_repeat('z', 99) . \"\\n\", 40000));\n")
+    log = tmp_path / "daemon.log"
+    tfpm = tfpm_factory(processes=1, threads=1, catch_workers_output=True, daemon={"error_log": str(log)})
+    r = fcgi.request(tfpm.sock, str(script), timeout=60 * SLOW)
+    assert r.status == 200 and r.body == b"4000000", r
+    wait_until(lambda: log.read_text().count("z" * 99) >= 40000, 30 * SLOW, interval=0.2,
+               what="all 40000 lines in the log")
+
+
 def test_pool_and_env_expansion(tfpm_factory):
     logdir = tempfile.mkdtemp(prefix="tfpm-it-logs-", dir="/tmp")
     tfpm = tfpm_factory(processes=1, threads=1, process_env={"TFPM_IT_LOGDIR": logdir},

@@ -4,6 +4,7 @@ alias bomb exhausts memory), and `pm-ctl config-test FILE`, which the daemon
 runs as root on any path: it must not create files, block on a FIFO, read a
 device, nor echo the values of environment variables."""
 import os
+import pwd
 import resource
 import subprocess
 import time
@@ -11,7 +12,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import ALLOW_ROOT, SLOW, TFPM, php_fixture
+from helpers import ALLOW_ROOT, PM_CTL, SLOW, TFPM, php_fixture
 
 ECHO = php_fixture("echo")
 ANCHOR_ERROR = "YAML anchors and aliases (&name, *name) are not allowed in a tfpm config"
@@ -137,3 +138,44 @@ def test_config_test_never_echoes_environment_values(tfpm_factory):
         assert secret not in r.stderr, r.stderr
         assert fragment in r.stderr, r.stderr
     assert secret not in tfpm.log_text()
+
+
+def test_config_test_reads_only_files_the_caller_may_read(tfpm_factory):
+    """Before: config-test read, as root, any file a control-socket caller
+    named, and its errors quote the file's lines: a caller could read
+    /etc/shadow's lines through the daemon. Now only a file of the
+    caller's, or one of root's the caller could read itself."""
+    nobody = pwd.getpwnam("nobody")
+    tfpm = tfpm_factory(processes=1, threads=1, control_socket_owner="nobody")
+    os.chmod(tfpm.dir, 0o711)  # nobody reaches the control socket, not the files
+
+    def ctl_as_nobody(path):
+        return subprocess.run([str(PM_CTL), "--socket", tfpm.ctl_sock, "config-test", str(path)],
+                              capture_output=True, text=True, timeout=10 * SLOW,
+                              user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[])
+
+    good = tfpm.config_path.read_text()
+    secret = "s3cret-only-root-may-read"
+    cases = [  # (name, owner uid, mode, text, allowed)
+        ("root_private.yaml", 0, 0o600, f"{secret}: 1\n", False),
+        ("root_group.yaml", 0, 0o640, f"{secret}: 1\n", False),
+        ("other_user.yaml", 1234, 0o644, f"{secret}: 1\n", False),
+        ("root_public.yaml", 0, 0o644, good, True),
+        ("callers_own.yaml", nobody.pw_uid, 0o600, good, True),
+    ]
+    for name, uid, mode, text, allowed in cases:
+        path = tfpm.dir / name
+        path.write_text(text)
+        os.chown(path, uid, uid)
+        os.chmod(path, mode)
+        r = ctl_as_nobody(path)
+        if allowed:
+            assert r.returncode == 0 and "test is successful" in r.stdout, (name, r.stdout, r.stderr)
+        else:
+            assert r.returncode == 1, (name, r.stdout, r.stderr)
+            assert f"{path}: not readable by uid {nobody.pw_uid}" in r.stderr, (name, r.stderr)
+            assert secret not in r.stderr + r.stdout, (name, r.stderr)
+    # Root may have any regular file checked (the error quotes it: root could read it anyway).
+    r = tfpm.ctl("config-test", str(tfpm.dir / "root_private.yaml"), check=False)
+    assert r.returncode == 1 and secret in r.stderr, r.stderr
+    assert tfpm.status()["ok"] is True

@@ -93,6 +93,8 @@ def test_a_request_too_long_is_refused(tfpm_factory):
     tfpm = tfpm_factory(processes=1, threads=1)
     reply = raw_call(tfpm.ctl_sock, b'{"cmd":"status","pad":"' + b"x" * (1 << 20))
     assert reply == {"ok": False, "error": "request too long (at most 65536 bytes)"}, reply
+    assert tfpm.status()["control_requests_too_long"] == 1
+    assert "refused a request longer than 65536 bytes" in tfpm.log_text()
     assert_serving(tfpm, tfpm.pid)
 
 
@@ -125,6 +127,43 @@ def test_clients_that_never_finish_cannot_lock_pm_ctl_out(tfpm_factory):
 
         wait_until(lambda: sum(dropped(s) for s in idle[:30]) == 30, 10 * SLOW,
                    what="the oldest idle clients to be dropped")
+    finally:
+        for s in idle:
+            s.close()
+    assert_serving(tfpm, tfpm.pid)
+
+
+def test_control_client_limits_are_keys(tfpm_factory):
+    """control_max_clients and control_timeout (daemon keys; before: fixed
+    at 64 clients and 10 s): with 4 clients at most and 1 s, a fifth client
+    drops the oldest, and a client that sends nothing is dropped after the
+    timeout, each counted and logged."""
+    tfpm = tfpm_factory(processes=1, threads=1, control_max_clients=4, control_timeout="1s")
+    idle = []
+    try:
+        for _ in range(5):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(tfpm.ctl_sock)
+            s.sendall(b'{"cmd":')
+            idle.append(s)
+        # The fifth made room by dropping the first (its request not read).
+        idle[0].settimeout(10 * SLOW)
+        try:
+            assert idle[0].recv(1) == b""
+        except ConnectionResetError:
+            pass
+        # The other four are dropped once they have waited 1 s.
+        for s in idle[1:]:
+            s.settimeout(10 * SLOW)
+            try:
+                assert s.recv(1) == b"", "a client that sent nothing got an answer"
+            except ConnectionResetError:
+                pass
+        wait_until(lambda: tfpm.status()["control_clients_dropped"] >= 5, 10 * SLOW,
+                   what="five dropped control clients")
+        log = tfpm.log_text()
+        assert "control socket: 4 clients connected; dropping the one that waited longest" in log, log
+        assert "dropping a client that did not send its request within 1 s (control_timeout" in log, log
     finally:
         for s in idle:
             s.close()

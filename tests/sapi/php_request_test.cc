@@ -12,12 +12,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "fakes/memory_exchange.h"
+#include "fakes/throwing_exchange.h"
 #include "sapi/cgi_env.h"
 #include "sapi/php_embed.h"
 #include "sapi/sapi_test_util.h"
@@ -432,6 +434,38 @@ TEST_CASE("PHP_VALUE and PHP_ADMIN_VALUE last for their request only") {
     ExecuteRequest(third);
     CHECK(third.err().find("unable to set 'memory_limit'") != std::string::npos);  // admin key
     CHECK(third.err().find("unable to set 'no_such_entry'") != std::string::npos);
+  });
+  t.join();
+}
+
+TEST_CASE("an exception of ours during a request fails that request; PHP's request is still shut down") {
+  // Before: the exception unwound through ExecuteRequest (from a SAPI
+  // callback: through PHP's frames into std::terminate) and skipped
+  // php_request_shutdown(): the request's PHP_VALUE stayed for the next
+  // request of the thread, with the rest of its state.
+  auto ini = Rt().Script("ini_after_failure.php", "<?php echo ini_get('precision');");
+  auto missing = (Rt().dir / "no_such_script.php").string();
+  std::thread t([&] {
+    PhpThreadScope scope;
+    // From our code after request startup (the message to the web server
+    // about the missing script).
+    Params p = Base(missing);
+    p.emplace_back("PHP_VALUE", "precision=5");
+    testing::ThrowingExchange failing(p, /*throw_on_stdout=*/false, /*throw_on_stderr=*/true);
+    CHECK_THROWS_WITH_AS(ExecuteRequest(failing), "injected: stderr", std::runtime_error);
+    CHECK_FALSE(failing.finished());  // not completed: the connection is closed instead
+    MemoryExchange next(Base(ini));
+    ExecuteRequest(next);
+    CHECK(next.Body() == "14");
+    // From a SAPI callback (ub_write), inside PHP.
+    Params q = Base(ini);
+    q.emplace_back("PHP_VALUE", "precision=6");
+    testing::ThrowingExchange writing(q, /*throw_on_stdout=*/true, /*throw_on_stderr=*/false);
+    CHECK_THROWS_WITH_AS(ExecuteRequest(writing), "injected: stdout", std::runtime_error);
+    MemoryExchange after(Base(ini));
+    ExecuteRequest(after);
+    CHECK(after.Body() == "14");
+    CHECK(after.finished());
   });
   t.join();
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fakes/memory_exchange.h"
+#include "fakes/throwing_exchange.h"
 #include "sapi/php_embed.h"
 #include "sapi/sapi_test_util.h"
 
@@ -372,6 +373,53 @@ TEST_CASE("worker: 4 threads x 300 requests, each response carries only its own 
     }
   }
   CHECK(wrong == 0);
+}
+
+// Serves one request whose writes throw (as the Server would see an
+// exception from its handler), then the prepared ones.
+class FailingFirstSource final : public RequestSource {
+ public:
+  explicit FailingFirstSource(Params failing) : failing_(std::move(failing), true, false) {}
+  MemoryExchange& Add(Params params) {
+    all_.push_back(std::make_unique<MemoryExchange>(params));
+    return *all_.back();
+  }
+  bool Next(Serve& serve) override {
+    if (!failed_tried_) {
+      failed_tried_ = true;
+      try {
+        serve(failing_);
+      } catch (const std::runtime_error& e) {
+        failure = e.what();
+      }
+    }
+    if (next_ == all_.size()) return false;
+    serve(*all_[next_++]);
+    return true;
+  }
+  std::string failure;
+  testing::ThrowingExchange failing_;
+
+ private:
+  bool failed_tried_ = false;
+  std::vector<std::unique_ptr<MemoryExchange>> all_;
+  size_t next_ = 0;
+};
+
+TEST_CASE("worker: an exception of ours in a request fails that request, not the script's state") {
+  // Before: the failure was swallowed (the cut response was finished as if
+  // complete), and an exception from the access log skipped the request's
+  // shutdown and left SG(server_context) pointing at a dead frame.
+  WorkerOptions o;
+  o.script = CaseWorker("", "default: echo 'n=', $n, ' v=', $_GET['v'] ?? '-';");
+  FailingFirstSource src(Req("/fail", "v=x"));
+  auto& ok = src.Add(Req("/ok", "v=2"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(src.failure == "injected: stdout");
+  CHECK_FALSE(src.failing_.finished());  // left for the server to close
+  CHECK(ok.finished());
+  CHECK(ok.Body() == "n=2 v=2");
+  CHECK(run.requests >= 1);
 }
 
 }  // namespace

@@ -62,5 +62,26 @@ TEST_CASE("a prefix of at most N bytes never ends inside a character") {
   CHECK(Utf8Prefix(junk, 255) == 255);
 }
 
+TEST_CASE("EscapeForLog: control characters, backslashes and bytes that are not UTF-8 become \\xHH") {
+  struct Case {
+    std::string in, out;
+  };
+  const Case cases[] = {
+      {"/index.php?a=1&b=caf\xC3\xA9 \xE2\x82\xAC", "/index.php?a=1&b=caf\xC3\xA9 \xE2\x82\xAC"},  // unchanged
+      {"/x\n[02-Dec-2026 22:00:00] ALERT: forged", "/x\\x0A[02-Dec-2026 22:00:00] ALERT: forged"},
+      {"a\rb\tc\x1b[2Jd\x7f", "a\\x0Db\\x09c\\x1B[2Jd\\x7F"},
+      {std::string("nul\0byte", 8), "nul\\x00byte"},
+      {"\xff:x", "\\xFF:x"},                       // the Authorization: Basic user of the issue
+      {"\xC3", "\\xC3"},                           // cut inside a character
+      {"\xC2\x9B" "31m", "\\xC2\\x9B31m"},         // C1 CSI
+      {"C:\\temp", "C:\\x5Ctemp"},                 // so an escape in the output is always ours
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.in);
+    CHECK(EscapeForLog(c.in) == c.out);
+    CHECK(IsValidUtf8(EscapeForLog(c.in)));
+  }
+}
+
 }  // namespace
 }  // namespace tfpm::base

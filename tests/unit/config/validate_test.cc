@@ -300,6 +300,17 @@ TEST_CASE("connection limits: protective defaults, every value kept") {
   CHECK(d.max_params == 10000);
   CHECK(d.max_connection_output == 1 << 20);
   CHECK(c->daemon.rlimit_files == 0);
+  CHECK(c->daemon.control_max_clients == 64);
+  CHECK(c->daemon.control_timeout == milliseconds(10000));
+  c = LoadConfigString("daemon:\n  control_max_clients: 4\n  control_timeout: 500ms\npools:\n  www:\n    listen: x\n",
+                       "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->daemon.control_max_clients == 4);
+  CHECK(c->daemon.control_timeout == milliseconds(500));
+  for (const char* bad : {"control_max_clients: 0", "control_timeout: 50ms"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(LoadConfigString(std::string("daemon:\n  ") + bad + "\npools:\n  www:\n    listen: x\n", "tfpm.yaml").ok());
+  }
   c = LoadConfigString("daemon:\n  rlimit_files: 4096\npools:\n  www:\n    listen: x\n    max_connections: 10\n"
                        "    connection_idle_timeout: 2s\n    request_header_timeout: 500ms\n"
                        "    max_params_size: 64K\n    max_params: 100\n    max_connection_output: 32K\n",
