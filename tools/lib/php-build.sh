@@ -87,10 +87,11 @@ install_packages() {
     as_root chmod 755 "$policy"
     made_policy=1
   fi
-  local ok=1
+  local ok=1 t0=$SECONDS
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >&2 || ok=0
   if [ "$made_policy" = 1 ]; then as_root rm -f "$policy"; fi
+  log "apt-get install of ${#missing[@]} packages took $((SECONDS - t0)) s"
   [ "$ok" = 1 ] || die "apt-get install failed (see above): run 'apt-get update' and try again, or check that the mirror serves Debian 12 (bookworm)"
   return 0
 }
@@ -263,5 +264,7 @@ build_tfpm() {
       -Db_lundef=$([ "$sanitize" = none ] && echo true || echo false) >&2 \
       || die "meson setup failed"
   fi
+  local t0=$SECONDS
   PATH="$prefix/bin:$PATH" ninja -C "$builddir" >&2 || die "build failed"
+  log "tfpm build ($builddir) took $((SECONDS - t0)) s"
 }
