@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
   std::string text;
   std::string source = "<built-in>";
   std::function<tfpm::Result<std::string>()> reread;
-  std::function<tfpm::Result<std::string>(const std::string&)> import;
+  std::function<tfpm::Result<std::string>(const std::string&, const tfpm::config::fpm::FileRule&)> import;
   // -y: later checks' messages name the php-fpm file and line.
   std::function<std::string(std::string_view)> translate = [](std::string_view m) { return std::string(m); };
   tfpm::Result<tfpm::config::Config> cfg = tfpm::Status::InvalidArgument("no configuration");
@@ -371,8 +371,10 @@ int main(int argc, char** argv) {
       return std::move(again->yaml);
     };
     // pm-ctl config-test FILE: FILE is a php-fpm.conf too.
-    import = [options = fpm.import](const std::string& path) -> tfpm::Result<std::string> {
-      auto imported = tfpm::config::LoadFpmConfig(path, options);
+    import = [options = fpm.import](const std::string& path,
+                                    const tfpm::config::fpm::FileRule& accept) -> tfpm::Result<std::string> {
+      tfpm::config::fpm::CheckedFiles files(tfpm::config::kMaxConfigBytes, accept);
+      auto imported = tfpm::config::LoadFpmConfig(path, options, files);
       if (!imported.ok()) return imported.status();
       return std::move(imported->yaml);
     };

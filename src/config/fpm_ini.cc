@@ -347,6 +347,12 @@ class SystemFilesImpl final : public Files {
 
 }  // namespace
 
+Result<std::string> CheckedFiles::Read(const std::string& path) {
+  return os::ReadRegularFile(path, max_bytes_, [&](const struct stat& st) { return accept_(path, st); });
+}
+
+Result<std::vector<std::string>> CheckedFiles::Glob(const std::string& pattern) { return os::Glob(pattern); }
+
 std::string Where(const Location& at) { return "[" + at.file + ":" + std::to_string(at.line) + "]"; }
 
 Files& SystemFiles() {

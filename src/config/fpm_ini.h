@@ -8,11 +8,13 @@
 // "[/etc/php/8.2/fpm/pool.d/www.conf:12] <what>".
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "os/shared_memory.h"
 
 namespace tfpm::config::fpm {
 
@@ -61,6 +63,22 @@ class Files {
 
 // The real file system (glob(3), read(2)).
 Files& SystemFiles();
+
+// The real file system for a file named by someone else (pm-ctl
+// config-test): every file, the included ones too, is read only if it is a
+// regular file of at most `max_bytes` and `accept` allows its path and
+// fstat() (of the descriptor then read; os::ReadRegularFile).
+using FileRule = std::function<Status(const std::string& path, const struct stat& st)>;
+class CheckedFiles final : public Files {
+ public:
+  CheckedFiles(size_t max_bytes, FileRule accept) : max_bytes_(max_bytes), accept_(std::move(accept)) {}
+  Result<std::string> Read(const std::string& path) override;
+  Result<std::vector<std::string>> Glob(const std::string& pattern) override;
+
+ private:
+  size_t max_bytes_;
+  FileRule accept_;
+};
 
 struct ParseOptions {
   // php-fpm's prefix (`-p`): a relative `include` is taken from here.

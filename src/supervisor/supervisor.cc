@@ -1355,12 +1355,15 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
     // loop, /dev/zero fill the memory), only one the caller may read
     // itself (errors quote its lines), and checking it changes nothing.
     const uid_t daemon_uid = ::geteuid();
-    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes, [&](const struct stat& st) {
-      return CallerMayRead(st, caller, daemon_uid, path);
-    });
+    const SupervisorOptions::FileRule accept = [&](const std::string& file, const struct stat& st) {
+      return CallerMayRead(st, caller, daemon_uid, file);
+    };
+    auto text = os::ReadRegularFile(path, config::kMaxConfigBytes,
+                                    [&](const struct stat& st) { return accept(path, st); });
     if (!text.ok()) return control::ErrorReply(text.status().message());
-    // A php-fpm.conf is imported from its path (with its includes).
-    if (options_.import_config) text = options_.import_config(path);
+    // A php-fpm.conf is imported from its path, with its includes, each
+    // under the same rule.
+    if (options_.import_config) text = options_.import_config(path, accept);
     if (!text.ok()) return control::ErrorReply(text.status().message());
     auto cfg = LoadAndCheck(*text, path, /*dry_run=*/true);
     if (!cfg.ok()) return control::ErrorReply(cfg.status().message());

@@ -64,8 +64,11 @@ struct SupervisorOptions {
   // or the reason to refuse the reload.
   std::function<Result<std::string>()> reread_config;
   // If set, `pm-ctl config-test FILE` calls this to turn FILE into the
-  // YAML text to check (tfpm --fpm-config: FILE is a php-fpm.conf).
-  std::function<Result<std::string>(const std::string& path)> import_config;
+  // YAML text to check (tfpm --fpm-config: FILE is a php-fpm.conf). It
+  // reads FILE and every file FILE includes only if `accept` allows it
+  // (the caller's rule, supervisor/caller_file.h).
+  using FileRule = std::function<Status(const std::string& path, const struct stat& st)>;  // = fpm::FileRule
+  std::function<Result<std::string>(const std::string& path, const FileRule& accept)> import_config;
   // Called once when every worker of the first generation is ready (or with
   // an error if they could not start). Used to release a daemonizing parent
   // and to send READY=1 to systemd.

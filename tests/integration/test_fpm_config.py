@@ -337,3 +337,4 @@ def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):
     assert (t.dir / "log" / "fpm.log").exists()
     wait_until(lambda: (t.dir / "log" / "access.log").exists() and
                (t.dir / "log" / "access.log").read_text() == "www 200\n", 10 * SLOW, what="the access log line")
+

@@ -2,8 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "fakes/fake_files.h"
 
@@ -215,6 +221,43 @@ TEST_CASE("fpm ini: deeply nested expressions are refused") {
   CHECK(p.error == "expression nested more than 64 deep");
   // 63 parentheses and the operand: 64 levels.
   CHECK(ParseValue(" " + std::string(63, '(') + "1" + std::string(63, ')'), FakeEnv).value == "1");
+}
+
+}  // namespace
+}  // namespace tfpm::config::fpm
+
+namespace tfpm::config::fpm {
+namespace {
+
+// pm-ctl config-test of a php-fpm.conf: the caller's rule applies to every
+// file the import reads, the included ones too (it used to read them as
+// root whoever asked, and the parser's errors quote their lines).
+TEST_CASE("fpm ini: CheckedFiles asks the rule for every file, includes too") {
+  char tmpl[] = "/tmp/tfpm-checked-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  const std::string main_conf = dir + "/php-fpm.conf", secret_conf = dir + "/secret.conf";
+  {
+    std::ofstream(main_conf) << "[global]\ninclude = " << secret_conf << "\n";
+    std::ofstream(secret_conf) << "[global]\ns3cret = 1\n";
+  }
+  std::vector<std::string> asked;
+  CheckedFiles files(1 << 20, [&](const std::string& path, const struct stat&) {
+    asked.push_back(path);
+    return path == secret_conf ? Status::InvalidArgument(path + ": not readable by uid 65534") : Status::Ok();
+  });
+  auto doc = Parse(main_conf, files, ParseOptions{});
+  REQUIRE_FALSE(doc.ok());
+  CHECK(doc.status().message().find(secret_conf + ": not readable by uid 65534") != std::string::npos);
+  CHECK(doc.status().message().find("s3cret") == std::string::npos);
+  CHECK(asked == std::vector<std::string>{main_conf, secret_conf});
+  // With a rule that allows it, the same include is read.
+  CheckedFiles open(1 << 20, [](const std::string&, const struct stat&) { return Status::Ok(); });
+  auto read = Parse(main_conf, open, ParseOptions{});
+  REQUIRE(read.ok());
+  REQUIRE(read->global.size() == 1);
+  CHECK(read->global[0].name == "s3cret");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
