@@ -21,11 +21,12 @@ _ids = itertools.count(1)
 
 
 class Result:
-    __slots__ = ("kind", "rid", "start", "end", "status", "ok", "error")
+    __slots__ = ("kind", "rid", "start", "end", "status", "ok", "error", "client")
 
-    def __init__(self, kind, rid, start, end, status, ok, error):
+    def __init__(self, kind, rid, start, end, status, ok, error, client=None):
         self.kind, self.rid, self.start, self.end = kind, rid, start, end
         self.status, self.ok, self.error = status, ok, error
+        self.client = client  # (kind, index): which client thread sent it
 
     def __repr__(self):
         return (f"<{self.kind} #{self.rid} {self.status} ok={self.ok} {self.error or ''} "
@@ -55,8 +56,8 @@ class Load:
 
     def start(self):
         for kind, count in self.clients:
-            for _ in range(count):
-                t = threading.Thread(target=self._client, args=(kind,), daemon=True)
+            for index in range(count):
+                t = threading.Thread(target=self._client, args=(kind, index), daemon=True)
                 t.start()
                 self._threads.append(t)
 
@@ -84,7 +85,16 @@ class Load:
         except (ValueError, KeyError, TypeError):
             return False
 
-    def _client(self, kind):
+    def clients_past(self, kind, t):
+        """True once every client of `kind` has finished a request that began
+        after monotonic time `t`: a client sends one request at a time, so
+        whatever it had in flight at `t` has ended."""
+        want = sum(n for k, n in self.clients if k == kind)
+        with self._lock:
+            done = {r.client for r in self.results if r.kind == kind and r.start > t}
+        return len(done) >= want
+
+    def _client(self, kind, index):
         http_mode = self.target.startswith("http://")
         conn = None
         if http_mode:
@@ -116,7 +126,7 @@ class Load:
                 error = f"{type(e).__name__}: {e}"
                 if http_mode:
                     conn.close()  # the next request opens a new connection
-            self._record(Result(kind, rid, start, time.monotonic(), status, ok, error))
+            self._record(Result(kind, rid, start, time.monotonic(), status, ok, error, client=(kind, index)))
             if kind != "slow" and self.think_s:
                 time.sleep(self.think_s)
         if conn is not None:

@@ -35,6 +35,13 @@ def current_pids(tfpm, pool="www"):
     return sorted(p["pid"] for p in st["pools"] if p["name"] == pool for p in p["processes"])
 
 
+def running(tfpm, fixture):
+    """How many threads of every pool are running tests/php/<fixture> now."""
+    st = tfpm.try_status() or {"pools": []}
+    return sum(1 for pool in st["pools"] for p in pool["processes"] for t in p.get("threads", [])
+               if t["state"] == "Running" and f"/{fixture}/" in t.get("script", ""))
+
+
 def nginx_upstream_errors(base_url):
     return [line for line in base_url.nginx.error_log().splitlines() if "[error]" in line]
 
@@ -48,7 +55,7 @@ def test_20_reloads_under_load_fail_no_request(tfpm_factory, nginx_factory, upst
     load.start()
     reloads = []  # (monotonic time the reload began, generation after it)
     try:
-        time.sleep(1.5)  # every slow client has a request in flight
+        wait_until(lambda: running(tfpm, "sleep") >= 12, 10 * SLOW, what="every slow client's request in flight")
         for i in range(1, 21):
             if i == 7:
                 # php.ini change: takes effect through the new generation.
@@ -79,7 +86,8 @@ def test_20_reloads_under_load_fail_no_request(tfpm_factory, nginx_factory, upst
                 assert r.status == 200 and b'"pool":"extra"' in r.body, r
             time.sleep(0.5)
         # Let every slow request that started before the last reload finish.
-        time.sleep(3.5)
+        wait_until(lambda: load.clients_past("slow", reloads[-1][0]), 30 * SLOW,
+                   what="the slow requests in flight at the last reload to end")
     finally:
         load.stop()
     wait_until(lambda: settled(tfpm), 30 * SLOW, interval=0.1, what="old generations to exit")
@@ -256,12 +264,14 @@ def test_rolling_restart_of_one_pool_under_load(tfpm_factory, nginx_factory):
     load = Load(url, PHP_DIR, [("fast", 20 // SLOW), ("post", 4), ("slow", 6)], slow_ms=2000)
     load.start()
     try:
-        time.sleep(1)
+        wait_until(lambda: running(tfpm, "sleep") >= 6, 10 * SLOW, what="every slow client's request in flight")
         for _ in range(3):
             r = tfpm.ctl("restart", "www", timeout=60 * SLOW)
             assert r.stdout.startswith("ok: generation "), r.stdout
+            last_restart = time.monotonic()
             time.sleep(0.7)
-        time.sleep(2.5)
+        wait_until(lambda: load.clients_past("slow", last_restart), 30 * SLOW,
+                   what="the slow requests in flight at the last restart to end")
     finally:
         load.stop()
     wait_until(lambda: settled(tfpm), 30 * SLOW, interval=0.1, what="old workers to exit")
@@ -284,7 +294,7 @@ def test_kill_9_under_load_fails_only_requests_on_that_process(tfpm_factory):
     load = Load(tfpm.sock, PHP_DIR, [("fast", 6), ("slow", 6)], slow_ms=1500)
     load.start()
     try:
-        time.sleep(1.0)
+        wait_until(lambda: running(tfpm, "sleep") >= 6, 10 * SLOW, what="every slow client's request in flight")
         st = tfpm.status()
         victim = st["pools"][0]["processes"][0]
         victim_pid, victim_slot = victim["pid"], victim["slot"]
@@ -310,7 +320,8 @@ def test_kill_9_under_load_fails_only_requests_on_that_process(tfpm_factory):
             r = fcgi.request(tfpm.sock, php_fixture("concurrency"), query="id=probe&sleep_ms=0")
             if json.loads(r.body)["pid"] == new_pid:
                 served_by_new = time.monotonic() - killed_at
-        time.sleep(2.0)
+        wait_until(lambda: load.clients_past("slow", killed_at), 30 * SLOW,
+                   what="the slow requests in flight at the kill to end")
     finally:
         load.stop()
     failures = load.failures()
