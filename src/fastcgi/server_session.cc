@@ -210,15 +210,11 @@ bool ServerSession::OnBetweenRequests(const RecordHeader& h, std::string_view co
       }
       return false;
     default:
-      // Skipped: the rest of the body a finished request did not read (up
-      // to its end), and the records of a request refused with
-      // CANT_MPX_CONN while this one is being read. Anything else is not a
-      // web server talking (php-fpm closes too).
-      if ((h.type == RecordType::kStdin || h.type == RecordType::kData) && h.request_id == request_id_ &&
-          leftovers_open_) {
-        if (h.type == RecordType::kStdin && content.empty()) leftovers_open_ = false;
-        return false;
-      }
+      // Skipped: what a finished request did not read (LeftOver), and the
+      // records of a request refused with CANT_MPX_CONN while this one is
+      // being read. Anything else is not a web server talking (php-fpm
+      // closes too).
+      if (LeftOver(h, content)) return false;
       if (state_ == State::kParams && h.request_id != request_id_ && ClientRecordType(h.type)) return false;
       *event = Close(CloseReason::kProtocol,
                      fmt::format("FastCGI connection closed: unexpected record type {} on request id {}",
@@ -304,20 +300,33 @@ void ServerSession::FinishParams(Event* event) {
   *event = Event{EventType::kRequest};
 }
 
+bool ServerSession::LeftOver(const RecordHeader& h, std::string_view content) {
+  if (state_ != State::kIdle || h.request_id != request_id_) return false;
+  switch (h.type) {
+    case RecordType::kAbortRequest:
+    case RecordType::kData:  // a FILTER request's data stream, unread
+      return true;
+    case RecordType::kStdin:
+      if (!leftovers_open_) return false;  // after its end: not a leftover
+      if (content.empty()) leftovers_open_ = false;
+      return true;
+    default:
+      return false;
+  }
+}
+
 void ServerSession::SkipFinishedRequest() {
-  if (state_ != State::kIdle) return;
+  // Exactly the records Next() would skip, so whether they were buffered
+  // when the request ended or come later makes no difference.
   while (in_begin_ < in_end_) {
     Record rec;
     size_t consumed = 0;
     Status err;
     if (ParseRecord(std::string_view(in_.get() + in_begin_, in_end_ - in_begin_), &rec, &consumed, &err) !=
-        ParseResult::kRecord) {
+            ParseResult::kRecord ||
+        !LeftOver(rec.header, rec.content)) {
       break;
     }
-    const RecordHeader& h = rec.header;
-    if (h.request_id != request_id_) break;
-    if (h.type != RecordType::kStdin && h.type != RecordType::kData && h.type != RecordType::kAbortRequest) break;
-    if (h.type == RecordType::kStdin && rec.content.empty()) leftovers_open_ = false;
     in_begin_ += consumed;
   }
   Compact();

@@ -22,8 +22,9 @@
 //  - the response: STDOUT/STDERR coalesced into open records of up to
 //    65535 bytes (many small writes share one record, as php-fpm's
 //    fcgi_write), then the stream end and END_REQUEST.
-//  - after a request, the rest of its body (STDIN up to the empty record,
-//    DATA) and a late ABORT are skipped.
+//  - after a request, the rest of its body (STDIN up to the empty record),
+//    its DATA and a late ABORT are skipped; its STDIN after the empty
+//    record is a protocol error.
 //  - limits: max_params_bytes and max_params (kClose, kParamsLimit). Any
 //    record a web server never sends (a bad version, an application's
 //    record type, an unknown type on a request id, STDIN for no request, a
@@ -135,9 +136,10 @@ class ServerSession {
   // abort: the output was dropped) and END_REQUEST(app_status). The rest of
   // its body, if unread, is skipped from now on. No-op unless active().
   void FinishRequest(uint32_t app_status);
-  // Between requests: consumes the buffered records of the finished
-  // request's id (STDIN, DATA, ABORT), so HasBufferedInput() then says
-  // whether the client pipelined something else.
+  // Between requests: consumes the buffered records that belong to the
+  // finished request and that Next() would skip anyway (LeftOver), so
+  // HasBufferedInput() then says whether the client pipelined something
+  // else. Does not change what Next() yields.
   void SkipFinishedRequest();
 
   // ---- output ----
@@ -166,6 +168,10 @@ class ServerSession {
   // One record, by state; true = `*event` is the event to return.
   bool OnBetweenRequests(const RecordHeader& h, std::string_view content, Event* event);
   bool OnActive(const RecordHeader& h, std::string_view content, Event* event);
+  // Between requests: `h` belongs to the finished (or refused) request and
+  // is skipped: an ABORT, DATA, STDIN up to its empty record (which it
+  // notes). The one rule for Next() and SkipFinishedRequest().
+  bool LeftOver(const RecordHeader& h, std::string_view content);
   // Management record (request id 0): answered; false if malformed.
   bool OnManagement(const RecordHeader& h, std::string_view content);
   // The empty PARAMS record: decodes and stores the params.

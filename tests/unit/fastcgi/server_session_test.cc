@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -530,6 +531,35 @@ TEST_CASE("split feeds: each protocol error and limit is found the same way howe
       CheckSplitInvariant(stream, app, limits);
     }
   }
+}
+
+}  // namespace
+}  // namespace tfpm::fastcgi
+
+namespace tfpm::fastcgi {
+namespace {
+
+// Found by the fastcgi_session fuzzer (its seed `filter_data`): a FILTER
+// request's DATA after its body was dropped when it was already buffered
+// at the request's end, and closed the connection as a protocol error when
+// it came later. Now: the finished request's DATA (and a late ABORT) is
+// skipped either way; its STDIN after the empty STDIN record is a protocol
+// error either way (php-fpm closes too).
+TEST_CASE("split feeds: records of a finished request are treated the same whether buffered or late") {
+  const std::string data_after_body = Begin(1, true, 3) + Params(1, {}) + Stdin(1, "in") +
+                                      Rec(RecordType::kData, 1, "data") + Rec(RecordType::kData, 1) +
+                                      Rec(RecordType::kAbortRequest, 1) + Begin(2, true) + Params(2, {}) + Stdin(2, "");
+  for (App app : {App::kReadsBody, App::kIgnoresBody}) {
+    const Transcript whole = Run(data_after_body, {}, app);
+    CHECK(std::count_if(whole.events.begin(), whole.events.end(),
+                        [](const std::string& e) { return e.starts_with("request id=2"); }) == 1);
+    CHECK_FALSE(whole.events.back().starts_with("close"));
+    CheckSplitInvariant(data_after_body, app);
+  }
+  const std::string stdin_after_end = Begin(1, true) + Params(1, {}) + Stdin(1, "body") + Stdin(1, "again");
+  const Transcript whole = Run(stdin_after_end, {}, App::kReadsBody);
+  CHECK(whole.events.back().starts_with("close 1: FastCGI connection closed: unexpected record type 5"));
+  CheckSplitInvariant(stdin_after_end, App::kReadsBody);
 }
 
 }  // namespace
