@@ -225,8 +225,9 @@ bool ServerSession::OnBetweenRequests(const RecordHeader& h, std::string_view co
 
 bool ServerSession::OnActive(const RecordHeader& h, std::string_view content, Event* event) {
   if (h.request_id == kNullRequestId) {
-    (void)OnManagement(h, content);  // a malformed GET_VALUES is not answered
-    return false;
+    if (OnManagement(h, content)) return false;
+    *event = Close(CloseReason::kProtocol, "FastCGI connection closed: malformed GET_VALUES");
+    return true;
   }
   if (!ClientRecordType(h.type)) {
     *event = Close(CloseReason::kProtocol,

@@ -9,8 +9,7 @@
 // What it implements (FastCGI 1.0, FCGI_MPXS_CONNS = 0: one request at a time):
 //  - management records (request id 0): GET_VALUES is answered with
 //    MAX_CONNS / MAX_REQS / MPXS_CONNS (each asked name once); any other
-//    type with UNKNOWN_TYPE. A malformed GET_VALUES closes the session
-//    between requests; while a request runs it is left unanswered.
+//    type with UNKNOWN_TYPE. A malformed GET_VALUES closes the session.
 //  - BEGIN_REQUEST + PARAMS -> kRequest with the params decoded; an unknown
 //    role is refused with END_REQUEST(UNKNOWN_ROLE) (kRefused; the session
 //    closes unless FCGI_KEEP_CONN); a BEGIN_REQUEST for another id while

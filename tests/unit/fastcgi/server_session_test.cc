@@ -564,3 +564,25 @@ TEST_CASE("split feeds: records of a finished request are treated the same wheth
 
 }  // namespace
 }  // namespace tfpm::fastcgi
+
+namespace tfpm::fastcgi {
+namespace {
+
+// Before: a malformed GET_VALUES closed the connection between requests
+// but was silently left unanswered while a request's body was read.
+TEST_CASE("a malformed GET_VALUES closes the session between requests and while one runs") {
+  const std::string bad = Rec(RecordType::kGetValues, 0, Bytes({5, 0}) + "AB");
+  const std::string streams[] = {
+      bad,
+      Begin(1, true) + Rec(RecordType::kParams, 1, Bytes({1, 1}) + "Ab") + bad,
+      Begin(1, true) + Params(1, {}) + Rec(RecordType::kStdin, 1, "part") + bad,
+  };
+  for (const std::string& stream : streams) {
+    const Transcript t = Run(stream, {}, App::kReadsBody);
+    REQUIRE_FALSE(t.events.empty());
+    CHECK(t.events.back() == "close 1: FastCGI connection closed: malformed GET_VALUES");
+  }
+}
+
+}  // namespace
+}  // namespace tfpm::fastcgi

@@ -281,3 +281,24 @@ TEST_CASE("a parked connection gives back what a large request made its buffers 
 
 }  // namespace
 }  // namespace tfpm::worker
+
+namespace tfpm::worker {
+namespace {
+
+TEST_CASE("a malformed GET_VALUES during the body aborts the request, counted as a protocol error") {
+  Pair p;
+  p.Send(Begin(1, true) + Params(1, {{"CONTENT_LENGTH", "10"}}) + Record(RecordType::kStdin, 1, "abc"));
+  REQUIRE(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
+  char buf[16];
+  REQUIRE(p.conn()->ReadStdin(buf) == 3);
+  std::string bad = {5, 0, 'A', 'B'};
+  p.Send(Record(RecordType::kGetValues, 0, bad));
+  // (Before, it was ignored and ReadStdin waited for the body: bounded.)
+  p.conn()->SetInputDeadline(base::MonotonicMicros() + 200 * 1000);
+  CHECK(p.conn()->ReadStdin(buf) == -1);
+  CHECK_FALSE(p.conn()->reusable());
+  CHECK(p.Count(scoreboard::Limit::kProtocol) == 1);
+}
+
+}  // namespace
+}  // namespace tfpm::worker
