@@ -54,9 +54,11 @@ void ServerSession::Compact() {
 }
 
 std::span<char> ServerSession::InputSpace() {
+  // Moves bytes only when records were consumed from the front since the
+  // last call (at most one partial record), never once per byte received.
+  Compact();
   if (in_end_ == in_cap_) {
-    Compact();
-    if (in_end_ == in_cap_ && in_cap_ < kMaxInput) {
+    if (in_cap_ < kMaxInput) {
       std::unique_ptr<char[]> bigger(new char[in_cap_ * 2]);
       std::memcpy(bigger.get(), in_.get(), in_end_);
       in_ = std::move(bigger);
