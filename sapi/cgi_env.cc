@@ -93,15 +93,17 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
-bool IsRegularFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool RealPathExists(const std::string& path) {
-  char buf[PATH_MAX];
-  return ::realpath(path.c_str(), buf) != nullptr;
-}
+class RealProbe final : public PathProbe {
+ public:
+  bool IsRegularFile(const std::string& path) const override {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  }
+  bool Exists(const std::string& path) const override {
+    char buf[PATH_MAX];
+    return ::realpath(path.c_str(), buf) != nullptr;
+  }
+};
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -142,6 +144,11 @@ bool StripApachePrefix(std::string& script_filename, std::string_view prefix) {
 
 }  // namespace
 
+const PathProbe& RealFileSystem() {
+  static const RealProbe probe;
+  return probe;
+}
+
 bool IsValidScriptPath(std::string_view path) {
   size_t p = path.find("..");
   if (p == std::string_view::npos) return true;
@@ -155,6 +162,7 @@ bool IsValidScriptPath(std::string_view path) {
 
 ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options) {
   ScriptPaths out;
+  const PathProbe& fs = options.fs != nullptr ? *options.fs : RealFileSystem();
   OptStr script_filename = Copy(env, "SCRIPT_FILENAME");
   OptStr path_translated = Copy(env, "PATH_TRANSLATED");
   // Some servers send only PATH_TRANSLATED.
@@ -214,7 +222,7 @@ ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options) {
   }
 
   const bool walk = script_path && !script_path->empty() &&
-                    (script_path->back() == '/' || !RealPathExists(*script_path));
+                    (script_path->back() == '/' || !fs.Exists(*script_path));
   if (walk) {
     std::string pt = *script_path;
     const size_t len = pt.size();
@@ -224,7 +232,7 @@ ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options) {
       if (cut == std::string::npos) cut = pt.rfind('\\');
       if (cut == std::string::npos) break;
       pt.resize(cut);
-      if (!IsRegularFile(pt)) continue;
+      if (!fs.IsRegularFile(pt)) continue;
       // The script is `pt`; the `slen` characters after it are path info.
       found = true;
       const size_t ptlen = pt.size();

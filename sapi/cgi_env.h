@@ -69,10 +69,25 @@ class CgiEnv {
   std::deque<std::string> owned_;  // deque: element addresses stay put
 };
 
+// What the path rules ask the file system: the seam that lets unit tests
+// and the fuzzer (tests/fuzz/cgi_path_fuzzer.cc) run them on a fake tree.
+class PathProbe {
+ public:
+  virtual ~PathProbe() = default;
+  // stat(path) succeeds and names a regular file.
+  virtual bool IsRegularFile(const std::string& path) const = 0;
+  // realpath(path) succeeds: it exists, through any symlinks.
+  virtual bool Exists(const std::string& path) const = 0;
+};
+
+// The real file system (stat(2), realpath(3)).
+const PathProbe& RealFileSystem();
+
 struct ScriptPathOptions {
   bool fix_pathinfo = true;   // cgi.fix_pathinfo
   bool discard_path = false;  // cgi.discard_path
   std::string doc_root;       // doc_root (php.ini), "" = unset
+  const PathProbe* fs = nullptr;  // nullptr = RealFileSystem()
 };
 
 struct ScriptPaths {
@@ -89,7 +104,7 @@ struct ScriptPaths {
 // back at '/' until it names a regular file and the rest becomes PATH_INFO,
 // with PATH_TRANSLATED, SCRIPT_NAME and ORIG_* adjusted as php-fpm does
 // (including its guard against the PATH_INFO underflow of CVE-2019-11043).
-// Edits `env` in place. Looks at the file system (realpath, stat).
+// Edits `env` in place. Looks at the file system through `options.fs`.
 ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options);
 
 // False for a path with a ".." segment (php-fpm refuses to run those).

@@ -6,6 +6,9 @@ Suites:
   sapi         doctest against real libphp   (build, build-asan, build-tsan)
   integration  pytest: real daemon, nginx, DokuWiki, WordPress (build: all tests;
                sanitizer builds: the tests marked `sanitize`)
+  fuzz         each libFuzzer target of tests/fuzz for --fuzz-seconds on its
+               seeds (tools/fuzz; its own clang build, --fuzz-build), once,
+               not per build; one test per target
 
 The last line is "N passed, N failed" from these totals; CI reads it.
 """
@@ -95,11 +98,39 @@ def run_pytest(name, build_dir, env, marker=None, extra=(), ids=None):
     return passed, failed, skipped
 
 
+def run_fuzz(build_dir, seconds):
+    """Each fuzz target for `seconds` (tools/fuzz builds build_dir first);
+    one test per target: passed unless it found something."""
+    t0 = time.time()
+    tool = os.path.join(ROOT, "tools", "fuzz")
+    listed = subprocess.run([tool, "--list"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    targets = listed.stdout.split()
+    if listed.returncode != 0 or not targets:
+        print(f"  fuzz: tools/fuzz --list failed (exit {listed.returncode}): counted as 1 failure")
+        return 0, 1
+    passed = failed = 0
+    for target in targets:
+        proc = subprocess.run([tool, "--build", build_dir, "--nice", target, str(seconds)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        summary = [l for l in proc.stdout.splitlines() if l.startswith(f"fuzz {target}:")]
+        if proc.returncode == 0 and summary:
+            passed += 1
+        else:
+            failed += 1
+            print(proc.stdout[-6000:])
+        print("  " + (summary[-1] if summary else f"fuzz {target}: no summary (exit {proc.returncode})"))
+    print(f"  fuzz: {passed} passed, {failed} failed ({time.time() - t0:.0f} s)")
+    return passed, failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--builds", default="build,build-asan:address,build-tsan:thread",
                     help="comma list of DIR[:sanitizer]")
-    ap.add_argument("--suites", default="unit,sapi,integration")
+    ap.add_argument("--suites", default="unit,sapi,integration,fuzz")
+    ap.add_argument("--fuzz-build", default=os.path.join(ROOT, "build-fuzz"),
+                    help="the fuzz build directory (set up by tools/fuzz if missing)")
+    ap.add_argument("--fuzz-seconds", type=int, default=12, help="seconds per fuzz target")
     # Anything else goes to pytest (e.g. -k dokuwiki).
     args, pytest_args = ap.parse_known_args()
 
@@ -132,6 +163,11 @@ def main():
                                  marker="sanitize" if sanitizer else None, extra=pytest_args,
                                  ids=integration_ids)
             passed, failed, skipped = passed + p, failed + f, skipped + s
+    if "fuzz" in args.suites.split(","):
+        print("== fuzz (libFuzzer, ASan + UBSan)", flush=True)
+        p, f = run_fuzz(args.fuzz_build, args.fuzz_seconds)
+        passed, failed = passed + p, failed + f
+        doctest_cases["fuzz targets"] = p + f
     distinct = sum(doctest_cases.values()) + len(integration_ids)
     parts = [f"{k} {v}" for k, v in doctest_cases.items()] + [f"integration {len(integration_ids)}"]
     print(f"{distinct} distinct tests ({', '.join(parts)}); {skipped} skipped")

@@ -16,10 +16,12 @@
 // see WantsWrite()) up to max_output, beyond which the connection is
 // closed. So a client that never reads can pin neither a thread nor memory.
 //
-// Hostile input: a record the server side does not accept (a type a web
-// server never sends, or one of ours sent back), a malformed record, PARAMS
-// beyond max_params_size / max_params end the connection; each is counted
-// in the scoreboard (worker/limit_report.h).
+// The protocol itself (records, states, answers, the params limits) is
+// fastcgi::ServerSession, a pure state machine: this class reads the
+// socket into it, acts on its events and sends its output; it keeps the
+// I/O, the waiting and the deadlines. A close the session decides (a record
+// the server side does not accept, PARAMS beyond max_params_size /
+// max_params) is counted in the scoreboard and logged (worker/limit_report.h).
 #pragma once
 
 #include <atomic>
@@ -30,14 +32,14 @@
 
 #include "base/status.h"
 #include "fastcgi/exchange.h"
-#include "fastcgi/protocol.h"
-#include "fastcgi/record.h"
+#include "fastcgi/server_session.h"
 #include "os/unique_fd.h"
 #include "scoreboard/scoreboard.h"
 
 namespace tfpm::worker {
 
-// Facts a connection needs about its pool, fixed for the process's life.
+// Facts a connection needs about its pool, fixed for the process's life
+// (a Connection reads them when it is constructed and as it runs).
 struct ConnectionConfig {
   uint32_t max_conns = 1;       // FCGI_MAX_CONNS answer
   uint32_t max_reqs = 1;        // FCGI_MAX_REQS answer: the pool's total threads
@@ -65,36 +67,34 @@ class Connection final : public fastcgi::Exchange {
   int fd() const { return fd_.get(); }
 
   enum class Progress { kRequestReady, kNeedMore, kClose };
-  // Reads what the socket has without blocking and parses it: answers
-  // management records (GET_VALUES), collects BEGIN_REQUEST and PARAMS.
-  // kRequestReady: params() is complete and the request may be executed.
-  // kClose: EOF, error or a protocol violation (logged); close it.
+  // Between requests: reads what the socket has without blocking and feeds
+  // it to the session: management records are answered, BEGIN_REQUEST and
+  // PARAMS collected. kRequestReady: params() is complete and the request
+  // may be executed. kClose: EOF, error or a protocol violation (counted,
+  // logged); close it.
   Progress ReadRequest();
 
-  bool keep_conn() const { return keep_conn_; }
+  bool keep_conn() const { return session_.keep_conn(); }
   // True if parsed-but-unused bytes are buffered (a pipelined next request).
-  bool HasBufferedInput() const { return in_begin_ < in_end_; }
+  bool HasBufferedInput() const { return session_.HasBufferedInput(); }
   // After Finish(): drops the records of the finished request that are
   // already buffered (the STDIN it did not read, its empty end record)
   // without reading the socket. Returns HasBufferedInput(): true only if
   // the client already sent more (a pipelined request).
   bool DropFinishedInput();
   // Bytes of a request were received but it is not complete yet.
-  bool MidRequest() const { return state_ == State::kParams; }
+  bool MidRequest() const { return session_.mid_request(); }
   // Answers are waiting for the socket to take them: park it for
   // writability too (the next ReadRequest() sends what it can).
-  bool WantsWrite() const { return !out_.empty(); }
+  bool WantsWrite() const { return session_.has_output(); }
   // The connection may serve another request (no EOF, no error, no
   // protocol violation; an FCGI_ABORT_REQUEST leaves it usable).
   bool reusable() const { return !broken_; }
   // Between requests: gives back what a large request made the buffers
   // grow to, keeping a small working size.
-  void ReleaseBuffers();
+  void ReleaseBuffers() { session_.ReleaseBuffers(); }
   // Bytes its buffers hold (capacity, not use): what it costs parked.
-  size_t buffered_bytes() const {
-    return in_cap_ + out_.capacity() + params_raw_.capacity() + params_store_.capacity() +
-           params_.capacity() * sizeof(Param);
-  }
+  size_t buffered_bytes() const { return session_.buffered_bytes(); }
   // The writes of the request never wait for the socket (a request answered
   // by the process's main thread, which must never block on a client).
   void SetNonBlockingWrites() { nonblocking_writes_ = true; }
@@ -124,72 +124,45 @@ class Connection final : public fastcgi::Exchange {
   std::atomic<bool> expired{false};
 
   // fastcgi::Exchange
-  uint16_t role() const override { return role_; }
-  std::span<const Param> params() const override { return params_; }
+  uint16_t role() const override { return session_.role(); }
+  std::span<const Param> params() const override { return session_.params(); }
   ssize_t ReadStdin(std::span<char> buf) override;
   bool WriteStdout(std::string_view data) override;
   bool WriteStderr(std::string_view data) override;
   bool Flush() override;
   void Finish(uint32_t app_status) override;
   bool finished() const override { return finished_; }
-  bool aborted() const override { return broken_ || abort_requested_; }
+  bool aborted() const override { return broken_ || session_.abort_received(); }
   int socket_fd() const override { return fd_.get(); }
   void SetInputDeadline(int64_t monotonic_us) override { input_deadline_us_ = monotonic_us; }
   bool input_timed_out() const override { return input_timed_out_; }
 
  private:
-  enum class State { kIdle, kParams, kActive };
   enum class Fill { kData, kAgain, kEof, kTimeout, kInterrupted };
 
-  // Parses the next whole record from the input buffer and consumes it
-  // (logs a protocol error; kError leaves the connection unusable).
-  fastcgi::ParseResult NextRecord(fastcgi::Record* record);
-  // Reads more bytes into the input buffer; `block` waits in poll(2).
+  // Reads more bytes into the session's input buffer; `block` waits in
+  // poll(2) until input_deadline_us_.
   Fill FillInput(bool block);
-  // Handles a record that arrives while no request is active or while one
-  // is; returns false on a protocol violation.
-  bool HandleManagement(const fastcgi::RecordHeader& header, std::string_view content);
-  bool StartParams(std::string_view content, uint16_t request_id);
-  bool FinishParams();
-  bool Append(fastcgi::RecordType type, std::string_view data);
+  // A kClose from the session: broken, counted and logged unless it was
+  // an orderly close after an answer (then the answer is sent first).
+  void OnClose(const fastcgi::ServerSession::Event& event);
+  // Appends response bytes; sends at kFlushThreshold.
+  bool Append(bool to_stderr, std::string_view data);
   // Sends what the socket takes now, without waiting; false (and broken)
   // on an error or when more than max_output stays unsent.
   bool FlushPending();
-  // A record that no state accepts: counted, logged (rate-limited); the
-  // connection is broken.
-  void ProtocolError(const fastcgi::RecordHeader& header);
-  // Completes the open STDOUT or STDERR record in out_ (header, padding).
-  // Called before anything else is appended and before sending.
-  void CloseRecord();
+  // Sends everything, waiting for the socket unless nonblocking_writes_.
   bool SendAll();
-  void Compact();
 
   os::UniqueFd fd_;
   const ConnectionConfig* config_;
   std::atomic<uint32_t> handoff_{0};
+  fastcgi::ServerSession session_;
 
-  std::unique_ptr<char[]> in_;
-  size_t in_cap_ = 0, in_begin_ = 0, in_end_ = 0;
-  std::string out_;
-  static constexpr size_t kNoRecord = static_cast<size_t>(-1);
-  size_t open_record_ = kNoRecord;  // offset in out_ of the open stream record
-  fastcgi::RecordType open_type_ = fastcgi::RecordType::kStdout;  // its type
-
-  State state_ = State::kIdle;
-  uint16_t request_id_ = 0;
-  uint16_t role_ = 1;
-  bool keep_conn_ = false;
-  std::string params_raw_;
-  std::string params_store_;
-  std::vector<Param> params_;
-  // The unread rest of the current STDIN record, inside in_.
-  size_t stdin_off_ = 0, stdin_left_ = 0;
-  bool stdin_ended_ = false;
-  // The finished request did not read its body to the end: its STDIN/DATA
-  // records may still come and are skipped, up to the empty STDIN record.
-  bool leftovers_open_ = false;
-  bool broken_ = false;           // EOF, socket error or protocol violation: close it
-  bool abort_requested_ = false;  // FCGI_ABORT_REQUEST for the active request
+  // The unread rest of the current STDIN record (inside the session's
+  // input buffer, valid until it is asked for more).
+  std::string_view stdin_pending_;
+  bool broken_ = false;  // EOF, socket error or protocol violation: close it
   bool nonblocking_writes_ = false;
   bool finished_ = false;
   int64_t input_deadline_us_ = 0;  // CLOCK_MONOTONIC; 0 = none

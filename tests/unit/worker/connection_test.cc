@@ -36,9 +36,17 @@ struct Pair {
     seg.Initialize(1, 1, 0);
     header = seg.header();
     config.board = header;
-    conn = std::make_unique<Connection>(os::UniqueFd(server), &config);
   }
-  ~Pair() { ::close(client); }
+  // Constructed on first use, so a test can set `config` first (a
+  // Connection reads its limits when it is constructed).
+  Connection* conn() {
+    if (!conn_) conn_ = std::make_unique<Connection>(os::UniqueFd(server), &config);
+    return conn_.get();
+  }
+  ~Pair() {
+    ::close(client);
+    if (!conn_) ::close(server);
+  }
 
   void Send(const std::string& bytes) {
     size_t off = 0;
@@ -76,7 +84,7 @@ struct Pair {
   std::vector<char> board;
   scoreboard::Header* header = nullptr;
   ConnectionConfig config;
-  std::unique_ptr<Connection> conn;
+  std::unique_ptr<Connection> conn_;
   std::string in;
 };
 
@@ -117,8 +125,8 @@ TEST_CASE("records a web server never sends close the connection and are counted
     CAPTURE(c.name);
     Pair p;
     p.Send(c.bytes);
-    CHECK(p.conn->ReadRequest() == Connection::Progress::kClose);
-    CHECK_FALSE(p.conn->reusable());
+    CHECK(p.conn()->ReadRequest() == Connection::Progress::kClose);
+    CHECK_FALSE(p.conn()->reusable());
     CHECK(p.Count(scoreboard::Limit::kProtocol) == 1);
   }
 }
@@ -126,11 +134,11 @@ TEST_CASE("records a web server never sends close the connection and are counted
 TEST_CASE("an unknown management record is answered, the connection stays") {
   Pair p;
   p.Send(Record(static_cast<RecordType>(99), 0, "whatever"));
-  CHECK(p.conn->ReadRequest() == Connection::Progress::kNeedMore);
+  CHECK(p.conn()->ReadRequest() == Connection::Progress::kNeedMore);
   auto records = p.Received();
   REQUIRE(records.size() == 1);
   CHECK(records[0].header.type == RecordType::kUnknownType);
-  CHECK(p.conn->reusable());
+  CHECK(p.conn()->reusable());
 }
 
 TEST_CASE("answers nobody reads are bounded by max_output, outside and inside a request") {
@@ -140,9 +148,9 @@ TEST_CASE("answers nobody reads are bounded by max_output, outside and inside a 
     p.config.max_output = 32 * 1024;
     if (during_body) {
       p.Send(Begin(1, true) + Params(1, {{"CONTENT_LENGTH", "100"}}) + Record(RecordType::kStdin, 1, "abc"));
-      REQUIRE(p.conn->ReadRequest() == Connection::Progress::kRequestReady);
+      REQUIRE(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
       char buf[16];
-      REQUIRE(p.conn->ReadStdin(buf) == 3);
+      REQUIRE(p.conn()->ReadStdin(buf) == 3);
     }
     std::string flood;
     for (int i = 0; i < 8192; ++i) flood += Record(static_cast<RecordType>(99), 0);
@@ -152,10 +160,10 @@ TEST_CASE("answers nobody reads are bounded by max_output, outside and inside a 
       if (during_body) {
         char buf[16];
         // Waits for body bytes that do not come: not for long.
-        p.conn->SetInputDeadline(base::MonotonicMicros() + 50 * 1000);
-        closed = p.conn->ReadStdin(buf) < 0;
+        p.conn()->SetInputDeadline(base::MonotonicMicros() + 50 * 1000);
+        closed = p.conn()->ReadStdin(buf) < 0;
       } else {
-        closed = p.conn->ReadRequest() == Connection::Progress::kClose;
+        closed = p.conn()->ReadRequest() == Connection::Progress::kClose;
       }
     }
     CHECK(closed);
@@ -166,24 +174,24 @@ TEST_CASE("answers nobody reads are bounded by max_output, outside and inside a 
 TEST_CASE("FCGI_ABORT_REQUEST during the body is answered with END_REQUEST") {
   Pair p;
   p.Send(Begin(1, true) + Params(1, {{"A", "b"}}) + Record(RecordType::kStdin, 1, "part"));
-  REQUIRE(p.conn->ReadRequest() == Connection::Progress::kRequestReady);
+  REQUIRE(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
   char buf[64];
-  REQUIRE(p.conn->ReadStdin(buf) == 4);
+  REQUIRE(p.conn()->ReadStdin(buf) == 4);
   p.Send(Record(RecordType::kAbortRequest, 1));
-  CHECK(p.conn->ReadStdin(buf) == -1);
-  CHECK(p.conn->aborted());
-  CHECK_FALSE(p.conn->WriteStdout("dropped"));
-  p.conn->Finish(0);
+  CHECK(p.conn()->ReadStdin(buf) == -1);
+  CHECK(p.conn()->aborted());
+  CHECK_FALSE(p.conn()->WriteStdout("dropped"));
+  p.conn()->Finish(0);
   auto records = p.Received();
   REQUIRE_FALSE(records.empty());
   CHECK(records.back().header.type == RecordType::kEndRequest);
   CHECK(records.back().header.request_id == 1);
-  CHECK(p.conn->reusable());  // the kept connection serves the next request
+  CHECK(p.conn()->reusable());  // the kept connection serves the next request
   // The rest of the aborted body is skipped up to its end, then the next
   // request is read.
   p.Send(Record(RecordType::kStdin, 1, "rest") + Record(RecordType::kStdin, 1) + Begin(1, true) +
          Params(1, {{"A", "c"}}));
-  CHECK(p.conn->ReadRequest() == Connection::Progress::kRequestReady);
+  CHECK(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
   CHECK(p.Count(scoreboard::Limit::kProtocol) == 0);
 }
 
@@ -194,7 +202,7 @@ TEST_CASE("max_params and max_params_size close the connection, counted as param
     std::vector<std::pair<std::string, std::string>> many;
     for (int i = 0; i < 20; ++i) many.emplace_back("P" + std::to_string(i), "");  // + FCGI_ROLE: fine
     p.Send(Begin(1, true) + Params(1, many));
-    CHECK(p.conn->ReadRequest() == Connection::Progress::kRequestReady);
+    CHECK(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
   }
   {
     Pair p;
@@ -202,14 +210,14 @@ TEST_CASE("max_params and max_params_size close the connection, counted as param
     std::vector<std::pair<std::string, std::string>> many;
     for (int i = 0; i < 21; ++i) many.emplace_back("P" + std::to_string(i), "");
     p.Send(Begin(1, true) + Params(1, many));
-    CHECK(p.conn->ReadRequest() == Connection::Progress::kClose);
+    CHECK(p.conn()->ReadRequest() == Connection::Progress::kClose);
     CHECK(p.Count(scoreboard::Limit::kParams) == 1);
   }
   {
     Pair p;
     p.config.max_params_bytes = 4096;
     p.Send(Begin(1, true) + Params(1, {{"BIG", std::string(5000, 'v')}}));
-    CHECK(p.conn->ReadRequest() == Connection::Progress::kClose);
+    CHECK(p.conn()->ReadRequest() == Connection::Progress::kClose);
     CHECK(p.Count(scoreboard::Limit::kParams) == 1);
   }
 }
@@ -219,7 +227,7 @@ TEST_CASE("GET_VALUES asking one name many times gets it once") {
   std::string ask;
   for (int i = 0; i < 1000; ++i) fastcgi::AppendParam(fastcgi::kMaxConns, "", &ask);
   p.Send(Record(RecordType::kGetValues, 0, ask));
-  CHECK(p.conn->ReadRequest() == Connection::Progress::kNeedMore);
+  CHECK(p.conn()->ReadRequest() == Connection::Progress::kNeedMore);
   auto records = p.Received();
   REQUIRE(records.size() == 1);
   CHECK(records[0].header.type == RecordType::kGetValuesResult);
@@ -239,7 +247,7 @@ TEST_CASE("a client streaming records without a request gets back in line") {
     return;
   }
   // The first call stops after its share though more bytes are waiting.
-  CHECK(p.conn->ReadRequest() == Connection::Progress::kNeedMore);
+  CHECK(p.conn()->ReadRequest() == Connection::Progress::kNeedMore);
   char c;
   CHECK(::recv(p.server, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1);
 }
@@ -255,20 +263,41 @@ TEST_CASE("a parked connection gives back what a large request made its buffers 
   for (int i = 0; i < 2000 && got == Connection::Progress::kNeedMore; ++i) {
     pollfd pfd{p.server, POLLIN, 0};
     ::poll(&pfd, 1, 10);
-    got = p.conn->ReadRequest();
+    got = p.conn()->ReadRequest();
   }
   sender.join();
   REQUIRE(got == Connection::Progress::kRequestReady);
-  CHECK(p.conn->params().size() == 50001);
-  CHECK(p.conn->buffered_bytes() > 1000 * 1000);
-  p.conn->Finish(0);
-  CHECK_FALSE(p.conn->DropFinishedInput());
-  p.conn->ReleaseBuffers();
-  CHECK(p.conn->buffered_bytes() <= 64 * 1024);
+  CHECK(p.conn()->params().size() == 50001);
+  CHECK(p.conn()->buffered_bytes() > 1000 * 1000);
+  p.conn()->Finish(0);
+  CHECK_FALSE(p.conn()->DropFinishedInput());
+  p.conn()->ReleaseBuffers();
+  CHECK(p.conn()->buffered_bytes() <= 64 * 1024);
   // Still serves the next request.
   p.Send(Begin(1, true) + Params(1, {{"A", "b"}}));
-  CHECK(p.conn->ReadRequest() == Connection::Progress::kRequestReady);
-  CHECK(p.conn->params().size() == 2);
+  CHECK(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
+  CHECK(p.conn()->params().size() == 2);
+}
+
+}  // namespace
+}  // namespace tfpm::worker
+
+namespace tfpm::worker {
+namespace {
+
+TEST_CASE("a malformed GET_VALUES during the body aborts the request, counted as a protocol error") {
+  Pair p;
+  p.Send(Begin(1, true) + Params(1, {{"CONTENT_LENGTH", "10"}}) + Record(RecordType::kStdin, 1, "abc"));
+  REQUIRE(p.conn()->ReadRequest() == Connection::Progress::kRequestReady);
+  char buf[16];
+  REQUIRE(p.conn()->ReadStdin(buf) == 3);
+  std::string bad = {5, 0, 'A', 'B'};
+  p.Send(Record(RecordType::kGetValues, 0, bad));
+  // (Before, it was ignored and ReadStdin waited for the body: bounded.)
+  p.conn()->SetInputDeadline(base::MonotonicMicros() + 200 * 1000);
+  CHECK(p.conn()->ReadStdin(buf) == -1);
+  CHECK_FALSE(p.conn()->reusable());
+  CHECK(p.Count(scoreboard::Limit::kProtocol) == 1);
 }
 
 }  // namespace

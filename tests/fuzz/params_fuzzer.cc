@@ -1,0 +1,49 @@
+// Fuzz target: the FastCGI name-value pair decoder (fastcgi/params.h), as
+// PARAMS and GET_VALUES feed it from a client.
+//
+// Input: byte 0 chooses max_pairs (0..255, 255 = no limit), the rest is the
+// stream. Properties checked besides "no crash, leak or UB":
+//  - never more than max_pairs pairs; every view points into the input;
+//  - a decoded stream re-encodes (AppendParam) to pairs that decode equal.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fastcgi/params.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace {
+
+bool Inside(std::string_view part, std::string_view whole) {
+  return part.empty() || (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using tfpm::fastcgi::Param;
+  if (size == 0) return 0;
+  const size_t max_pairs = data[0] == 255 ? SIZE_MAX : data[0];
+  const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  std::vector<Param> pairs;
+  const tfpm::Status st = tfpm::fastcgi::DecodeParams(stream, &pairs, max_pairs);
+  if (!st.ok()) {
+    FUZZ_CHECK(!st.message().empty());
+    return 0;
+  }
+  FUZZ_CHECK(pairs.size() <= max_pairs);
+  std::string again;
+  for (const auto& [name, value] : pairs) {
+    FUZZ_CHECK(Inside(name, stream) && Inside(value, stream));
+    tfpm::fastcgi::AppendParam(name, value, &again);
+  }
+  // The encoding is not canonical (a short length may come in 4 bytes), so
+  // compare decoded pairs, not bytes.
+  std::vector<Param> decoded;
+  FUZZ_CHECK(tfpm::fastcgi::DecodeParams(again, &decoded).ok());
+  FUZZ_CHECK(decoded == pairs);
+  return 0;
+}
