@@ -411,17 +411,9 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
     if (!ready) {
-      Connection::Progress progress = Connection::Progress::kClose;
-      try {
-        progress = conn->ReadRequest();
-      } catch (const std::exception& e) {
-        Failed(conn, "reading a request", e.what());
-        return;
-      } catch (...) {
-        Failed(conn, "reading a request", "unknown exception");
-        return;
-      }
-      switch (progress) {
+      const std::optional<Connection::Progress> progress = ReadGuarded(conn);
+      if (!progress) return;
+      switch (*progress) {
         case Connection::Progress::kClose:
           Close(conn);
           return;
@@ -484,6 +476,17 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
       return;
     }
   }
+}
+
+std::optional<Connection::Progress> Server::ReadGuarded(Connection* conn) {
+  try {
+    return conn->ReadRequest();
+  } catch (const std::exception& e) {
+    Failed(conn, "reading a request", e.what());
+  } catch (...) {
+    Failed(conn, "reading a request", "unknown exception");
+  }
+  return std::nullopt;
 }
 
 void Server::Failed(Connection* conn, std::string_view what, std::string_view why) {
@@ -579,10 +582,12 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
         std::lock_guard lock(mu_);
         connections_.insert(conn);
       }
-      switch (conn->ReadRequest()) {
-        case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
-        case Connection::Progress::kNeedMore: Park(conn); break;
-        case Connection::Progress::kClose: Close(conn); break;
+      if (const auto progress = ReadGuarded(conn)) {
+        switch (*progress) {
+          case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+          case Connection::Progress::kNeedMore: Park(conn); break;
+          case Connection::Progress::kClose: Close(conn); break;
+        }
       }
       continue;
     }
@@ -599,10 +604,12 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
       Park(conn);  // has not waited long enough: back in line
       continue;
     }
-    switch (conn->ReadRequest()) {
-      case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
-      case Connection::Progress::kNeedMore: Park(conn); break;
-      case Connection::Progress::kClose: Close(conn); break;
+    if (const auto progress = ReadGuarded(conn)) {
+      switch (*progress) {
+        case Connection::Progress::kRequestReady: Answer503(conn); ++answered; break;
+        case Connection::Progress::kNeedMore: Park(conn); break;
+        case Connection::Progress::kClose: Close(conn); break;
+      }
     }
   }
   if (rearm_retire) ArmRetire();

@@ -182,6 +182,9 @@ class Server {
   // An exception escaped reading or handling a request on `conn`: counts
   // and logs it (rate-limited), then closes `conn` (the request fails).
   void Failed(Connection* conn, std::string_view what, std::string_view why);
+  // conn->ReadRequest(), for a PHP thread or the main thread (ShedOverdue):
+  // an exception fails the connection (Failed closes it) and gives nullopt.
+  std::optional<Connection::Progress> ReadGuarded(Connection* conn);
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();
