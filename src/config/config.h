@@ -108,6 +108,9 @@ struct PoolConfig {
   int start_threads = 0;      // 0 = min + (max - min) / 2, as php-fpm (validation fills it in)
   int min_spare_threads = 1;
   int max_spare_threads = 0;  // 0 = `threads`
+  // dynamic only: at most this many threads started per process in one
+  // 1 s period (php-fpm's pm.max_spawn_rate, default 32); 1..1024.
+  int max_spawn_rate = 32;
   // dynamic and ondemand: a surplus process is stopped after the pool has
   // not needed it for this long; ondemand: a thread idle this long exits.
   std::chrono::milliseconds idle_timeout{10000};

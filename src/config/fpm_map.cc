@@ -81,8 +81,9 @@ constexpr Rule kRules[] = {
      "per process: divided by the processes, rounded up"},
     {"pm.max_spare_servers", Scope::kPool, VK::kInt, Fate::kChanged, "max_spare_threads",
      "per process: divided by the processes, rounded up"},
-    {"pm.max_spawn_rate", Scope::kPool, VK::kInt, Fate::kUnsupported, "",
-     "threads start as needed; a process is added at most once per 100 ms check"},
+    {"pm.max_spawn_rate", Scope::kPool, VK::kInt, Fate::kChanged, "max_spawn_rate",
+     "threads started per process per second: divided by the processes, rounded up; the whole rate "
+     "is allowed at once (php-fpm doubles from 1 up to it, one step per second)"},
     {"pm.process_idle_timeout", Scope::kPool, VK::kTime, Fate::kMapped, "idle_timeout", ""},
     {"pm.max_requests", Scope::kPool, VK::kInt, Fate::kChanged, "max_requests",
      "counted per thread, not per process"},
@@ -675,11 +676,17 @@ class Importer {
       s->items.push_back(Scalar("min_spare_threads", std::to_string(t_min), mins->at));
       s->items.push_back(Scalar("max_spare_threads", std::to_string(t_max), maxs->at));
       s->items.push_back(Scalar("start_threads", std::to_string(t_start), start ? start->at : at));
+      if (const Seen* rate = Get(v, "pm.max_spawn_rate")) {
+        const int n = ToInt(rate->value);
+        if (n < 1) return Fail(rate->at, pool_tag + "pm.max_spawn_rate must be a positive value");
+        s->items.push_back(Scalar("max_spawn_rate", std::to_string(std::min(per_process(n), 1024)), rate->at));
+      }
       if (const Seen* it = Get(v, "pm.process_idle_timeout")) {
         s->items.push_back(Scalar("idle_timeout", Seconds(std::max(1L, *ToSeconds(it->value, &unused_))), it->at));
       }
     } else {
-      for (std::string_view k : {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers"}) {
+      for (std::string_view k : {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
+                                 "pm.max_spawn_rate"}) {
         if (const Seen* x = Get(v, k)) AddNote(x->at, k, x->value, "ignored: only used with pm = dynamic", s);
       }
       if (pm_name == "ondemand") {
@@ -694,7 +701,7 @@ class Importer {
       }
     }
     handled.insert(handled.end(), {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
-                                   "pm.process_idle_timeout"});
+                                   "pm.max_spawn_rate", "pm.process_idle_timeout"});
     if (const Seen* r = Get(v, "pm.max_requests"); r != nullptr && ToInt(r->value) > 0) {
       s->items.push_back(Scalar("max_requests", std::to_string(ToInt(r->value)), r->at));
       if (split.threads > 1) {

@@ -586,6 +586,9 @@ constexpr Field<PoolConfig> kPoolFields[] = {
     {.key = "max_spare_threads", .kind = Kind::kInt,
      .set = [](PoolConfig& p, Value& v) { p.max_spare_threads = static_cast<int>(v.integer); },
      .min = 1, .max = 1024},
+    {.key = "max_spawn_rate", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_spawn_rate = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
     {.key = "idle_timeout", .kind = Kind::kDuration,
      .set = [](PoolConfig& p, Value& v) { p.idle_timeout = v.duration; },
      .min = 10, .max = kMaxDuration},
@@ -714,8 +717,9 @@ Status CheckProcessManager(PoolConfig& pool, const SeenKeys& seen, const std::st
   const Seen* min_spare = FindSeen(seen, "min_spare_threads");
   const Seen* max_spare = FindSeen(seen, "max_spare_threads");
   const Seen* idle = FindSeen(seen, "idle_timeout");
+  const Seen* spawn_rate = FindSeen(seen, "max_spawn_rate");
   if (pool.pm != ProcessManager::kDynamic) {
-    for (const Seen* s : {start, min_spare, max_spare}) {
+    for (const Seen* s : {start, min_spare, max_spare, spawn_rate}) {
       if (s != nullptr) {
         return Error(ctx, s->key_line, Join(path, s->key), "is only used when pm is dynamic");
       }

@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/worker_contract.h"
+#include "base/rate_limit.h"
 #include "config/extension_policy.h"
 #include "config/load_yaml.h"
 #include "os/credentials.h"
@@ -661,6 +662,16 @@ int WorkerMain(int argc, char** argv) {
     const int idle = live - server.busy();
     const bool pending = idle <= 0 && live < pool->threads && server.Pending();
     int n = scaler.Decide(base::MonotonicMillis(), live, server.busy(), pending);
+    if (scaler.last_was_rate_limited()) {
+      // php-fpm's "seems busy" warning, at most once per 10 s.
+      static base::RateLimit limit(10000);
+      if (uint64_t more = 0; limit.Allow(&more)) {
+        log::Warning("[pool {}] seems busy (you may need to increase start_threads or min/max_spare_threads): "
+                     "max_spawn_rate ({}) threads started in this second; {} idle, {} running; {} time(s) "
+                     "limited so far",
+                     pool->name, scaler.options().max_spawn_rate, idle, live, scaler.spawn_rate_limited());
+      }
+    }
     if (n > 0) {
       // Threads asked to retire that have not gone yet serve instead.
       n -= server.CancelRetires();
