@@ -87,6 +87,12 @@ struct PhpConfig {
   // php.ini, in name order. Absent: $PHP_INI_SCAN_DIR of the daemon's
   // environment, if set (clear_env does not wipe it before MINIT); "" = none.
   std::optional<std::string> scan_dir;
+  // A php.ini and scan directory written for another PHP (Debian's PHP 8.2
+  // conf.d): each `extension=` / `zend_extension=` line is taken as a name
+  // (basename without ".so") and looked up in tfpm's own PHP: built in ->
+  // nothing to load; in tfpm's extension_dir -> that file is loaded; else
+  // skipped with one line. `tfpm --fpm-config` sets it.
+  bool extensions_by_name = false;
   KeyValues ini;         // INI defaults for all pools (YAML booleans -> "1"/"0")
 };
 

@@ -527,6 +527,9 @@ class Importer {
     // run, not tfpm's own php.ini.
     php->items.push_back(o_.php_ini.empty() ? Scalar("ini_file", "\"\"", main, "no php.ini, as php-fpm")
                                             : Scalar("ini_file", Quote(o_.php_ini), main, "php.ini"));
+    if (!o_.scan_dir.empty()) php->items.push_back(Scalar("scan_dir", Quote(o_.scan_dir), main, "conf.d"));
+    // Debian's php.ini and conf.d name PHP 8.2's extension files.
+    php->items.push_back(Scalar("extensions_by_name", "true", main, "extension= lines name extensions of tfpm's PHP"));
     if (!o_.php_defines.empty()) {
       Item i;
       i.key = "ini";

@@ -527,6 +527,8 @@ constexpr Field<PhpConfig> kPhpFields[] = {
      .set = [](PhpConfig& p, Value& v) { p.ini_file = std::move(v.str); }},
     {.key = "scan_dir", .kind = Kind::kString,
      .set = [](PhpConfig& p, Value& v) { p.scan_dir = std::move(v.str); }},
+    {.key = "extensions_by_name", .kind = Kind::kBool,
+     .set = [](PhpConfig& p, Value& v) { p.extensions_by_name = v.boolean; }},
     {.key = "ini", .kind = Kind::kKeyValues,
      .set = [](PhpConfig& p, Value& v) { p.ini = std::move(v.pairs); },
      .check = NonEmpty, .ini_bools = true},
