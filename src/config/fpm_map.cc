@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+
+#include "base/utf8.h"
 
 namespace tfpm::config::fpm {
 namespace {
@@ -281,7 +284,7 @@ struct Item {
 };
 
 struct Section {
-  std::vector<std::string> notes;  // comment lines before the items
+  std::vector<std::pair<std::string, Location>> notes;  // comment lines before the items, and their place
   std::vector<Item> items;
 };
 
@@ -359,7 +362,7 @@ class Importer {
     std::string text = Where(at) + " " + std::string(directive) + " = " + std::string(value) + ": " +
                        std::string(what);
     result_.notes.push_back(Note{at, std::string(directive), text});
-    section->notes.push_back(text);
+    section->notes.emplace_back(text, at);
   }
 
   Status Take(Scope scope, const Entry& e, const std::string& pool, std::map<std::string, Seen>* values,
@@ -837,9 +840,36 @@ class Importer {
     result_.yaml_lines.push_back(at);
   }
 
+  // The php-fpm file's own comments above the line at `at`, once, as YAML
+  // comments (control characters and bytes that are not UTF-8 replaced).
+  void Comments(const Location& at, const std::string& indent) {
+    if (at.line <= 0) return;
+    for (size_t b = 0; b < doc_.comments.size(); ++b) {
+      const CommentBlock& block = doc_.comments[b];
+      if (block.at.line != at.line || block.at.file != at.file || used_comments_.count(b) != 0) continue;
+      used_comments_.insert(b);
+      for (const std::string& text : block.lines) {
+        std::string clean = base::ValidUtf8(text);
+        for (char& c : clean) {
+          if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+        }
+        while (!clean.empty() && (clean.back() == ' ' || clean.back() == '\t')) clean.pop_back();
+        Line(indent + "#" + clean, {});
+      }
+    }
+  }
+
   void EmitItems(const Section& s, const std::string& indent) {
-    for (const std::string& n : s.notes) Line(indent + "# " + n, {});
+    for (const auto& [n, at] : s.notes) {
+      // The comments above a directive that became no key go with its note.
+      const bool has_key = std::any_of(s.items.begin(), s.items.end(), [&at = at](const Item& i) {
+        return i.at.line == at.line && i.at.file == at.file;
+      });
+      if (!has_key) Comments(at, indent);
+      Line(indent + "# " + n, {});
+    }
     for (const Item& i : s.items) {
+      Comments(i.at, indent);
       std::string comment;
       if (i.at.line > 0) comment = "  # " + i.at.file + ":" + std::to_string(i.at.line);
       if (!i.comment.empty()) comment += (comment.empty() ? "  # " : ", ") + i.comment;
@@ -861,6 +891,7 @@ class Importer {
     Line("# (tfpm --fpm-config runs the same; pm-ctl import-fpm writes this file).", {});
     Line("# Comments name the php-fpm file and line of each key; lines starting", {});
     Line("# with '# [' are directives tfpm does not honour as php-fpm does.", {});
+    Comments(doc_.global_at, "");
     Line("daemon:", {});
     EmitItems(daemon, "  ");
     if (!php.items.empty()) {
@@ -873,6 +904,7 @@ class Importer {
       for (const Pool& p : doc_.pools) {
         if (p.name == name) at = p.at;
       }
+      Comments(at, "  ");
       Line("  " + Quote(name) + ":  # " + at.file + ":" + std::to_string(at.line), at);
       EmitItems(s, "    ");
     }
@@ -881,6 +913,7 @@ class Importer {
   const Document& doc_;
   const ImportOptions& o_;
   Imported result_;
+  std::set<size_t> used_comments_;  // doc_.comments already written
   const char* unused_ = nullptr;
 };
 

@@ -157,6 +157,19 @@ def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root_only_with
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text.replace("{dir}", str(tmp_path)))
     assert os.geteuid() == 0, "this test runs as root, as Debian's php8.2-fpm.service does"
+    # pm-ctl import-fpm keeps the stock files' ';' comments above the keys
+    # they describe, and tfpm --test takes the result.
+    stock = tmp_path / "stock.yaml"
+    imp = subprocess.run([str(PM_CTL), "import-fpm", str(tmp_path / "php-fpm.conf"), "-o", str(stock)],
+                         capture_output=True, text=True, timeout=30)
+    assert imp.returncode == 0, imp.stderr
+    yaml = stock.read_text()
+    assert re.search(r"\n  # Start a new pool named 'www'\.\n(  #.*\n)*  \"www\":", yaml), yaml
+    assert re.search(r"\n    # Unix user/group of the child processes.*\n(    #.*\n)*    user: \"www-data\"", yaml), yaml
+    assert re.search(r"\n    # Note: This value is mandatory\.\n    pm: dynamic", yaml), yaml
+    assert re.search(r"\n  # Pid file\n(  #.*\n)*  pid_file: ", yaml), yaml
+    checked = run_tfpm("--config", str(stock), "--test")
+    assert checked.returncode == 0, checked.stderr
     # user = www-data: accepted as root without -R, as php-fpm does.
     plain = run_tfpm("--fpm-config", str(tmp_path / "php-fpm.conf"), "-t")
     assert plain.returncode == 0, plain.stderr

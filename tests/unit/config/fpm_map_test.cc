@@ -167,6 +167,35 @@ TEST_CASE("fpm import: pm.max_spawn_rate becomes max_spawn_rate per process") {
         "[/etc/php/fpm/pool.d/www.conf:7] [pool www] pm.max_spawn_rate must be a positive value");
 }
 
+TEST_CASE("fpm import: the file's ';' comments stand above the YAML they became") {
+  Fixture f;
+  f.files.files[kMain] =
+      "; the main file\n; of this site\n[global]\n; where the pid goes\npid = /run/x.pid\n\n"
+      "; a block ended by a blank line\n\nerror_log = /var/log/x.log\ninclude=/etc/php/fpm/pool.d/*.conf\n";
+  auto r = f.LoadPool(
+      "; the shop\n[shop]\n; who runs PHP\nuser = www-data\nlisten = 9000\npm = static\n"
+      "; four children\n;   (one process of four threads)\npm.max_children = 4\n"
+      "; a bell\x07 and \xff\n; not supported here\nlisten.allowed_clients = 127.0.0.1\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  const std::string& y = r->yaml;
+  CAPTURE(y);
+  CHECK(y.find("# the main file\n# of this site\ndaemon:\n") != std::string::npos);
+  CHECK(y.find("  # where the pid goes\n  pid_file: ") != std::string::npos);
+  CHECK(y.find("a block ended by a blank line") == std::string::npos);
+  CHECK(y.find("  # the shop\n  \"shop\":") != std::string::npos);
+  CHECK(y.find("    # who runs PHP\n    user: ") != std::string::npos);
+  // Two keys from one line: the comment once, above the first.
+  CHECK(y.find("    # four children\n    #   (one process of four threads)\n    processes: 1") != std::string::npos);
+  CHECK(y.find("# four children") == y.rfind("# four children"));
+  // Control characters and bytes that are not UTF-8 are replaced.
+  CHECK(y.find("# a bell? and \xEF\xBF\xBD\n") != std::string::npos);
+  // The unsupported directive is still marked, with its reason.
+  CHECK(y.find("# [/etc/php/fpm/pool.d/www.conf:12] listen.allowed_clients = 127.0.0.1: not supported") !=
+        std::string::npos);
+  // The output still loads.
+  CHECK(LoadConfigString(y, "imported.yaml").ok());
+}
+
 TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the reason") {
   Fixture f;
   f.files.files[kMain] =
