@@ -168,6 +168,9 @@ def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root_only_with
     assert re.search(r"\n    # Unix user/group of the child processes.*\n(    #.*\n)*    user: \"www-data\"", yaml), yaml
     assert re.search(r"\n    # Note: This value is mandatory\.\n    pm: dynamic", yaml), yaml
     assert re.search(r"\n  # Pid file\n(  #.*\n)*  pid_file: ", yaml), yaml
+    # php.ini beside php-fpm.conf, as --fpm-config finds it; its extension
+    # lines by name.
+    assert f'ini_file: "{tmp_path}/php.ini"' in yaml and "extensions_by_name: true" in yaml, yaml
     checked = run_tfpm("--config", str(stock), "--test")
     assert checked.returncode == 0, checked.stderr
     # user = www-data: accepted as root without -R, as php-fpm does.
