@@ -72,6 +72,13 @@ struct RuntimeOptions {
   std::string status_path;
   std::function<std::string(bool full)> pool_status;
   bool load_opcache = true;             // zend_extension=opcache.so from our build
+  // Another process of this pool has already reported PHP's startup
+  // deprecations (a php.ini setting PHP 8.4 deprecates): this one does
+  // not repeat them. New PHP threads never repeat startup messages.
+  bool quiet_startup_deprecations = false;
+  // php.ini and scan_dir were written for another PHP: extension lines are
+  // looked up by name (config::PhpConfig::extensions_by_name).
+  bool extensions_by_name = false;
   // nullptr = no access log: requests then do nothing extra for it.
   std::shared_ptr<const AccessLog> access_log;
 };
@@ -85,6 +92,9 @@ class PhpRuntime {
   static void Shutdown();
   // The modules `php -m` lists under [PHP Modules], sorted as it sorts them.
   static std::vector<std::string> LoadedModules();
+  // extensions_by_name: one line per extension= / zend_extension= line that
+  // names an extension this PHP does not have (skipped), after Startup.
+  static std::vector<std::string> SkippedExtensions();
   // ... and under [Zend Modules] (OPcache).
   static std::vector<std::string> ZendExtensions();
   // The ini files PHP read at Startup (`php --ini`): `loaded` is "" without

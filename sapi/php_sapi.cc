@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
+#include "sapi/php_ini_files.h"
 #include "sapi/php_internal.h"
 #include "tfpm_build_config.h"
 
@@ -287,11 +288,32 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
 // through this library's TSRM cache, a thread_local of ours that would still
 // be null there (or point at a freed context after a recycle): refresh it
 // first, so PHP's messages on a new thread find their context.
+//
+// What PHP says between the begin and the end of a new thread's context
+// (Zend's end handler re-runs the on_modify handlers) repeats what MINIT
+// said once in this process: a php.ini setting PHP 8.4 deprecates would be
+// reported again by every new thread and every recycled interpreter. Those
+// messages are dropped (ThreadStartErrorFilter).
 tsrm_thread_begin_func_t g_previous_thread_begin = nullptr;
+tsrm_thread_end_func_t g_previous_thread_end = nullptr;
+thread_local bool t_thread_starting = false;
 
 void OnNewPhpThread(THREAD_T thread_id) {
   ZEND_TSRMLS_CACHE_UPDATE();
+  t_thread_starting = true;
   if (g_previous_thread_begin != nullptr) g_previous_thread_begin(thread_id);
+}
+
+void OnPhpThreadStarted(THREAD_T thread_id) {
+  if (g_previous_thread_end != nullptr) g_previous_thread_end(thread_id);
+  t_thread_starting = false;
+}
+
+void (*g_thread_error_next)(int, zend_string*, uint32_t, zend_string*) = nullptr;
+
+void ThreadStartErrorFilter(int type, zend_string* file, uint32_t line, zend_string* message) {
+  if (t_thread_starting) return;  // said once already, by MINIT
+  g_thread_error_next(type, file, line, message);
 }
 
 int Startup(sapi_module_struct* module) noexcept {
@@ -395,6 +417,8 @@ void (*g_php_error_cb)(int, zend_string*, uint32_t, zend_string*) = nullptr;
 std::string* g_incompatible_extensions = new std::string;
 
 void WatchStartupErrors(int type, zend_string* file, uint32_t line, zend_string* message) {
+  // Another process of the pool reported PHP's startup deprecations.
+  if (g_options->quiet_startup_deprecations && (type & E_ALL) == E_DEPRECATED) return;
   std::string_view text(ZSTR_VAL(message), ZSTR_LEN(message));
   std::string_view name;
   if (size_t at = text.find(": Unable to initialize module"); at != std::string_view::npos) {
@@ -415,6 +439,73 @@ void WatchStartupErrors(int type, zend_string* file, uint32_t line, zend_string*
     g_incompatible_extensions->append(name);
   }
   g_php_error_cb(type, file, line, message);
+}
+
+// extensions_by_name: what the ini files read by ReadIniFiles asked for,
+// and the lines for the extensions this PHP does not have.
+IniFilesRead* g_files_read = nullptr;
+std::vector<RequestedExtension>* g_maybe_builtin = nullptr;  // no .so of ours: built in, or absent
+std::vector<std::string>* g_skipped_extensions = new std::vector<std::string>;
+
+std::string SkipLine(const RequestedExtension& e, const std::string& why) {
+  return "php.ini " + e.file + ":" + std::to_string(e.line) + ": " + (e.zend ? "zend_extension=" : "extension=") +
+         e.value + ": skipped: " + why;
+}
+
+// Reads php.ini and the scan directories (PHP reads none itself) and turns
+// each extension line into one of ours: loaded from our extension_dir,
+// nothing (built in; checked after MINIT), or skipped with a line.
+void ReadIniFilesByName(HashTable* configuration_hash) {
+  g_files_read = new IniFilesRead(ReadIniFiles(g_options->ini_file, g_options->scan_dir, configuration_hash));
+  if (!g_files_read->opened.empty()) {
+    zval tmp;
+    ZVAL_NEW_STR(&tmp, zend_string_init(g_files_read->opened.data(), g_files_read->opened.size(), 1));
+    zend_hash_str_update(configuration_hash, "cfg_file_path", sizeof("cfg_file_path") - 1, &tmp);
+  }
+  g_maybe_builtin = new std::vector<RequestedExtension>;
+  std::vector<std::string> loading;
+  std::string lines;
+  for (const RequestedExtension& e : g_files_read->extensions) {
+    const std::string name = ExtensionName(e.value);
+    if (name.empty() || std::find(loading.begin(), loading.end(), name) != loading.end()) continue;
+    const std::string file = *g_extension_dir + "/" + name + ".so";
+    if (name == "opcache") {
+      loading.push_back(name);
+      if (g_ini_entries->find("zend_extension=" + file + "\n") == std::string::npos) {
+        g_skipped_extensions->push_back(SkipLine(e, "OPcache is not loaded in this build (sanitizers)"));
+      }
+      continue;
+    }
+    if (::access(file.c_str(), R_OK) == 0) {
+      loading.push_back(name);
+      lines += std::string(e.zend ? "zend_extension=" : "extension=") + IniValue(file) + "\n";
+    } else {
+      g_maybe_builtin->push_back(e);
+    }
+  }
+  // After the pool's values; then PATH/HOST sections PHP's own parser must
+  // see once (they flag per-directory/per-host settings), at the very end.
+  *g_ini_entries += lines;
+  for (const std::string& section : g_files_read->special_sections) *g_ini_entries += "[" + section + "]\n";
+  sapi_module.ini_entries = g_ini_entries->c_str();
+  g_module.ini_entries = sapi_module.ini_entries;
+}
+
+// After MINIT: an extension line with no .so of ours names a built-in
+// extension (nothing to do), or one this PHP lacks (one line).
+void CheckBuiltinExtensions() {
+  if (g_maybe_builtin == nullptr) return;
+  std::vector<std::string> seen;
+  for (const RequestedExtension& e : *g_maybe_builtin) {
+    const std::string name = ExtensionName(e.value);
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    if (zend_hash_str_find_ptr(&module_registry, name.data(), name.size()) != nullptr) continue;
+    if (zend_get_extension(name.c_str()) != nullptr) continue;
+    g_skipped_extensions->push_back(SkipLine(e, "tfpm's PHP " PHP_VERSION " has no extension '" + name +
+                                                    "' (not built in, no " + name + ".so in " + *g_extension_dir +
+                                                    ")"));
+  }
 }
 
 // One `key = value` of the built-in php.ini into PHP's configuration hash
@@ -446,6 +537,7 @@ void IniDefaults(HashTable* configuration_hash) {
     zend_parse_ini_string(g_options->ini_text.c_str(), /*unbuffered_errors=*/1, ZEND_INI_SCANNER_NORMAL,
                           BuiltinIniEntry, configuration_hash);
   }
+  if (g_options->extensions_by_name) ReadIniFilesByName(configuration_hash);
 }
 
 // Where PHP reads its ini files. PHP takes the scan directory only from the
@@ -455,6 +547,11 @@ void IniDefaults(HashTable* configuration_hash) {
 // PHP as the defaults every file may override) PHP is pointed at /dev/null,
 // so that it does not search its default places for a php.ini.
 Status ChooseIniFiles(const RuntimeOptions& options) {
+  if (options.extensions_by_name) {  // IniDefaults reads them (ReadIniFilesByName)
+    g_module.php_ini_ignore = 1;
+    ::unsetenv("PHP_INI_SCAN_DIR");
+    return Status::Ok();
+  }
   if (!options.ini_file.empty()) {
     g_module.php_ini_path_override = (new std::string(options.ini_file))->data();
   } else if (!options.ini_text.empty() || !options.scan_dir.empty()) {
@@ -477,6 +574,19 @@ void AfterIniFilesRead(const RuntimeOptions& options, bool builtin_ini) {
     php_ini_scanned_path = (new std::string(php_ini_scanned_path))->data();
   }
   if (!options.scan_dir.empty()) ::unsetenv("PHP_INI_SCAN_DIR");
+  if (g_files_read != nullptr) {  // read by ReadIniFilesByName, not by PHP
+    free(php_ini_opened_path);
+    php_ini_opened_path = g_files_read->opened.empty() ? nullptr : strdup(g_files_read->opened.c_str());
+    php_ini_scanned_path = (new std::string(options.scan_dir))->data();
+    free(php_ini_scanned_files);
+    php_ini_scanned_files = nullptr;
+    if (!g_files_read->scanned.empty()) {
+      std::string all;
+      for (const std::string& f : g_files_read->scanned) all += (all.empty() ? "" : ",\n") + f;
+      php_ini_scanned_files = strdup((all + "\n").c_str());
+    }
+    return;
+  }
   if (options.ini_file.empty()) {  // "/dev/null", or nothing
     free(php_ini_opened_path);
     php_ini_opened_path = builtin_ini ? strdup(kBuiltinIniName) : nullptr;
@@ -536,6 +646,13 @@ Status PhpRuntime::Startup(const RuntimeOptions& options) {
   AfterIniFilesRead(options, builtin_ini);
   if (g_php_error_cb != nullptr) zend_error_cb = g_php_error_cb;  // our startup watcher is done
   if (!started) return Status::IoError("PHP startup (MINIT) failed; see the messages above");
+  CheckBuiltinExtensions();
+  // zend_startup() installed Zend's new-thread end handler: wrap it, and
+  // PHP's error callback, so a new thread does not repeat MINIT's messages.
+  g_previous_thread_end =
+      reinterpret_cast<tsrm_thread_end_func_t>(tsrm_set_new_thread_end_handler(OnPhpThreadStarted));
+  g_thread_error_next = zend_error_cb;
+  zend_error_cb = ThreadStartErrorFilter;
   if (!g_incompatible_extensions->empty()) {
     return Status::InvalidArgument(
         "PHP refused to load extension(s) built for another PHP: " + *g_incompatible_extensions +
@@ -552,6 +669,8 @@ void PhpRuntime::Shutdown() {
   sapi_shutdown();
   tsrm_shutdown();
 }
+
+std::vector<std::string> PhpRuntime::SkippedExtensions() { return *g_skipped_extensions; }
 
 std::vector<std::string> PhpRuntime::LoadedModules() {
   std::vector<std::string> out;

@@ -248,6 +248,18 @@ bool ChoosePhpIni(FpmArgs* f, std::string* error) {
   return true;
 }
 
+// PHP's scan directory as Debian's php-fpm finds it: $PHP_INI_SCAN_DIR
+// (the workers inherit it), else its compiled-in one, which is conf.d
+// beside php-fpm.conf (/etc/php/8.2/fpm/conf.d), whichever php.ini -c
+// chose. -n reads none, as php -n.
+void ChooseScanDir(FpmArgs* f) {
+  if (f->no_ini) return;
+  if (const char* env = std::getenv("PHP_INI_SCAN_DIR"); env != nullptr) return;
+  const auto slash = f->config.rfind('/');
+  const std::string dir = (slash == std::string::npos ? "." : f->config.substr(0, slash)) + "/conf.d";
+  if (IsDir(dir)) f->import.scan_dir = std::filesystem::absolute(dir).string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -343,6 +355,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tfpm: %s\n", error.c_str());
       return 1;
     }
+    ChooseScanDir(&fpm);
     fpm.import.running_as_root = ::geteuid() == 0;
     if (const char* cs = std::getenv("TFPM_CONTROL_SOCKET"); cs != nullptr && *cs != '\0') {
       fpm.import.control_socket = cs;
@@ -357,6 +370,9 @@ int main(int argc, char** argv) {
     for (const auto& n : loaded->notes) std::fprintf(stderr, "NOTICE: %s\n", n.text.c_str());
     if (!fpm.import.php_ini.empty()) {
       std::fprintf(stderr, "NOTICE: php.ini: %s\n", fpm.import.php_ini.c_str());
+    }
+    if (!fpm.import.scan_dir.empty()) {
+      std::fprintf(stderr, "NOTICE: scan directory: %s\n", fpm.import.scan_dir.c_str());
     }
     foreground = fpm.nodaemonize || (!fpm.daemonize && !loaded->daemonize);
     text = loaded->yaml;

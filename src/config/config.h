@@ -87,6 +87,12 @@ struct PhpConfig {
   // php.ini, in name order. Absent: $PHP_INI_SCAN_DIR of the daemon's
   // environment, if set (clear_env does not wipe it before MINIT); "" = none.
   std::optional<std::string> scan_dir;
+  // A php.ini and scan directory written for another PHP (Debian's PHP 8.2
+  // conf.d): each `extension=` / `zend_extension=` line is taken as a name
+  // (basename without ".so") and looked up in tfpm's own PHP: built in ->
+  // nothing to load; in tfpm's extension_dir -> that file is loaded; else
+  // skipped with one line. `tfpm --fpm-config` sets it.
+  bool extensions_by_name = false;
   KeyValues ini;         // INI defaults for all pools (YAML booleans -> "1"/"0")
 };
 
@@ -108,6 +114,9 @@ struct PoolConfig {
   int start_threads = 0;      // 0 = min + (max - min) / 2, as php-fpm (validation fills it in)
   int min_spare_threads = 1;
   int max_spare_threads = 0;  // 0 = `threads`
+  // dynamic only: at most this many threads started per process in one
+  // 1 s period (php-fpm's pm.max_spawn_rate, default 32); 1..1024.
+  int max_spawn_rate = 32;
   // dynamic and ondemand: a surplus process is stopped after the pool has
   // not needed it for this long; ondemand: a thread idle this long exits.
   std::chrono::milliseconds idle_timeout{10000};

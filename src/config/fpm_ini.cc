@@ -13,6 +13,11 @@ namespace {
 
 // php-fpm: "failed to include more than 5 files recursively".
 constexpr int kMaxIncludeDepth = 5;
+// Comments kept for pm-ctl import-fpm: at most this many lines above one
+// line, and this many blocks in all (Debian's files hold ~90 blocks); the
+// rest are dropped, never an error.
+constexpr size_t kMaxCommentLines = 200;
+constexpr size_t kMaxCommentBlocks = 10000;
 // Parentheses and ~ ! nest at most this deep in a value's expression.
 constexpr int kMaxExpressionDepth = 64;
 // php-fpm's compiled-in prefix on Debian (PHP_PREFIX).
@@ -196,6 +201,7 @@ struct Parser {
   Document doc;
   int current_pool = -1;  // index into doc.pools; -1 = [global]
   int depth = 0;
+  std::vector<std::string> pending_comments = {};  // ';' lines since the last blank or non-comment line
 
   std::string Resolve(const std::string& path) const {
     if (!path.empty() && path.front() == '/') return path;
@@ -213,6 +219,7 @@ struct Parser {
       return Status::InvalidArgument("failed to include more than 5 files recursively");
     }
     doc.files.push_back(path);
+    pending_comments.clear();
     std::string_view rest = *text;
     int line = 0;
     while (!rest.empty()) {
@@ -227,7 +234,15 @@ struct Parser {
       }
     }
     --depth;
+    pending_comments.clear();
     return Status::Ok();
+  }
+
+  // The comment lines collected so far belong to the line at `at`.
+  void TakeComments(const Location& at) {
+    if (pending_comments.empty()) return;
+    if (doc.comments.size() < kMaxCommentBlocks) doc.comments.push_back(CommentBlock{at, std::move(pending_comments)});
+    pending_comments.clear();
   }
 
   Status Fail(const Location& at, std::string_view what) {
@@ -236,12 +251,19 @@ struct Parser {
 
   Status ParseLine(std::string_view raw, const Location& at) {
     std::string_view line = Trim(raw);
-    if (line.empty() || line.front() == ';') return Status::Ok();
-    if (line.front() == '#') {
-      doc.warnings.push_back(Where(at) + " '#' starts a comment here; php-fpm 8 rejects such a line "
-                                         "(\"value is NULL for a ZEND_INI_PARSER_ENTRY\"): use ';'");
+    if (line.empty()) {
+      pending_comments.clear();  // a blank line ends a comment block
       return Status::Ok();
     }
+    if (line.front() == ';' || line.front() == '#') {
+      if (line.front() == '#') {
+        doc.warnings.push_back(Where(at) + " '#' starts a comment here; php-fpm 8 rejects such a line "
+                                           "(\"value is NULL for a ZEND_INI_PARSER_ENTRY\"): use ';'");
+      }
+      if (pending_comments.size() < kMaxCommentLines) pending_comments.emplace_back(line.substr(1));
+      return Status::Ok();
+    }
+    TakeComments(at);
     if (line.front() == '[') return ParseSection(line, at);
 
     const size_t eq = line.find('=');
@@ -303,6 +325,7 @@ struct Parser {
     if (!name.ok) return Fail(at, name.error);
     if (name.value.empty()) return Fail(at, "a section needs a name ([global] or a pool name)");
     if (EqualsNoCase(name.value, "global")) {
+      if (doc.global_at.line == 0) doc.global_at = at;
       current_pool = -1;
       return Status::Ok();
     }

@@ -43,8 +43,17 @@ struct Pool {
   std::vector<Entry> entries;
 };
 
+// The `;` comment lines right above a section or an entry (no blank line
+// between), without the ';': what `pm-ctl import-fpm` carries over.
+struct CommentBlock {
+  Location at;  // the section or entry line they stand above
+  std::vector<std::string> lines;
+};
+
 struct Document {
   std::string main_file;
+  Location global_at;          // the first `[global]` line (line 0: none)
+  std::vector<CommentBlock> comments;
   std::vector<Entry> global;   // [global] and anything before the first section
   std::vector<Pool> pools;     // in the order first opened
   std::vector<std::string> files;     // every file read, main file first

@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+
+#include "base/utf8.h"
 
 namespace tfpm::config::fpm {
 namespace {
@@ -81,8 +84,9 @@ constexpr Rule kRules[] = {
      "per process: divided by the processes, rounded up"},
     {"pm.max_spare_servers", Scope::kPool, VK::kInt, Fate::kChanged, "max_spare_threads",
      "per process: divided by the processes, rounded up"},
-    {"pm.max_spawn_rate", Scope::kPool, VK::kInt, Fate::kUnsupported, "",
-     "threads start as needed; a process is added at most once per 100 ms check"},
+    {"pm.max_spawn_rate", Scope::kPool, VK::kInt, Fate::kChanged, "max_spawn_rate",
+     "threads started per process per second: divided by the processes, rounded up; the whole rate "
+     "is allowed at once (php-fpm doubles from 1 up to it, one step per second)"},
     {"pm.process_idle_timeout", Scope::kPool, VK::kTime, Fate::kMapped, "idle_timeout", ""},
     {"pm.max_requests", Scope::kPool, VK::kInt, Fate::kChanged, "max_requests",
      "counted per thread, not per process"},
@@ -280,7 +284,7 @@ struct Item {
 };
 
 struct Section {
-  std::vector<std::string> notes;  // comment lines before the items
+  std::vector<std::pair<std::string, Location>> notes;  // comment lines before the items, and their place
   std::vector<Item> items;
 };
 
@@ -358,7 +362,7 @@ class Importer {
     std::string text = Where(at) + " " + std::string(directive) + " = " + std::string(value) + ": " +
                        std::string(what);
     result_.notes.push_back(Note{at, std::string(directive), text});
-    section->notes.push_back(text);
+    section->notes.emplace_back(text, at);
   }
 
   Status Take(Scope scope, const Entry& e, const std::string& pool, std::map<std::string, Seen>* values,
@@ -526,6 +530,9 @@ class Importer {
     // run, not tfpm's own php.ini.
     php->items.push_back(o_.php_ini.empty() ? Scalar("ini_file", "\"\"", main, "no php.ini, as php-fpm")
                                             : Scalar("ini_file", Quote(o_.php_ini), main, "php.ini"));
+    if (!o_.scan_dir.empty()) php->items.push_back(Scalar("scan_dir", Quote(o_.scan_dir), main, "conf.d"));
+    // Debian's php.ini and conf.d name PHP 8.2's extension files.
+    php->items.push_back(Scalar("extensions_by_name", "true", main, "extension= lines name extensions of tfpm's PHP"));
     if (!o_.php_defines.empty()) {
       Item i;
       i.key = "ini";
@@ -675,11 +682,17 @@ class Importer {
       s->items.push_back(Scalar("min_spare_threads", std::to_string(t_min), mins->at));
       s->items.push_back(Scalar("max_spare_threads", std::to_string(t_max), maxs->at));
       s->items.push_back(Scalar("start_threads", std::to_string(t_start), start ? start->at : at));
+      if (const Seen* rate = Get(v, "pm.max_spawn_rate")) {
+        const int n = ToInt(rate->value);
+        if (n < 1) return Fail(rate->at, pool_tag + "pm.max_spawn_rate must be a positive value");
+        s->items.push_back(Scalar("max_spawn_rate", std::to_string(std::min(per_process(n), 1024)), rate->at));
+      }
       if (const Seen* it = Get(v, "pm.process_idle_timeout")) {
         s->items.push_back(Scalar("idle_timeout", Seconds(std::max(1L, *ToSeconds(it->value, &unused_))), it->at));
       }
     } else {
-      for (std::string_view k : {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers"}) {
+      for (std::string_view k : {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
+                                 "pm.max_spawn_rate"}) {
         if (const Seen* x = Get(v, k)) AddNote(x->at, k, x->value, "ignored: only used with pm = dynamic", s);
       }
       if (pm_name == "ondemand") {
@@ -694,7 +707,7 @@ class Importer {
       }
     }
     handled.insert(handled.end(), {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
-                                   "pm.process_idle_timeout"});
+                                   "pm.max_spawn_rate", "pm.process_idle_timeout"});
     if (const Seen* r = Get(v, "pm.max_requests"); r != nullptr && ToInt(r->value) > 0) {
       s->items.push_back(Scalar("max_requests", std::to_string(ToInt(r->value)), r->at));
       if (split.threads > 1) {
@@ -827,9 +840,36 @@ class Importer {
     result_.yaml_lines.push_back(at);
   }
 
+  // The php-fpm file's own comments above the line at `at`, once, as YAML
+  // comments (control characters and bytes that are not UTF-8 replaced).
+  void Comments(const Location& at, const std::string& indent) {
+    if (at.line <= 0) return;
+    for (size_t b = 0; b < doc_.comments.size(); ++b) {
+      const CommentBlock& block = doc_.comments[b];
+      if (block.at.line != at.line || block.at.file != at.file || used_comments_.count(b) != 0) continue;
+      used_comments_.insert(b);
+      for (const std::string& text : block.lines) {
+        std::string clean = base::ValidUtf8(text);
+        for (char& c : clean) {
+          if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+        }
+        while (!clean.empty() && (clean.back() == ' ' || clean.back() == '\t')) clean.pop_back();
+        Line(indent + "#" + clean, {});
+      }
+    }
+  }
+
   void EmitItems(const Section& s, const std::string& indent) {
-    for (const std::string& n : s.notes) Line(indent + "# " + n, {});
+    for (const auto& [n, at] : s.notes) {
+      // The comments above a directive that became no key go with its note.
+      const bool has_key = std::any_of(s.items.begin(), s.items.end(), [&at = at](const Item& i) {
+        return i.at.line == at.line && i.at.file == at.file;
+      });
+      if (!has_key) Comments(at, indent);
+      Line(indent + "# " + n, {});
+    }
     for (const Item& i : s.items) {
+      Comments(i.at, indent);
       std::string comment;
       if (i.at.line > 0) comment = "  # " + i.at.file + ":" + std::to_string(i.at.line);
       if (!i.comment.empty()) comment += (comment.empty() ? "  # " : ", ") + i.comment;
@@ -851,6 +891,7 @@ class Importer {
     Line("# (tfpm --fpm-config runs the same; pm-ctl import-fpm writes this file).", {});
     Line("# Comments name the php-fpm file and line of each key; lines starting", {});
     Line("# with '# [' are directives tfpm does not honour as php-fpm does.", {});
+    Comments(doc_.global_at, "");
     Line("daemon:", {});
     EmitItems(daemon, "  ");
     if (!php.items.empty()) {
@@ -863,6 +904,7 @@ class Importer {
       for (const Pool& p : doc_.pools) {
         if (p.name == name) at = p.at;
       }
+      Comments(at, "  ");
       Line("  " + Quote(name) + ":  # " + at.file + ":" + std::to_string(at.line), at);
       EmitItems(s, "    ");
     }
@@ -871,6 +913,7 @@ class Importer {
   const Document& doc_;
   const ImportOptions& o_;
   Imported result_;
+  std::set<size_t> used_comments_;  // doc_.comments already written
   const char* unused_ = nullptr;
 };
 

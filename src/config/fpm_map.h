@@ -76,6 +76,9 @@ struct ImportOptions {
   std::string prefix;         // -p
   std::string pid_file;       // -g (overrides `pid`)
   std::string php_ini;        // -c, resolved to a file ("" = none)
+  // PHP's scan directory: "" = none given, PHP_INI_SCAN_DIR (inherited by
+  // the workers) or nothing; else conf.d beside php.ini (Debian's layout).
+  std::string scan_dir;
   std::vector<std::pair<std::string, std::string>> php_defines;  // -d name=value
   std::string control_socket; // "" = tfpm's default (or tfpm.control_socket)
   bool running_as_root = false;

@@ -527,6 +527,8 @@ constexpr Field<PhpConfig> kPhpFields[] = {
      .set = [](PhpConfig& p, Value& v) { p.ini_file = std::move(v.str); }},
     {.key = "scan_dir", .kind = Kind::kString,
      .set = [](PhpConfig& p, Value& v) { p.scan_dir = std::move(v.str); }},
+    {.key = "extensions_by_name", .kind = Kind::kBool,
+     .set = [](PhpConfig& p, Value& v) { p.extensions_by_name = v.boolean; }},
     {.key = "ini", .kind = Kind::kKeyValues,
      .set = [](PhpConfig& p, Value& v) { p.ini = std::move(v.pairs); },
      .check = NonEmpty, .ini_bools = true},
@@ -585,6 +587,9 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .min = 1, .max = 1024},
     {.key = "max_spare_threads", .kind = Kind::kInt,
      .set = [](PoolConfig& p, Value& v) { p.max_spare_threads = static_cast<int>(v.integer); },
+     .min = 1, .max = 1024},
+    {.key = "max_spawn_rate", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.max_spawn_rate = static_cast<int>(v.integer); },
      .min = 1, .max = 1024},
     {.key = "idle_timeout", .kind = Kind::kDuration,
      .set = [](PoolConfig& p, Value& v) { p.idle_timeout = v.duration; },
@@ -714,8 +719,9 @@ Status CheckProcessManager(PoolConfig& pool, const SeenKeys& seen, const std::st
   const Seen* min_spare = FindSeen(seen, "min_spare_threads");
   const Seen* max_spare = FindSeen(seen, "max_spare_threads");
   const Seen* idle = FindSeen(seen, "idle_timeout");
+  const Seen* spawn_rate = FindSeen(seen, "max_spawn_rate");
   if (pool.pm != ProcessManager::kDynamic) {
-    for (const Seen* s : {start, min_spare, max_spare}) {
+    for (const Seen* s : {start, min_spare, max_spare, spawn_rate}) {
       if (s != nullptr) {
         return Error(ctx, s->key_line, Join(path, s->key), "is only used when pm is dynamic");
       }

@@ -274,6 +274,8 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
                "--scoreboard-fd", std::to_string(wc::kScoreboardFd),
                "--listen-fds", std::to_string(wc::kListenFd),
                "--total-threads", std::to_string(total_threads)};
+  if (pool.startup_reported) spec.args.insert(spec.args.end(), {"--startup-reported", "1"});
+  pool.startup_reported = true;
   if (log_fd_) {
     spec.fds.emplace_back(log_fd_.get(), wc::kLogFd);
     spec.args.insert(spec.args.end(), {config_.daemon.error_log == "stderr" ? "--log-fd" : "--log-file-fd",

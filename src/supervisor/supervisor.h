@@ -141,6 +141,9 @@ class Supervisor {
     std::shared_ptr<Listener> listener;
     uint64_t generation = 0;
     std::vector<Slot> slots;
+    // A worker of this pool object (this generation) was started: it reports
+    // PHP's startup deprecations; the pool's later workers do not repeat them.
+    bool startup_reported = false;
     // The status page's counters; shared with the pool of the same name in
     // the next generation, so they survive reloads and rolling restarts.
     std::shared_ptr<PoolCounters> counters;

@@ -28,6 +28,7 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
   } else if (::access((etc + "/conf.d").c_str(), X_OK) == 0) {
     o.scan_dir = etc + "/conf.d";
   }
+  o.extensions_by_name = cfg.php.extensions_by_name;
   o.ini = cfg.php.ini;
   o.ini.insert(o.ini.end(), pool.php_value.begin(), pool.php_value.end());
   o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());

@@ -20,6 +20,7 @@ ScalerOptions ScalerOptions::For(const config::PoolConfig& pool) {
   o.start_threads = pool.start_threads > 0 ? std::clamp(pool.start_threads, o.min_spare, o.max_spare)
                                            : o.min_spare + (o.max_spare - o.min_spare) / 2;
   o.idle_timeout = pool.idle_timeout;
+  o.max_spawn_rate = std::max(1, pool.max_spawn_rate);
   return o;
 }
 
@@ -35,13 +36,26 @@ int ScalerOptions::initial_threads() const {
 int ThreadScaler::Decide(int64_t now_ms, int live, int busy, bool pending) {
   const int idle = std::max(0, live - busy);
   const int room = std::max(0, options_.max_threads - live);
+  last_limited_ = false;
   switch (options_.pm) {
     case config::ProcessManager::kStatic:
       return 0;
     case config::ProcessManager::kDynamic: {
       if (idle < options_.min_spare && room > 0) {
         window_start_ms_ = -1;
-        return std::min(options_.min_spare - idle, room);
+        if (spawn_period_start_ms_ < 0 || now_ms - spawn_period_start_ms_ >= kDynamicPeriodMs) {
+          spawn_period_start_ms_ = now_ms;
+          spawned_in_period_ = 0;
+        }
+        const int want = std::min(options_.min_spare - idle, room);
+        const int allowed = std::max(0, options_.max_spawn_rate - spawned_in_period_);
+        const int n = std::min(want, allowed);
+        spawned_in_period_ += n;
+        if (n < want) {
+          ++spawn_rate_limited_;
+          last_limited_ = true;
+        }
+        return n;
       }
       if (idle <= options_.max_spare) {
         window_start_ms_ = -1;

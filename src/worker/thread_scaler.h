@@ -4,7 +4,8 @@
 // so it is unit-tested with made-up clocks.
 //
 // dynamic: fewer than min_spare idle threads -> start enough to reach it
-// (within max_threads) at once; more than max_spare idle threads through a
+// (within max_threads) at once, but at most max_spawn_rate threads in one
+// 1 s period (php-fpm's pm.max_spawn_rate); more than max_spare idle threads through a
 // whole 1 s period (php-fpm's maintenance period) -> retire the excess at
 // its end, as few as the fewest idle seen in it allow.
 // ondemand: no idle thread and a connection or request waiting -> start one
@@ -28,6 +29,7 @@ struct ScalerOptions {
   int start_threads = 0;  // dynamic
   int min_spare = 1;      // dynamic
   int max_spare = 1;      // dynamic
+  int max_spawn_rate = 32;  // dynamic: threads started per 1 s period, >= 1
   std::chrono::milliseconds idle_timeout{10000};
 
   // From a validated pool (fills php-fpm's defaults for unset keys).
@@ -47,6 +49,10 @@ class ThreadScaler {
   int Decide(int64_t now_ms, int live, int busy, bool pending);
 
   bool enabled() const { return options_.pm != config::ProcessManager::kStatic; }
+  // Times a start was cut short by max_spawn_rate (dynamic), and whether
+  // the last Decide() was one of them.
+  uint64_t spawn_rate_limited() const { return spawn_rate_limited_; }
+  bool last_was_rate_limited() const { return last_limited_; }
   const ScalerOptions& options() const { return options_; }
 
  private:
@@ -58,6 +64,10 @@ class ThreadScaler {
   const ScalerOptions options_;
   int64_t window_start_ms_ = -1;  // -1: no period running
   int min_idle_ = 0;              // fewest idle threads seen in this period
+  int64_t spawn_period_start_ms_ = -1;  // dynamic: the max_spawn_rate period
+  int spawned_in_period_ = 0;
+  uint64_t spawn_rate_limited_ = 0;
+  bool last_limited_ = false;
 };
 
 }  // namespace tfpm::worker

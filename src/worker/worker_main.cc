@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/worker_contract.h"
+#include "base/rate_limit.h"
 #include "config/extension_policy.h"
 #include "config/load_yaml.h"
 #include "os/credentials.h"
@@ -55,6 +56,7 @@ struct Args {
   int scoreboard_fd = -1;
   int notify_fd = -1;
   int total_threads = 0;
+  bool startup_reported = false;  // --startup-reported 1: another process of the pool reported
   int log_fd = -1;
   bool log_is_file = false;  // --log-file-fd: the error_log file, not a stream
   int access_log_fd = -1;
@@ -94,6 +96,7 @@ bool ParseArgs(int argc, char** argv, Args* a, std::string* err) {
     }
     else if (k == "--access-log-fd") { if (!ParseInt(v, &a->access_log_fd)) { *err = "bad --access-log-fd"; return false; } }
     else if (k == "--slowlog-fd") { if (!ParseInt(v, &a->slowlog_fd)) { *err = "bad --slowlog-fd"; return false; } }
+    else if (k == "--startup-reported") a->startup_reported = v == "1";
     else if (k == "--total-threads") { if (!ParseInt(v, &a->total_threads)) { *err = "bad --total-threads"; return false; } }
     else if (k == "--listen-fds") {
       size_t start = 0;
@@ -567,6 +570,7 @@ int WorkerMain(int argc, char** argv) {
   // to refuse requests (tfpm checked it at start).
   AccessLogFile access_file;
   sapi::RuntimeOptions runtime_options = RuntimeOptionsFor(*cfg, *pool, inherited_scan_dir);
+  runtime_options.quiet_startup_deprecations = args.startup_reported;
   // PHP skips a php.ini it cannot read without a word: after the user
   // switch, say so and do not start without it.
   if (!runtime_options.ini_file.empty() && ::access(runtime_options.ini_file.c_str(), R_OK) != 0 &&
@@ -609,6 +613,9 @@ int WorkerMain(int argc, char** argv) {
   if (Status st = sapi::PhpRuntime::Startup(runtime_options); !st.ok()) {
     log::Alert("{}", st.message());
     return 1;
+  }
+  if (!args.startup_reported) {  // the pool's first process says it, once
+    for (const std::string& line : sapi::PhpRuntime::SkippedExtensions()) log::Warning("{}", line);
   }
   if (Status st = config::CheckExtensionsForThreads(sapi::PhpRuntime::LoadedModules(), pool->threads,
                                                     "pool " + pool->name);
@@ -661,6 +668,16 @@ int WorkerMain(int argc, char** argv) {
     const int idle = live - server.busy();
     const bool pending = idle <= 0 && live < pool->threads && server.Pending();
     int n = scaler.Decide(base::MonotonicMillis(), live, server.busy(), pending);
+    if (scaler.last_was_rate_limited()) {
+      // php-fpm's "seems busy" warning, at most once per 10 s.
+      static base::RateLimit limit(10000);
+      if (uint64_t more = 0; limit.Allow(&more)) {
+        log::Warning("[pool {}] seems busy (you may need to increase start_threads or min/max_spare_threads): "
+                     "max_spawn_rate ({}) threads started in this second; {} idle, {} running; {} time(s) "
+                     "limited so far",
+                     pool->name, scaler.options().max_spawn_rate, idle, live, scaler.spawn_rate_limited());
+      }
+    }
     if (n > 0) {
       // Threads asked to retire that have not gone yet serve instead.
       n -= server.CancelRetires();

@@ -397,7 +397,10 @@ class Tfpm:
             self.config_path = fpm_path
             self.config = None
             self.expected_processes = overrides.pop("expected_processes", 1)
-            self.command = [str(TFPM), "-F", "-y", str(fpm_path),
+            # `fpm_options`: how tfpm is told it is php-fpm's file (Debian's
+            # ExecStart says --nodaemonize --fpm-config).
+            fpm_options = overrides.pop("fpm_options", ["-F", "-y"])
+            self.command = [str(TFPM), *fpm_options, str(fpm_path),
                             *[a.replace("{dir}", str(self.dir)) for a in overrides.pop("fpm_args", [])]]
             assert not overrides, f"unused overrides with fpm_config: {overrides}"
             self.env = dict(os.environ)

@@ -94,6 +94,62 @@ def test_debian_stock_configuration_serves(tfpm_factory):
     assert pool["name"] == "www" and pool["pm"] == "dynamic"
 
 
+FPM_EXT = php_fixture("fpm_ext")
+# Debian's php8.2 conf.d names these; tfpm's PHP has them built in or as
+# its own shared files (calendar, gettext, xsl), or not at all (the rest).
+BUILTIN_OR_OURS = ("mysqli", "pdo_mysql", "mbstring", "intl", "gd", "posix", "calendar", "gettext", "xsl")
+LACKING = ("ffi", "ftp", "readline", "shmop", "sysvmsg", "sysvsem", "sysvshm")
+
+
+def debian_conf_d():
+    """Debian's /etc/php/8.2/fpm/conf.d (links into mods-available), as files."""
+    conf_d = DEBIAN / "conf.d"
+    assert conf_d.is_dir(), f"{conf_d} is missing: tools/setup installs php8.2-fpm"
+    return {f"conf.d/{p.name}": p.read_text() for p in sorted(conf_d.iterdir()) if p.name.endswith(".ini")}
+
+
+def test_debian_service_exec_start_runs_unchanged_as_www_data(tfpm_factory):
+    """Debian's php8.2-fpm.service ExecStart with only the binary swapped:
+    `--nodaemonize --fpm-config php-fpm.conf`, no -R, as root; the stock
+    php.ini and conf.d written for PHP 8.2. PHP runs as www-data; every
+    extension= line is looked up by name: what tfpm's PHP has is loaded (a
+    PHP 8.2 path too), what it lacks is skipped with one line each."""
+    assert os.geteuid() == 0, "this test runs as root, as Debian's php8.2-fpm.service does"
+    conf, files = debian_files()
+    files.update(debian_conf_d())
+    # An absolute path into PHP 8.2's extension directory (its ABI cannot
+    # load: "undefined symbol"): taken by name, tfpm's own gettext.so.
+    files["conf.d/20-gettext.ini"] = "extension=/usr/lib/php/20220829/gettext.so\n"
+    t = tfpm_factory(fpm_config=conf, fpm_files=files, fpm_options=["--nodaemonize", "--fpm-config"],
+                     fpm_args=[], allow_root=False)
+    sock = str(t.dir / "www.sock")
+    r = fcgi.request(sock, FPM_EXT, query="ext=" + ",".join(BUILTIN_OR_OURS + LACKING) +
+                     "&ini=session.sid_length,memory_limit")
+    assert r.status == 200, r
+    body = json.loads(r.body)
+    assert body["user"] == "www-data", body
+    assert body["ext"] == {**{n: True for n in BUILTIN_OR_OURS}, **{n: False for n in LACKING}}, body["ext"]
+    assert body["loaded_file"] == f"{t.dir}/php.ini"
+    assert f"{t.dir}/conf.d/20-mysqli.ini" in body["scanned"], body["scanned"]
+    # Debian's php.ini values are in force.
+    assert body["ini"]["memory_limit"] == "128M" and body["ini"]["session.sid_length"] == "26", body["ini"]
+    for _ in range(10):  # several threads serve (dynamic: more start)
+        assert fcgi.request(sock, FPM_EXT).status == 200
+    # Debian's error_log (moved here) gets the daemon's and workers' lines.
+    log = t.log_text() + (t.dir / "php-fpm.log").read_text()
+    for name in LACKING:
+        lines = [l for l in log.splitlines() if f"extension={name}.so: skipped: " in l]
+        assert len(lines) == 1, (name, log)
+        assert f"conf.d/20-{name}.ini:3" in lines[0], lines[0]
+    assert "Unable to load dynamic library" not in log, log
+    assert "already loaded" not in log, log
+    assert "refused to load" not in log, log
+    # Debian's error_reporting leaves E_DEPRECATED out: PHP 8.4's deprecation
+    # of its session.sid_length is not logged at all here (test_crash_loop.py
+    # checks that it is logged once per pool where it is reported).
+    assert "-R" not in " ".join(t.command) and "--allow-to-run-as-root" not in t.command
+
+
 def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root_only_without_user(tmp_path):
     conf, files = debian_files()
     (tmp_path / "php-fpm.conf").write_text(conf.replace("{dir}", str(tmp_path)))
@@ -101,6 +157,22 @@ def test_debian_stock_configuration_as_root_needs_allow_to_run_as_root_only_with
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text.replace("{dir}", str(tmp_path)))
     assert os.geteuid() == 0, "this test runs as root, as Debian's php8.2-fpm.service does"
+    # pm-ctl import-fpm keeps the stock files' ';' comments above the keys
+    # they describe, and tfpm --test takes the result.
+    stock = tmp_path / "stock.yaml"
+    imp = subprocess.run([str(PM_CTL), "import-fpm", str(tmp_path / "php-fpm.conf"), "-o", str(stock)],
+                         capture_output=True, text=True, timeout=30)
+    assert imp.returncode == 0, imp.stderr
+    yaml = stock.read_text()
+    assert re.search(r"\n  # Start a new pool named 'www'\.\n(  #.*\n)*  \"www\":", yaml), yaml
+    assert re.search(r"\n    # Unix user/group of the child processes.*\n(    #.*\n)*    user: \"www-data\"", yaml), yaml
+    assert re.search(r"\n    # Note: This value is mandatory\.\n    pm: dynamic", yaml), yaml
+    assert re.search(r"\n  # Pid file\n(  #.*\n)*  pid_file: ", yaml), yaml
+    # php.ini beside php-fpm.conf, as --fpm-config finds it; its extension
+    # lines by name.
+    assert f'ini_file: "{tmp_path}/php.ini"' in yaml and "extensions_by_name: true" in yaml, yaml
+    checked = run_tfpm("--config", str(stock), "--test")
+    assert checked.returncode == 0, checked.stderr
     # user = www-data: accepted as root without -R, as php-fpm does.
     plain = run_tfpm("--fpm-config", str(tmp_path / "php-fpm.conf"), "-t")
     assert plain.returncode == 0, plain.stderr

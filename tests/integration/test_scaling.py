@@ -53,6 +53,23 @@ def finish(threads, results, ms):
     assert all(r == (200, f"slept {ms} ms\n".encode()) for r in results), results
 
 
+def test_dynamic_pool_starts_at_most_max_spawn_rate_threads_per_second(tfpm_factory):
+    """php-fpm's pm.max_spawn_rate: 6 requests take every idle thread, 6
+    more threads are wanted at once; with max_spawn_rate 2 a second gets 2,
+    with the 'seems busy' warning (the cap itself is unit-tested with a
+    made-up clock: thread_scaler_test); all of them come, in later seconds."""
+    tfpm = tfpm_factory(pm="dynamic", processes=1, threads=16, start_threads=6, min_spare_threads=6,
+                        max_spare_threads=16, max_spawn_rate=2)
+    assert thread_count(tfpm) == 6
+    ms = 4000
+    threads, results = slow_requests(tfpm, 6, ms)
+    wait_until(lambda: "max_spawn_rate (2) threads started in this second" in tfpm.log_text(), 20 * SLOW,
+               what="the seems-busy line")
+    wait_until(lambda: thread_count(tfpm) == 12, 30 * SLOW, interval=0.1, what="6 running + 6 idle threads")
+    finish(threads, results, ms)
+    assert "seems busy (you may need to increase start_threads or min/max_spare_threads)" in tfpm.log_text()
+
+
 @pytest.mark.sanitize
 def test_dynamic_pool_scales_threads_up_under_load_and_back_to_max_spare(tfpm_factory):
     tfpm = tfpm_factory(pm="dynamic", processes=1, threads=6, start_threads=1, min_spare_threads=1,

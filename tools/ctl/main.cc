@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,6 +121,14 @@ int ImportFpm(int argc, char** argv, int first) {
   if (file.empty()) {
     std::fprintf(stderr, "pm-ctl: import-fpm takes a file\n%s", kUsage);
     return 2;
+  }
+  // php.ini and conf.d as tfpm --fpm-config finds them without -c/-n and
+  // $PHPRC/$PHP_INI_SCAN_DIR: beside php-fpm.conf (Debian's layout).
+  {
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+    if (std::filesystem::is_regular_file(dir / "php.ini", ec)) options.php_ini = (dir / "php.ini").string();
+    if (std::filesystem::is_directory(dir / "conf.d", ec)) options.scan_dir = (dir / "conf.d").string();
   }
   tfpm::config::fpm::ParseOptions parse;
   parse.prefix = options.prefix;

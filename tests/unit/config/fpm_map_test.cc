@@ -149,6 +149,53 @@ TEST_CASE("fpm import: pm.max_children becomes processes x threads by one rule")
   CHECK(o->config.pools[0].max_wait_time.count() == 5000);
 }
 
+TEST_CASE("fpm import: pm.max_spawn_rate becomes max_spawn_rate per process") {
+  Fixture f;
+  // 100 children -> 2 processes x 50 threads: a rate of 9 is 5 per process.
+  auto r = f.LoadPool("[www]\nlisten = 9000\npm = dynamic\npm.max_children = 100\npm.min_spare_servers = 2\n"
+                      "pm.max_spare_servers = 10\npm.max_spawn_rate = 9\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->config.pools[0].processes == 2);
+  CHECK(r->config.pools[0].max_spawn_rate == 5);
+  // php-fpm's default, 32, when the file has none.
+  auto d = f.LoadPool("[www]\nlisten = 9000\npm = dynamic\npm.max_children = 5\npm.min_spare_servers = 1\n"
+                      "pm.max_spare_servers = 3\n");
+  REQUIRE_MESSAGE(d.ok(), d.status().message());
+  CHECK(d->config.pools[0].max_spawn_rate == 32);
+  CHECK(f.Error("[www]\nlisten = 9000\npm = dynamic\npm.max_children = 5\npm.min_spare_servers = 1\n"
+                "pm.max_spare_servers = 3\npm.max_spawn_rate = 0\n") ==
+        "[/etc/php/fpm/pool.d/www.conf:7] [pool www] pm.max_spawn_rate must be a positive value");
+}
+
+TEST_CASE("fpm import: the file's ';' comments stand above the YAML they became") {
+  Fixture f;
+  f.files.files[kMain] =
+      "; the main file\n; of this site\n[global]\n; where the pid goes\npid = /run/x.pid\n\n"
+      "; a block ended by a blank line\n\nerror_log = /var/log/x.log\ninclude=/etc/php/fpm/pool.d/*.conf\n";
+  auto r = f.LoadPool(
+      "; the shop\n[shop]\n; who runs PHP\nuser = www-data\nlisten = 9000\npm = static\n"
+      "; four children\n;   (one process of four threads)\npm.max_children = 4\n"
+      "; a bell\x07 and \xff\n; not supported here\nlisten.allowed_clients = 127.0.0.1\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  const std::string& y = r->yaml;
+  CAPTURE(y);
+  CHECK(y.find("# the main file\n# of this site\ndaemon:\n") != std::string::npos);
+  CHECK(y.find("  # where the pid goes\n  pid_file: ") != std::string::npos);
+  CHECK(y.find("a block ended by a blank line") == std::string::npos);
+  CHECK(y.find("  # the shop\n  \"shop\":") != std::string::npos);
+  CHECK(y.find("    # who runs PHP\n    user: ") != std::string::npos);
+  // Two keys from one line: the comment once, above the first.
+  CHECK(y.find("    # four children\n    #   (one process of four threads)\n    processes: 1") != std::string::npos);
+  CHECK(y.find("# four children") == y.rfind("# four children"));
+  // Control characters and bytes that are not UTF-8 are replaced.
+  CHECK(y.find("# a bell? and \xEF\xBF\xBD\n") != std::string::npos);
+  // The unsupported directive is still marked, with its reason.
+  CHECK(y.find("# [/etc/php/fpm/pool.d/www.conf:12] listen.allowed_clients = 127.0.0.1: not supported") !=
+        std::string::npos);
+  // The output still loads.
+  CHECK(LoadConfigString(y, "imported.yaml").ok());
+}
+
 TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the reason") {
   Fixture f;
   f.files.files[kMain] =
@@ -175,8 +222,7 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
       "[/etc/php/fpm/php-fpm.conf:6] events.mechanism = epoll: ignored: tfpm always uses epoll",
       "[/etc/php/fpm/pool.d/www.conf:3] listen.allowed_clients = 127.0.0.1: not supported: clients are not "
       "filtered by address: listen on 127.0.0.1 or a unix socket, or firewall the port",
-      "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: not supported: threads start as needed; a "
-      "process is added at most once per 100 ms check",
+      "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: ignored: only used with pm = dynamic",
       "[/etc/php/fpm/pool.d/www.conf:10] pm.status_listen = 127.0.0.1:9001: not supported: no separate status "
       "listener yet (the observability issue); the status page answers on the pool's socket",
       "[/etc/php/fpm/pool.d/www.conf:11] pm.max_requests = 500: changed: counted per thread, not per process",
@@ -354,7 +400,7 @@ TEST_CASE("fpm import: the table has every php-fpm directive once per section") 
     CHECK(FindRule(r.scope, r.directive) == &r);
     if (r.fate != Fate::kMapped) CHECK_FALSE(r.reason.empty());
   }
-  CHECK(FindRule(Scope::kPool, "pm.max_spawn_rate")->fate == Fate::kUnsupported);
+  CHECK(FindRule(Scope::kPool, "pm.max_spawn_rate")->fate == Fate::kChanged);
   CHECK(FindRule(Scope::kPool, "user")->fate == Fate::kMapped);
 }
 

@@ -97,3 +97,43 @@ TEST_CASE("ondemand retires threads idle through a whole idle_timeout") {
 
 }  // namespace
 }  // namespace tfpm::worker
+
+namespace tfpm::worker {
+namespace {
+
+TEST_CASE("dynamic: max_spawn_rate caps the threads started in one 1 s period") {
+  ScalerOptions o = Dynamic(/*max=*/64, /*min_spare=*/20, /*max_spare=*/30, /*start=*/20);
+  o.max_spawn_rate = 8;
+  ThreadScaler s(o);
+  // 20 threads, all busy: 20 more wanted, 8 allowed in this second.
+  CHECK(s.Decide(0, 20, 20, true) == 8);
+  CHECK(s.last_was_rate_limited());
+  CHECK(s.spawn_rate_limited() == 1);
+  // Still short within the same second: nothing more.
+  CHECK(s.Decide(500, 28, 28, true) == 0);
+  CHECK(s.last_was_rate_limited());
+  // The next second: 8 more.
+  CHECK(s.Decide(1000, 28, 28, true) == 8);
+  // Enough idle now: no start, not limited.
+  CHECK(s.Decide(1100, 36, 16, false) == 0);
+  CHECK_FALSE(s.last_was_rate_limited());
+  CHECK(s.spawn_rate_limited() == 3);
+}
+
+TEST_CASE("dynamic: a need within max_spawn_rate starts at once; the pool key reaches the options") {
+  config::PoolConfig pool;
+  pool.pm = ProcessManager::kDynamic;
+  pool.threads = 10;
+  pool.min_spare_threads = 4;
+  pool.max_spawn_rate = 3;
+  ScalerOptions o = ScalerOptions::For(pool);
+  CHECK(o.max_spawn_rate == 3);
+  o.max_spawn_rate = 32;
+  ThreadScaler s(o);
+  CHECK(s.Decide(0, 4, 4, true) == 4);
+  CHECK_FALSE(s.last_was_rate_limited());
+  CHECK(s.spawn_rate_limited() == 0);
+}
+
+}  // namespace
+}  // namespace tfpm::worker
