@@ -130,6 +130,12 @@ class Segment {
   void Initialize(uint32_t threads, int32_t pid, int64_t start_time_us);
   // Reader side: false if the header is not a valid segment of this size.
   bool Valid() const;
+  // Reader side: the number of thread slots, read once; 0 unless that many
+  // fit in the mapping. The worker, and the PHP code it runs, can write its
+  // segment at any moment (docs/security.md "Trust boundaries"): readers
+  // loop up to this value, never up to header()->thread_count, which may
+  // change between Valid() and the next read.
+  uint32_t Threads() const;
 
   Header* header() const { return reinterpret_cast<Header*>(data_); }
   ThreadSlot* slot(uint32_t i) const {

@@ -520,7 +520,7 @@ std::string InFlight(os::SharedMemory* board) {
   scoreboard::Segment seg(board->data(), board->size());
   if (!seg.Valid()) return "";
   std::string out;
-  for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+  for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     scoreboard::ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
     if (scoreboard::Classify(snap.state) != scoreboard::ThreadClass::kActive) continue;
@@ -646,7 +646,7 @@ ThreadCounts CountThreads(const os::SharedMemory& board) {
   ThreadCounts c;
   scoreboard::Segment seg(board.data(), board.size());
   if (!seg.Valid()) return c;
-  c.max = seg.header()->thread_count;
+  c.max = seg.Threads();
   for (uint32_t t = 0; t < c.max; ++t) {
     const auto cls = scoreboard::Classify(
         static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed)));
@@ -1457,7 +1457,7 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
   Json threads = Json::array();
   scoreboard::Segment seg(w.board->data(), w.board->size());
   if (seg.Valid()) {
-    for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+    for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       scoreboard::ThreadSnapshot snap;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
       *served += snap.requests;  // also those of a thread that has exited since
