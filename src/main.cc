@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "os/shared_memory.h"
 #include "os/resource_limits.h"
 #include "os/sd_notify.h"
+#include "os/socket.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
 
@@ -148,6 +150,18 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
     struct stat st{};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   };
+  // Who the control socket serves besides root (SO_PEERCRED: the owner's
+  // uid, the group as primary gid): never a pool's user, whose PHP code
+  // could then reload, restart or stop tfpm (docs/security.md "Trust
+  // boundaries"). An owner or group that does not exist fails the start.
+  std::optional<uid_t> control_uid;
+  std::optional<gid_t> control_gid;
+  if (!cfg.daemon.control_socket_owner.empty()) {
+    if (auto uid = tfpm::os::UserId(cfg.daemon.control_socket_owner); uid.ok()) control_uid = *uid;
+  }
+  if (!cfg.daemon.control_socket_group.empty()) {
+    if (auto gid = tfpm::os::GroupId(cfg.daemon.control_socket_group); gid.ok()) control_gid = *gid;
+  }
   for (const auto& p : cfg.pools) {
     const std::string at = "pools." + p.name;
     if (!root) {
@@ -170,6 +184,14 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
         return fail(p.user_line, at + ".user",
                     p.user + " is root (uid " + std::to_string(id->uid) + ", gid " + std::to_string(id->gid) +
                         "): PHP would run as root; name another user or start tfpm with --allow-root (-R)");
+      }
+      const bool owner = control_uid && id->uid == *control_uid;
+      if (owner || (control_gid && id->gid == *control_gid)) {
+        return fail(p.user_line, at + ".user",
+                    p.user + " may use the control socket (it is daemon." +
+                        (owner ? "control_socket_owner" : "control_socket_group, as primary group") +
+                        "): PHP code of this pool could reload or stop tfpm; give the control socket another " +
+                        (owner ? "owner" : "group"));
       }
     }
     if (!p.chroot.empty()) {
