@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -162,6 +163,7 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
   if (!cfg.daemon.control_socket_group.empty()) {
     if (auto gid = tfpm::os::GroupId(cfg.daemon.control_socket_group); gid.ok()) control_gid = *gid;
   }
+  std::set<uid_t> pool_uids;
   for (const auto& p : cfg.pools) {
     const std::string at = "pools." + p.name;
     if (!root) {
@@ -185,6 +187,7 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
                     p.user + " is root (uid " + std::to_string(id->uid) + ", gid " + std::to_string(id->gid) +
                         "): PHP would run as root; name another user or start tfpm with --allow-root (-R)");
       }
+      pool_uids.insert(id->uid);
       const bool owner = control_uid && id->uid == *control_uid;
       if (owner || (control_gid && id->gid == *control_gid)) {
         return fail(p.user_line, at + ".user",
@@ -200,6 +203,25 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
         return fail(p.chroot_line, at + ".chdir",
                     p.chdir + " is not a directory inside the chroot (" + p.chroot + p.chdir + ")");
       }
+    }
+  }
+  // Pools under different users: whoever can connect to a pool's socket
+  // runs scripts as its user. A TCP socket, or a unix socket any user may
+  // write, lets the PHP code of the other pools in (docs/security.md
+  // "Trust boundaries").
+  if (pool_uids.size() >= 2) {
+    for (const auto& p : cfg.pools) {
+      auto address = tfpm::os::ParseListenAddress(p.listen);
+      if (!address.ok()) continue;  // reported when the socket is opened
+      const bool tcp = address->kind == tfpm::os::ListenAddress::Kind::kTcp;
+      if (!tcp && (p.listen_mode & 0002) == 0) continue;
+      warnings->push_back(tfpm::config::HideEnvironment(
+          cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".listen: " + p.listen +
+              (tcp ? " is a TCP socket" : " is writable by every user (listen_mode)") +
+              ": every local process, the PHP code of the other pools included, can send it requests and run "
+              "scripts as this pool's user; with pools under different users, use unix sockets only the web "
+              "server may open",
+          cfg.source, cfg.environment_used));
     }
   }
   return true;

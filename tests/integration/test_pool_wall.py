@@ -270,6 +270,25 @@ def test_a_pool_user_that_could_use_the_control_socket_is_refused(users):
     assert ok.returncode == 0, ok.stderr
 
 
+def test_a_socket_other_pools_can_reach_is_warned_about(users):
+    # Whoever connects to a pool's socket runs scripts as its user: a TCP
+    # socket, or a unix socket any user may write, is open to the PHP code
+    # of the other pools.
+    a_user, b_user = users
+    conf = ("daemon:\n  control_socket: {dir}/ctl.sock\npools:\n  www:\n    listen: 127.0.0.1:9071\n"
+            "    user: %s\n  b:\n    listen: {dir}/b.sock\n    listen_mode: \"%s\"\n    user: %s\n")
+    r = run_test(conf % (a_user.pw_name, "0666", b_user.pw_name))
+    assert r.returncode == 0, r.stderr
+    assert ("tfpm.yaml:4: pools.www.listen: 127.0.0.1:9071 is a TCP socket: every local process, the PHP code of "
+            "the other pools included, can send it requests and run scripts as this pool's user") in r.stderr, r.stderr
+    assert "tfpm.yaml:7: pools.b.listen: " in r.stderr and "is writable by every user (listen_mode)" in r.stderr
+    # One user for every pool, or b's socket closed to others: no warning for those.
+    same = run_test(conf % (a_user.pw_name, "0666", a_user.pw_name))
+    assert same.returncode == 0 and "WARNING" not in same.stderr, same.stderr
+    closed = run_test(conf % (a_user.pw_name, "0660", b_user.pw_name))
+    assert "pools.b.listen" not in closed.stderr and "pools.www.listen" in closed.stderr, closed.stderr
+
+
 def test_a_world_writable_control_socket_still_refuses_a_pool(tfpm_factory, users, probe):
     # An operator's control_socket_mode: "0666": connect() succeeds, but the
     # supervisor serves only root, its own uid and the configured
