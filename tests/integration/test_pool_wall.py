@@ -65,6 +65,13 @@ case 'scan':  // this process's writable memory: does it hold the string whose s
     }
     echo json_encode(['found' => $found, 'bytes' => $bytes]);
     break;
+case 'environ':  // the names in this process's initial environment (/proc/self/environ)
+    $names = [];
+    foreach (explode("\0", file_get_contents('/proc/self/environ')) as $kv) {
+        if ($kv !== '') $names[] = explode('=', $kv, 2)[0];
+    }
+    echo json_encode($names);
+    break;
 case 'open':
     echo json_encode(attempt(fn() => fopen($q['path'], $q['mode'] ?? 'r') !== false));
     break;
@@ -163,6 +170,21 @@ def test_a_worker_holds_no_other_pools_config(tfpm_factory, users, probe):
     # The config descriptor (fd 3) is closed once read: PHP does not see it.
     fds = ask(tfpm.sock, probe, do="fds")
     assert not any("tfpm-config" in (t or "") for t in fds.values()), fds
+
+
+def test_the_daemons_environment_is_wiped_from_a_cleared_worker(tfpm_factory, users, probe):
+    # Pool b takes a secret from the daemon's environment (${VAR}). Every
+    # worker starts with the daemon's environment; clear_env (the default)
+    # emptied what getenv() sees, but before, the bytes stayed in the
+    # process's initial environment: A's PHP read them in /proc/self/environ
+    # (dumpable) and found the secret in its memory.
+    ds = secret("d")
+    tfpm, _, _ = walled(tfpm_factory, users, process_dumpable=True, process_env={"WALL_DAEMON_SECRET": ds},
+                        b={"env": {"B_FROM_DAEMON": "${WALL_DAEMON_SECRET}"}, "process_dumpable": True})
+    names = ask(tfpm.sock, probe, do="environ")
+    assert "WALL_DAEMON_SECRET" not in names, names
+    assert not scan(tfpm.sock, probe, ds)["found"]
+    assert scan(str(tfpm.dir / "b.sock"), probe, ds)["found"]  # positive control: b's own env has it
 
 
 def socket_inode(path):
