@@ -205,6 +205,13 @@ def test_a_worker_holds_only_its_own_descriptors(tfpm_factory, users, probe):
     for path in (tfpm.ctl_sock, str(tfpm.dir / "b.sock")):
         assert f"socket:[{socket_inode(path)}]" not in targets, (path, fds)
     assert f"socket:[{socket_inode(tfpm.sock)}]" in targets  # positive control: its own listener
+    # PHP itself cannot open its process's descriptors by number: php://fd
+    # is for the CLI only, and ZTS PHP resolves /proc/self/fd/N as a path
+    # (to "/memfd:... (deleted)"). The notify socket and the scoreboard are
+    # out of a script's reach unless it runs native code.
+    for path in ("php://fd/4", "php://fd/5", "/proc/self/fd/4", "/proc/self/fd/5"):
+        r = ask(tfpm.sock, probe, do="open", path=path, mode="r+")
+        assert not r["ok"], (path, r)
     # Shared memory is memfds (the scoreboard segments) and anonymous
     # mappings: nothing under /dev/shm, nor a SysV segment, that a pool's
     # user could open by name.
