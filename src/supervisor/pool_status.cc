@@ -167,7 +167,7 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
       const double cpu = !running && s.last_duration_us > 0
                              ? static_cast<double>(s.last_cpu_us) / static_cast<double>(s.last_duration_us) * 100.0
                              : 0.0;
-      procs.push_back(json{{"pid", h->pid},
+      procs.push_back(json{{"pid", seg.Pid()},
                            {"thread", t},
                            {"state", std::string(scoreboard::ThreadStateName(s.state))},
                            {"start_time", s.start_us / 1000000},

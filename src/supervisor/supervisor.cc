@@ -1426,7 +1426,7 @@ std::vector<scoreboard::Segment> Supervisor::PoolSegments(const std::string& poo
   std::vector<scoreboard::Segment> out;
   for (const auto& [pid, w] : workers_) {
     if (w->pool != pool || !w->board) continue;
-    scoreboard::Segment seg(w->board->data(), w->board->size());
+    scoreboard::Segment seg(w->board->data(), w->board->size(), w->pid);
     if (seg.Valid()) out.push_back(seg);
   }
   return out;

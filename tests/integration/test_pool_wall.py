@@ -112,6 +112,12 @@ case 'flip':  // this process's own scoreboard segment, rewritten while the supe
     fseek($f, $at); fwrite($f, pack('V', $n));
     echo json_encode(['threads' => $n, 'flips' => $flips]);
     break;
+case 'setpid':  // the pid this process's scoreboard segment names (dumpable: /proc/self/mem)
+    preg_match('/^([0-9a-f]+)-[0-9a-f]+ rw-s .*memfd:tfpm-scoreboard/m', file_get_contents('/proc/self/maps'), $m);
+    $f = fopen('/proc/self/mem', 'r+b');
+    fseek($f, hexdec($m[1]) + 12);  // magic, version, thread_count, pid
+    echo json_encode(['ok' => fwrite($f, pack('V', (int)$q['pid'])) === 4]);
+    break;
 case 'status':  // fpm_get_status() of this pool
     echo json_encode(fpm_get_status());
     break;
@@ -341,15 +347,19 @@ def status_page(sock, query):
 
 
 def test_a_pools_status_page_shows_only_its_own_requests(tfpm_factory, users, probe):
-    tfpm, _, _ = walled(tfpm_factory, users, status_path="/status", b={"status_path": "/status"})
+    tfpm, _, _ = walled(tfpm_factory, users, status_path="/status", process_dumpable=True,
+                        b={"status_path": "/status"})
     b_sock = str(tfpm.dir / "b.sock")
+    # A's PHP names B's worker in its own segment: the page shows the pid
+    # the supervisor started, not that one (before: B's pid on A's page).
+    (b_pid,) = pool_pids(tfpm, "b")
+    assert ask(tfpm.sock, probe, do="setpid", pid=b_pid) == {"ok": True}
     marker = f"wallmarker{secrets.token_hex(8)}"
     # B's request, on B's page while it runs.
     slow = threading.Thread(target=fcgi.request, args=(b_sock, SLEEP), kwargs={"query": f"ms=2000&{marker}=1"},
                             daemon=True)
     slow.start()
     wait_until(lambda: marker in status_page(b_sock, "full&json"), 5 * SLOW, what="b's request on b's page")
-    (b_pid,) = pool_pids(tfpm, "b")
     a_page = json.loads(status_page(tfpm.sock, "full&json"))
     assert a_page["pool"] == "www", a_page
     assert marker not in json.dumps(a_page)

@@ -57,6 +57,22 @@ TEST_CASE("Threads() is the slot count only when that many slots fit") {
   CHECK(scoreboard::Segment(g.seg().header(), sizeof(scoreboard::Header) - 1).Threads() == 0);
 }
 
+// Before: the status page showed the pid the segment names, which the
+// worker writes: pool A could put pool B's pid on its own page.
+TEST_CASE("the status page shows the pid the supervisor knows, not the one the segment names") {
+  GuardedSegment g;
+  g.seg().header()->pid = 999;  // another pool's process
+  PoolInfo info;
+  info.name = "www";
+  const scoreboard::Segment known(g.seg().header(), sizeof(scoreboard::Header) +
+                                                        g.threads() * sizeof(scoreboard::ThreadSlot), 100);
+  auto status = PoolStatus(info, PoolCounters{}, {known}, ListenQueue{}, true, 2'000'000);
+  REQUIRE(status["processes"].size() == g.threads());
+  for (const auto& row : status["processes"]) CHECK(row["pid"] == 100);
+  CHECK(known.Pid() == 100);
+  CHECK(g.seg().Pid() == 999);  // a reader that does not know: the header's
+}
+
 // Before: the readers checked the count in Valid(), then read it again on
 // every turn of their loop; a worker flipping it between a valid value and
 // 0xffffffff made the supervisor read past the mapping (SIGSEGV: the root
