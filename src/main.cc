@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "os/shared_memory.h"
 #include "os/resource_limits.h"
 #include "os/sd_notify.h"
+#include "os/socket.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
 
@@ -148,6 +151,19 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
     struct stat st{};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   };
+  // Who the control socket serves besides root (SO_PEERCRED: the owner's
+  // uid, the group as primary gid): never a pool's user, whose PHP code
+  // could then reload, restart or stop tfpm (docs/security.md "Trust
+  // boundaries"). An owner or group that does not exist fails the start.
+  std::optional<uid_t> control_uid;
+  std::optional<gid_t> control_gid;
+  if (!cfg.daemon.control_socket_owner.empty()) {
+    if (auto uid = tfpm::os::UserId(cfg.daemon.control_socket_owner); uid.ok()) control_uid = *uid;
+  }
+  if (!cfg.daemon.control_socket_group.empty()) {
+    if (auto gid = tfpm::os::GroupId(cfg.daemon.control_socket_group); gid.ok()) control_gid = *gid;
+  }
+  std::set<uid_t> pool_uids;
   for (const auto& p : cfg.pools) {
     const std::string at = "pools." + p.name;
     if (!root) {
@@ -171,6 +187,15 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
                     p.user + " is root (uid " + std::to_string(id->uid) + ", gid " + std::to_string(id->gid) +
                         "): PHP would run as root; name another user or start tfpm with --allow-root (-R)");
       }
+      pool_uids.insert(id->uid);
+      const bool owner = control_uid && id->uid == *control_uid;
+      if (owner || (control_gid && id->gid == *control_gid)) {
+        return fail(p.user_line, at + ".user",
+                    p.user + " may use the control socket (it is daemon." +
+                        (owner ? "control_socket_owner" : "control_socket_group, as primary group") +
+                        "): PHP code of this pool could reload or stop tfpm; give the control socket another " +
+                        (owner ? "owner" : "group"));
+      }
     }
     if (!p.chroot.empty()) {
       if (!is_dir(p.chroot)) return fail(p.chroot_line, at + ".chroot", p.chroot + ": not a directory");
@@ -178,6 +203,25 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
         return fail(p.chroot_line, at + ".chdir",
                     p.chdir + " is not a directory inside the chroot (" + p.chroot + p.chdir + ")");
       }
+    }
+  }
+  // Pools under different users: whoever can connect to a pool's socket
+  // runs scripts as its user. A TCP socket, or a unix socket any user may
+  // write, lets the PHP code of the other pools in (docs/security.md
+  // "Trust boundaries").
+  if (pool_uids.size() >= 2) {
+    for (const auto& p : cfg.pools) {
+      auto address = tfpm::os::ParseListenAddress(p.listen);
+      if (!address.ok()) continue;  // reported when the socket is opened
+      const bool tcp = address->kind == tfpm::os::ListenAddress::Kind::kTcp;
+      if (!tcp && (p.listen_mode & 0002) == 0) continue;
+      warnings->push_back(tfpm::config::HideEnvironment(
+          cfg.source + ":" + std::to_string(p.line) + ": pools." + p.name + ".listen: " + p.listen +
+              (tcp ? " is a TCP socket" : " is writable by every user (listen_mode)") +
+              ": every local process, the PHP code of the other pools included, can send it requests and run "
+              "scripts as this pool's user; with pools under different users, use unix sockets only the web "
+              "server may open",
+          cfg.source, cfg.environment_used));
     }
   }
   return true;

@@ -218,8 +218,9 @@ Status Convert(const Raw& in, std::string_view source, const std::string& path, 
   return Error(source, out.line, path, "unsupported YAML node");
 }
 
-Result<Config> Load(std::string_view text, std::string_view source_name,
-                    std::vector<std::pair<std::string, std::string>>* environment_used) {
+// The document's tree; nullopt for no document (empty or comments only).
+// Throws YAML::Exception on a syntax error.
+Result<std::optional<Raw>> Parse(std::string_view text, std::string_view source_name) {
   if (text.size() > kMaxConfigBytes) {
     return Error(source_name, 1, "", "larger than " + std::to_string(kMaxConfigBytes) + " bytes");
   }
@@ -235,10 +236,17 @@ Result<Config> Load(std::string_view text, std::string_view source_name,
   } catch (const Refused& r) {
     return r.status;
   }
+  return std::move(builder.root);
+}
+
+Result<Config> Load(std::string_view text, std::string_view source_name,
+                    std::vector<std::pair<std::string, std::string>>* environment_used) {
+  auto parsed = Parse(text, source_name);
+  if (!parsed.ok()) return parsed.status();
   Node root;  // no document (empty or comments only): kNull on line 1
-  if (builder.root) {
+  if (const std::optional<Raw>& raw = *parsed) {
     t_environment_used = environment_used;
-    Status s = Convert(*builder.root, source_name, "", 1, root);
+    Status s = Convert(*raw, source_name, "", 1, root);
     t_environment_used = nullptr;
     if (!s.ok()) return s;
   }
@@ -246,6 +254,120 @@ Result<Config> Load(std::string_view text, std::string_view source_name,
   if (config.ok()) config->environment_used = *environment_used;
   return config;
 }
+
+// Writes a Raw tree back as block-style YAML that parses to the same tree:
+// the same scalars (plain ones stay plain, so "true" and "8" keep their
+// meaning; every other one is double-quoted), the same order. Each key and
+// sequence item is written on its line in the original where the output has
+// not passed it yet (block style: always), so line numbers in messages about
+// the text still point into the operator's file.
+class BlockEmitter {
+ public:
+  std::string Take() && {
+    if (!out_.empty() && out_.back() != '\n') out_ += '\n';
+    return std::move(out_);
+  }
+
+  void Document(const Raw& root) {
+    if (root.type == Raw::Type::kMapping && !root.children.empty()) {
+      Members(root, 0, nullptr, "");
+    } else {
+      StartLine(root.line, 0);
+      out_ += Inline(root);
+    }
+  }
+
+  // The members of mapping `m`; under `filter_key` (a member of the root),
+  // only the member of that mapping whose key is `keep`.
+  void Members(const Raw& m, int indent, const char* filter_key, std::string_view keep) {
+    for (size_t i = 0; i + 1 < m.children.size(); i += 2) {
+      const Raw& key = m.children[i];
+      const Raw& value = m.children[i + 1];
+      StartLine(key.line, indent);
+      out_ += key.type == Raw::Type::kScalar ? Scalar(key) : "~";
+      out_ += ':';
+      const bool filtered = filter_key != nullptr && key.type == Raw::Type::kScalar && key.text == filter_key &&
+                            value.type == Raw::Type::kMapping;
+      if (filtered) {
+        bool any = false;
+        for (size_t j = 0; j + 1 < value.children.size(); j += 2) {
+          const Raw& pool = value.children[j];
+          if (pool.type != Raw::Type::kScalar || pool.text != keep) continue;
+          StartLine(pool.line, indent + 2);
+          out_ += Scalar(pool) + ':';
+          Value(value.children[j + 1], indent + 2);
+          any = true;
+        }
+        if (!any) out_ += " {}";
+      } else {
+        Value(value, indent);
+      }
+    }
+  }
+
+ private:
+  // The value of a member or item whose key (or "-") was just written at
+  // `indent`.
+  void Value(const Raw& v, int indent) {
+    if (v.type == Raw::Type::kMapping && !v.children.empty()) {
+      Members(v, indent + 2, nullptr, "");
+    } else if (v.type == Raw::Type::kSequence && !v.children.empty()) {
+      for (const Raw& item : v.children) {
+        StartLine(item.line, indent + 2);
+        out_ += '-';
+        Value(item, indent + 2);
+      }
+    } else {
+      out_ += ' ';
+      out_ += Inline(v);
+    }
+  }
+  static std::string Inline(const Raw& v) {
+    switch (v.type) {
+      case Raw::Type::kNull: return "~";
+      case Raw::Type::kScalar: return Scalar(v);
+      case Raw::Type::kSequence: return "[]";
+      case Raw::Type::kMapping: return "{}";
+    }
+    return "~";
+  }
+  // A plain scalar came from a plain scalar of the file, valid in some
+  // context; block context accepts all of them except those that folded a
+  // line break into their text.
+  static std::string Scalar(const Raw& s) {
+    if (s.tag == "?" && !s.text.empty() && s.text.find('\n') == std::string::npos &&
+        s.text.front() != ' ' && s.text.back() != ' ') {
+      return s.text;
+    }
+    std::string q = "\"";
+    for (unsigned char c : s.text) {
+      if (c == '"' || c == '\\') {
+        q += '\\';
+        q += static_cast<char>(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        q += "\\x";
+        q += kHex[c >> 4];
+        q += kHex[c & 15];
+      } else {
+        q += static_cast<char>(c);  // UTF-8 passes as it is
+      }
+    }
+    return q + '"';
+  }
+  void StartLine(int line, int indent) {
+    if (!out_.empty()) NewLine();
+    while (line_ < line) NewLine();
+    out_.append(static_cast<size_t>(indent), ' ');
+  }
+  void NewLine() {
+    out_ += '\n';
+    ++line_;
+  }
+
+  std::string out_;
+  int line_ = 1;
+};
 
 }  // namespace
 
@@ -271,6 +393,31 @@ Result<Config> LoadConfigFile(const std::string& path) {
   auto contents = os::ReadRegularFile(path, kMaxConfigBytes);
   if (!contents.ok()) return contents.status();
   return LoadConfigString(*contents, path);
+}
+
+Result<std::string> PoolConfigText(std::string_view text, std::string_view source_name, std::string_view pool) {
+  try {
+    auto parsed = Parse(text, source_name);
+    if (!parsed.ok()) return parsed.status();
+    const std::optional<Raw>& root = *parsed;
+    bool found = false;
+    if (root && root->type == Raw::Type::kMapping) {
+      for (size_t i = 0; i + 1 < root->children.size(); i += 2) {
+        const Raw& key = root->children[i];
+        const Raw& pools = root->children[i + 1];
+        if (key.type != Raw::Type::kScalar || key.text != "pools" || pools.type != Raw::Type::kMapping) continue;
+        for (size_t j = 0; j + 1 < pools.children.size(); j += 2) {
+          found = found || (pools.children[j].type == Raw::Type::kScalar && pools.children[j].text == pool);
+        }
+      }
+    }
+    if (!found) return Status::NotFound(std::string(source_name) + ": no pool " + std::string(pool));
+    BlockEmitter emitter;
+    emitter.Members(*root, 0, "pools", pool);
+    return std::move(emitter).Take();
+  } catch (const YAML::Exception& e) {
+    return Error(source_name, LineOf(e.mark, 1), "", e.msg);
+  }
 }
 
 }  // namespace tfpm::config

@@ -27,4 +27,15 @@ Result<Config> LoadConfigString(std::string_view text, std::string_view source_n
 // refused without being read (os::ReadRegularFile).
 Result<Config> LoadConfigFile(const std::string& path);
 
+// The config a worker of pool `pool` is handed (docs/security.md "Trust
+// boundaries"): `text` with every other pool left out, so that a pool's
+// worker, and the PHP code it runs, never holds another pool's settings
+// (its `env` may carry secrets). Everything else stays as written: the
+// daemon and php sections, ${VAR} unexpanded (the worker expands it as
+// before), scalars plain or quoted as they were; each kept key stays on its
+// line (block style), so messages still name the operator's lines.
+// `text` must be a config LoadConfigString() accepted; NotFound if it has
+// no pool `pool`.
+Result<std::string> PoolConfigText(std::string_view text, std::string_view source_name, std::string_view pool);
+
 }  // namespace tfpm::config

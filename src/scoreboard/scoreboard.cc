@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "base/utf8.h"
 
@@ -71,8 +72,14 @@ void Segment::Initialize(uint32_t threads, int32_t pid, int64_t start_time_us) {
 bool Segment::Valid() const {
   if (size_ < sizeof(Header)) return false;
   const Header* h = header();
-  return h->magic.load(std::memory_order_acquire) == kMagic && h->version == kVersion &&
-         SegmentSize(h->thread_count) <= size_;
+  const uint32_t n = std::atomic_ref<uint32_t>(header()->thread_count).load(std::memory_order_relaxed);
+  return h->magic.load(std::memory_order_acquire) == kMagic && h->version == kVersion && SegmentSize(n) <= size_;
+}
+
+uint32_t Segment::Threads() const {
+  if (size_ < sizeof(Header)) return 0;
+  const uint32_t n = std::atomic_ref<uint32_t>(header()->thread_count).load(std::memory_order_relaxed);
+  return SegmentSize(n) <= size_ ? n : 0;
 }
 
 int64_t ThreadCpuNanos() {

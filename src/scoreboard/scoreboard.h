@@ -124,14 +124,26 @@ inline size_t SegmentSize(uint32_t threads) { return sizeof(Header) + threads * 
 // A view over a mapped segment. Cheap to copy; does not own the memory.
 class Segment {
  public:
-  Segment(void* data, size_t size) : data_(static_cast<char*>(data)), size_(size) {}
+  // `owner`: the pid of the process the segment belongs to as the reader
+  // knows it (the supervisor: the worker it started); 0 = take the header's.
+  Segment(void* data, size_t size, int32_t owner = 0)
+      : data_(static_cast<char*>(data)), size_(size), owner_(owner) {}
 
   // Writer side (the worker): once, before threads start.
   void Initialize(uint32_t threads, int32_t pid, int64_t start_time_us);
   // Reader side: false if the header is not a valid segment of this size.
   bool Valid() const;
+  // Reader side: the number of thread slots, read once; 0 unless that many
+  // fit in the mapping. The worker, and the PHP code it runs, can write its
+  // segment at any moment (docs/security.md "Trust boundaries"): readers
+  // loop up to this value, never up to header()->thread_count, which may
+  // change between Valid() and the next read.
+  uint32_t Threads() const;
 
   Header* header() const { return reinterpret_cast<Header*>(data_); }
+  // The process's pid: `owner` when given, never what a worker wrote about
+  // itself (it could name another pool's process on its status page).
+  int32_t Pid() const { return owner_ != 0 ? owner_ : header()->pid; }
   ThreadSlot* slot(uint32_t i) const {
     return reinterpret_cast<ThreadSlot*>(data_ + sizeof(Header)) + i;
   }
@@ -139,6 +151,7 @@ class Segment {
  private:
   char* data_;
   size_t size_;
+  int32_t owner_;
 };
 
 // Writer helpers for one slot (called by its own thread only).

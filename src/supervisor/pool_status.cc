@@ -83,7 +83,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   retired_terminated += h->terminated_requests.load(std::memory_order_relaxed);
   retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
-  for (uint32_t t = 0; t < h->thread_count; ++t) {
+  for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
     retired_requests += snap.requests;
@@ -115,7 +115,7 @@ ListenQueue ReadListenQueue(int fd) {
 Occupancy CountThreads(const std::vector<scoreboard::Segment>& segments) {
   Occupancy o;
   for (const scoreboard::Segment& seg : segments) {
-    for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+    for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       ThreadSnapshot snap;
       bool idle = false;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap) || !Counted(snap.state, &idle)) continue;
@@ -149,7 +149,7 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
     terminated += h->terminated_requests.load(std::memory_order_relaxed);
     rejected += h->rejected_requests.load(std::memory_order_relaxed);
     for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
-    for (uint32_t t = 0; t < h->thread_count; ++t) {
+    for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       ThreadSnapshot s;
       if (!scoreboard::ReadSlot(*seg.slot(t), &s)) continue;
       accepted += s.requests;
@@ -167,7 +167,7 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
       const double cpu = !running && s.last_duration_us > 0
                              ? static_cast<double>(s.last_cpu_us) / static_cast<double>(s.last_duration_us) * 100.0
                              : 0.0;
-      procs.push_back(json{{"pid", h->pid},
+      procs.push_back(json{{"pid", seg.Pid()},
                            {"thread", t},
                            {"state", std::string(scoreboard::ThreadStateName(s.state))},
                            {"start_time", s.start_us / 1000000},

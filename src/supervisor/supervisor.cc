@@ -76,6 +76,20 @@ void MakeParentDir(const std::string& path) {
   ::mkdir(dir.c_str(), 0755);
 }
 
+// Each pool's config text (config::PoolConfigText) of `config`, loaded from
+// `text`.
+Result<std::map<std::string, std::string>> PoolTexts(const config::Config& config, const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& pc : config.pools) {
+    auto t = config::PoolConfigText(text, config.source, pc.name);
+    if (!t.ok()) {
+      return Status::InvalidArgument("pool " + pc.name + ": its config for the workers: " + t.status().message());
+    }
+    out.emplace(pc.name, std::move(t.value()));
+  }
+  return out;
+}
+
 }  // namespace
 
 Supervisor::Listener::~Listener() {
@@ -114,9 +128,9 @@ Status Supervisor::Start() {
     if (!pid.ok()) return pid.status();
     pid_file_.emplace(std::move(pid.value()));
   }
-  auto cfg_fd = os::MemfdWithContents("tfpm-config", options_.config_text);
-  if (!cfg_fd.ok()) return cfg_fd.status();
-  config_fd_ = std::move(cfg_fd.value());
+  auto texts = PoolTexts(config_, options_.config_text);
+  if (!texts.ok()) return texts.status();
+  pool_texts_ = std::move(texts.value());
   if (config_.daemon.error_log == "stderr") {
     log_fd_.Reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
   } else {
@@ -243,6 +257,11 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
     return Status::Aborted("pool " + pool.config.name + ": process_max (" +
                            std::to_string(config_.daemon.process_max) + ") worker processes are running");
   }
+  // The pool's own config bytes (docs/security.md "Trust boundaries").
+  const auto text = pool_texts_.find(pool.config.name);
+  if (text == pool_texts_.end()) return Status::InvalidArgument("pool " + pool.config.name + ": no config text");
+  auto config_fd = os::MemfdWithContents("tfpm-config", text->second);
+  if (!config_fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + config_fd.status().message());
   auto w = std::make_unique<Worker>();
   w->pool = pool.config.name;
   w->slot = slot_index;
@@ -262,7 +281,7 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   os::SpawnSpec spec;
   spec.executable = options_.worker_executable;
   spec.parent_death_signal = SIGTERM;
-  spec.fds = {{config_fd_.get(), wc::kConfigFd},
+  spec.fds = {{config_fd->get(), wc::kConfigFd},
               {child_notify.get(), wc::kNotifyFd},
               {w->board->fd(), wc::kScoreboardFd},
               {pool.listener->fd.get(), wc::kListenFd}};
@@ -522,7 +541,7 @@ std::string InFlight(os::SharedMemory* board) {
   scoreboard::Segment seg(board->data(), board->size());
   if (!seg.Valid()) return "";
   std::string out;
-  for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+  for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     scoreboard::ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
     if (scoreboard::Classify(snap.state) != scoreboard::ThreadClass::kActive) continue;
@@ -648,7 +667,7 @@ ThreadCounts CountThreads(const os::SharedMemory& board) {
   ThreadCounts c;
   scoreboard::Segment seg(board.data(), board.size());
   if (!seg.Valid()) return c;
-  c.max = seg.header()->thread_count;
+  c.max = seg.Threads();
   for (uint32_t t = 0; t < c.max; ++t) {
     const auto cls = scoreboard::Classify(
         static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed)));
@@ -1031,8 +1050,8 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
     next.push_back(std::move(pool));
     replaced.push_back(pc.name);
   }
-  auto cfg_fd = os::MemfdWithContents("tfpm-config", text);
-  if (!cfg_fd.ok()) return cfg_fd.status();
+  auto texts = PoolTexts(config, text);
+  if (!texts.ok()) return texts.status();
 
   Transition t;
   t.generation = generation;
@@ -1048,7 +1067,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
   }
   t.old_config = std::move(config_);
   t.old_text = std::move(options_.config_text);
-  t.old_config_fd = std::move(config_fd_);
+  t.old_pool_texts = std::move(pool_texts_);
   t.started_at = clock_->Now();
   t.deadline = t.started_at + kTransitionTimeout;
   if (waiting_client != nullptr) t.waiting.push_back(std::move(*waiting_client));
@@ -1057,7 +1076,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
   generation_ = generation;
   config_ = std::move(config);
   options_.config_text = std::move(text);
-  config_fd_ = std::move(cfg_fd.value());
+  pool_texts_ = std::move(texts.value());
   pools_ = std::move(next);
   const auto since_boot = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now().time_since_epoch());
@@ -1172,7 +1191,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
   generation_ = t.generation - 1;
   config_ = std::move(t.old_config);
   options_.config_text = std::move(t.old_text);
-  config_fd_ = std::move(t.old_config_fd);
+  pool_texts_ = std::move(t.old_pool_texts);
   log::Error("{} failed, rolled back; the previous generation keeps serving: {}", t.what, why);
   if (stop_mode_ == StopMode::kNone) Notify("READY=1\nSTATUS=serving (reload failed)");
   for (os::UniqueFd& fd : t.waiting) Reply(fd, control::ErrorReply(t.what + " failed: " + why));
@@ -1409,7 +1428,7 @@ std::vector<scoreboard::Segment> Supervisor::PoolSegments(const std::string& poo
   std::vector<scoreboard::Segment> out;
   for (const auto& [pid, w] : workers_) {
     if (w->pool != pool || !w->board) continue;
-    scoreboard::Segment seg(w->board->data(), w->board->size());
+    scoreboard::Segment seg(w->board->data(), w->board->size(), w->pid);
     if (seg.Valid()) out.push_back(seg);
   }
   return out;
@@ -1459,7 +1478,7 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
   Json threads = Json::array();
   scoreboard::Segment seg(w.board->data(), w.board->size());
   if (seg.Valid()) {
-    for (uint32_t t = 0; t < seg.header()->thread_count; ++t) {
+    for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       scoreboard::ThreadSnapshot snap;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
       *served += snap.requests;  // also those of a thread that has exited since

@@ -167,7 +167,7 @@ class Supervisor {
     std::vector<Pool> old_pools;          // pools_ before, to roll back
     config::Config old_config;
     std::string old_text;
-    os::UniqueFd old_config_fd;
+    std::map<std::string, std::string> old_pool_texts;
     std::vector<pid_t> old_pids;          // drained once the new ones are ready
     os::TimePoint started_at;
     os::TimePoint deadline;
@@ -294,7 +294,10 @@ class Supervisor {
   std::optional<os::SignalFd> signals_;
   std::optional<os::PidFile> pid_file_;
   os::UniqueFd control_fd_;
-  os::UniqueFd config_fd_;   // sealed memfd with config_text
+  // Per pool, the config text its workers are handed (sealed memfd at
+  // kConfigFd): config_text with the other pools left out
+  // (config::PoolConfigText), so no worker holds another pool's `env`.
+  std::map<std::string, std::string> pool_texts_;
   // The workers' error log (base/worker_contract.h kLogFd): a dup of our
   // stderr when error_log is stderr, else the error_log file opened for
   // appending (replaced in place by reopen-logs).

@@ -130,8 +130,20 @@ log::Level ToLogLevel(config::LogLevel l) {
 
 // php-fpm's clear_env: PHP sees only the pool's env entries; with a pool
 // user, USER and HOME are that user's unless `env` sets them (php-fpm).
+// clearenv() only forgets the variables: their bytes stay where they were,
+// most of them in the initial environment the kernel placed on the stack
+// (/proc/self/environ) — the daemon's whole environment, values meant for
+// another pool's `env` (${VAR}) included. They are overwritten with zeros
+// (docs/security.md "Trust boundaries"). Nothing holds on to them: what
+// the worker needs from its environment (PHP_INI_SCAN_DIR, the config's
+// ${VAR}) was read before this point, and copied.
 void ApplyEnvironment(const config::PoolConfig& pool, const std::optional<os::Identity>& user) {
-  if (pool.clear_env) ::clearenv();
+  if (pool.clear_env) {
+    std::vector<char*> strings;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) strings.push_back(*e);
+    ::clearenv();
+    for (char* s : strings) std::memset(s, 0, std::strlen(s));
+  }
   for (const auto& [k, v] : pool.env) ::setenv(k.c_str(), v.c_str(), 1);
   if (!user) return;
   auto set = [&pool](const char* name, const std::string& value) {
