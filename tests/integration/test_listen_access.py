@@ -106,6 +106,28 @@ def test_allowed_clients_on_a_dual_stack_listener(tfpm_factory):
     assert "client ::1 is not in listen_allowed_clients" in tfpm.log_text()
 
 
+def test_a_failed_pool_refuses_unlisted_clients_too(tfpm_factory):
+    # While no worker stays up the supervisor answers the pool's
+    # connections with 503 itself; the list holds there as well.
+    from test_crash_loop import CLASSIC, crasher_pool, pool_pids
+    import signal
+    port = free_port()
+    tfpm = tfpm_factory(**crasher_pool("{dir}/crash", processes=1, threads=2, failure_threshold=3,
+                                       failure_window="2s"),
+                        listen=f"127.0.0.1:{port}", listen_allowed_clients=["127.0.0.1"])
+    r = fcgi.request(("127.0.0.1", port), CLASSIC)
+    assert r.status == 200, r
+    (tfpm.dir / "crash").write_text("")
+    os.kill(pool_pids(tfpm)[0], signal.SIGKILL)
+    wait_until(lambda: tfpm.status()["pools"][0]["health"]["state"] == "failed", 30 * SLOW,
+               what="the pool to be marked failed")
+    before = limits(tfpm)["clients_refused"]
+    for _ in range(10):
+        assert refused_from("127.0.0.1", port, "127.0.0.2")
+    wait_until(lambda: limits(tfpm)["clients_refused"] >= before + 10, 10 * SLOW, what="clients_refused + 10")
+    assert "[pool www] connection refused: client 127.0.0.2 is not in listen_allowed_clients" in tfpm.log_text()
+
+
 def test_allowed_clients_config_errors_name_the_place(tfpm_factory):
     t = tfpm_factory(listen="127.0.0.1:9", listen_allowed_clients=["127.0.0.1", "10.0.0.1/8"], wait_ready=False)
     assert t.wait_exit(10 * SLOW) != 0
