@@ -226,6 +226,7 @@ def fs_tree():
     (d / "app" / "fs.php").write_text(FS)
     (d / "app" / "inside.txt").write_text("inside\n")
     (d / "data").mkdir()
+    (d / "open").mkdir()  # mode 0777 below, outside every rule
     (d / "outside.txt").write_text("outside\n")
     for p in d.rglob("*"):
         p.chmod(0o777 if p.is_dir() else 0o644)
@@ -260,6 +261,41 @@ def test_confine_limits_php_to_read_and_write_paths(tfpm_factory, fs_tree):
     # The implicit paths PHP needs still work: /dev/urandom, /dev/null.
     assert fs(tfpm, fs_tree, "read", "/proc/self/status")["ok"]
     assert fs(tfpm, fs_tree, "write", "/dev/null")["ok"]
+
+
+WORKER_FS = r"""<?php
+while (tfpm_handle_request(function () {
+    $op = $_GET['op']; $f = $_GET['f'];
+    $r = $op === 'read' ? @file_get_contents($f) : @file_put_contents($f, 'w');
+    $e = error_get_last();
+    error_clear_last();
+    echo json_encode(['ok' => $r !== false, 'error' => $e['message'] ?? '']);
+})) {}
+"""
+
+
+@pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")
+def test_confine_holds_in_worker_mode_and_for_the_pools_user(tfpm_factory, fs_tree):
+    # A worker script (mode: worker) running as an unprivileged pool user.
+    app = fs_tree / "app" / "worker.php"
+    app.write_text(WORKER_FS)
+    app.chmod(0o644)
+    tfpm = tfpm_factory(mode="worker", worker={"script": str(app)}, user="nobody",
+                        confine={"read": [str(fs_tree / "app")], "write": [str(fs_tree / "data")]},
+                        processes=1, threads=2)
+
+    def call(op, path):
+        r = fcgi.request(tfpm.sock, str(app), query=f"op={op}&f={path}")
+        assert r.status == 200, r
+        return json.loads(r.body)
+
+    assert call("read", fs_tree / "app" / "inside.txt")["ok"]
+    out = call("read", fs_tree / "outside.txt")  # mode 0644: DAC would allow it
+    assert not out["ok"] and "Permission denied" in out["error"], out
+    assert call("write", fs_tree / "data" / "w.txt")["ok"]
+    out = call("write", fs_tree / "open" / "w.txt")  # mode 0777: DAC would allow it
+    assert not out["ok"] and "Permission denied" in out["error"], out
+    assert not (fs_tree / "open" / "w.txt").exists()
 
 
 def test_without_confine_the_same_script_reads_everything(tfpm_factory, fs_tree):
