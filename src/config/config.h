@@ -143,6 +143,7 @@ struct PoolConfig {
   bool process_dumpable = false;       // PR_SET_DUMPABLE after the user switch (core dumps, ptrace)
   std::optional<int> process_priority; // nice value -19..20 (root only); unset = the daemon's
   int user_line = 0, chroot_line = 0;  // lines of those keys, for later messages (0 = not set)
+  int acl_users_line = 0, acl_groups_line = 0;  // likewise, listen_acl_users / listen_acl_groups
   // Kernel-enforced filesystem confinement (Landlock), applied by each
   // worker after the user switch and before PHP's MINIT (docs/security.md
   // "Filesystem confinement"): PHP may then read only under `read` (and

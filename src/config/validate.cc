@@ -838,6 +838,8 @@ Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path
   }
   if (const Seen* user = FindSeen(seen, "user")) pool.user_line = user->line;
   if (const Seen* chroot = FindSeen(seen, "chroot")) pool.chroot_line = chroot->line;
+  if (const Seen* acl = FindSeen(seen, "listen_acl_users")) pool.acl_users_line = acl->line;
+  if (const Seen* acl = FindSeen(seen, "listen_acl_groups")) pool.acl_groups_line = acl->line;
   if (Status s = CheckListenAccess(pool, seen, path, ctx); !s.ok()) return s;
   if (const Seen* confine = FindSeen(seen, "confine")) {
     pool.confine.enabled = true;

@@ -28,13 +28,13 @@ bool NumericId(const std::string& s, unsigned* out) {
 Result<uid_t> ResolveUser(const std::string& name) {
   if (passwd* pw = ::getpwnam(name.c_str())) return pw->pw_uid;
   if (unsigned id = 0; NumericId(name, &id)) return static_cast<uid_t>(id);
-  return Status::InvalidArgument("listen_acl_users: no such user " + name);
+  return Status::InvalidArgument("no such user " + name);
 }
 
 Result<gid_t> ResolveGroup(const std::string& name) {
   if (group* gr = ::getgrnam(name.c_str())) return gr->gr_gid;
   if (unsigned id = 0; NumericId(name, &id)) return static_cast<gid_t>(id);
-  return Status::InvalidArgument("listen_acl_groups: no such group " + name);
+  return Status::InvalidArgument("no such group " + name);
 }
 
 Status AddEntry(acl_t* acl, acl_tag_t tag, const void* qualifier, const std::string& who) {
@@ -51,6 +51,14 @@ Status AddEntry(acl_t* acl, acl_tag_t tag, const void* qualifier, const std::str
 
 }  // namespace
 
+Status CheckAclNames(const std::vector<std::string>& names, bool groups) {
+  for (const std::string& n : names) {
+    Status st = groups ? ResolveGroup(n).status() : ResolveUser(n).status();
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status GrantReadWrite(int file, const std::vector<std::string>& users, const std::vector<std::string>& groups) {
   const std::string path = "/proc/self/fd/" + std::to_string(file);
   acl_t acl = acl_get_file(path.c_str(), ACL_TYPE_ACCESS);
@@ -58,12 +66,12 @@ Status GrantReadWrite(int file, const std::vector<std::string>& users, const std
   AclGuard guard{&acl};
   for (const std::string& u : users) {
     auto uid = ResolveUser(u);
-    if (!uid.ok()) return uid.status();
+    if (!uid.ok()) return Status::InvalidArgument("listen_acl_users: " + uid.status().message());
     if (Status st = AddEntry(&acl, ACL_USER, &uid.value(), "user " + u); !st.ok()) return st;
   }
   for (const std::string& g : groups) {
     auto gid = ResolveGroup(g);
-    if (!gid.ok()) return gid.status();
+    if (!gid.ok()) return Status::InvalidArgument("listen_acl_groups: " + gid.status().message());
     if (Status st = AddEntry(&acl, ACL_GROUP, &gid.value(), "group " + g); !st.ok()) return st;
   }
   if (acl_calc_mask(&acl) != 0) return ErrnoStatus("computing the ACL mask", errno);

@@ -9,6 +9,10 @@
 
 namespace tfpm::os {
 
+// Checks that every name of `names` (users, or groups if `groups`) is a
+// known name or a numeric id: "no such user www-dat" otherwise.
+Status CheckAclNames(const std::vector<std::string>& names, bool groups);
+
 // Adds an ACL entry granting read and write (rw-) to each user and each
 // group (names or numeric ids) to the access ACL of the file open as
 // `file` (an O_PATH descriptor: the ACL is set through /proc/self/fd, so

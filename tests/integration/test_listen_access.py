@@ -15,6 +15,7 @@ import grp
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -200,7 +201,8 @@ def test_without_acl_the_same_mode_keeps_them_out(tfpm_factory, acl_users):
 def test_acl_unknown_user_refuses_the_start(tfpm_factory, acl_users):
     t = tfpm_factory(listen="{dir}/x.sock", listen_acl_users=["tfpm-it-no-such-user"], wait_ready=False)
     assert t.wait_exit(10 * SLOW) != 0
-    assert "listen_acl_users: no such user tfpm-it-no-such-user" in t.log_text()
+    assert re.search(r"tfpm\.yaml:\d+: pools\.www\.listen_acl_users: no such user tfpm-it-no-such-user",
+                     t.log_text()), t.log_text()
 
 
 # ---------------------------------------------------------------- Landlock
@@ -307,7 +309,8 @@ def test_without_confine_the_same_script_reads_everything(tfpm_factory, fs_tree)
 
 
 @pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")
-def test_confine_with_a_missing_path_refuses_the_worker(tfpm_factory, fs_tree):
+def test_confine_with_a_missing_path_refuses_the_start(tfpm_factory, fs_tree):
     t = tfpm_factory(confine={"read": [str(fs_tree / "nope")]}, processes=1, threads=1, wait_ready=False)
     assert t.wait_exit(20 * SLOW) != 0
-    assert f"pool www: confine: {fs_tree}/nope: No such file or directory" in t.log_text()
+    assert re.search(rf"tfpm\.yaml:\d+: pools\.www\.confine\.read: {fs_tree}/nope: No such file or directory",
+                     t.log_text()), t.log_text()
