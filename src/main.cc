@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "config/fpm_load.h"
 #include "config/load_yaml.h"
 #include "config/validate.h"
+#include "os/acl.h"
 #include "os/credentials.h"
 #include "os/process.h"
 #include "os/shared_memory.h"
@@ -138,7 +140,9 @@ bool CheckFiles(const tfpm::config::Config& cfg, bool dry_run, [[maybe_unused]] 
 // checks them when it loads its config: under root every pool needs a
 // `user` that exists (and is not root) unless `allow_root` (-R); a chroot
 // must be a directory, and chdir a directory inside it. Not root: user,
-// group, chroot and process_priority are ignored, with a warning.
+// group, chroot and process_priority are ignored, with a warning. Root or
+// not: the names of listen_acl_users/listen_acl_groups must exist, and so
+// must the confine paths (inside the chroot).
 bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vector<std::string>* warnings,
                     std::string* error) {
   auto fail = [&](int line, const std::string& key, std::string what) {
@@ -166,6 +170,23 @@ bool CheckIsolation(const tfpm::config::Config& cfg, bool allow_root, std::vecto
   std::set<uid_t> pool_uids;
   for (const auto& p : cfg.pools) {
     const std::string at = "pools." + p.name;
+    // The socket's ACL entries and the confine paths, root or not.
+    if (tfpm::Status st = tfpm::os::CheckAclNames(p.listen_acl_users, false); !st.ok()) {
+      return fail(p.acl_users_line, at + ".listen_acl_users", st.message());
+    }
+    if (tfpm::Status st = tfpm::os::CheckAclNames(p.listen_acl_groups, true); !st.ok()) {
+      return fail(p.acl_groups_line, at + ".listen_acl_groups", st.message());
+    }
+    for (const auto* list : {&p.confine.read, &p.confine.write}) {
+      for (const std::string& path : *list) {
+        struct stat st{};
+        if (::stat((p.chroot + path).c_str(), &st) != 0) {
+          return fail(p.confine.line, at + ".confine." + (list == &p.confine.read ? "read" : "write"),
+                      path + (p.chroot.empty() ? "" : " (inside the chroot " + p.chroot + ")") + ": " +
+                          std::strerror(errno));
+        }
+      }
+    }
     if (!root) {
       if (!p.user.empty() || !p.chroot.empty() || p.process_priority) {
         warnings->push_back(cfg.source + ":" + std::to_string(p.line) + ": " + at +

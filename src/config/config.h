@@ -105,6 +105,16 @@ struct PoolConfig {
   uint32_t listen_mode = 0660;             // octal string in YAML: "0660"
   std::string listen_owner, listen_group;  // "" = unchanged
   int listen_backlog = 511;                // >= 1
+  // Who may connect (docs/security.md "Who may connect to a pool").
+  // TCP: the peers allowed, as addresses or CIDR networks (php-fpm's
+  // listen.allowed_clients); empty = every peer. Any other peer's
+  // connection is closed right after accept and counted (clients_refused).
+  std::vector<std::string> listen_allowed_clients;
+  // Unix sockets: users and groups (names or numeric ids) given read and
+  // write through POSIX ACL entries on the socket file (php-fpm's
+  // listen.acl_users / listen.acl_groups). Set, listen_owner/listen_group
+  // are not allowed (php-fpm ignores them then); listen_mode still applies.
+  std::vector<std::string> listen_acl_users, listen_acl_groups;
   int processes = 1;                       // 1..256
   int threads = 4;                         // 1..1024 per process
   PoolMode mode = PoolMode::kClassic;
@@ -142,6 +152,20 @@ struct PoolConfig {
   bool process_dumpable = false;       // PR_SET_DUMPABLE after the user switch (core dumps, ptrace)
   std::optional<int> process_priority; // nice value -19..20 (root only); unset = the daemon's
   int user_line = 0, chroot_line = 0;  // lines of those keys, for later messages (0 = not set)
+  int acl_users_line = 0, acl_groups_line = 0;  // likewise, listen_acl_users / listen_acl_groups
+  // Kernel-enforced filesystem confinement (Landlock), applied by each
+  // worker after the user switch and before PHP's MINIT (docs/security.md
+  // "Filesystem confinement"): PHP may then read only under `read` (and
+  // the paths tfpm adds for PHP itself) and write only under `write`.
+  struct FsConfine {
+    bool enabled = false;             // the `confine` key is present
+    std::vector<std::string> read;    // absolute paths: read and execute
+    std::vector<std::string> write;   // absolute paths: read, write, create, remove
+    // The kernel lacks Landlock (or an ABI it needs): true = the worker
+    // refuses to start; false = it starts unconfined, with a warning.
+    bool required = true;
+    int line = 0;                     // of the `confine` key
+  } confine;
   std::string sapi_name = "fpm-fcgi";  // php_sapi_name(); non-empty
   size_t thread_stack_size = 8 << 20;  // bytes; 256K..1G
   std::string worker_script;           // `worker: {script: ...}`; mode worker only

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "base/utf8.h"
 
@@ -63,15 +64,15 @@ constexpr Rule kRules[] = {
     {"listen", Scope::kPool, VK::kString, Fate::kMapped, "listen", ""},
     {"listen.backlog", Scope::kPool, VK::kInt, Fate::kMapped, "listen_backlog",
      "-1 (php-fpm's default) means tfpm's default, 511"},
-    {"listen.acl_users", Scope::kPool, VK::kString, Fate::kUnsupported, "",
-     "no POSIX ACLs on the socket: use listen.owner/group/mode"},
-    {"listen.acl_groups", Scope::kPool, VK::kString, Fate::kUnsupported, "",
-     "no POSIX ACLs on the socket: use listen.owner/group/mode"},
+    {"listen.acl_users", Scope::kPool, VK::kString, Fate::kMapped, "listen_acl_users",
+     "a list; unix sockets only (ignored for TCP, as php-fpm); listen.owner/group are then ignored, as php-fpm"},
+    {"listen.acl_groups", Scope::kPool, VK::kString, Fate::kMapped, "listen_acl_groups",
+     "as listen.acl_users"},
     {"listen.owner", Scope::kPool, VK::kString, Fate::kMapped, "listen_owner", ""},
     {"listen.group", Scope::kPool, VK::kString, Fate::kMapped, "listen_group", ""},
     {"listen.mode", Scope::kPool, VK::kString, Fate::kMapped, "listen_mode", ""},
-    {"listen.allowed_clients", Scope::kPool, VK::kString, Fate::kUnsupported, "",
-     "clients are not filtered by address: listen on 127.0.0.1 or a unix socket, or firewall the port"},
+    {"listen.allowed_clients", Scope::kPool, VK::kString, Fate::kMapped, "listen_allowed_clients",
+     "a list; TCP only (ignored for a unix socket, as php-fpm); an invalid address is an error, not skipped"},
     {"process.priority", Scope::kPool, VK::kInt, Fate::kMapped, "process_priority", ""},
     {"process.dumpable", Scope::kPool, VK::kBool, Fate::kMapped, "process_dumpable", ""},
     {"pm", Scope::kPool, VK::kPm, Fate::kMapped, "pm", "counts threads (see the rule below)"},
@@ -557,6 +558,66 @@ class Importer {
     return v;
   }
 
+  // php-fpm's comma-separated lists, items trimmed, empty ones dropped.
+  static Item CommaList(std::string key, const Seen& seen) {
+    Item i;
+    i.key = std::move(key);
+    i.is_list = true;
+    i.at = seen.at;
+    size_t p = 0;
+    const std::string& text = seen.value;
+    while (p <= text.size()) {
+      size_t q = text.find(',', p);
+      if (q == std::string::npos) q = text.size();
+      size_t b = p, e = q;
+      while (b < e && (text[b] == ' ' || text[b] == '\t')) ++b;
+      while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t')) --e;
+      if (e > b) i.list.push_back(text.substr(b, e - b));
+      p = q + 1;
+    }
+    return i;
+  }
+
+  // listen.owner/group, listen.acl_users/groups (unix sockets; with ACLs
+  // the owner and group are left alone, as php-fpm) and
+  // listen.allowed_clients (TCP only, as php-fpm).
+  void ListenAccess(const std::map<std::string, Seen>& v, bool unix_socket, Section* s) {
+    const Seen* acl_users = Get(v, "listen.acl_users");
+    const Seen* acl_groups = Get(v, "listen.acl_groups");
+    const Seen* clients = Get(v, "listen.allowed_clients");
+    bool acl = false;
+    for (const auto& [directive, key, seen] : {std::tuple{"listen.acl_users", "listen_acl_users", acl_users},
+                                               std::tuple{"listen.acl_groups", "listen_acl_groups", acl_groups}}) {
+      if (seen == nullptr) continue;
+      Item i = CommaList(key, *seen);
+      if (!unix_socket) {
+        AddNote(seen->at, directive, seen->value, "ignored: listen is not a unix socket (as php-fpm)", s);
+      } else if (!i.list.empty()) {
+        acl = true;
+        s->items.push_back(std::move(i));
+      }
+    }
+    for (const auto& [directive, key] : {std::pair{"listen.owner", "listen_owner"},
+                                         std::pair{"listen.group", "listen_group"}}) {
+      const Seen* m = Get(v, directive);
+      if (m == nullptr) continue;
+      if (acl) {
+        AddNote(m->at, directive, m->value, "ignored: listen.acl_users/acl_groups are set (as php-fpm)", s);
+      } else {
+        s->items.push_back(Scalar(key, Quote(m->value), m->at));
+      }
+    }
+    if (clients != nullptr) {
+      Item i = CommaList("listen_allowed_clients", *clients);
+      if (unix_socket) {
+        AddNote(clients->at, "listen.allowed_clients", clients->value,
+                "ignored: listen is a unix socket (as php-fpm)", s);
+      } else if (!i.list.empty()) {
+        s->items.push_back(std::move(i));
+      }
+    }
+  }
+
   Status PoolOut(PoolState& ps, Section* s) {
     const auto& v = ps.values;
     const Location& at = ps.at;
@@ -597,9 +658,9 @@ class Importer {
       s->items.push_back(Scalar("listen_backlog", std::to_string(ToInt(b->value)), b->at));
     }
     if (const Seen* m = Get(v, "listen.mode")) s->items.push_back(Scalar("listen_mode", Quote(m->value), m->at));
-    if (const Seen* m = Get(v, "listen.owner")) s->items.push_back(Scalar("listen_owner", Quote(m->value), m->at));
-    if (const Seen* m = Get(v, "listen.group")) s->items.push_back(Scalar("listen_group", Quote(m->value), m->at));
-    handled.insert(handled.end(), {"listen", "listen.backlog", "listen.mode", "listen.owner", "listen.group"});
+    ListenAccess(v, unix_socket, s);
+    handled.insert(handled.end(), {"listen", "listen.backlog", "listen.mode", "listen.owner", "listen.group",
+                                   "listen.allowed_clients", "listen.acl_users", "listen.acl_groups"});
 
     // pm
     const Seen* pm = Get(v, "pm");

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "accesslog/format.h"
+#include "base/client_filter.h"
 
 namespace tfpm::config {
 namespace {
@@ -552,6 +553,19 @@ constexpr Field<PoolConfig> kWorkerFields[] = {
      .check = AbsolutePath},
 };
 
+const char* ClientEntry(std::string_view s) { return base::ClientFilter::EntryError(s); }
+
+constexpr Field<PoolConfig> kConfineFields[] = {
+    {.key = "read", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.confine.read = std::move(v.list); },
+     .check = AbsolutePath},
+    {.key = "write", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.confine.write = std::move(v.list); },
+     .check = AbsolutePath},
+    {.key = "required", .kind = Kind::kBool,
+     .set = [](PoolConfig& p, Value& v) { p.confine.required = v.boolean; }},
+};
+
 constexpr Field<PoolConfig> kPoolFields[] = {
     {.key = "listen", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.listen = std::move(v.str); },
@@ -563,6 +577,15 @@ constexpr Field<PoolConfig> kPoolFields[] = {
      .set = [](PoolConfig& p, Value& v) { p.listen_owner = std::move(v.str); }},
     {.key = "listen_group", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.listen_group = std::move(v.str); }},
+    {.key = "listen_allowed_clients", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.listen_allowed_clients = std::move(v.list); },
+     .check = ClientEntry},
+    {.key = "listen_acl_users", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.listen_acl_users = std::move(v.list); },
+     .check = Principal},
+    {.key = "listen_acl_groups", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.listen_acl_groups = std::move(v.list); },
+     .check = Principal},
     {.key = "listen_backlog", .kind = Kind::kInt,
      .set = [](PoolConfig& p, Value& v) { p.listen_backlog = static_cast<int>(v.integer); },
      .min = 1, .max = std::numeric_limits<int>::max()},
@@ -633,6 +656,7 @@ constexpr Field<PoolConfig> kPoolFields[] = {
     {.key = "rlimit_core", .kind = Kind::kString,
      .set = [](PoolConfig& p, Value& v) { p.rlimit_core = RlimitCoreValue(v.str); },
      .check = RlimitCore},
+    {.key = "confine", .kind = Kind::kMapping, .members = kConfineFields},
     {.key = "process_dumpable", .kind = Kind::kBool,
      .set = [](PoolConfig& p, Value& v) { p.process_dumpable = v.boolean; }},
     {.key = "process_priority", .kind = Kind::kInt,
@@ -756,6 +780,44 @@ Status CheckProcessManager(PoolConfig& pool, const SeenKeys& seen, const std::st
   return Status::Ok();
 }
 
+// listen_allowed_clients is for TCP sockets, the ACL keys for unix ones;
+// an empty list is refused (it would read as "nobody" but mean "anybody").
+Status CheckListenAccess(const PoolConfig& pool, const SeenKeys& seen, const std::string& path,
+                         const Context& ctx) {
+  const bool unix_socket = !pool.listen.empty() && pool.listen.front() == '/';
+  struct Rule {
+    std::string_view key;
+    const std::vector<std::string>* list;
+    bool for_unix;
+  };
+  const Rule rules[] = {{"listen_allowed_clients", &pool.listen_allowed_clients, false},
+                        {"listen_acl_users", &pool.listen_acl_users, true},
+                        {"listen_acl_groups", &pool.listen_acl_groups, true}};
+  for (const Rule& r : rules) {
+    const Seen* seen_key = FindSeen(seen, r.key);
+    if (seen_key == nullptr) continue;
+    const std::string key_path = path + "." + std::string(r.key);
+    if (r.list->empty()) {
+      return Error(ctx, seen_key->line, key_path, "must not be empty (leave the key out to allow everyone)");
+    }
+    if (r.for_unix != unix_socket) {
+      return Error(ctx, seen_key->key_line, key_path,
+                   r.for_unix ? "applies to unix sockets only (listen is a TCP address)"
+                              : "applies to TCP sockets only (listen is a unix socket: use listen_mode, "
+                                "listen_owner/listen_group or listen_acl_users/listen_acl_groups)");
+    }
+  }
+  if (!pool.listen_acl_users.empty() || !pool.listen_acl_groups.empty()) {
+    for (std::string_view key : {"listen_owner", "listen_group"}) {
+      if (const Seen* s = FindSeen(seen, key)) {
+        return Error(ctx, s->key_line, path + "." + std::string(key),
+                     "cannot be combined with listen_acl_users/listen_acl_groups (php-fpm ignores it then)");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 // Rules that involve more than one key of a pool.
 Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path,
                  const Context& ctx) {
@@ -782,6 +844,13 @@ Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path
   }
   if (const Seen* user = FindSeen(seen, "user")) pool.user_line = user->line;
   if (const Seen* chroot = FindSeen(seen, "chroot")) pool.chroot_line = chroot->line;
+  if (const Seen* acl = FindSeen(seen, "listen_acl_users")) pool.acl_users_line = acl->line;
+  if (const Seen* acl = FindSeen(seen, "listen_acl_groups")) pool.acl_groups_line = acl->line;
+  if (Status s = CheckListenAccess(pool, seen, path, ctx); !s.ok()) return s;
+  if (const Seen* confine = FindSeen(seen, "confine")) {
+    pool.confine.enabled = true;
+    pool.confine.line = confine->key_line;
+  }
   if (!pool.group.empty() && pool.user.empty()) {
     return Error(ctx, FindSeen(seen, "group")->key_line, path + ".group", "is only used with user");
   }

@@ -16,6 +16,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "os/acl.h"
+
 namespace tfpm::os {
 namespace {
 
@@ -204,7 +206,8 @@ Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& optio
     ::umask(old);
     if (rc != 0) return ErrnoStatus("bind(" + where + ")", saved);
     if (g_after_bind_hook) g_after_bind_hook(address.path);
-    if (!options.owner.empty() || !options.group.empty()) {
+    const bool acl = !options.acl_users.empty() || !options.acl_groups.empty();
+    if (acl || !options.owner.empty() || !options.group.empty()) {
       uid_t uid = static_cast<uid_t>(-1);
       gid_t gid = static_cast<gid_t>(-1);
       if (!options.owner.empty()) {
@@ -227,7 +230,13 @@ Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& optio
       if (!S_ISSOCK(fst.st_mode)) {
         return Status::IoError("listen " + where + ": the socket file was replaced after bind; not changing its owner");
       }
-      if (::fchownat(file.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
+      if (acl) {
+        // As php-fpm: with ACL entries the owner stays (listen_owner and
+        // listen_group are refused with them by validation).
+        if (Status st = GrantReadWrite(file.get(), options.acl_users, options.acl_groups); !st.ok()) {
+          return Status::IoError("listen " + where + ": " + st.message());
+        }
+      } else if (::fchownat(file.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
         return ErrnoStatus("chown(" + where + ")", errno);
       }
     }

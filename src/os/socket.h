@@ -37,6 +37,9 @@ struct ListenOptions {
   int backlog = 511;
   uint32_t mode = 0660;  // unix sockets only
   std::string owner, group;  // unix sockets only; "" = unchanged
+  // Unix sockets only: POSIX ACL entries granting read and write
+  // (os/acl.h); with either set, owner/group must be empty.
+  std::vector<std::string> acl_users, acl_groups;
 };
 
 // Creates, binds and listens. A stale unix socket file (nobody listening) is

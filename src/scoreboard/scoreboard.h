@@ -21,7 +21,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 5;
+inline constexpr uint32_t kVersion = 6;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -82,6 +82,7 @@ enum class Limit : uint32_t {
   kOutput,              // a connection closed: max_connection_output buffered unread
   kProtocol,            // a connection closed: a record the server side does not accept
   kAcceptErrors,        // accept() failed for lack of descriptors or memory (then backs off)
+  kClientsRefused,      // a TCP peer not in listen_allowed_clients, closed after accept
   kCount,
 };
 inline constexpr size_t kLimitCount = static_cast<size_t>(Limit::kCount);
@@ -99,6 +100,7 @@ inline constexpr LimitName kLimitNames[kLimitCount] = {
     {"output_limit_closed", "output limit closed"},
     {"protocol_errors", "protocol errors"},
     {"accept_errors", "accept errors"},
+    {"clients_refused", "clients refused"},
 };
 inline std::string_view LimitKey(Limit l) { return kLimitNames[static_cast<size_t>(l)].key; }
 inline std::string_view LimitLabel(Limit l) { return kLimitNames[static_cast<size_t>(l)].label; }

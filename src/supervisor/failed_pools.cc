@@ -3,7 +3,9 @@
 // pool's connections itself while no worker of it is ready
 // (unavailable_answerer.h). Members of Supervisor, kept out of
 // supervisor.cc so that file keeps to the event loop and generations.
+#include "base/client_filter.h"
 #include "base/log.h"
+#include "base/rate_limit.h"
 #include "supervisor/supervisor.h"
 
 namespace tfpm::supervisor {
@@ -65,10 +67,14 @@ void Supervisor::UpdatePoolHealth() {
       wanted.emplace(it->first, it->second);
       continue;
     }
+    // The pool's listen_allowed_clients hold while it is failed too.
+    auto clients = base::ClientFilter::Parse(pool.config.listen_allowed_clients);
+    if (!clients.ok()) continue;  // validated at load: cannot happen; never answer unfiltered
     wanted.emplace(pool.listener->fd.get(),
                    Answering{pool.listener, pool.config.name,
                              std::make_shared<const std::string>("tfpm: pool " + pool.config.name +
-                                                                 " has failed: its workers do not stay up")});
+                                                                 " has failed: its workers do not stay up"),
+                             std::make_shared<const base::ClientFilter>(std::move(clients.value()))});
   }
   // Watch the listening sockets of the pools to answer while there is room
   // for another connection; stop watching the others.
@@ -91,8 +97,20 @@ void Supervisor::UpdatePoolHealth() {
 void Supervisor::AnswerUnavailable(int listen_fd) {
   auto it = answering_.find(listen_fd);
   if (it == answering_.end()) return;
-  const int n = answerer_->AcceptFrom(listen_fd, it->second.why, clock_->Now());
+  std::vector<std::string> refused;
+  const int n = answerer_->AcceptFrom(listen_fd, it->second.why, clock_->Now(), it->second.clients.get(), &refused);
   Pool* pool = FindPool(it->second.pool);
+  if (pool != nullptr && !refused.empty()) {
+    pool->counters->retired_limits[static_cast<size_t>(scoreboard::Limit::kClientsRefused)] += refused.size();
+    static base::RateLimit limit;  // the loop thread only
+    for (const std::string& peer : refused) {
+      uint64_t dropped = 0;
+      if (!limit.Allow(&dropped)) continue;
+      log::Warning("[pool {}] connection refused: client {} is not in listen_allowed_clients{}", pool->config.name,
+                   peer, dropped > 0 ? fmt::format(" ({} more like it in the last second not logged)", dropped)
+                                     : std::string());
+    }
+  }
   if (pool == nullptr || n <= 0) return;
   pool->unavailable_answers += static_cast<uint64_t>(n);
   pool->answers_unlogged += static_cast<uint64_t>(n);

@@ -192,6 +192,8 @@ Result<std::shared_ptr<Supervisor::Listener>> Supervisor::ListenerFor(const conf
   lo.mode = pc.listen_mode;
   lo.owner = pc.listen_owner;
   lo.group = pc.listen_group;
+  lo.acl_users = pc.listen_acl_users;
+  lo.acl_groups = pc.listen_acl_groups;
   auto fd = os::Listen(*address, lo);
   if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
   auto listener = std::make_shared<Listener>();

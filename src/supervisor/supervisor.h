@@ -331,6 +331,7 @@ class Supervisor {
     std::shared_ptr<Listener> listener;
     std::string pool;
     std::shared_ptr<const std::string> why;  // FCGI_STDERR of the answer
+    std::shared_ptr<const base::ClientFilter> clients;  // listen_allowed_clients
   };
   std::map<int, Answering> answering_;
 

@@ -28,10 +28,13 @@ UnavailableAnswerer::~UnavailableAnswerer() {
 }
 
 int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const std::string>& why,
-                                    os::TimePoint now) {
+                                    os::TimePoint now, const base::ClientFilter* clients,
+                                    std::vector<std::string>* refused) {
   int accepted = 0;
   while (CanAccept(now)) {
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // The connection stays queued and the socket readable: pause, or
@@ -46,9 +49,14 @@ int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const s
       }
       break;  // EAGAIN: a worker may have taken it
     }
-    ++accepted;
     Client c;
     c.fd.Reset(fd);
+    const auto* peer_addr = reinterpret_cast<const sockaddr*>(&peer);
+    if (clients != nullptr && !clients->Allows(peer_addr, peer_len)) {
+      if (refused != nullptr) refused->push_back(base::ClientFilter::PeerText(peer_addr, peer_len));
+      continue;  // closes it
+    }
+    ++accepted;
     c.why = why;
     c.close_at = now + limits_.lifetime;
     if (!Step(c)) continue;  // answered and closed at once, or a broken client

@@ -27,7 +27,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "base/client_filter.h"
 #include "os/clock.h"
 #include "os/poller.h"
 #include "os/unique_fd.h"
@@ -51,8 +53,12 @@ class UnavailableAnswerer {
 
   // Accepts the connections waiting on `listen_fd` (non-blocking) while
   // there is room; each gets the 503 with `why` on FCGI_STDERR as soon as
-  // its BEGIN_REQUEST is in. Returns how many it accepted.
-  int AcceptFrom(int listen_fd, const std::shared_ptr<const std::string>& why, os::TimePoint now);
+  // its BEGIN_REQUEST is in. A peer `clients` (the pool's
+  // listen_allowed_clients; null = any) does not allow is closed at once,
+  // unread and unanswered, and added to *refused (and not returned). Returns
+  // how many it accepted.
+  int AcceptFrom(int listen_fd, const std::shared_ptr<const std::string>& why, os::TimePoint now,
+                 const base::ClientFilter* clients = nullptr, std::vector<std::string>* refused = nullptr);
   // A client's socket is readable (or closed).
   void OnEvent(int fd);
   // Closes the clients whose lifetime is over (and ends a pause). Call on

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "base/client_filter.h"
 #include "base/status.h"
 #include "fastcgi/exchange.h"
 #include "fastcgi/server_session.h"
@@ -50,6 +51,9 @@ struct ConnectionConfig {
   size_t max_connections = 1024;      // per process
   int64_t idle_timeout_ms = 75000;    // connection_idle_timeout
   int64_t header_timeout_ms = 30000;  // request_header_timeout
+  // listen_allowed_clients: TCP peers outside it are closed after accept
+  // (read by the Server). Empty = every peer.
+  base::ClientFilter allowed_clients;
   // Where trips of the limits are counted; nullptr = nowhere.
   scoreboard::Header* board = nullptr;
   // The Server's drain flag: set, a kept connection is ended after its

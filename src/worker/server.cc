@@ -267,7 +267,9 @@ void Server::Accept(int listener, int index, const Handler& handler) {
 
 os::UniqueFd Server::AcceptOne(size_t li) {
   const int lfd = listeners_[li].get();
-  const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof(peer);
+  const int fd = ::accept4(lfd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   const int err = errno;
   if (fd < 0 && ResourceShortage(err)) {
     PauseListener(li, err);
@@ -287,6 +289,14 @@ os::UniqueFd Server::AcceptOne(size_t li) {
   os::UniqueFd conn(fd);
   if (backoff_[li].delay_ms.load(std::memory_order_relaxed) != 0) {
     backoff_[li].delay_ms.store(0, std::memory_order_relaxed);
+  }
+  const auto* peer_addr = reinterpret_cast<const sockaddr*>(&peer);
+  if (!conn_config_.allowed_clients.Allows(peer_addr, peer_len)) {
+    // php-fpm drops such a connection before reading a byte; so do we.
+    TripLimit(conn_config_.board, scoreboard::Limit::kClientsRefused,
+              fmt::format("connection refused: client {} is not in listen_allowed_clients",
+                          base::ClientFilter::PeerText(peer_addr, peer_len)));
+    return os::UniqueFd();  // closes it
   }
   if (fd >= fd_ceiling_ - kEvictSlack && fd < fd_ceiling_) {
     // Close to the reserve: the connection idle longest makes room, so the

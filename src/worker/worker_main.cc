@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/client_filter.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/worker_contract.h"
@@ -35,6 +36,7 @@
 #include "scoreboard/scoreboard.h"
 #include "worker/access_log_file.h"
 #include "worker/confine.h"
+#include "worker/fs_confine.h"
 #include "worker/php_cli.h"
 #include "worker/runtime_options.h"
 #include "worker/server.h"
@@ -635,6 +637,21 @@ int WorkerMain(int argc, char** argv) {
     log::Alert("{}", st.message());
     return 1;
   }
+  // Filesystem confinement, after MINIT (PHP has read its ini files and
+  // loaded its extensions) and before the first PHP thread: every request
+  // runs under it, and so does whatever it starts.
+  {
+    std::string why;
+    auto confined = ApplyFsConfine(pool->confine, &why);
+    if (!confined.ok()) {
+      log::Alert("pool {}: {}", pool->name, confined.status().message());
+      return 1;
+    }
+    if (*confined == FsConfineOutcome::kUnavailable) {
+      log::Warning("pool {}: confine: {}; running WITHOUT filesystem confinement (confine.required is false)",
+                   pool->name, why);
+    }
+  }
 
   std::vector<os::UniqueFd> listeners;
   for (int fd : args.listen_fds) listeners.emplace_back(fd);
@@ -652,6 +669,12 @@ int WorkerMain(int argc, char** argv) {
   options.connection.max_connections = static_cast<size_t>(pool->max_connections);
   options.connection.idle_timeout_ms = pool->connection_idle_timeout.count();
   options.connection.header_timeout_ms = pool->request_header_timeout.count();
+  if (auto clients = base::ClientFilter::Parse(pool->listen_allowed_clients); clients.ok()) {
+    options.connection.allowed_clients = std::move(clients.value());
+  } else {
+    log::Alert("pool {}: listen_allowed_clients: {}", pool->name, clients.status().message());
+    return 1;
+  }
   Server server(options, std::move(listeners), &board);
 
   WorkerModeContext worker_mode;

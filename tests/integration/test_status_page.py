@@ -251,7 +251,7 @@ def shape(fmt, body):
     # connection limits' counters (docs/security.md).
     for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
-                 "protocol errors", "accept errors"):
+                 "protocol errors", "accept errors", "clients refused"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',

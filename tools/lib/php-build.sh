@@ -29,7 +29,7 @@ TFPM_PACKAGES=(
   libpq-dev libgmp-dev libbz2-dev libldap2-dev libxslt1-dev
   libmemcached-dev libmagickwand-dev
   libfcgi-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
-  libyaml-cpp-dev doctest-dev nlohmann-json3-dev
+  libyaml-cpp-dev doctest-dev nlohmann-json3-dev libacl1-dev
   clang libclang-rt-14-dev
   nginx python3 python3-pytest procps psmisc iproute2 wrk
   php8.2-fpm apache2 dokuwiki

@@ -215,13 +215,12 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
   CHECK(r->config.daemon.process_max == 10);
   CHECK(r->config.pools[0].chroot == "/srv");
   CHECK(r->config.pools[0].rlimit_core == kRlimitUnlimited);
+  CHECK(r->config.pools[0].listen_allowed_clients == std::vector<std::string>{"127.0.0.1"});
   const char* expected[] = {
       "[/etc/php/fpm/php-fpm.conf:2] error_log = syslog: not supported: tfpm logs to stderr instead (journald "
       "under systemd)",
       "[/etc/php/fpm/php-fpm.conf:3] syslog.facility = local3: not supported: tfpm does not log to syslog",
       "[/etc/php/fpm/php-fpm.conf:6] events.mechanism = epoll: ignored: tfpm always uses epoll",
-      "[/etc/php/fpm/pool.d/www.conf:3] listen.allowed_clients = 127.0.0.1: not supported: clients are not "
-      "filtered by address: listen on 127.0.0.1 or a unix socket, or firewall the port",
       "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: ignored: only used with pm = dynamic",
       "[/etc/php/fpm/pool.d/www.conf:10] pm.status_listen = 127.0.0.1:9001: not supported: no separate status "
       "listener yet (the observability issue); the status page answers on the pool's socket",
@@ -229,6 +228,45 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
   };
   for (const char* e : expected) CHECK_MESSAGE(HasNote(*r, e), e);
   CHECK(r->notes.size() == std::size(expected));
+}
+
+TEST_CASE("fpm import: listen.allowed_clients and listen.acl_* as php-fpm applies them") {
+  Fixture f;
+  auto r = f.LoadPool("[www]\nlisten = 9000\nlisten.allowed_clients = 127.0.0.1, ::1,10.0.0.0/8\n"
+                      "pm = static\npm.max_children = 2\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->config.pools[0].listen_allowed_clients == std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.0/8"});
+  CHECK(r->notes.empty());
+  // Unix socket: the ACL entries, and listen.owner/group left alone.
+  r = f.LoadPool("[www]\nlisten = /run/www.sock\nlisten.owner = www-data\nlisten.group = www-data\n"
+                 "listen.acl_users = nginx,apache\nlisten.acl_groups = web\nlisten.allowed_clients = 127.0.0.1\n"
+                 "pm = static\npm.max_children = 2\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  const PoolConfig& p = r->config.pools[0];
+  CHECK(p.listen_acl_users == std::vector<std::string>{"nginx", "apache"});
+  CHECK(p.listen_acl_groups == std::vector<std::string>{"web"});
+  CHECK(p.listen_owner.empty());
+  CHECK(p.listen_group.empty());
+  CHECK(p.listen_allowed_clients.empty());
+  for (const char* e : {
+           "[/etc/php/fpm/pool.d/www.conf:3] listen.owner = www-data: ignored: listen.acl_users/acl_groups are set "
+           "(as php-fpm)",
+           "[/etc/php/fpm/pool.d/www.conf:4] listen.group = www-data: ignored: listen.acl_users/acl_groups are set "
+           "(as php-fpm)",
+           "[/etc/php/fpm/pool.d/www.conf:7] listen.allowed_clients = 127.0.0.1: ignored: listen is a unix socket "
+           "(as php-fpm)"}) {
+    CHECK_MESSAGE(HasNote(*r, e), e);
+  }
+  // TCP: ACLs ignored.
+  r = f.LoadPool("[www]\nlisten = 127.0.0.1:9000\nlisten.acl_users = nginx\npm = static\npm.max_children = 2\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->config.pools[0].listen_acl_users.empty());
+  CHECK(HasNote(*r, "[/etc/php/fpm/pool.d/www.conf:3] listen.acl_users = nginx: ignored: listen is not a unix socket "
+                    "(as php-fpm)"));
+  // An address php-fpm would skip with a warning is refused.
+  CHECK(f.Error("[www]\nlisten = 9000\nlisten.allowed_clients = 127.0.0.1,bogus\npm = static\n"
+                "pm.max_children = 2\n")
+            .find("listen_allowed_clients[1]: must be an IPv4 or IPv6 address") != std::string::npos);
 }
 
 TEST_CASE("fpm import: values, arrays, paths and $pool") {

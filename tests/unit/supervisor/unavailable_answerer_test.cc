@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -222,6 +224,46 @@ TEST_CASE("out of descriptors: the answerer pauses instead of spinning on the re
   CHECK(a.NextDeadline() == std::nullopt);
   // The connection waited in the queue and is answered now.
   CHECK(a.AcceptFrom(f.listener.get(), f.why, f.t0 + milliseconds(500)) == 1);
+}
+
+TEST_CASE("a failed pool's listen_allowed_clients hold: other peers are closed unanswered and named") {
+  auto lfd = os::Listen(os::ListenAddress{os::ListenAddress::Kind::kTcp, "", "127.0.0.1", 0}, os::ListenOptions{});
+  REQUIRE(lfd.ok());
+  os::UniqueFd listener = std::move(lfd.value());
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  auto connect_from = [&](const char* source) {
+    os::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    REQUIRE(::inet_pton(AF_INET, source, &src.sin_addr) == 1);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const std::string req = Request(1);
+    REQUIRE(::send(fd.get(), req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+    return fd;
+  };
+  auto p = os::Poller::Create();
+  REQUIRE(p.ok());
+  os::Poller poller = std::move(p.value());
+  UnavailableAnswerer a(&poller, 0, UnavailableAnswerer::Limits{});
+  auto clients = base::ClientFilter::Parse({"127.0.0.1"});
+  REQUIRE(clients.ok());
+  auto why = std::make_shared<const std::string>("tfpm: pool www has failed");
+  os::UniqueFd outsider = connect_from("127.0.0.2");
+  os::UniqueFd insider = connect_from("127.0.0.1");
+  std::vector<std::string> refused;
+  int accepted = 0;
+  for (int i = 0; i < 100 && accepted + refused.size() < 2; ++i) {
+    accepted += a.AcceptFrom(listener.get(), why, os::TimePoint{}, &clients.value(), &refused);
+    if (accepted + refused.size() < 2) ::poll(nullptr, 0, 10);
+  }
+  CHECK(accepted == 1);
+  CHECK(refused == std::vector<std::string>{"127.0.0.2"});
+  CHECK(a.answered() == 1);
+  CHECK(ReadAll(outsider.get()).empty());  // closed, not a byte of answer
+  CHECK(ReadAll(insider.get()).find("Status: 503") != std::string::npos);
 }
 
 }  // namespace
