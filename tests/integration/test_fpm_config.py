@@ -314,7 +314,9 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         assert access_lines(t.dir, name, count, port) == \
             access_lines(realworld_php_fpm.dir, name, count, realworld_php_fpm.port), name
     # The notes tfpm printed for the directives it changes.
-    assert "] pm.max_requests = 500: changed: counted per thread, not per process" in t.log_text()
+    assert re.search(r"\] pm.max_requests = 500: changed: a process is replaced after \d+ requests \(500 x \d+ "
+                     r"threads, process_max_requests\), each thread's interpreter after 500 \(max_requests\)",
+                     t.log_text())
 
 
 def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):
