@@ -44,8 +44,9 @@ inline constexpr char kTagSlowlog = 'W';     // supervisor -> worker: reopened s
 // serving; the supervisor starts a replacement in its slot and drains it
 // (SIGQUIT) once the replacement is ready, so no request is refused or cut.
 // The worker repeats the message every second until it drains; the
-// supervisor ignores repeats and defers the request while another process
-// of the pool is being replaced, during a reload or at process_max.
+// supervisor ignores repeats, and defers the request (retrying it itself)
+// while another process of the pool is being replaced, during a reload or
+// at process_max.
 inline constexpr char kRecycleMessage[] = "recycle ";
 inline constexpr const char* kRecycleCauses[] = {"max_requests", "memory"};
 

@@ -220,7 +220,8 @@ class Supervisor {
   void HandOver(const Worker& from, os::UniqueFd conn);
   // Process recycling: `w` asked to be replaced for `cause`. Starts the
   // replacement in its slot unless the request must wait (see
-  // base/worker_contract.h); the worker asks again every second.
+  // base/worker_contract.h); a deferred request is kept in
+  // recycle_deferred and retried by CheckRecycles.
   void RequestRecycle(Worker& w, std::string_view cause);
   // Completes recycles (CompleteRecycles), then starts the deferred ones
   // whose turn it is, oldest process first.
