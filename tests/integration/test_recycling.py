@@ -213,3 +213,42 @@ def test_classic_memory_recycle_recycles_the_threads_interpreter_after_a_big_req
         assert r.status == 200 and json.loads(r.body) == {"pid": pid, "leaked": 0, "grown": 1}, r
     assert pool_status(tfpm)["recycles"]["interpreters_memory"] == 1
     assert pool_status(tfpm)["processes"][0]["pid"] == pid
+
+
+WORKER_APP = php_fixture("worker", "app.php")
+
+
+def test_worker_mode_process_recycling_and_the_pools_memory_recycle(tfpm_factory):
+    # A worker-mode pool: worker.memory_recycle is not set, so the pool's
+    # memory_recycle applies (the script restarts after a request that
+    # leaves more Zend heap in use); process_max_requests replaces the
+    # process as in classic mode.
+    tfpm = tfpm_factory(mode="worker", worker={"script": WORKER_APP}, processes=1, threads=1,
+                        process_max_requests=40, memory_recycle="4M")
+    pid0 = pool_status(tfpm)["processes"][0]["pid"]
+
+    def get(query=""):
+        r = fcgi.request(tfpm.sock, WORKER_APP, query=query)
+        assert r.status == 200, r
+        return json.loads(r.body)
+
+    first = get("do=leak")
+    boots = [first["boot"]]
+    for _ in range(8):  # 1 MiB kept per request: over 4M within a few
+        boots.append(get("do=leak")["boot"])
+    assert len(set(boots)) >= 2, boots  # the script restarted: a new boot
+    assert pool_status(tfpm)["processes"][0]["pid"] == pid0
+    # Past 40-50 requests the process asks for its replacement; requests
+    # go on being answered throughout.
+    answered = 0
+    deadline = time.monotonic() + 20 * SLOW
+    while pool_status(tfpm)["recycles"]["max_requests"] < 1:
+        assert time.monotonic() < deadline, "the worker-mode process was not recycled"
+        get()
+        answered += 1
+    wait_until(lambda: settled(tfpm), 20 * SLOW, what="the recycled process to exit")
+    assert pool_status(tfpm)["processes"][0]["pid"] != pid0
+    assert get()["pid"] != pid0
+    assert len(recycle_lines(tfpm, "max_requests")) == 1
+    print(f"\n[worker mode] script boots during 9 leaking requests: {len(set(boots))}; "
+          f"process recycled after {9 + answered} requests")
