@@ -132,6 +132,41 @@ void RenderLimits(Format f, const Json& st) {
   }
 }
 
+// Process recycling's counters (docs/config.md "Recycling"), after the
+// limits, in each format's own spelling.
+void RenderRecycles(Format f, const Json& st) {
+  struct Counter {
+    const char* key;
+    const char* label;
+    const char* help;
+  };
+  static constexpr Counter kCounters[] = {
+      {"process_recycles_max_requests", "process recycles max requests",
+       "Processes replaced after process_max_requests."},
+      {"process_recycles_memory", "process recycles memory", "Processes replaced over process_memory_limit."},
+      {"memory_recycles", "memory recycles", "Thread interpreters recycled over memory_recycle."},
+  };
+  for (const Counter& c : kCounters) {
+    const unsigned long n = U(st, c.key);
+    std::string dashed(c.label);
+    for (char& ch : dashed) ch = ch == ' ' ? '-' : ch;
+    switch (f) {
+      case Format::kText: {
+        std::string head = std::string(c.label) + ":";
+        head.resize(std::max<size_t>(22, head.size() + 1), ' ');
+        Put(Printf("%s%lu\n", head.c_str(), n));
+        break;
+      }
+      case Format::kHtml: Put(Printf("<tr><th>%s</th><td>%lu</td></tr>\n", c.label, n)); break;
+      case Format::kXml: Put(Printf("<%s>%lu</%s>\n", dashed.c_str(), n, dashed.c_str())); break;
+      case Format::kJson: Put(Printf(",\"%s\":%lu", c.label, n)); break;
+      case Format::kOpenMetrics:
+        Put(Printf("# HELP tfpm_%s %s\n# TYPE tfpm_%s counter\ntfpm_%s %lu\n", c.key, c.help, c.key, c.key, n));
+        break;
+    }
+  }
+}
+
 void RenderSummary(Format f, const Json& st, int64_t now) {
   const std::string pool = S(st, "pool"), pm = S(st, "process_manager");
   const int64_t start = st.value("start_time", int64_t{0});
@@ -170,6 +205,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
       RenderLimits(f, st);
+      RenderRecycles(f, st);
       break;
     case Format::kHtml:
       Put(Printf("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
@@ -198,6 +234,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
       RenderLimits(f, st);
+      RenderRecycles(f, st);
       Put("</table>\n");
       break;
     case Format::kXml:
@@ -223,6 +260,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
       RenderLimits(f, st);
+      RenderRecycles(f, st);
       break;
     case Format::kJson:
       Put(Printf("{"
@@ -246,6 +284,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
                  idle + active, active_max, reached, slow, peak, terminated, rejected));
       RenderLimits(f, st);
+      RenderRecycles(f, st);
       break;
     case Format::kOpenMetrics:
       Put(Printf("# HELP phpfpm_up Could pool %s using a %s PM on PHP-FPM be reached?\n"
@@ -301,6 +340,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  p, m, since, accepted, lq, lq_max, lq_len, idle, active, idle + active, active_max, reached, slow,
                  peak, terminated, rejected));
       RenderLimits(f, st);
+      RenderRecycles(f, st);
       Put("# EOF\n");
       break;
   }
@@ -322,6 +362,12 @@ void RenderRow(Format f, const Json& r, int64_t now) {
   const unsigned long requests = U(r, "requests"), duration = U(r, "request_duration");
   const size_t length = U(r, "content_length"), memory = U(r, "last_request_memory");
   const double cpu = r.value("last_request_cpu", 0.0);
+  // After php-fpm's fields: the process's own start time and its requests
+  // in all threads (a row's "start time" and "requests" are its thread's
+  // interpreter's), so process recycling is visible.
+  const int64_t pstart = r.value("process_start_time", int64_t{0});
+  const std::string ptime = FormatTime(pstart, f == Format::kText || f == Format::kHtml);
+  const unsigned long prequests = U(r, "process_requests");
   const char* q = query.empty() ? "" : "?";
   const char* fmt = nullptr;
   switch (f) {
@@ -340,29 +386,32 @@ void RenderRow(Format f, const Json& r, int64_t now) {
             "user:                 %s\n"
             "script:               %s\n"
             "last request cpu:     %.2f\n"
-            "last request memory:  %zu\n";
+            "last request memory:  %zu\n"
+            "process start time:   %s\n"
+            "process requests:     %lu\n";
       break;
     case Format::kHtml:
       fmt = "<tr><td>%d</td><td>%s</td><td>%s</td><td>%lu</td><td>%lu</td><td>%lu</td><td>%s</td>"
-            "<td>%s%s%s</td><td>%zu</td><td>%s</td><td>%s</td><td>%.2f</td><td>%zu</td></tr>\n";
+            "<td>%s%s%s</td><td>%zu</td><td>%s</td><td>%s</td><td>%.2f</td><td>%zu</td><td>%s</td><td>%lu</td></tr>\n";
       break;
     case Format::kXml:
       fmt = "<process><pid>%d</pid><state>%s</state><start-time>%s</start-time><start-since>%lu</start-since>"
             "<requests>%lu</requests><request-duration>%lu</request-duration><request-method>%s</request-method>"
             "<request-uri>%s%s%s</request-uri><content-length>%zu</content-length><user>%s</user>"
             "<script>%s</script><last-request-cpu>%.2f</last-request-cpu>"
-            "<last-request-memory>%zu</last-request-memory></process>\n";
+            "<last-request-memory>%zu</last-request-memory><process-start-time>%s</process-start-time>"
+            "<process-requests>%lu</process-requests></process>\n";
       break;
     case Format::kJson:
       fmt = "{\"pid\":%d,\"state\":\"%s\",\"start time\":%s,\"start since\":%lu,\"requests\":%lu,"
             "\"request duration\":%lu,\"request method\":\"%s\",\"request uri\":\"%s%s%s\","
             "\"content length\":%zu,\"user\":\"%s\",\"script\":\"%s\",\"last request cpu\":%.2f,"
-            "\"last request memory\":%zu}";
+            "\"last request memory\":%zu,\"process start time\":%s,\"process requests\":%lu}";
       break;
     case Format::kOpenMetrics: return;  // php-fpm prints no rows there
   }
   Put(Printf(fmt, pid, state.c_str(), time.c_str(), since, requests, duration, method.c_str(), uri_out.c_str(), q,
-             query_out.c_str(), length, user_out.c_str(), script_out.c_str(), cpu, memory));
+             query_out.c_str(), length, user_out.c_str(), script_out.c_str(), cpu, memory, ptime.c_str(), prequests));
 }
 
 void InternalError() {
@@ -428,7 +477,7 @@ void RenderPage() {
     Put("<table border=\"1\">\n<tr><th>pid</th><th>state</th><th>start time</th><th>start since</th>"
         "<th>requests</th><th>request duration</th><th>request method</th><th>request uri</th>"
         "<th>content length</th><th>user</th><th>script</th><th>last request cpu</th>"
-        "<th>last request memory</th></tr>\n");
+        "<th>last request memory</th><th>process start time</th><th>process requests</th></tr>\n");
   }
   if (f == Format::kXml) Put("<processes>\n");
   if (f == Format::kJson) Put(", \"processes\":[");
@@ -485,6 +534,9 @@ void FillStatusArray(zval* out, const Json& st) {
   add_assoc_long(out, "memory-peak", lng(st, "memory_peak"));
   add_assoc_long(out, "terminated-requests", lng(st, "terminated_requests"));
   add_assoc_long(out, "rejected-requests", lng(st, "rejected_requests"));
+  add_assoc_long(out, "process-recycles-max-requests", lng(st, "process_recycles_max_requests"));
+  add_assoc_long(out, "process-recycles-memory", lng(st, "process_recycles_memory"));
+  add_assoc_long(out, "memory-recycles", lng(st, "memory_recycles"));
   zval procs;
   array_init(&procs);
   for (const Json& r : st.value("processes", Json::array())) {
@@ -505,6 +557,8 @@ void FillStatusArray(zval* out, const Json& st) {
     add_assoc_string(&p, "script", Dash(S(r, "script")).c_str());
     add_assoc_double(&p, "last-request-cpu", r.value("last_request_cpu", 0.0));
     add_assoc_long(&p, "last-request-memory", lng(r, "last_request_memory"));
+    add_assoc_long(&p, "process-start-time", lng(r, "process_start_time"));
+    add_assoc_long(&p, "process-requests", lng(r, "process_requests"));
     add_next_index_zval(&procs, &p);
   }
   add_assoc_zval(out, "procs", &procs);

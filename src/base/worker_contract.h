@@ -35,4 +35,19 @@ inline constexpr char kTagErrorLog = 'E';    // supervisor -> worker: reopened e
 inline constexpr char kTagAccessLog = 'A';   // supervisor -> worker: reopened access_log (for kAccessLogFd)
 inline constexpr char kTagSlowlog = 'W';     // supervisor -> worker: reopened slowlog (for kSlowlogFd)
 
+// Text messages on the notify socket, worker -> supervisor, each one line
+// ("ready\n" and "draining\n" predate this list and are matched as words).
+//
+// A worker that wants to be replaced (process recycling: process_max_requests
+// or process_memory_limit, worker/process_recycler.h) sends
+// kRecycleMessage + cause + "\n", cause one of kRecycleCauses. It keeps
+// serving; the supervisor starts a replacement in its slot and drains it
+// (SIGQUIT) once the replacement is ready, so no request is refused or cut.
+// The worker repeats the message every second until it drains; the
+// supervisor ignores repeats, and defers the request (retrying it itself)
+// while another process of the pool is being replaced, during a reload or
+// at process_max.
+inline constexpr char kRecycleMessage[] = "recycle ";
+inline constexpr const char* kRecycleCauses[] = {"max_requests", "memory"};
+
 }  // namespace tfpm::worker_contract

@@ -131,6 +131,18 @@ struct PoolConfig {
   // not needed it for this long; ondemand: a thread idle this long exits.
   std::chrono::milliseconds idle_timeout{10000};
   uint64_t max_requests = 0;              // per thread; 0 = unlimited
+  // Process recycling (docs/config.md "Recycling"): a worker process that
+  // has served process_max_requests requests in total (all its threads;
+  // each process draws its own threshold in [N, N + N/4] so a pool's
+  // processes do not all recycle at once) or whose resident memory is over
+  // process_memory_limit asks the supervisor for a replacement and drains
+  // once that one is ready. 0 = off.
+  uint64_t process_max_requests = 0;
+  uint64_t process_memory_limit = 0;      // bytes of RSS
+  // Classic threads: the request's Zend heap peak over this recycles the
+  // thread's interpreter after the request. Worker mode: the default of
+  // worker.memory_recycle. 0 = off.
+  uint64_t memory_recycle = 0;
   KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
   KeyValues env;                          // extra environment for PHP
   bool clear_env = true;

@@ -1,6 +1,7 @@
 #include "config/fpm_map.h"
 
 #include <algorithm>
+#include <limits>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -89,8 +90,9 @@ constexpr Rule kRules[] = {
      "threads started per process per second: divided by the processes, rounded up; the whole rate "
      "is allowed at once (php-fpm doubles from 1 up to it, one step per second)"},
     {"pm.process_idle_timeout", Scope::kPool, VK::kTime, Fate::kMapped, "idle_timeout", ""},
-    {"pm.max_requests", Scope::kPool, VK::kInt, Fate::kChanged, "max_requests",
-     "counted per thread, not per process"},
+    {"pm.max_requests", Scope::kPool, VK::kInt, Fate::kChanged, "process_max_requests",
+     "a process is replaced after N x threads requests (process_max_requests); each thread's interpreter after N "
+     "(max_requests)"},
     {"pm.status_path", Scope::kPool, VK::kString, Fate::kMapped, "status_path", ""},
     {"pm.status_listen", Scope::kPool, VK::kString, Fate::kUnsupported, "",
      "no separate status listener yet (the observability issue); the status page answers on the pool's socket"},
@@ -769,10 +771,26 @@ class Importer {
     }
     handled.insert(handled.end(), {"pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
                                    "pm.max_spawn_rate", "pm.process_idle_timeout"});
+    // php-fpm replaces a child (one PHP interpreter, one process) after N
+    // requests: its interpreter state and whatever leaked outside the Zend
+    // heap go with it. Here a process holds `threads` interpreters: each
+    // thread's interpreter is replaced after N (max_requests), and the
+    // process after N x threads (process_max_requests), as many as its
+    // threads would have served as that many php-fpm children.
     if (const Seen* r = Get(v, "pm.max_requests"); r != nullptr && ToInt(r->value) > 0) {
-      s->items.push_back(Scalar("max_requests", std::to_string(ToInt(r->value)), r->at));
+      const int64_t n = ToInt(r->value);
+      const int64_t per_process =
+          n > std::numeric_limits<int64_t>::max() / split.threads ? std::numeric_limits<int64_t>::max()
+                                                                  : n * split.threads;
+      s->items.push_back(Scalar("max_requests", std::to_string(n), r->at));
+      s->items.push_back(Scalar("process_max_requests", std::to_string(per_process), r->at));
       if (split.threads > 1) {
-        AddNote(r->at, "pm.max_requests", r->value, "changed: counted per thread, not per process", s);
+        AddNote(r->at, "pm.max_requests", r->value,
+                "changed: a process is replaced after " + std::to_string(per_process) + " requests (" +
+                    std::to_string(n) + " x " + std::to_string(split.threads) +
+                    " threads, process_max_requests), each thread's interpreter after " + std::to_string(n) +
+                    " (max_requests)",
+                s);
       }
     }
     handled.push_back("pm.max_requests");

@@ -116,6 +116,7 @@ struct Header {
   std::atomic<uint64_t> slow_requests;        // slowlog entries written
   std::atomic<uint64_t> terminated_requests;  // ended by request_terminate_timeout
   std::atomic<uint64_t> rejected_requests;    // answered 503 by max_wait_time
+  std::atomic<uint64_t> memory_recycles;      // interpreters recycled by memory_recycle (classic)
   std::atomic<uint64_t> limits[kLimitCount];  // indexed by Limit
   void Count(Limit l) { limits[static_cast<size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
   uint64_t Read(Limit l) const { return limits[static_cast<size_t>(l)].load(std::memory_order_relaxed); }

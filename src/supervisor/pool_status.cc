@@ -82,6 +82,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   retired_slow += h->slow_requests.load(std::memory_order_relaxed);
   retired_terminated += h->terminated_requests.load(std::memory_order_relaxed);
   retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
+  retired_memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
   for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     ThreadSnapshot snap;
@@ -139,6 +140,7 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
   using nlohmann::json;
   uint64_t accepted = c.retired_requests, slow = c.retired_slow, memory_peak = c.retired_memory_peak;
   uint64_t terminated = c.retired_terminated, rejected = c.retired_rejected;
+  uint64_t memory_recycles = c.retired_memory_recycles;
   uint64_t idle = 0, active = 0;
   uint64_t limits[scoreboard::kLimitCount];
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
@@ -148,7 +150,16 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
     slow += h->slow_requests.load(std::memory_order_relaxed);
     terminated += h->terminated_requests.load(std::memory_order_relaxed);
     rejected += h->rejected_requests.load(std::memory_order_relaxed);
+    memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
     for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
+    // The process's requests in all (every thread, every interpreter): a
+    // row shows them next to the process's start time, so recycling is
+    // visible.
+    uint64_t process_requests = 0;
+    for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
+      ThreadSnapshot s;
+      if (scoreboard::ReadSlot(*seg.slot(t), &s)) process_requests += s.requests;
+    }
     for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       ThreadSnapshot s;
       if (!scoreboard::ReadSlot(*seg.slot(t), &s)) continue;
@@ -172,6 +183,8 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
                            {"state", std::string(scoreboard::ThreadStateName(s.state))},
                            {"start_time", s.start_us / 1000000},
                            {"requests", s.requests},
+                           {"process_start_time", h->start_time_us / 1000000},
+                           {"process_requests", process_requests},
                            {"request_duration", duration},
                            {"request_method", base::ValidUtf8(s.method)},
                            {"request_uri", base::ValidUtf8(s.script_name)},
@@ -197,7 +210,10 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
            {"slow_requests", slow},
            {"memory_peak", memory_peak},
            {"terminated_requests", terminated},
-           {"rejected_requests", rejected}};
+           {"rejected_requests", rejected},
+           {"process_recycles_max_requests", c.recycles_max_requests},
+           {"process_recycles_memory", c.recycles_memory},
+           {"memory_recycles", memory_recycles}};
   // The connection limits' counters (docs/security.md), after php-fpm's fields.
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
     out[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];

@@ -38,6 +38,12 @@ struct PoolCounters {
   // stopped it from spawning).
   uint64_t max_children_reached = 0;
   bool saturated = false;
+  // Processes replaced by process recycling, by cause (process_max_requests,
+  // process_memory_limit).
+  uint64_t recycles_max_requests = 0, recycles_memory = 0;
+  // Classic threads' interpreters recycled by memory_recycle, of exited
+  // processes (live ones: their segments).
+  uint64_t retired_memory_recycles = 0;
 
   // Adds an exiting process's totals.
   void Retire(const scoreboard::Segment& seg);

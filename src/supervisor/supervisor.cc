@@ -422,6 +422,7 @@ void Supervisor::RunTimers() {
   CheckTransition();
   UpdatePoolHealth();
   CheckDrainWaits();
+  CheckRecycles();
   const os::TimePoint now = clock_->Now();
   if (kill_deadline_ && now >= *kill_deadline_) {
     for (auto& [pid, w] : workers_) {
@@ -764,6 +765,14 @@ void Supervisor::HandleNotify(pid_t pid) {
         log::Debug("[pool {}] child {} ready", w.pool, pid);
       }
       if (data.find("draining") != std::string::npos) w.drain_acked = true;
+      // "recycle <cause>\n" (base/worker_contract.h): each occurrence.
+      const std::string_view recycle = wc::kRecycleMessage;
+      for (size_t at = data.find(recycle); at != std::string::npos; at = data.find(recycle, at + 1)) {
+        const size_t begin = at + recycle.size();
+        const size_t end = data.find('\n', begin);
+        if (end == std::string::npos) break;
+        RequestRecycle(w, std::string_view(data).substr(begin, end - begin));
+      }
       // A descriptor travels with a one-byte tag, the last byte read with
       // it: 's'/'S' a status query (reply socket), otherwise a connection.
       const char tag = data.empty() ? wc::kTagConnection : data.back();
@@ -782,6 +791,107 @@ void Supervisor::HandleNotify(pid_t pid) {
   CheckReady();
   CheckTransition();
   CheckDrainWaits();
+  CheckRecycles();
+}
+
+void Supervisor::RequestRecycle(Worker& w, std::string_view cause) {
+  const auto& causes = wc::kRecycleCauses;
+  if (std::find(std::begin(causes), std::end(causes), cause) == std::end(causes)) {
+    // A worker runs PHP: its bytes are not trusted either.
+    if (uint64_t held = 0; recycle_log_.Allow(&held)) {
+      log::Warning("[pool {}] child {} asked to be recycled for an unknown cause ({} bytes); ignored", w.pool, w.pid,
+                   cause.size());
+    }
+    return;
+  }
+  // Already being replaced, stopping, or not a serving process of the
+  // current generation: nothing to do (a reload replaces it anyway).
+  if (!w.recycle_cause.empty() || w.state != Worker::State::kReady || stop_mode_ != StopMode::kNone) return;
+  if (transition_ || !ready_reported_) {
+    w.recycle_deferred = std::string(cause);  // after the reload or the start, unless replaced by then
+    return;
+  }
+  Pool* pool = FindPool(w.pool);
+  if (pool == nullptr || pool->generation != w.generation || w.slot >= static_cast<int>(pool->slots.size()) ||
+      pool->slots[static_cast<size_t>(w.slot)].pid != w.pid) {
+    return;
+  }
+  // One process of a pool at a time: the others wait their turn.
+  for (const auto& [pid, other] : workers_) {
+    if (other->pool == w.pool && !other->recycle_cause.empty() && other->state != Worker::State::kStopping) {
+      w.recycle_deferred = std::string(cause);
+      return;
+    }
+  }
+  w.recycle_deferred.clear();
+  w.recycle_cause = std::string(cause);
+  Slot& slot = pool->slots[static_cast<size_t>(w.slot)];
+  if (Status st = SpawnWorker(*pool, w.slot); !st.ok()) {
+    w.recycle_cause.clear();
+    slot.pid = w.pid;
+    w.recycle_deferred = std::string(cause);
+    if (uint64_t held = 0; recycle_log_.Allow(&held)) {
+      log::Warning("[pool {}] child {} asked to be recycled ({}), but no replacement could start: {}; it keeps "
+                   "serving and asks again",
+                   w.pool, w.pid, cause, st.message());
+    }
+    return;
+  }
+  log::Debug("[pool {}] child {} asked to be recycled ({}): child {} starts to replace it", w.pool, w.pid, cause,
+             slot.pid);
+}
+
+void Supervisor::CheckRecycles() {
+  CompleteRecycles();
+  // The next one whose turn it is (RequestRecycle keeps the one-at-a-time
+  // rule). Collected first: RequestRecycle adds a worker to workers_.
+  std::vector<Worker*> waiting;
+  for (auto& [pid, wp] : workers_) {
+    if (!wp->recycle_deferred.empty() && wp->recycle_cause.empty()) waiting.push_back(wp.get());
+  }
+  std::sort(waiting.begin(), waiting.end(), [](const Worker* a, const Worker* b) { return a->started_at < b->started_at; });
+  for (Worker* w : waiting) {
+    const std::string cause = w->recycle_deferred;
+    RequestRecycle(*w, cause);
+  }
+}
+
+void Supervisor::CompleteRecycles() {
+  for (auto& [pid, wp] : workers_) {
+    Worker& w = *wp;
+    if (w.recycle_cause.empty() || w.state == Worker::State::kStopping) continue;
+    Pool* pool = FindPool(w.pool);
+    const Worker* replacement = nullptr;
+    if (pool != nullptr && pool->generation == w.generation && w.slot < static_cast<int>(pool->slots.size())) {
+      const pid_t r = pool->slots[static_cast<size_t>(w.slot)].pid;
+      auto it = r != 0 && r != w.pid ? workers_.find(r) : workers_.end();
+      if (it == workers_.end() || it->second->state != Worker::State::kReady) continue;  // not ready yet
+      replacement = it->second.get();
+    } else if (transition_) {
+      continue;  // a reload started meanwhile: its new generation replaces it when ready
+    }
+    uint64_t served = 0;
+    if (w.board) {
+      scoreboard::Segment seg(w.board->data(), w.board->size());
+      if (seg.Valid()) {
+        for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
+          scoreboard::ThreadSnapshot snap;
+          if (scoreboard::ReadSlot(*seg.slot(t), &snap)) served += snap.requests;
+        }
+      }
+    }
+    if (pool != nullptr) {
+      ++(w.recycle_cause == "memory" ? pool->counters->recycles_memory : pool->counters->recycles_max_requests);
+    }
+    if (replacement != nullptr) {
+      log::Notice("[pool {}] child {} recycled ({}) after {} requests and {:.3f} seconds: child {} replaces it",
+                  w.pool, w.pid, w.recycle_cause, served, Seconds(w.started_at, clock_->Now()), replacement->pid);
+    } else {
+      log::Notice("[pool {}] child {} recycled ({}) after {} requests: a new generation replaced it", w.pool, w.pid,
+                  w.recycle_cause, served);
+    }
+    DrainWorker(w);
+  }
 }
 
 void Supervisor::CheckDrainWaits() {
@@ -1478,12 +1588,14 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
   using control::Json;
   const int64_t now_us = scoreboard::RealtimeMicros();
   Json threads = Json::array();
+  uint64_t process_served = 0;
   scoreboard::Segment seg(w.board->data(), w.board->size());
   if (seg.Valid()) {
     for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       scoreboard::ThreadSnapshot snap;
       if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
       *served += snap.requests;  // also those of a thread that has exited since
+      process_served += snap.requests;
       const scoreboard::ThreadClass cls = scoreboard::Classify(snap.state);
       if (cls == scoreboard::ThreadClass::kAbsent) continue;  // no thread (pm dynamic/ondemand)
       const bool running = cls == scoreboard::ThreadClass::kActive;
@@ -1509,12 +1621,18 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
   const char* state = w.state == Worker::State::kReady      ? "ready"
                       : w.state == Worker::State::kStarting ? "starting"
                                                             : "stopping";
-  return Json{{"pid", w.pid},
-              {"slot", w.slot},
-              {"generation", w.generation},
-              {"state", state},
-              {"uptime_s", Seconds(w.started_at, clock_->Now())},
-              {"threads", std::move(threads)}};
+  Json out{{"pid", w.pid},
+           {"slot", w.slot},
+           {"generation", w.generation},
+           {"state", state},
+           {"uptime_s", Seconds(w.started_at, clock_->Now())},
+           // Epoch seconds (CLOCK_REALTIME) when it started, and the
+           // requests its threads served in all: process recycling shows here.
+           {"started_at", (now_us - static_cast<int64_t>(Seconds(w.started_at, clock_->Now()) * 1e6)) / 1000000},
+           {"requests", process_served},
+           {"threads", std::move(threads)}};
+  if (!w.recycle_cause.empty()) out["recycling"] = w.recycle_cause;
+  return out;
 }
 
 control::Json Supervisor::StatusJson() const {
@@ -1526,6 +1644,7 @@ control::Json Supervisor::StatusJson() const {
     uint64_t busy = 0, idle = 0, served = 0;
     const PoolCounters& c = *pool.counters;
     uint64_t slow = c.retired_slow, terminated = c.retired_terminated, rejected = c.retired_rejected;
+    uint64_t memory_recycles = c.retired_memory_recycles;
     uint64_t limits[scoreboard::kLimitCount];
     for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
     for (const Slot& slot : pool.slots) {
@@ -1539,6 +1658,7 @@ control::Json Supervisor::StatusJson() const {
           slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
           terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
           rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
+          memory_recycles += seg.header()->memory_recycles.load(std::memory_order_relaxed);
           for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += seg.header()->Read(scoreboard::Limit(i));
         }
       }
@@ -1560,6 +1680,9 @@ control::Json Supervisor::StatusJson() const {
                          {"slow_requests", slow},
                          {"terminated_requests", terminated},
                          {"max_wait_rejected", rejected},
+                         {"recycles", Json{{"max_requests", c.recycles_max_requests},
+                                           {"memory", c.recycles_memory},
+                                           {"interpreters_memory", memory_recycles}}},
                          {"health", PoolHealthJson(pool, now)},
                          {"limits", std::move(limit_counts)},
                          {"processes", std::move(procs)}});

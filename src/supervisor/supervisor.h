@@ -130,6 +130,15 @@ class Supervisor {
     // The log files it was handed (base/worker_contract.h), opened again
     // and sent to it by reopen-logs; "" = none.
     std::string access_log, slowlog;
+    // Process recycling: it asked to be replaced (base/worker_contract.h
+    // kRecycleMessage) for this cause, "max_requests" or "memory"; "" = no.
+    // Its slot now holds the replacement; it is drained once that one is
+    // ready (CheckRecycles).
+    std::string recycle_cause;
+    // It asked, but had to wait (another process of its pool was being
+    // replaced, a reload, process_max): retried by CheckRecycles as soon as
+    // possible, without waiting for the worker to ask again.
+    std::string recycle_deferred;
   };
   struct Slot {
     pid_t pid = 0;                           // 0 = no process
@@ -212,6 +221,17 @@ class Supervisor {
   void ReapChildren();
   void HandleNotify(pid_t pid);
   void HandOver(const Worker& from, os::UniqueFd conn);
+  // Process recycling: `w` asked to be replaced for `cause`. Starts the
+  // replacement in its slot unless the request must wait (see
+  // base/worker_contract.h); a deferred request is kept in
+  // recycle_deferred and retried by CheckRecycles.
+  void RequestRecycle(Worker& w, std::string_view cause);
+  // Completes recycles (CompleteRecycles), then starts the deferred ones
+  // whose turn it is, oldest process first.
+  void CheckRecycles();
+  // Drains each process whose replacement is ready (or whose pool moved on
+  // to a new generation), counts and logs the recycle.
+  void CompleteRecycles();
   // reopen-logs (SIGUSR1, pm-ctl): our own log, then the files the workers
   // were handed, opened again and sent to them.
   Status ReopenLogs();
@@ -319,6 +339,7 @@ class Supervisor {
   base::RateLimit control_limit_log_;
   uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
   base::RateLimit output_wrap_log_;
+  base::RateLimit recycle_log_{10000};  // recycles deferred or refused (process_max, spawn errors, bad causes)
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;
   std::vector<DrainWait> drain_waits_;

@@ -29,6 +29,7 @@
 #include "config/extension_policy.h"
 #include "config/load_yaml.h"
 #include "os/credentials.h"
+#include "os/process_memory.h"
 #include "os/shared_memory.h"
 #include "os/signals.h"
 #include "os/socket.h"
@@ -38,6 +39,7 @@
 #include "worker/confine.h"
 #include "worker/fs_confine.h"
 #include "worker/php_cli.h"
+#include "worker/process_recycler.h"
 #include "worker/runtime_options.h"
 #include "worker/server.h"
 #include "worker/thread_scaler.h"
@@ -278,7 +280,12 @@ void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) 
 // that ended on a fatal error or a bailout: the engine unwound that request
 // mid-way, so state held across requests may be half-changed (a persistent
 // connection inside a transaction, an extension's global in mid-update).
-void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests) {
+// And after a request whose Zend heap peaked over memory_recycle: the Zend
+// allocator keeps up to the average of recent peaks in cached chunks after
+// a request, so a thread that served a large request holds on to that
+// memory until its interpreter is replaced.
+void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests,
+                   uint64_t memory_recycle) {
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   slot.SetState(scoreboard::ThreadState::kStarting);
   std::optional<sapi::PhpThreadScope> scope;
@@ -287,19 +294,29 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   slot.SetState(scoreboard::ThreadState::kIdle);
   uint64_t served = 0;
   bool unwound = false;
-  const Server::Handler handler = [&served, &unwound](Connection& c, scoreboard::SlotWriter& w) {
+  uint64_t over_memory = 0;  // the peak of the last request, if over memory_recycle
+  const Server::Handler handler = [&served, &unwound, &over_memory, memory_recycle](Connection& c,
+                                                                                    scoreboard::SlotWriter& w) {
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
     EndRequest(w, outcome);
     ++served;
     unwound = outcome.fatal_error || outcome.bailout;
+    if (InterpreterOverMemory(memory_recycle, outcome.memory_peak)) over_memory = outcome.memory_peak;
     return Server::Disposition::kServed;
   };
   while (srv.ServeOne(index, handler)) {
-    if ((max_requests != 0 && served >= max_requests) || unwound) {
+    if ((max_requests != 0 && served >= max_requests) || unwound || over_memory != 0) {
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.
       if (unwound) log::Debug("thread {}: interpreter recycled after a fatal error", index);
+      if (over_memory != 0) {
+        board.header()->memory_recycles.fetch_add(1, std::memory_order_relaxed);
+        log::Notice("thread {}: interpreter recycled: the last request's Zend heap peaked at {} bytes, over "
+                    "memory_recycle ({} bytes)",
+                    index, over_memory, memory_recycle);
+      }
+      over_memory = 0;
       unwound = false;
       scope.reset();
       scope.emplace(index);
@@ -380,7 +397,8 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
   sapi::WorkerOptions options;
   options.script = pool.worker_script;
   options.max_requests = pool.worker.max_requests;
-  options.memory_recycle = pool.worker.memory_recycle;
+  // worker.memory_recycle, else the pool's memory_recycle.
+  options.memory_recycle = pool.worker.memory_recycle != 0 ? pool.worker.memory_recycle : pool.memory_recycle;
   int failures = 0;
   uint64_t runs = 0;
   while (!srv.stopping()) {
@@ -557,6 +575,16 @@ int WorkerMain(int argc, char** argv) {
     user = std::move(id.value());
   }
   ApplyEnvironment(*pool, user);
+  // process_memory_limit reads /proc/self/statm: opened before a chroot.
+  std::optional<os::ResidentMemory> resident;
+  if (pool->process_memory_limit != 0) {
+    auto rm = os::ResidentMemory::Open();
+    if (!rm.ok()) {
+      log::Alert("pool {}: process_memory_limit: {}", pool->name, rm.status().message());
+      return 1;
+    }
+    resident.emplace(std::move(rm.value()));
+  }
   auto confined = Confine(PlanFor(*pool, user, args.notify_fd >= 0, parent), credentials);
   if (!confined.ok()) {
     log::Alert("pool {}: {}", pool->name, confined.status().message());
@@ -686,7 +714,7 @@ int WorkerMain(int argc, char** argv) {
                       WorkerModeThread(index, srv, board, worker_mode);
                     }, initial)
                   : server.Start([&board, pool](int index, Server& srv) {
-                      ClassicThread(index, srv, board, pool->max_requests);
+                      ClassicThread(index, srv, board, pool->max_requests, pool->memory_recycle);
                     }, initial);
   if (!st.ok()) {
     log::Alert("starting threads: {}", st.message());
@@ -764,6 +792,38 @@ int WorkerMain(int argc, char** argv) {
   Watcher watcher;
   if (pool->mode == config::PoolMode::kWorker && !pool->worker.watch.empty()) watcher.Start(pool->worker.watch);
   bool supervisor_alive = args.notify_fd >= 0;
+  // Process recycling (worker/process_recycler.h): checked every
+  // kRecycleCheckMs by this thread, which never runs PHP, so the check sits
+  // between requests of every thread and costs them nothing.
+  constexpr int kRecycleCheckMs = 100;
+  ProcessRecycler recycler({.max_requests = pool->process_max_requests, .memory_limit = pool->process_memory_limit},
+                           static_cast<uint64_t>(pid) ^ (static_cast<uint64_t>(scoreboard::RealtimeMicros()) << 20));
+  int64_t next_recycle_check = 0;
+  auto check_recycle = [&] {
+    const int64_t now = base::MonotonicMillis();
+    if (now < next_recycle_check) return;
+    next_recycle_check = now + kRecycleCheckMs;
+    std::optional<uint64_t> rss;
+    if (resident) {
+      auto r = resident->Read();
+      if (r.ok()) rss = *r;
+    }
+    const bool first = recycler.cause() == RecycleCause::kNone;
+    const RecycleCause cause = recycler.Check(now, server.requests_served(), rss);
+    if (cause == RecycleCause::kNone) return;
+    if (first) {
+      if (cause == RecycleCause::kMemory) {
+        log::Notice("resident memory {} bytes is over process_memory_limit ({} bytes): asking for a replacement",
+                    rss.value_or(0), pool->process_memory_limit);
+      } else {
+        log::Notice("served {} requests (process_max_requests {}, this process's threshold {}): asking for a "
+                    "replacement",
+                    server.requests_served(), pool->process_max_requests, recycler.request_threshold());
+      }
+    }
+    const std::string msg = std::string(worker_contract::kRecycleMessage) + std::string(RecycleCauseName(cause)) + "\n";
+    [[maybe_unused]] ssize_t n = ::send(args.notify_fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  };
   for (;;) {
     std::vector<pollfd> fds = {{signals->fd(), POLLIN, 0},
                                {watcher.fd(), POLLIN, 0},
@@ -781,8 +841,11 @@ int WorkerMain(int argc, char** argv) {
     // the accept() back-off).
     const int tick_ms = static_cast<int>(server.Tick().count());
     if (wait_ms < 0 || wait_ms > tick_ms) wait_ms = tick_ms;
+    const bool recycling = recycler.enabled() && !draining && supervisor_alive;
+    if (recycling && (wait_ms < 0 || wait_ms > kRecycleCheckMs)) wait_ms = kRecycleCheckMs;
     ::poll(fds.data(), static_cast<nfds_t>(fds.size()), wait_ms);
     if (scaler.enabled()) scale();
+    if (recycling) check_recycle();
     if (shedding && !draining) {
       if (const int n = server.ShedOverdue(pool->max_wait_time); n > 0) {
         board.header()->rejected_requests.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);

@@ -376,7 +376,8 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         # timeout counters and the connection limits' (docs/security.md).
         extra = {"terminated requests", "rejected requests", "memory peak", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
-                 "protocol errors", "accept errors", "clients refused"}
+                 "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
+                 "memory recycles", "clients refused"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")
@@ -386,7 +387,9 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         assert access_lines(t.dir, name, count, port) == \
             access_lines(realworld_php_fpm.dir, name, count, realworld_php_fpm.port), name
     # The notes tfpm printed for the directives it changes.
-    assert "] pm.max_requests = 500: changed: counted per thread, not per process" in t.log_text()
+    assert re.search(r"\] pm.max_requests = 500: changed: a process is replaced after \d+ requests \(500 x \d+ "
+                     r"threads, process_max_requests\), each thread's interpreter after 500 \(max_requests\)",
+                     t.log_text())
 
 
 def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):

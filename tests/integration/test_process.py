@@ -182,7 +182,10 @@ def test_pm_ctl_status_human_output(tfpm_factory):
     assert re.search(rf"^pool www  listen {re.escape(tfpm.sock)}  mode classic  pm static  busy 0  idle 6  "
                      rf"requests 1$", out, re.M), out
     for p in st["pools"][0]["processes"]:
-        assert re.search(rf"^  process {p['pid']}  ready +up \d+ s  generation 1$", out, re.M), out
+        # Its start time and requests in all threads (process recycling).
+        assert re.search(rf"^  process {p['pid']}  ready +started \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d  up \d+ s  "
+                         rf"requests {p['requests']}  generation 1$", out, re.M), out
+    assert sum(p["requests"] for p in st["pools"][0]["processes"]) == 1
     thread_lines = re.findall(r"^    thread (\d+) +(\w+) +requests (\d+)", out, re.M)
     assert sorted(int(i) for i, _, _ in thread_lines) == [0, 0, 1, 1, 2, 2]
     assert {s for _, s, _ in thread_lines} == {"Idle"}

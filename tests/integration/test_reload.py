@@ -204,8 +204,9 @@ def test_status_shows_the_draining_generation(tfpm_factory):
         tfpm.ctl("reload")
         out = tfpm.ctl("status").stdout
         assert re.search(r"^tfpm \S+ .*, generation 2$", out, re.M), out
-        assert re.search(r"^previous generations$", out, re.M), out
-        assert re.search(rf"^  process {old_pid}  stopping +up \d+ s  generation 1  pool www$", out, re.M), out
+        assert re.search(r"^previous generations and recycled processes$", out, re.M), out
+        assert re.search(rf"^  process {old_pid}  stopping +started [\d-]+ [\d:]+  up \d+ s  requests \d+  "
+                         rf"generation 1  pool www$", out, re.M), out
         assert re.search(r"^    thread \d+ +Running +requests \d+ +GET /slow\?ms=2500 \(\d+ ms\)$", out, re.M), out
         st = tfpm.status()
         assert [p["pid"] for p in st["previous_generations"]] == [old_pid]

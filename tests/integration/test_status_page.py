@@ -212,12 +212,14 @@ def test_fpm_get_status_returns_php_fpms_array(tfpm_factory):
     assert list(s) == ["pool", "process-manager", "start-time", "start-since", "accepted-conn", "listen-queue",
                        "max-listen-queue", "listen-queue-len", "idle-processes", "active-processes",
                        "total-processes", "max-active-processes", "max-children-reached", "slow-requests",
-                       "memory-peak", "terminated-requests", "rejected-requests", "procs"]
+                       "memory-peak", "terminated-requests", "rejected-requests", "process-recycles-max-requests",
+                       "process-recycles-memory", "memory-recycles", "procs"]
     assert s["pool"] == "www" and s["accepted-conn"] == 2 and s["total-processes"] == 6
     assert len(s["procs"]) == 6
     assert list(s["procs"][0]) == ["pid", "state", "start-time", "start-since", "requests", "request-duration",
                                    "request-method", "request-uri", "query-string", "request-length", "user",
-                                   "script", "last-request-cpu", "last-request-memory"]
+                                   "script", "last-request-cpu", "last-request-memory", "process-start-time",
+                                   "process-requests"]
     mine = [p for p in s["procs"] if p["script"] == FPM_STATUS]
     assert len(mine) == 1 and mine[0]["state"] == "Running" and mine[0]["request-uri"] == "/index.php"
     # Works without status_path too, as in php-fpm.
@@ -251,11 +253,18 @@ def shape(fmt, body):
     # connection limits' counters (docs/security.md).
     for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
-                 "protocol errors", "accept errors", "clients refused"):
+                 "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
+                 "memory recycles", "clients refused"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',
                       "", text)
+    # tfpm adds two fields to each row (process recycling): its process's
+    # start time and requests.
+    text = re.sub(r'(process start time:\s+[^\n]*\nprocess requests:\s+\d+\n|'
+                  r'<th>process start time</th><th>process requests</th>|'
+                  r'<process-start-time>[^<]*</process-start-time><process-requests>\d+</process-requests>|'
+                  r',"process start time":\d+,"process requests":\d+)', "", text)
     text = re.sub(r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}", "DATE", text)
     text = re.sub(r"\d+(\.\d+)?", "N", text)
     # Per-process rows: php-fpm's depend on which child served what; keep one.

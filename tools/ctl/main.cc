@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -59,6 +60,21 @@ void PrintThreads(const Json& proc) {
   }
 }
 
+// A process's start time, local time to the second ("2026-12-03 02:41:07").
+std::string StartedAt(const Json& proc) {
+  const time_t t = static_cast<time_t>(proc.value("started_at", int64_t{0}));
+  struct tm tm {};
+  char buf[32];
+  if (t <= 0 || ::localtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+    return "?";
+  }
+  return buf;
+}
+
+std::string Recycling(const Json& proc) {
+  return proc.contains("recycling") ? "  recycling (" + proc.value("recycling", std::string("?")) + ")" : "";
+}
+
 void PrintStatus(const Json& r) {
   std::printf("tfpm %s (PHP %s), pid %d, up %.0f s, generation %llu%s%s%s\n", r.value("version", "?").c_str(),
               r.value("php", "?").c_str(), r.value("pid", 0), r.value("uptime_s", 0.0),
@@ -85,18 +101,33 @@ void PrintStatus(const Json& r) {
       }
     }
     if (!tripped.empty()) std::printf("  limits tripped: %s\n", tripped.c_str());
+    // Process recycling (docs/config.md "Recycling"), when any happened.
+    if (pool.contains("recycles")) {
+      const Json& rc = pool.at("recycles");
+      const uint64_t by_requests = rc.value("max_requests", 0ull), by_memory = rc.value("memory", 0ull);
+      const uint64_t interpreters = rc.value("interpreters_memory", 0ull);
+      if (by_requests + by_memory + interpreters > 0) {
+        std::printf("  recycled: %llu process(es) after process_max_requests, %llu over process_memory_limit, "
+                    "%llu interpreter(s) over memory_recycle\n",
+                    static_cast<unsigned long long>(by_requests), static_cast<unsigned long long>(by_memory),
+                    static_cast<unsigned long long>(interpreters));
+      }
+    }
     for (const auto& proc : pool.at("processes")) {
-      std::printf("  process %d  %-8s up %.0f s  generation %llu\n", proc.value("pid", 0),
-                  proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull));
+      std::printf("  process %d  %-8s started %s  up %.0f s  requests %llu  generation %llu%s\n",
+                  proc.value("pid", 0), proc.value("state", "?").c_str(), StartedAt(proc).c_str(),
+                  proc.value("uptime_s", 0.0), proc.value("requests", 0ull), proc.value("generation", 0ull),
+                  Recycling(proc).c_str());
       PrintThreads(proc);
     }
   }
   if (r.contains("previous_generations") && !r.at("previous_generations").empty()) {
-    std::printf("\nprevious generations\n");
+    std::printf("\nprevious generations and recycled processes\n");
     for (const auto& proc : r.at("previous_generations")) {
-      std::printf("  process %d  %-8s up %.0f s  generation %llu  pool %s\n", proc.value("pid", 0),
-                  proc.value("state", "?").c_str(), proc.value("uptime_s", 0.0), proc.value("generation", 0ull),
-                  proc.value("pool", "?").c_str());
+      std::printf("  process %d  %-8s started %s  up %.0f s  requests %llu  generation %llu  pool %s%s\n",
+                  proc.value("pid", 0), proc.value("state", "?").c_str(), StartedAt(proc).c_str(),
+                  proc.value("uptime_s", 0.0), proc.value("requests", 0ull), proc.value("generation", 0ull),
+                  proc.value("pool", "?").c_str(), Recycling(proc).c_str());
       PrintThreads(proc);
     }
   }

@@ -209,7 +209,10 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
   CHECK(r->config.daemon.error_log == "stderr");
   CHECK(r->config.pools[0].pm == ProcessManager::kOndemand);
   CHECK(r->config.pools[0].idle_timeout.count() == 20000);
+  // php-fpm's child is a process with one interpreter: each thread's
+  // interpreter after 500, the process after 500 x its 4 threads.
   CHECK(r->config.pools[0].max_requests == 500);
+  CHECK(r->config.pools[0].process_max_requests == 2000);
   // The isolation directives are mapped.
   CHECK(r->config.daemon.rlimit_files == 4096);
   CHECK(r->config.daemon.process_max == 10);
@@ -224,7 +227,8 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
       "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: ignored: only used with pm = dynamic",
       "[/etc/php/fpm/pool.d/www.conf:10] pm.status_listen = 127.0.0.1:9001: not supported: no separate status "
       "listener yet (the observability issue); the status page answers on the pool's socket",
-      "[/etc/php/fpm/pool.d/www.conf:11] pm.max_requests = 500: changed: counted per thread, not per process",
+      "[/etc/php/fpm/pool.d/www.conf:11] pm.max_requests = 500: changed: a process is replaced after 2000 "
+      "requests (500 x 4 threads, process_max_requests), each thread's interpreter after 500 (max_requests)",
   };
   for (const char* e : expected) CHECK_MESSAGE(HasNote(*r, e), e);
   CHECK(r->notes.size() == std::size(expected));

@@ -253,5 +253,44 @@ TEST_CASE("client bytes that are not UTF-8 reach the status JSON as U+FFFD, and 
   CHECK(q == long_query.substr(0, 254));
 }
 
+TEST_CASE("process recycling: each row shows its process's start and requests; recycle counters survive exits") {
+  Board a(2, 100), b(1, 200);
+  b.seg().header()->start_time_us = 7'000'000;
+  a.writer(0).SetState(scoreboard::ThreadState::kIdle);
+  a.writer(1).SetState(scoreboard::ThreadState::kIdle);
+  b.writer(0).SetState(scoreboard::ThreadState::kIdle);
+  for (int i = 0; i < 3; ++i) {
+    a.writer(0).BeginRequest(10'000'000, 0, Req("/index.php", ""));
+    a.writer(0).EndRequest(10'100'000, 0, 200, 1 << 20, "");
+  }
+  a.writer(1).BeginRequest(10'000'000, 0, Req("/index.php", ""));
+  a.writer(1).EndRequest(10'100'000, 0, 200, 1 << 20, "");
+  b.writer(0).BeginRequest(10'000'000, 0, Req("/index.php", ""));
+  b.writer(0).EndRequest(10'100'000, 0, 200, 1 << 20, "");
+  a.seg().header()->memory_recycles.store(2);
+
+  PoolCounters c;
+  c.recycles_max_requests = 4;
+  c.recycles_memory = 1;
+  // A process that exited had recycled one interpreter.
+  Board gone(1, 300);
+  gone.seg().header()->memory_recycles.store(1);
+  c.Retire(gone.seg());
+  PoolInfo info{.name = "www", .process_manager = "static"};
+  const auto st = PoolStatus(info, c, {a.seg(), b.seg()}, ListenQueue{}, true, 13'000'000);
+  CHECK(st["process_recycles_max_requests"] == 4);
+  CHECK(st["process_recycles_memory"] == 1);
+  CHECK(st["memory_recycles"] == 2 + 1);
+  REQUIRE(st["processes"].size() == 3);
+  // Both rows of process 100: its 4 requests (3 + 1), its start time.
+  CHECK(st["processes"][0]["requests"] == 3);
+  CHECK(st["processes"][0]["process_requests"] == 4);
+  CHECK(st["processes"][1]["requests"] == 1);
+  CHECK(st["processes"][1]["process_requests"] == 4);
+  CHECK(st["processes"][0]["process_start_time"] == 1);
+  CHECK(st["processes"][2]["process_requests"] == 1);
+  CHECK(st["processes"][2]["process_start_time"] == 7);
+}
+
 }  // namespace
 }  // namespace tfpm::supervisor

@@ -1,0 +1,45 @@
+#include "os/process_memory.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace tfpm::os {
+namespace {
+
+Result<uint64_t> Parse(const char* s, uint64_t page = 4096) { return ParseStatmResident(s, std::strlen(s), page); }
+
+TEST_CASE("statm: the second field in pages") {
+  auto r = Parse("12345 678 90 1 0 200 0\n");
+  REQUIRE(r.ok());
+  CHECK(*r == 678u * 4096u);
+  CHECK(Parse("1 2", 65536).value() == 2u * 65536u);
+}
+
+TEST_CASE("statm: malformed text is an error, not a number") {
+  CHECK_FALSE(Parse("").ok());
+  CHECK_FALSE(Parse("12345").ok());
+  CHECK_FALSE(Parse("12345 ").ok());
+  CHECK_FALSE(Parse("x 1").ok());
+  CHECK_FALSE(Parse("1 x").ok());
+  CHECK_FALSE(Parse("1 99999999999999999999").ok());
+  CHECK_FALSE(Parse("1 18446744073709551615").ok());  // times the page size overflows
+}
+
+TEST_CASE("this process: RSS grows with memory it touches") {
+  auto rm = ResidentMemory::Open();
+  REQUIRE(rm.ok());
+  auto before = rm->Read();
+  REQUIRE(before.ok());
+  CHECK(*before > 0);
+  std::vector<char> block(64 << 20);
+  std::memset(block.data(), 1, block.size());
+  auto after = rm->Read();
+  REQUIRE(after.ok());
+  CHECK(*after >= *before + (32u << 20));
+  CHECK(block[12345] == 1);
+}
+
+}  // namespace
+}  // namespace tfpm::os
