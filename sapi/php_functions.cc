@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sapi/php_internal.h"
+#include "sapi/php_leak_check.h"
 
 namespace tfpm::sapi {
 namespace {
@@ -110,6 +111,7 @@ PHP_INI_END()
 
 PHP_MINIT_FUNCTION(tfpm) {
   REGISTER_INI_ENTRIES();
+  RegisterLeakCheckClasses();  // #[TfpmAllowState]
   return SUCCESS;
 }
 

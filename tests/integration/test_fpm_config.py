@@ -304,7 +304,10 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         # timeout counters and the connection limits' (docs/security.md).
         extra = {"terminated requests", "rejected requests", "memory peak", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
-                 "protocol errors", "accept errors"}
+                 "protocol errors", "accept errors",
+                 # restarts by cause and leak_check (base/restart_cause.h)
+                 "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
+                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")
