@@ -51,6 +51,29 @@ PHP_FUNCTION(apache_request_headers) {
   });
 }
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_apache_response_headers, 0, 0, MAY_BE_ARRAY | MAY_BE_BOOL)
+ZEND_END_ARG_INFO()
+
+// The response headers set so far ("Name: value" lines of the SAPI header
+// list), by name, a later header of the same name replacing an earlier
+// one; false outside a request. FrankenPHP and PHP's CLI server have it.
+PHP_FUNCTION(apache_response_headers) {
+  ZEND_PARSE_PARAMETERS_NONE();
+  if (CurrentRequest() == nullptr) RETURN_FALSE;
+  array_init(return_value);
+  for (zend_llist_element* e = SG(sapi_headers).headers.head; e != nullptr; e = e->next) {
+    const auto* h = reinterpret_cast<const sapi_header_struct*>(e->data);
+    const std::string_view line(h->header, h->header_len);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    if (name.empty()) continue;
+    add_assoc_stringl_ex(return_value, name.data(), name.size(), value.data(), value.size());
+  }
+}
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0, MAY_BE_ARRAY | MAY_BE_FALSE)
 ZEND_END_ARG_INFO()
 
@@ -100,6 +123,14 @@ const zend_function_entry kFunctions[] = {
     ZEND_FE(tfpm_handle_request, arginfo_tfpm_handle_request)
     ZEND_RAW_FENTRY("frankenphp_handle_request", zif_tfpm_handle_request, arginfo_tfpm_handle_request, 0, nullptr, nullptr)
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_apache_request_headers, 0, nullptr, nullptr)
+    // FrankenPHP's names for the same functions (docs/worker-mode.md).
+    ZEND_RAW_FENTRY("frankenphp_finish_request", zif_fastcgi_finish_request, arginfo_fastcgi_finish_request, 0,
+                    nullptr, nullptr)
+    ZEND_RAW_FENTRY("frankenphp_request_headers", zif_apache_request_headers, arginfo_apache_request_headers, 0,
+                    nullptr, nullptr)
+    ZEND_FE(apache_response_headers, arginfo_apache_response_headers)
+    ZEND_RAW_FENTRY("frankenphp_response_headers", zif_apache_response_headers, arginfo_apache_response_headers, 0,
+                    nullptr, nullptr)
     ZEND_FE_END};
 
 PHP_INI_BEGIN()

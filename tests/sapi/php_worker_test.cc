@@ -455,6 +455,26 @@ TEST_CASE("worker reset: the request body php://input buffered is freed after ea
   for (auto* e : ex) CHECK(e->Body() == first);
 }
 
+TEST_CASE("worker: FrankenPHP's header and finish functions under their FrankenPHP names") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "default: header('X-A: 1'); header('X-B:   two words'); header('X-A: 3');\n"
+                            "  $out = json_encode([frankenphp_response_headers(), apache_response_headers() ==="
+                            " frankenphp_response_headers(), frankenphp_request_headers()['X-Id'] ?? null,"
+                            " frankenphp_request_headers() === getallheaders()]);\n"
+                            "  echo $out; var_dump(frankenphp_finish_request()); echo 'after';");
+  ScriptedSource src;
+  Params p = Req("/");
+  p.push_back({"HTTP_X_ID", "abc"});
+  auto& a = src.Add(p);
+  RunOnThread(o, src);
+  CHECK(a.finished());
+  INFO(a.Body());
+  // X-Powered-By (expose_php) is in the list too; header() replaced the first X-A.
+  CHECK(a.Body().find("\"X-B\":\"two words\",\"X-A\":\"3\"}") != std::string::npos);
+  CHECK(a.Body().find(",true,\"abc\",true]") != std::string::npos);
+  CHECK(a.Body().find("after") == std::string::npos);  // output after finishing goes nowhere
+}
+
 bool ZendHeap() {
   const char* zend_alloc = std::getenv("USE_ZEND_ALLOC");
   return zend_alloc == nullptr || std::string(zend_alloc) != "0";
