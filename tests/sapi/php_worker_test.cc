@@ -654,6 +654,42 @@ TEST_CASE("leak_check: warm-up and the allowlist") {
   CHECK(run.leaks[0] == "LeakCache::$items <- GET /?do=prop&v=6");
 }
 
+TEST_CASE("leak_check on 4 threads: each thread reports only the leaks of its own requests") {
+  // Per-thread state only: thread t leaks on request t*10+5 only (a static
+  // property) and on no other; every thread must report exactly that one.
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kLog;
+  o.leak_warmup = 0;
+  std::atomic<uint64_t> counted{0};
+  o.state_leaks = &counted;
+  constexpr int kThreads = 4, kRequests = 60;
+  std::vector<std::unique_ptr<ScriptedSource>> sources;
+  for (int t = 0; t < kThreads; ++t) {
+    sources.push_back(std::make_unique<ScriptedSource>());
+    for (int i = 0; i < kRequests; ++i) {
+      const bool leak = i == t * 10 + 5;
+      sources.back()->Add(Req("/", std::string(leak ? "do=user" : "do=none") + "&v=t" + std::to_string(t)));
+    }
+  }
+  Rt();
+  std::vector<WorkerRun> runs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PhpThreadScope scope;
+      runs[t] = RunWorkerScript(o, *sources[t]);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("thread " << t << ": " << All(runs[t]));
+    REQUIRE(runs[t].leaks.size() == 1);
+    CHECK(runs[t].leaks[0] == "LeakCache::$user <- GET /?do=user&v=t" + std::to_string(t));
+  }
+  CHECK(counted.load() == kThreads);
+}
+
 TEST_CASE("leak_check strict: the request after a leak fails with 500, the one after that is served") {
   WorkerOptions o;
   o.script = LeakyWorker();
