@@ -74,6 +74,28 @@ PHP_FUNCTION(apache_response_headers) {
   }
 }
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_headers_send, 0, 0, IS_LONG, 0)
+ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, status, IS_LONG, 0, "200")
+ZEND_END_ARG_INFO()
+
+// FrankenPHP's headers_send(int $status = 200): int. A 1xx status (103
+// Early Hints) would be an interim response, which FastCGI cannot carry
+// (the front end would have to make one, and nginx does not): a no-op that
+// keeps the status and headers for the final response and reports
+// SAPI_HEADER_SENT_SUCCESSFULLY, as FrankenPHP does when it sent them. Any
+// other status becomes the response's and the headers are sent now
+// (sapi_send_headers(): 0 = SUCCESS).
+PHP_FUNCTION(headers_send) {
+  zend_long status = 200;
+  ZEND_PARSE_PARAMETERS_START(0, 1)
+  Z_PARAM_OPTIONAL
+  Z_PARAM_LONG(status)
+  ZEND_PARSE_PARAMETERS_END();
+  if (status >= 100 && status < 200) RETURN_LONG(SAPI_HEADER_SENT_SUCCESSFULLY);
+  SG(sapi_headers).http_response_code = static_cast<int>(status);
+  RETURN_LONG(sapi_send_headers());
+}
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_MASK_EX(arginfo_fpm_get_status, 0, 0, MAY_BE_ARRAY | MAY_BE_FALSE)
 ZEND_END_ARG_INFO()
 
@@ -129,6 +151,7 @@ const zend_function_entry kFunctions[] = {
     ZEND_RAW_FENTRY("frankenphp_request_headers", zif_apache_request_headers, arginfo_apache_request_headers, 0,
                     nullptr, nullptr)
     ZEND_FE(apache_response_headers, arginfo_apache_response_headers)
+    ZEND_FE(headers_send, arginfo_headers_send)
     ZEND_RAW_FENTRY("frankenphp_response_headers", zif_apache_response_headers, arginfo_apache_response_headers, 0,
                     nullptr, nullptr)
     ZEND_FE_END};

@@ -475,6 +475,22 @@ TEST_CASE("worker: FrankenPHP's header and finish functions under their FrankenP
   CHECK(a.Body().find("after") == std::string::npos);  // output after finishing goes nowhere
 }
 
+TEST_CASE("worker: headers_send(103) is a no-op over FastCGI, headers_send(201) sends the head now") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'hints': header('Link: </a.css>; rel=preload'); "
+                            "echo headers_send(103), '|', http_response_code(), '|', (int)headers_sent(); break;\n"
+                            "default: $r = headers_send(201); echo $r, '|', (int)headers_sent();");
+  ScriptedSource src;
+  auto& hints = src.Add(Req("/", "do=hints"));
+  auto& created = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(hints.Body() == "1|200|0");
+  CHECK(hints.Head().find("Link: </a.css>; rel=preload") != std::string::npos);
+  CHECK(hints.Head().find("Status:") == std::string::npos);  // 200
+  CHECK(created.Body() == "0|1");
+  CHECK(created.Head().find("Status: 201") != std::string::npos);
+}
+
 bool ZendHeap() {
   const char* zend_alloc = std::getenv("USE_ZEND_ALLOC");
   return zend_alloc == nullptr || std::string(zend_alloc) != "0";
