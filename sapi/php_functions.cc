@@ -11,6 +11,11 @@
 // PHP_INI_SYSTEM, php-fpm's defaults).
 #include <unistd.h>
 
+#include <string>
+#include <string_view>
+
+#include "base/log.h"
+
 #include "sapi/php_internal.h"
 #include "sapi/php_leak_check.h"
 
@@ -71,6 +76,74 @@ PHP_FUNCTION(apache_response_headers) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     if (name.empty()) continue;
     add_assoc_stringl_ex(return_value, name.data(), name.size(), value.data(), value.size());
+  }
+}
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_frankenphp_log, 0, 1, IS_VOID, 0)
+ZEND_ARG_TYPE_INFO(0, message, IS_STRING, 0)
+ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, level, IS_LONG, 0, "0")
+ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, context, IS_ARRAY, 0, "[]")
+ZEND_END_ARG_INFO()
+
+// FrankenPHP's levels (Go's slog): DEBUG -4, INFO 0, WARN 4, ERROR 8.
+constexpr zend_long kFrankenDebug = -4, kFrankenInfo = 0, kFrankenWarn = 4, kFrankenError = 8;
+
+// Appends `text` with control bytes replaced: one log line, whatever the
+// app passes.
+void AppendClean(std::string* out, std::string_view text) {
+  for (char c : text) out->push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+}
+
+// frankenphp_log(string $message, int $level = 0, array $context = []):
+// one line in the error log at the nearest of tfpm's levels, the context's
+// scalar values appended as key=value (arrays and objects by type name;
+// nothing of the app's is called). At most 4096 bytes of message.
+PHP_FUNCTION(frankenphp_log) {
+  zend_string* message;
+  zend_long level = kFrankenInfo;
+  HashTable* context = nullptr;
+  ZEND_PARSE_PARAMETERS_START(1, 3)
+  Z_PARAM_STR(message)
+  Z_PARAM_OPTIONAL
+  Z_PARAM_LONG(level)
+  Z_PARAM_ARRAY_HT(context)
+  ZEND_PARSE_PARAMETERS_END();
+  std::string line;
+  AppendClean(&line, std::string_view(ZSTR_VAL(message), std::min<size_t>(ZSTR_LEN(message), 4096)));
+  if (context != nullptr) {
+    zend_string* key;
+    zend_ulong index;
+    zval* v;
+    ZEND_HASH_FOREACH_KEY_VAL(context, index, key, v) {
+      if (line.size() > 8192) break;
+      line += ' ';
+      if (key) {
+        AppendClean(&line, std::string_view(ZSTR_VAL(key), std::min<size_t>(ZSTR_LEN(key), 256)));
+      } else {
+        line += std::to_string(index);
+      }
+      line += '=';
+      ZVAL_DEREF(v);
+      switch (Z_TYPE_P(v)) {
+        case IS_STRING: AppendClean(&line, std::string_view(Z_STRVAL_P(v), std::min<size_t>(Z_STRLEN_P(v), 1024))); break;
+        case IS_LONG: line += std::to_string(Z_LVAL_P(v)); break;
+        case IS_DOUBLE: line += std::to_string(Z_DVAL_P(v)); break;
+        case IS_TRUE: line += "true"; break;
+        case IS_FALSE: line += "false"; break;
+        case IS_NULL: line += "null"; break;
+        default: line += zend_zval_type_name(v); break;
+      }
+    }
+    ZEND_HASH_FOREACH_END();
+  }
+  if (level >= kFrankenError) {
+    log::Error("frankenphp_log: {}", line);
+  } else if (level >= kFrankenWarn) {
+    log::Warning("frankenphp_log: {}", line);
+  } else if (level >= kFrankenInfo) {
+    log::Notice("frankenphp_log: {}", line);
+  } else {
+    log::Debug("frankenphp_log: {}", line);
   }
 }
 
@@ -152,6 +225,7 @@ const zend_function_entry kFunctions[] = {
                     nullptr, nullptr)
     ZEND_FE(apache_response_headers, arginfo_apache_response_headers)
     ZEND_FE(headers_send, arginfo_headers_send)
+    ZEND_FE(frankenphp_log, arginfo_frankenphp_log)
     ZEND_RAW_FENTRY("frankenphp_response_headers", zif_apache_response_headers, arginfo_apache_response_headers, 0,
                     nullptr, nullptr)
     ZEND_FE_END};
@@ -166,6 +240,10 @@ PHP_INI_END()
 PHP_MINIT_FUNCTION(tfpm) {
   REGISTER_INI_ENTRIES();
   RegisterLeakCheckClasses();  // #[TfpmAllowState]
+  REGISTER_LONG_CONSTANT("FRANKENPHP_LOG_LEVEL_DEBUG", kFrankenDebug, CONST_PERSISTENT);
+  REGISTER_LONG_CONSTANT("FRANKENPHP_LOG_LEVEL_INFO", kFrankenInfo, CONST_PERSISTENT);
+  REGISTER_LONG_CONSTANT("FRANKENPHP_LOG_LEVEL_WARN", kFrankenWarn, CONST_PERSISTENT);
+  REGISTER_LONG_CONSTANT("FRANKENPHP_LOG_LEVEL_ERROR", kFrankenError, CONST_PERSISTENT);
   return SUCCESS;
 }
 

@@ -376,3 +376,12 @@ def test_leak_check_log_names_the_leak_and_counts_it(tfpm_factory):
     assert "leak_check: $count changed by request GET " in log, log
     # Logged once per run, counted every time.
     assert log.count("leak_check: $count") == 1, log
+
+
+def test_frankenphp_log_writes_one_clean_line_at_its_level(tfpm_factory):
+    tfpm = tfpm_factory(**worker_pool(threads=1))
+    r = get(tfpm, "do=log")
+    assert r.status == 200 and r.body == b"logged", r
+    wait_until(lambda: "frankenphp_log:" in tfpm.log_text(), 5 * SLOW, what="the log line")
+    line = next(l for l in tfpm.log_text().splitlines() if "frankenphp_log:" in l)
+    assert "WARNING" in line and line.endswith("frankenphp_log: hello?world user=u1 n=3 a=array"), line
