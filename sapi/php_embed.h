@@ -11,6 +11,7 @@
 //   PhpRuntime::Shutdown()     once, after every PHP thread has exited
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "accesslog/format.h"
+#include "base/restart_cause.h"
 #include "base/status.h"
 #include "fastcgi/exchange.h"
 
@@ -166,6 +168,14 @@ struct WorkerOptions {
   std::string script;           // absolute path of the app's worker script
   uint64_t max_requests = 0;    // per run; then tfpm_handle_request() returns false
   uint64_t memory_recycle = 0;  // bytes of Zend heap in use after a request; 0 = off
+  // State-leak detector (sapi/php_leak_check.h, docs/worker-mode.md).
+  // kOff runs none of its code.
+  enum class LeakCheck { kOff, kLog, kStrict } leak_check = LeakCheck::kOff;
+  uint64_t leak_warmup = 5;             // requests of each run whose changes are not reported
+  std::vector<std::string> leak_allow;  // item names; a trailing '*' matches a prefix
+  // Counts each reported item (the scoreboard header's state_leaks); may
+  // be null. Must outlive the run.
+  std::atomic<uint64_t>* state_leaks = nullptr;
 };
 
 // Where a worker thread's requests come from (the Server, or a test fake).
@@ -193,7 +203,12 @@ struct WorkerRun {
   };
   End end = End::kFailed;
   uint64_t requests = 0;  // requests completed by this run
-  std::string reason;     // what ended it, for the log
+  std::string reason;     // what ended it, for the log (names the request, if one)
+  // Why the script will be started again (kReload when the source said
+  // stop: the caller knows whether that was a watched file instead).
+  base::RestartCause cause = base::RestartCause::kCrash;
+  // leak_check: the first 256 items reported in this run, "name <- request".
+  std::vector<std::string> leaks;
 };
 
 // Runs the worker script once on the calling thread (inside a

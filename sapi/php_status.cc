@@ -104,32 +104,45 @@ uint64_t U(const Json& j, const char* key) { return j.value(key, uint64_t{0}); }
 std::string S(const Json& j, const char* key) { return j.value(key, std::string()); }
 std::string Dash(std::string s) { return s.empty() ? "-" : s; }
 
-// The connection limits' counters (docs/security.md), after php-fpm's
-// fields and ours above, in each format's own spelling.
+// One counter of ours, after php-fpm's fields, in each format's own
+// spelling.
+void RenderCounter(Format f, std::string_view key, std::string_view label, std::string_view help, unsigned long n) {
+  std::string dashed(label);
+  for (char& c : dashed) c = c == ' ' ? '-' : c;
+  const std::string k(key), l(label), h(help);
+  switch (f) {
+    case Format::kText: {
+      std::string head = l + ":";
+      head.resize(std::max<size_t>(22, head.size() + 1), ' ');
+      Put(Printf("%s%lu\n", head.c_str(), n));
+      break;
+    }
+    case Format::kHtml: Put(Printf("<tr><th>%s</th><td>%lu</td></tr>\n", l.c_str(), n)); break;
+    case Format::kXml: Put(Printf("<%s>%lu</%s>\n", dashed.c_str(), n, dashed.c_str())); break;
+    case Format::kJson: Put(Printf(",\"%s\":%lu", l.c_str(), n)); break;
+    case Format::kOpenMetrics:
+      Put(Printf("# HELP tfpm_%s %s: %s.\n"
+                 "# TYPE tfpm_%s counter\n"
+                 "tfpm_%s %lu\n",
+                 k.c_str(), h.c_str(), l.c_str(), k.c_str(), k.c_str(), n));
+      break;
+  }
+}
+
+// The connection limits' counters (docs/security.md), then the restarts
+// by cause (base/restart_cause.h) and worker mode's leak_check count, after
+// php-fpm's fields and ours above.
 void RenderLimits(Format f, const Json& st) {
   for (const auto& [key, label] : scoreboard::kLimitNames) {
-    const unsigned long n = U(st, std::string(key).c_str());
-    std::string dashed(label);
-    for (char& c : dashed) c = c == ' ' ? '-' : c;
-    switch (f) {
-      case Format::kText: {
-        std::string head = std::string(label) + ":";
-        head.resize(std::max<size_t>(22, head.size() + 1), ' ');
-        Put(Printf("%s%lu\n", head.c_str(), n));
-        break;
-      }
-      case Format::kHtml: Put(Printf("<tr><th>%s</th><td>%lu</td></tr>\n", std::string(label).c_str(), n)); break;
-      case Format::kXml: Put(Printf("<%s>%lu</%s>\n", dashed.c_str(), n, dashed.c_str())); break;
-      case Format::kJson: Put(Printf(",\"%s\":%lu", std::string(label).c_str(), n)); break;
-      case Format::kOpenMetrics:
-        Put(Printf("# HELP tfpm_%s Connections a limit of docs/security.md acted on: %s.\n"
-                   "# TYPE tfpm_%s counter\n"
-                   "tfpm_%s %lu\n",
-                   std::string(key).c_str(), std::string(label).c_str(), std::string(key).c_str(),
-                   std::string(key).c_str(), n));
-        break;
-    }
+    RenderCounter(f, key, label, "Connections a limit of docs/security.md acted on",
+                  U(st, std::string(key).c_str()));
   }
+  for (const auto& [key, label] : base::kRestartCauseNames) {
+    const std::string k = "restarts_" + std::string(key);
+    RenderCounter(f, k, label, "PHP interpreter (worker script) restarts by cause", U(st, k.c_str()));
+  }
+  RenderCounter(f, "state_leaks", "state leaks", "Worker mode leak_check: state items a request left changed",
+                U(st, "state_leaks"));
 }
 
 // Process recycling's counters (docs/config.md "Recycling"), after the

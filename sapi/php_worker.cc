@@ -16,14 +16,18 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "base/log.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
+#include "sapi/php_leak_check.h"
 
 extern "C" {
 #include <Zend/zend_virtual_cwd.h>
@@ -97,6 +101,14 @@ struct WorkerState {
   bool bailout_pending = false;  // fatal error in the handler: end the run
   bool exit_pending = false;     // exit() in the handler: end the run
   std::string reason;
+  base::RestartCause cause = base::RestartCause::kCrash;
+  // leak_check (null when off): the detector, the request the next Check()
+  // attributes changes to, and strict mode's verdict for the next request.
+  std::unique_ptr<LeakDetector> leaks;
+  std::string last_request;
+  std::string fail_next;               // strict: non-empty = answer 500 naming these items
+  std::unordered_set<std::string> logged;  // items already logged in this run
+  std::vector<std::string>* run_leaks = nullptr;
   // State the boot left behind, restored after every request.
   bool snapshot_taken = false;
   std::vector<std::pair<std::string, std::optional<std::string>>> boot_ini;
@@ -106,6 +118,41 @@ struct WorkerState {
 thread_local WorkerState* t_worker = nullptr;
 
 constexpr int kFatalErrors = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_PARSE | E_RECOVERABLE_ERROR;
+
+// "GET /path?query" (REQUEST_METHOD, REQUEST_URI) of a request, for log
+// lines: cut at 256 bytes, control bytes replaced (the URI is the client's).
+std::string RequestLabel(const fastcgi::Exchange& ex) {
+  std::string_view method = "-", uri = "-";
+  for (const auto& p : ex.params()) {
+    if (p.first == "REQUEST_METHOD") method = p.second;
+    if (p.first == "REQUEST_URI") uri = p.second;
+  }
+  std::string out(method.substr(0, 16));
+  out += ' ';
+  out += uri.substr(0, 256);
+  if (out.size() > 256) out.resize(256);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+// The first line of the last error PHP reported, with its place.
+std::string LastError() {
+  if (!PG(last_error_message)) return {};
+  std::string msg(ZSTR_VAL(PG(last_error_message)), ZSTR_LEN(PG(last_error_message)));
+  msg = msg.substr(0, msg.find('\n'));
+  if (PG(last_error_file)) {
+    msg += " in " + std::string(ZSTR_VAL(PG(last_error_file))) + ":" + std::to_string(PG(last_error_lineno));
+  }
+  return msg;
+}
+
+bool TimedOut() {
+  constexpr std::string_view kTimeout = "Maximum execution time";
+  return PG(last_error_message) && ZSTR_LEN(PG(last_error_message)) >= kTimeout.size() &&
+         std::memcmp(ZSTR_VAL(PG(last_error_message)), kTimeout.data(), kTimeout.size()) == 0;
+}
 
 std::optional<std::string> IniValueOf(const zend_ini_entry* e) {
   if (e->value == nullptr) return std::nullopt;
@@ -302,6 +349,17 @@ void WorkerRequestShutdown(WorkerState* w) {
   zend_end_try();
   zend_try { php_output_deactivate(); }
   zend_end_try();
+  // The request body php://input buffered (a temp stream, two resources):
+  // classic mode frees it with the request's resource list, which a worker
+  // never destroys; sapi_deactivate() only forgets it. A php://input stream
+  // the script kept past its request would read freed memory now, so it
+  // must not do that (docs/worker-mode.md).
+  if (SG(request_info).request_body != nullptr) {
+    php_stream* body = SG(request_info).request_body;
+    SG(request_info).request_body = nullptr;
+    zend_try { php_stream_close(body); }
+    zend_end_try();
+  }
   zend_try { sapi_deactivate(); }
   zend_end_try();
   ClearLastError();
@@ -327,6 +385,7 @@ void CallHandler(WorkerState* w, zend_fcall_info* fci, zend_fcall_info_cache* fc
     zend_clear_exception();
     w->exit_pending = true;
     w->reason = "exit() in the request handler";
+    w->cause = base::RestartCause::kExit;
     return;
   }
   if (!SG(headers_sent)) SG(sapi_headers).http_response_code = 500;
@@ -363,6 +422,9 @@ class HandlerServe final : public RequestSource::Serve {
     }
     AccessLogMark access;
     BeginAccessLog(&access);
+    // Per-request memory (%M, the status page's last request memory):
+    // the peak since this request started, not since the script booted.
+    zend_memory_reset_peak_usage();
     RequestContext ctx;
     ctx.exchange = &ex;
     SG(server_context) = &ctx;
@@ -385,6 +447,17 @@ class HandlerServe final : public RequestSource::Serve {
     // down: the request fails (its connection is closed), the script's
     // state does not.
     outcome.bailout = !Run();
+    std::string label;
+    if (outcome.bailout || w_->exit_pending || w_->leaks || w_->options->memory_recycle != 0) label = RequestLabel(ex);
+    if (w_->exit_pending) w_->reason += " (request " + label + ")";
+    if (outcome.bailout) {
+      // Before the request's shutdown clears error_get_last().
+      const std::string error = LastError();
+      w_->reason = "fatal error in the request handler" + (error.empty() ? "" : ": " + error) + " (request " +
+                   label + ")";
+      w_->cause = TimedOut() ? base::RestartCause::kTimeout : base::RestartCause::kCrash;
+    }
+    if (w_->leaks) w_->last_request = label;
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
     Contain(&ctx, [&] {
@@ -396,10 +469,7 @@ class HandlerServe final : public RequestSource::Serve {
     if (!ctx.failure) Contain(&ctx, [&ex] { ex.Finish(0); });
     EndTrackedRequest();
     back_to_boot();
-    if (outcome.bailout) {
-      w_->bailout_pending = true;
-      w_->reason = "fatal error in the request handler";
-    }
+    if (outcome.bailout) w_->bailout_pending = true;
     if (ctx.failure) std::rethrow_exception(ctx.failure);
     if (outcome.bailout) return outcome;
     if (w_->exit_pending) return outcome;
@@ -408,9 +478,12 @@ class HandlerServe final : public RequestSource::Serve {
     if (o.max_requests != 0 && w_->requests >= o.max_requests) {
       w_->recycle = true;
       w_->reason = "max_requests reached";
+      w_->cause = base::RestartCause::kMaxRequests;
     } else if (o.memory_recycle != 0 && zend_memory_usage(false) > o.memory_recycle) {
       w_->recycle = true;
-      w_->reason = "memory_recycle: " + std::to_string(zend_memory_usage(false)) + " bytes in use";
+      w_->reason = "memory_recycle: " + std::to_string(zend_memory_usage(false)) + " bytes in use (limit " +
+                   std::to_string(o.memory_recycle) + ") after request " + label;
+      w_->cause = base::RestartCause::kMemory;
     }
     return outcome;
   }
@@ -424,8 +497,16 @@ class HandlerServe final : public RequestSource::Serve {
       if (!WorkerRequestStartup()) {
         ok = false;
       } else if (!AnswerInputTimeout(CurrentRequest()) && !AnswerPingOrStatus()) {
-        zend_set_timeout(EG(timeout_seconds), 0);
-        CallHandler(w_, fci_, fcc_);
+        if (!w_->fail_next.empty()) {
+          // leak_check strict: the previous request left state behind.
+          SG(sapi_headers).http_response_code = 500;
+          php_printf("tfpm leak_check strict: the previous request left state changed: %s\n",
+                     w_->fail_next.c_str());
+          w_->fail_next.clear();
+        } else {
+          zend_set_timeout(EG(timeout_seconds), 0);
+          CallHandler(w_, fci_, fcc_);
+        }
       }
     }
     zend_catch { ok = false; }
@@ -463,6 +544,37 @@ bool ExecuteScript(const char* script) {
   return completed;
 }
 
+// leak_check: diffs the state against the previous call's (the first call
+// takes the baseline after the boot) and reports what the last request,
+// with what ran between the two calls (the script's loop, e.g. a kernel's
+// terminate()), left changed. Each item is logged once per run, at most
+// kMaxLeakLines items per run (the app's own state names them, not the
+// client, but a run could otherwise log thousands); every report is counted.
+constexpr size_t kMaxLeakLines = 64;
+
+void CheckLeaks(WorkerState* w) {
+  std::vector<std::string> changed;
+  w->leaks->Check(&changed);
+  if (changed.empty() || w->requests <= w->options->leak_warmup) return;
+  if (w->options->state_leaks) w->options->state_leaks->fetch_add(changed.size(), std::memory_order_relaxed);
+  std::string all;
+  for (const std::string& item : changed) {
+    if (w->run_leaks && w->run_leaks->size() < 256) w->run_leaks->push_back(item + " <- " + w->last_request);
+    if (!all.empty()) all += ", ";
+    all += item;
+    if (w->logged.size() > kMaxLeakLines || !w->logged.insert(item).second) continue;
+    if (w->logged.size() > kMaxLeakLines) {
+      log::Warning("leak_check: {} items of this run of {} were logged; further ones are counted, not logged",
+                   kMaxLeakLines, w->script);
+      continue;
+    }
+    log::Warning("leak_check: {} changed by request {} (request {} of this run of {}; further changes of it "
+                 "are counted, not logged)",
+                 item, w->last_request, w->requests, w->script);
+  }
+  if (w->options->leak_check == WorkerOptions::LeakCheck::kStrict) w->fail_next = std::move(all);
+}
+
 }  // namespace
 
 // tfpm_handle_request(callable $handler): bool, and its alias
@@ -485,6 +597,7 @@ PHP_FUNCTION(tfpm_handle_request) {
     RETURN_THROWS();
   }
   if (!w->snapshot_taken) TakeBootSnapshot(w);
+  if (w->leaks) CheckLeaks(w);
   if (w->stop || w->recycle) RETURN_FALSE;
 
   // Waiting for a request is not execution time.
@@ -519,6 +632,10 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
   RequestContext boot_ctx;
   boot_ctx.exchange = &boot;
   state.boot_ctx = &boot_ctx;
+  state.run_leaks = &run.leaks;
+  if (options.leak_check != WorkerOptions::LeakCheck::kOff) {
+    state.leaks = std::make_unique<LeakDetector>(options.leak_allow);
+  }
   t_worker = &state;
 
   SG(server_context) = &boot_ctx;
@@ -533,19 +650,13 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
     // leaves behind says the script did not end on its own terms.
     completed = ExecuteScript(state.script.c_str()) && !(PG(last_error_type) & kFatalErrors);
     if (!completed && state.reason.empty()) {
-      if (PG(last_error_message)) {
-        // First line only: the log line stays one line.
-        std::string msg(ZSTR_VAL(PG(last_error_message)), ZSTR_LEN(PG(last_error_message)));
-        msg = msg.substr(0, msg.find('\n'));
-        state.reason = "fatal error: " + msg;
-        if (PG(last_error_file)) {
-          state.reason += " in " + std::string(ZSTR_VAL(PG(last_error_file))) + ":" +
-                          std::to_string(PG(last_error_lineno));
-        }
-      } else {
-        state.reason = "fatal error in the worker script";
-      }
+      // First line only: the log line stays one line.
+      const std::string error = LastError();
+      state.reason = error.empty() ? "fatal error in the worker script" : "fatal error: " + error;
+      state.cause = TimedOut() ? base::RestartCause::kTimeout : base::RestartCause::kCrash;
     }
+    // Its pointers into the run's classes and functions die with the boot request.
+    state.leaks.reset();
     KeepExecutionTimer keep_timer;
     php_request_shutdown(nullptr);
   } else {
@@ -555,19 +666,23 @@ WorkerRun RunWorkerScript(const WorkerOptions& options, RequestSource& source) {
   t_worker = nullptr;
 
   run.requests = state.requests;
+  run.cause = state.cause;
   if (state.bailout_pending || state.exit_pending) {
     run.end = WorkerRun::End::kFailed;
   } else if (!completed) {
     run.end = WorkerRun::End::kFailed;
   } else if (state.stop) {
     run.end = WorkerRun::End::kStopped;
+    run.cause = base::RestartCause::kReload;
   } else if (state.recycle) {
     run.end = WorkerRun::End::kRecycle;
   } else if (state.requests > 0) {
     run.end = WorkerRun::End::kRecycle;
+    run.cause = base::RestartCause::kExit;
     state.reason = "the worker script returned";
   } else {
     run.end = WorkerRun::End::kFailed;
+    run.cause = base::RestartCause::kExit;
     if (state.reason.empty()) state.reason = "the worker script returned without serving a request";
   }
   run.reason = std::move(state.reason);

@@ -186,6 +186,11 @@ struct PoolConfig {
     int max_consecutive_failures = 6;   // then the thread answers 503 (failed)
     uint64_t memory_recycle = 0;        // bytes of Zend heap in use; 0 = off
     std::vector<std::string> watch;     // paths (inotify); a change restarts the scripts
+    // State-leak detector (docs/worker-mode.md): off (no code runs), log
+    // (one line per changed item), strict (also 500 on the next request).
+    enum class LeakCheck { kOff, kLog, kStrict } leak_check = LeakCheck::kOff;
+    uint64_t leak_warmup = 5;             // first requests of each run not reported
+    std::vector<std::string> leak_allow;  // item names; a trailing '*' matches a prefix
   } worker;
   // A worker that exits unexpectedly before it is ready, or less than
   // failure_window after it became ready, is a quick failure; this many

@@ -471,6 +471,7 @@ constexpr int64_t kMaxDuration = 24 * kHour;
 constexpr std::string_view kLogLevelNames[] = {"alert", "error", "warning", "notice", "debug"};
 constexpr std::string_view kPoolModeNames[] = {"classic", "worker"};
 constexpr std::string_view kProcessManagerNames[] = {"static", "dynamic", "ondemand"};
+constexpr std::string_view kLeakCheckNames[] = {"off", "log", "strict"};
 
 constexpr Field<DaemonConfig> kDaemonFields[] = {
     {.key = "error_log", .kind = Kind::kString,
@@ -551,6 +552,15 @@ constexpr Field<PoolConfig> kWorkerFields[] = {
     {.key = "watch", .kind = Kind::kStringList,
      .set = [](PoolConfig& p, Value& v) { p.worker.watch = std::move(v.list); },
      .check = AbsolutePath},
+    {.key = "leak_check", .kind = Kind::kEnum,
+     .set = [](PoolConfig& p, Value& v) { p.worker.leak_check = static_cast<PoolConfig::Worker::LeakCheck>(v.integer); },
+     .names = kLeakCheckNames},
+    {.key = "leak_warmup", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.worker.leak_warmup = static_cast<uint64_t>(v.integer); },
+     .min = 0, .max = 1000000},
+    {.key = "leak_allow", .kind = Kind::kStringList,
+     .set = [](PoolConfig& p, Value& v) { p.worker.leak_allow = std::move(v.list); },
+     .check = NonEmpty},
 };
 
 const char* ClientEntry(std::string_view s) { return base::ClientFilter::EntryError(s); }

@@ -18,10 +18,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/restart_cause.h"
+
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 6;
+inline constexpr uint32_t kVersion = 7;
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -120,6 +122,17 @@ struct Header {
   std::atomic<uint64_t> limits[kLimitCount];  // indexed by Limit
   void Count(Limit l) { limits[static_cast<size_t>(l)].fetch_add(1, std::memory_order_relaxed); }
   uint64_t Read(Limit l) const { return limits[static_cast<size_t>(l)].load(std::memory_order_relaxed); }
+  // Restarts of a thread's interpreter / worker script, by cause
+  // (base/restart_cause.h).
+  std::atomic<uint64_t> restarts[base::kRestartCauseCount];
+  // Worker mode leak_check: state items found changed after a request.
+  std::atomic<uint64_t> state_leaks;
+  void CountRestart(base::RestartCause c) {
+    restarts[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t ReadRestarts(base::RestartCause c) const {
+    return restarts[static_cast<size_t>(c)].load(std::memory_order_relaxed);
+  }
 };
 
 inline size_t SegmentSize(uint32_t threads) { return sizeof(Header) + threads * sizeof(ThreadSlot); }

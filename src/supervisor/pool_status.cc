@@ -84,6 +84,8 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
   retired_memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) retired_restarts[i] += h->ReadRestarts(base::RestartCause(i));
+  retired_state_leaks += h->state_leaks.load(std::memory_order_relaxed);
   for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -144,6 +146,9 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
   uint64_t idle = 0, active = 0;
   uint64_t limits[scoreboard::kLimitCount];
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
+  uint64_t restarts[base::kRestartCauseCount];
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] = c.retired_restarts[i];
+  uint64_t state_leaks = c.retired_state_leaks;
   json procs = json::array();
   for (const scoreboard::Segment& seg : segments) {
     const scoreboard::Header* h = seg.header();
@@ -152,6 +157,8 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
     rejected += h->rejected_requests.load(std::memory_order_relaxed);
     memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
     for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
+    for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] += h->ReadRestarts(base::RestartCause(i));
+    state_leaks += h->state_leaks.load(std::memory_order_relaxed);
     // The process's requests in all (every thread, every interpreter): a
     // row shows them next to the process's start time, so recycling is
     // visible.
@@ -218,6 +225,11 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
     out[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
   }
+  // Interpreter / worker script restarts by cause, and leak_check's count.
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
+    out["restarts_" + std::string(base::RestartCauseKey(base::RestartCause(i)))] = restarts[i];
+  }
+  out["state_leaks"] = state_leaks;
   if (full) out["processes"] = std::move(procs);
   return out;
 }

@@ -30,6 +30,8 @@ struct PoolCounters {
   uint64_t retired_requests = 0, retired_slow = 0, retired_terminated = 0, retired_rejected = 0;
   uint64_t retired_memory_peak = 0;
   uint64_t retired_limits[scoreboard::kLimitCount] = {};  // by scoreboard::Limit
+  uint64_t retired_restarts[base::kRestartCauseCount] = {};  // by base::RestartCause
+  uint64_t retired_state_leaks = 0;                           // worker mode leak_check
   // Sampled once a second, as php-fpm's maintenance does.
   uint64_t max_listen_queue = 0;
   uint64_t max_active = 0;

@@ -399,6 +399,10 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
   options.max_requests = pool.worker.max_requests;
   // worker.memory_recycle, else the pool's memory_recycle.
   options.memory_recycle = pool.worker.memory_recycle != 0 ? pool.worker.memory_recycle : pool.memory_recycle;
+  options.leak_check = static_cast<sapi::WorkerOptions::LeakCheck>(pool.worker.leak_check);
+  options.leak_warmup = pool.worker.leak_warmup;
+  options.leak_allow = pool.worker.leak_allow;
+  options.state_leaks = &board.header()->state_leaks;
   int failures = 0;
   uint64_t runs = 0;
   while (!srv.stopping()) {
@@ -411,13 +415,19 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
     const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
     scope.reset();
     ++runs;
+    board.header()->CountRestart(source.stale() ? base::RestartCause::kWatch : run.cause);
     // A stale source also ends the run with "stop": the request that found
     // it stale waits in this thread's carry for the next run.
     if (run.end == sapi::WorkerRun::End::kStopped && !source.stale()) break;
     if (run.end != sapi::WorkerRun::End::kFailed || source.stale()) {
       failures = 0;
-      log::Debug("thread {}: worker script restarts after {} requests ({})", index, run.requests,
-                 source.stale() ? "watched files changed" : run.reason);
+      if (!source.stale() && run.cause == base::RestartCause::kMemory) {
+        log::Notice("thread {}: worker script {} restarts after {} requests ({})", index, pool.worker_script,
+                    run.requests, run.reason);
+      } else {
+        log::Debug("thread {}: worker script restarts after {} requests ({})", index, run.requests,
+                   source.stale() ? "watched files changed" : run.reason);
+      }
       continue;
     }
     failures = run.requests > 0 ? 1 : failures + 1;

@@ -377,7 +377,10 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         extra = {"terminated requests", "rejected requests", "memory peak", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
-                 "memory recycles", "clients refused"}
+                 "memory recycles", "clients refused",
+                 # restarts by cause and leak_check (base/restart_cause.h)
+                 "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
+                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")

@@ -254,7 +254,10 @@ def shape(fmt, body):
     for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
-                 "memory recycles", "clients refused"):
+                 "memory recycles", "clients refused",
+                 # restarts by cause and leak_check (base/restart_cause.h)
+                 "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
+                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <memory>
@@ -228,6 +229,7 @@ TEST_CASE("worker: an exception in the handler is a 500 for that client; the scr
   auto& good = src.Add(Req("/"));
   WorkerRun run = RunOnThread(o, src);
   CHECK(run.end == WorkerRun::End::kStopped);
+  CHECK(run.cause == base::RestartCause::kReload);
   CHECK(src.outcomes[0].http_status == 500);
   CHECK(bad.Head().find("Status: 500") != std::string::npos);
   CHECK(bad.err().find("Uncaught RuntimeException: boom") != std::string::npos);
@@ -249,6 +251,10 @@ TEST_CASE("worker: a fatal error in the handler completes the response with 500 
   CHECK(src.outcomes[1].http_status == 500);
   CHECK(fatal.Head().find("Status: 500") != std::string::npos);
   CHECK_FALSE(never.finished());  // left for the next run
+  // The log line names the error and the request; the cause is counted.
+  CHECK(run.cause == base::RestartCause::kCrash);
+  CHECK(run.reason.find("Cannot redeclare") != std::string::npos);
+  CHECK(run.reason.find("GET /?do=fatal") != std::string::npos);
 }
 
 TEST_CASE("worker: exit() in the handler finishes the response and ends the run") {
@@ -259,6 +265,8 @@ TEST_CASE("worker: exit() in the handler finishes the response and ends the run"
   WorkerRun run = RunOnThread(o, src);
   CHECK(run.end == WorkerRun::End::kFailed);
   CHECK(run.reason.find("exit()") != std::string::npos);
+  CHECK(run.reason.find("GET /?do=exit") != std::string::npos);
+  CHECK(run.cause == base::RestartCause::kExit);
   CHECK(bye.finished());
   CHECK(bye.Body() == "bye");
 }
@@ -284,6 +292,7 @@ TEST_CASE("worker: max_requests and memory_recycle end the run between requests"
   auto& c = src.Add(Req("/"));
   WorkerRun run = RunOnThread(o, src);
   CHECK(run.end == WorkerRun::End::kRecycle);
+  CHECK(run.cause == base::RestartCause::kMaxRequests);
   CHECK(run.requests == 2);
   CHECK(a.Body() == "1");
   CHECK(b.Body() == "2");
@@ -304,6 +313,8 @@ TEST_CASE("worker: max_requests and memory_recycle end the run between requests"
   WorkerRun run2 = RunOnThread(leak, src2);
   CHECK(run2.end == WorkerRun::End::kRecycle);
   CHECK(run2.reason.find("memory_recycle") != std::string::npos);
+  CHECK(run2.reason.find("after request GET /") != std::string::npos);
+  CHECK(run2.cause == base::RestartCause::kMemory);
   CHECK(run2.requests >= 6);
   CHECK(run2.requests <= 9);
 }
@@ -420,6 +431,319 @@ TEST_CASE("worker: an exception of ours in a request fails that request, not the
   CHECK(ok.finished());
   CHECK(ok.Body() == "n=2 v=2");
   CHECK(run.requests >= 1);
+}
+
+TEST_CASE("worker reset: the request body php://input buffered is freed after each request") {
+  // Found by leak_check on the Symfony app: each request that read
+  // php://input left its temp stream (two resources, and the body in
+  // memory) behind, because a worker never destroys the request's resource
+  // list. Before: 2, 4, 6 ... resources.
+  WorkerOptions o;
+  o.script = CaseWorker("", "default: $in = file_get_contents('php://input'); "
+                            "echo strlen($in), '|', count(get_resources());");
+  ScriptedSource src;
+  std::vector<MemoryExchange*> ex;
+  for (int i = 0; i < 4; ++i) {
+    Params post = Req("/", "", "POST");
+    post.push_back({"CONTENT_TYPE", "application/octet-stream"});
+    post.push_back({"CONTENT_LENGTH", "5"});
+    ex.push_back(&src.Add(post, "hello"));
+  }
+  RunOnThread(o, src);
+  const std::string first = ex[0]->Body();
+  CHECK(first.rfind("5|", 0) == 0);
+  for (auto* e : ex) CHECK(e->Body() == first);
+}
+
+TEST_CASE("worker: FrankenPHP's header and finish functions under their FrankenPHP names") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "default: header('X-A: 1'); header('X-B:   two words'); header('X-A: 3');\n"
+                            "  $out = json_encode([frankenphp_response_headers(), apache_response_headers() ==="
+                            " frankenphp_response_headers(), frankenphp_request_headers()['X-Id'] ?? null,"
+                            " frankenphp_request_headers() === getallheaders()]);\n"
+                            "  echo $out; var_dump(frankenphp_finish_request()); echo 'after';");
+  ScriptedSource src;
+  Params p = Req("/");
+  p.push_back({"HTTP_X_ID", "abc"});
+  auto& a = src.Add(p);
+  RunOnThread(o, src);
+  CHECK(a.finished());
+  INFO(a.Body());
+  // X-Powered-By (expose_php) is in the list too; header() replaced the first X-A.
+  CHECK(a.Body().find("\"X-B\":\"two words\",\"X-A\":\"3\"}") != std::string::npos);
+  CHECK(a.Body().find(",true,\"abc\",true]") != std::string::npos);
+  CHECK(a.Body().find("after") == std::string::npos);  // output after finishing goes nowhere
+}
+
+TEST_CASE("worker: headers_send(103) is a no-op over FastCGI, headers_send(201) sends the head now") {
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'hints': header('Link: </a.css>; rel=preload'); "
+                            "echo headers_send(103), '|', http_response_code(), '|', (int)headers_sent(); break;\n"
+                            "default: $r = headers_send(201); echo $r, '|', (int)headers_sent();");
+  ScriptedSource src;
+  auto& hints = src.Add(Req("/", "do=hints"));
+  auto& created = src.Add(Req("/"));
+  RunOnThread(o, src);
+  CHECK(hints.Body() == "1|200|0");
+  CHECK(hints.Head().find("Link: </a.css>; rel=preload") != std::string::npos);
+  CHECK(hints.Head().find("Status:") == std::string::npos);  // 200
+  CHECK(created.Body() == "0|1");
+  CHECK(created.Head().find("Status: 201") != std::string::npos);
+}
+
+bool ZendHeap() {
+  const char* zend_alloc = std::getenv("USE_ZEND_ALLOC");
+  return zend_alloc == nullptr || std::string(zend_alloc) != "0";
+}
+
+TEST_CASE("worker: each request's memory peak is its own, not the peak since the boot") {
+  // Before: the peak was never reset, so the small request after the big
+  // one reported the big one's peak (%M, last request memory).
+  if (!ZendHeap()) {
+    MESSAGE("USE_ZEND_ALLOC=0 (sanitizer build): no Zend heap to measure");
+    return;
+  }
+  WorkerOptions o;
+  o.script = CaseWorker("", "case 'big': $x = str_repeat('x', 32 << 20); echo strlen($x); break;\n"
+                            "default: echo 'small';");
+  ScriptedSource src;
+  src.Add(Req("/", "do=big"));
+  auto& small = src.Add(Req("/"));
+  RunOnThread(o, src);
+  REQUIRE(src.outcomes.size() == 2);
+  CHECK(small.Body() == "small");
+  CHECK(src.outcomes[0].memory_peak > (32u << 20));
+  CHECK(src.outcomes[1].memory_peak < (16u << 20));
+}
+
+// A worker script with one kind of leak per `do` case; `none` changes
+// nothing that survives.
+std::string LeakyWorker() {
+  return Rt().Script("leaky.php", R"php(<?php
+class LeakCache {
+    public static $items = [];
+    public static $user = null;
+    public static $constant = 'same';
+    #[TfpmAllowState] public static $allowed = 0;
+    public static function method() { static $calls = 0; return ++$calls; }
+}
+#[TfpmAllowState]
+class LeakAllowedClass { public static $anything = 0; }
+class LeakFilter extends php_user_filter {}
+function leak_counter() { static $n = 0; return ++$n; }
+$counter = 0;
+$boot_object = new stdClass;
+$boot_object->user = null;
+$handler = function () use ($boot_object) {
+    switch ($_GET['do'] ?? '') {
+        case 'none':
+            $local = ['a' => 1];
+            $o = new stdClass;
+            echo LeakCache::$constant, count(LeakCache::$items);
+            break;
+        case 'prop': LeakCache::$items[] = $_GET['v'] ?? 1; break;
+        case 'user': LeakCache::$user = $_GET['v']; break;
+        case 'object': $boot_object->user = $_GET['v']; break;
+        case 'static': leak_counter(); break;
+        case 'method': LeakCache::method(); break;
+        case 'global': $GLOBALS['counter']++; break;
+        case 'newglobal': $GLOBALS['fresh_global'] = 1; break;
+        case 'allowed': LeakCache::$allowed++; LeakAllowedClass::$anything++; break;
+        case 'tz': date_default_timezone_set('Asia/Tokyo'); break;
+        case 'errorhandler': set_error_handler(fn() => true); break;
+        case 'exceptionhandler': set_exception_handler(fn() => null); break;
+        case 'shutdown': register_shutdown_function(fn() => null); break;
+        case 'autoload': spl_autoload_register(fn($c) => null); break;
+        case 'wrapper': stream_wrapper_unregister('data'); break;
+        case 'filter': stream_filter_register('leakfilter', 'LeakFilter'); break;
+        case 'resource': LeakCache::$allowed = fopen('php://memory', 'r'); break;
+        case 'mb': mb_internal_encoding('ISO-8859-1'); break;
+        case 'errorlevel': error_reporting(E_ERROR); break;
+    }
+    echo 'ok';
+};
+while (tfpm_handle_request($handler)) {}
+)php");
+}
+
+// The leaks the run reported, as "name <- request".
+bool Reported(const WorkerRun& run, const std::string& entry) {
+  for (const std::string& l : run.leaks) {
+    if (l == entry) return true;
+  }
+  return false;
+}
+
+std::string All(const WorkerRun& run) {
+  std::string out;
+  for (const std::string& l : run.leaks) out += l + "\n";
+  return out;
+}
+
+TEST_CASE("leak_check: each kind of leak is detected and named with its request") {
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kLog;
+  o.leak_warmup = 0;
+  std::atomic<uint64_t> counted{0};
+  o.state_leaks = &counted;
+  ScriptedSource src;
+  const std::vector<std::string> cases = {"none", "prop", "user", "object", "static", "method", "global",
+                                          "newglobal", "allowed", "tz", "errorhandler", "exceptionhandler",
+                                          "shutdown", "autoload", "wrapper", "filter", "resource", "mb",
+                                          "none"};
+  for (const auto& c : cases) src.Add(Req("/", "do=" + c + "&v=alice"));
+  WorkerRun run = RunOnThread(o, src);
+  INFO(All(run));
+  CHECK(run.requests == cases.size());
+  auto by = [](const std::string& c) { return " <- GET /?do=" + c + "&v=alice"; };
+  CHECK(Reported(run, "LeakCache::$items" + by("prop")));
+  CHECK(Reported(run, "LeakCache::$user" + by("user")));
+  CHECK(Reported(run, "$boot_object" + by("object")));
+  CHECK(Reported(run, "leak_counter()::$n" + by("static")));
+  CHECK(Reported(run, "LeakCache::method()::$calls" + by("method")));
+  CHECK(Reported(run, "$counter" + by("global")));
+  CHECK(Reported(run, "$fresh_global" + by("newglobal")));
+  CHECK(Reported(run, "timezone" + by("tz")));
+  CHECK(Reported(run, "error_handler" + by("errorhandler")));
+  CHECK(Reported(run, "exception_handler" + by("exceptionhandler")));
+  CHECK(Reported(run, "shutdown_functions" + by("shutdown")));
+  CHECK(Reported(run, "autoloaders" + by("autoload")));
+  CHECK(Reported(run, "stream_wrappers" + by("wrapper")));
+  CHECK(Reported(run, "stream_filters" + by("filter")));
+  bool resources = false;
+  for (const std::string& l : run.leaks) {
+    resources = resources || (l.rfind("resources (", 0) == 0 && l.ends_with(" open)" + by("resource")));
+  }
+  CHECK(resources);
+  CHECK(Reported(run, "mb_internal_encoding" + by("mb")));
+  // Each request above leaks exactly its one item; `none` and the
+  // attribute-allowed properties report nothing.
+  CHECK(run.leaks.size() == 16);
+  for (const std::string& l : run.leaks) {
+    CHECK(l.find("do=none") == std::string::npos);
+    CHECK(l.find("do=allowed") == std::string::npos);
+  }
+  CHECK(counted.load() == 16);
+}
+
+TEST_CASE("leak_check: a script that keeps no state reports nothing; off collects nothing") {
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kLog;
+  o.leak_warmup = 0;
+  ScriptedSource src;
+  for (int i = 0; i < 10; ++i) src.Add(Req("/", "do=none&v=" + std::to_string(i)));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.requests == 10);
+  CHECK_MESSAGE(run.leaks.empty(), All(run));
+
+  WorkerOptions off;
+  off.script = LeakyWorker();
+  std::atomic<uint64_t> counted{0};
+  off.state_leaks = &counted;
+  ScriptedSource src2;
+  src2.Add(Req("/", "do=prop"));
+  src2.Add(Req("/", "do=user&v=bob"));
+  WorkerRun run2 = RunOnThread(off, src2);
+  CHECK(run2.requests == 2);
+  CHECK(run2.leaks.empty());
+  CHECK(counted.load() == 0);
+}
+
+TEST_CASE("leak_check: warm-up and the allowlist") {
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kLog;
+  o.leak_warmup = 2;
+  o.leak_allow = {"LeakCache::$user", "leak_counter()*", "$coun*"};
+  ScriptedSource src;
+  src.Add(Req("/", "do=prop&v=1"));  // warm-up
+  src.Add(Req("/", "do=prop&v=2"));  // warm-up
+  src.Add(Req("/", "do=user&v=3"));  // allowed by name
+  src.Add(Req("/", "do=static"));    // allowed by prefix
+  src.Add(Req("/", "do=global"));    // allowed by prefix
+  src.Add(Req("/", "do=prop&v=6"));  // reported
+  WorkerRun run = RunOnThread(o, src);
+  INFO(All(run));
+  REQUIRE(run.leaks.size() == 1);
+  CHECK(run.leaks[0] == "LeakCache::$items <- GET /?do=prop&v=6");
+}
+
+TEST_CASE("leak_check on 4 threads: each thread reports only the leaks of its own requests") {
+  // Per-thread state only: thread t leaks on request t*10+5 only (a static
+  // property) and on no other; every thread must report exactly that one.
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kLog;
+  o.leak_warmup = 0;
+  std::atomic<uint64_t> counted{0};
+  o.state_leaks = &counted;
+  constexpr int kThreads = 4, kRequests = 60;
+  std::vector<std::unique_ptr<ScriptedSource>> sources;
+  for (int t = 0; t < kThreads; ++t) {
+    sources.push_back(std::make_unique<ScriptedSource>());
+    for (int i = 0; i < kRequests; ++i) {
+      const bool leak = i == t * 10 + 5;
+      sources.back()->Add(Req("/", std::string(leak ? "do=user" : "do=none") + "&v=t" + std::to_string(t)));
+    }
+  }
+  Rt();
+  std::vector<WorkerRun> runs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PhpThreadScope scope;
+      runs[t] = RunWorkerScript(o, *sources[t]);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("thread " << t << ": " << All(runs[t]));
+    REQUIRE(runs[t].leaks.size() == 1);
+    CHECK(runs[t].leaks[0] == "LeakCache::$user <- GET /?do=user&v=t" + std::to_string(t));
+  }
+  CHECK(counted.load() == kThreads);
+}
+
+TEST_CASE("leak_check strict: the request after a leak fails with 500, the one after that is served") {
+  WorkerOptions o;
+  o.script = LeakyWorker();
+  o.leak_check = WorkerOptions::LeakCheck::kStrict;
+  o.leak_warmup = 0;
+  ScriptedSource src;
+  auto& a = src.Add(Req("/", "do=user&v=alice"));
+  auto& b = src.Add(Req("/", "do=none"));
+  auto& c = src.Add(Req("/", "do=none"));
+  WorkerRun run = RunOnThread(o, src);
+  CHECK(run.end == WorkerRun::End::kStopped);
+  CHECK(a.Body() == "ok");
+  CHECK(src.outcomes[1].http_status == 500);
+  CHECK(b.Head().find("Status: 500") != std::string::npos);
+  CHECK(b.Body().find("LeakCache::$user") != std::string::npos);
+  CHECK(src.outcomes[2].http_status == 200);
+  CHECK(c.Body() == "same0ok");
+}
+
+TEST_CASE("leak_check log: the app's output and responses are those of leak_check off") {
+  auto serve = [](WorkerOptions::LeakCheck mode) {
+    WorkerOptions o;
+    o.script = LeakyWorker();
+    o.leak_check = mode;
+    o.leak_warmup = 0;
+    ScriptedSource src;
+    std::vector<MemoryExchange*> ex;
+    for (const char* c : {"prop", "none", "user", "none", "global", "autoload", "none"}) {
+      ex.push_back(&src.Add(Req("/", std::string("do=") + c + "&v=x")));
+    }
+    RunOnThread(o, src);
+    std::string all;
+    for (auto* e : ex) all += e->Head() + e->Body() + "\n";
+    return all;
+  };
+  const std::string off = serve(WorkerOptions::LeakCheck::kOff);
+  CHECK(off.find("ok") != std::string::npos);
+  CHECK(serve(WorkerOptions::LeakCheck::kLog) == off);
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ $handler = function () use ($boot, &$count, &$leak) {
         case 'exit':
             echo 'bye';
             exit(0);
+        case 'log':
+            frankenphp_log("hello\nworld", FRANKENPHP_LOG_LEVEL_WARN, ['user' => 'u1', 'n' => 3, 'a' => [1]]);
+            echo 'logged';
+            return;
         case 'leak':
             $leak[] = str_repeat('x', 1 << 20);
             break;

@@ -289,6 +289,27 @@ TEST_CASE("pm keys: php-fpm's defaults for dynamic, every value kept") {
   CHECK(c->pools[0].pm == ProcessManager::kStatic);
 }
 
+TEST_CASE("worker leak_check keys: off by default, every value kept, bad values named") {
+  const std::string head = "pools:\n  www:\n    listen: x\n    mode: worker\n    worker:\n      script: /w.php\n";
+  Result<Config> c = LoadConfigString(head, "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].worker.leak_check == PoolConfig::Worker::LeakCheck::kOff);
+  CHECK(c->pools[0].worker.leak_warmup == 5);
+  CHECK(c->pools[0].worker.leak_allow.empty());
+  c = LoadConfigString(head + "      leak_check: strict\n      leak_warmup: 0\n      leak_allow: ['A::$b', 'Twig\\*']\n",
+                       "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].worker.leak_check == PoolConfig::Worker::LeakCheck::kStrict);
+  CHECK(c->pools[0].worker.leak_warmup == 0);
+  CHECK(c->pools[0].worker.leak_allow == std::vector<std::string>{"A::$b", "Twig\\*"});
+  c = LoadConfigString(head + "      leak_check: loud\n", "tfpm.yaml");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message() == "tfpm.yaml:7: pools.www.worker.leak_check: must be one of off, log, strict");
+  c = LoadConfigString(head + "      leak_allow: ['']\n", "tfpm.yaml");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message().find("pools.www.worker.leak_allow") != std::string::npos);
+}
+
 TEST_CASE("connection limits: protective defaults, every value kept") {
   Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
   REQUIRE_MESSAGE(c.ok(), c.status().ToString());
