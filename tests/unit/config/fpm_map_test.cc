@@ -175,7 +175,7 @@ TEST_CASE("fpm import: the file's ';' comments stand above the YAML they became"
   auto r = f.LoadPool(
       "; the shop\n[shop]\n; who runs PHP\nuser = www-data\nlisten = 9000\npm = static\n"
       "; four children\n;   (one process of four threads)\npm.max_children = 4\n"
-      "; a bell\x07 and \xff\n; not supported here\nlisten.allowed_clients = 127.0.0.1\n");
+      "; a bell\x07 and \xff\n; not supported here\napparmor_hat = shop\n");
   REQUIRE_MESSAGE(r.ok(), r.status().message());
   const std::string& y = r->yaml;
   CAPTURE(y);
@@ -190,8 +190,7 @@ TEST_CASE("fpm import: the file's ';' comments stand above the YAML they became"
   // Control characters and bytes that are not UTF-8 are replaced.
   CHECK(y.find("# a bell? and \xEF\xBF\xBD\n") != std::string::npos);
   // The unsupported directive is still marked, with its reason.
-  CHECK(y.find("# [/etc/php/fpm/pool.d/www.conf:12] listen.allowed_clients = 127.0.0.1: not supported") !=
-        std::string::npos);
+  CHECK(y.find("# [/etc/php/fpm/pool.d/www.conf:12] apparmor_hat = shop: not supported") != std::string::npos);
   // The output still loads.
   CHECK(LoadConfigString(y, "imported.yaml").ok());
 }
