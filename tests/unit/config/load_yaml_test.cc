@@ -11,23 +11,14 @@
 
 #include "config/config.h"
 #include "config/default_config.h"
+#include "source_root.h"
 
 namespace tfpm::config {
 namespace {
 
 using std::chrono::milliseconds;
 
-std::string SourceRoot() {
-#ifdef TFPM_SOURCE_ROOT
-  return TFPM_SOURCE_ROOT;
-#else
-  // Fallback: this file is <root>/tests/unit/config/load_yaml_test.cc
-  // (__FILE__ may be relative to the compiler's working directory).
-  std::string file = __FILE__;
-  std::string root = file.substr(0, file.rfind("tests/unit/config/"));
-  return root.empty() ? "." : root.substr(0, root.size() - 1);
-#endif
-}
+using testing::SourceRoot;
 
 // A file under /tmp removed at scope exit.
 class TempFile {

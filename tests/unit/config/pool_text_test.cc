@@ -10,19 +10,12 @@
 #include "config/config.h"
 #include "config/default_config.h"
 #include "config/load_yaml.h"
+#include "source_root.h"
 
 namespace tfpm::config {
 namespace {
 
-std::string SourceRoot() {
-#ifdef TFPM_SOURCE_ROOT
-  return TFPM_SOURCE_ROOT;
-#else
-  std::string file = __FILE__;
-  std::string root = file.substr(0, file.rfind("tests/unit/config/"));
-  return root.empty() ? "." : root.substr(0, root.size() - 1);
-#endif
-}
+using testing::SourceRoot;
 
 const PoolConfig& OnlyPool(const Config& c) {
   REQUIRE(c.pools.size() == 1);
