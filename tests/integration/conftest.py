@@ -10,6 +10,7 @@ Fixtures:
   module_tfpm_factory(**overrides)            (module scope, shared daemons)
   nginx_factory(tfpm, root, extra_location="") -> base URL (function scope)
   module_nginx_factory(...)                   (module scope)
+  haproxy_factory(servers, root, ...) -> helpers.Haproxy (function scope)
   mariadb -> helpers.MariaDB                  (module scope; a private server on a
                                                Unix socket, .create_database())
 """
@@ -53,7 +54,7 @@ class _Instances:
 
     def __init__(self):
         self.tfpms = []
-        self.nginxes = []
+        self.nginxes = []  # and HAProxies: anything with stop() and cleanup_dir()
 
     def tfpm(self, **overrides):
         wait_ready = overrides.pop("wait_ready", True)
@@ -64,12 +65,17 @@ class _Instances:
         return t
 
     def nginx(self, tfpm, root, extra_location="", **kw):
-        sock = tfpm.sock if hasattr(tfpm, "sock") else str(tfpm)
+        sock = tfpm.sock if hasattr(tfpm, "sock") else (None if tfpm is None else str(tfpm))
         n = helpers.Nginx(sock, str(root), extra_location, **kw)
         self.nginxes.append(n)
         url = helpers.NginxURL(n.url)
         url.nginx = n
         return url
+
+    def haproxy(self, servers, root, **kw):
+        h = helpers.Haproxy(servers, str(root), **kw)
+        self.nginxes.append(h)
+        return h
 
     def close(self):
         problems = []
@@ -125,12 +131,20 @@ def module_tfpm_factory(_module_instances):
 
 @pytest.fixture
 def nginx_factory(_instances):
-    """nginx_factory(tfpm, root, extra_location="", upstream_keepalive=0, fastcgi_params=None)
+    """nginx_factory(tfpm, root, extra_location="", upstream_keepalive=0, fastcgi_params=None,
+    upstream_servers=None, pass_extra="", http_extra="")  (tfpm None with upstream_servers)
     -> "http://127.0.0.1:PORT"
     (a str; its .nginx is the helpers.Nginx, e.g. for .error_log())."""
     def make(tfpm, root, extra_location="", **kw):
         return _instances.nginx(tfpm, root, extra_location, **kw)
     return make
+
+
+@pytest.fixture
+def haproxy_factory(_instances):
+    """haproxy_factory(servers, root, backend_extra="", defaults_extra="")
+    -> helpers.Haproxy (its .url is the base URL); stopped at teardown."""
+    return _instances.haproxy
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,13 @@ _ids = itertools.count(1)
 
 
 class Result:
-    __slots__ = ("kind", "rid", "start", "end", "status", "ok", "error", "client")
+    __slots__ = ("kind", "rid", "start", "end", "status", "ok", "error", "client", "host")
 
-    def __init__(self, kind, rid, start, end, status, ok, error, client=None):
+    def __init__(self, kind, rid, start, end, status, ok, error, client=None, host=None):
         self.kind, self.rid, self.start, self.end = kind, rid, start, end
         self.status, self.ok, self.error = status, ok, error
         self.client = client  # (kind, index): which client thread sent it
+        self.host = host  # "host" requests: the host that answered
 
     def __repr__(self):
         return (f"<{self.kind} #{self.rid} {self.status} ok={self.ok} {self.error or ''} "
@@ -34,14 +35,17 @@ class Result:
 
 
 class Load:
-    """clients: [(kind, count)], kind "fast", "post" or "slow". Fast requests
-    run tests/php/concurrency (a few ms), "post" the same as a POST with a
-    small form body (nginx never retries a POST on another upstream
-    connection), slow ones tests/php/sleep with ?ms=slow_ms. `target` is an nginx base URL ("http://...") or a tfpm
+    """clients: [(kind, count)], kind "fast", "post", "slow" or "host". Fast
+    requests run tests/php/concurrency (a few ms), "post" the same as a POST
+    with a small form body (nginx never retries a POST on another upstream
+    connection), slow ones tests/php/sleep with ?ms=slow_ms, "host" ones
+    tests/php/multihost with ?ms=host_ms (a GET whose answer names the host
+    that served it: Result.host). `target` is an nginx base URL ("http://...") or a tfpm
     socket path (direct FastCGI). `php_root` is tests/php."""
 
-    def __init__(self, target, php_root, clients, slow_ms=3000, think_s=0.005, timeout=60):
+    def __init__(self, target, php_root, clients, slow_ms=3000, think_s=0.005, timeout=60, host_ms=0):
         self.target = target
+        self.host_ms = host_ms
         self.php_root = str(php_root)
         self.clients = clients
         self.slow_ms = slow_ms
@@ -75,15 +79,21 @@ class Load:
     def _path(self, kind, rid):
         if kind == "slow":
             return "/sleep/index.php", f"ms={self.slow_ms}&rid={rid}"
+        if kind == "host":
+            return "/multihost/index.php", f"rid={rid}&ms={self.host_ms}"
         return "/concurrency/index.php", f"id=r{rid}&sleep_ms=0&rid={rid}"
 
     def _check(self, kind, rid, body):
+        """(right answer?, host named by it)"""
         if kind == "slow":
-            return body == f"slept {self.slow_ms} ms\n".encode()
+            return body == f"slept {self.slow_ms} ms\n".encode(), None
         try:
-            return json.loads(body)["id"] == f"r{rid}"
+            answer = json.loads(body)
+            if kind == "host":
+                return answer["rid"] == str(rid) and bool(answer["host"]), answer["host"]
+            return answer["id"] == f"r{rid}", None
         except (ValueError, KeyError, TypeError):
-            return False
+            return False, None
 
     def clients_past(self, kind, t):
         """True once every client of `kind` has finished a request that began
@@ -104,7 +114,7 @@ class Load:
             rid = next(_ids)
             path, query = self._path(kind, rid)
             start = time.monotonic()
-            status, ok, error = 0, False, None
+            status, ok, error, host = 0, False, None, None
             try:
                 method = "POST" if kind == "post" else "GET"
                 body_out = f"payload={rid}".encode() if kind == "post" else None
@@ -119,20 +129,27 @@ class Load:
                     resp = fcgi.request(self.target, script, query=query, method=method, body=body_out or b"",
                                         params={"REQUEST_URI": f"{path}?{query}"}, timeout=self.timeout)
                     body, status = resp.body, resp.status
-                ok = status == 200 and self._check(kind, rid, body)
+                right, host = self._check(kind, rid, body)
+                ok = status == 200 and right
                 if not ok and error is None:
                     error = f"status {status}, body {body[:100]!r}"
             except Exception as e:  # a failed request is a result, not a crash
                 error = f"{type(e).__name__}: {e}"
                 if http_mode:
                     conn.close()  # the next request opens a new connection
-            self._record(Result(kind, rid, start, time.monotonic(), status, ok, error, client=(kind, index)))
+            self._record(Result(kind, rid, start, time.monotonic(), status, ok, error, client=(kind, index),
+                                host=host))
             if kind != "slow" and self.think_s:
                 time.sleep(self.think_s)
         if conn is not None:
             conn.close()
 
     # -- results ----------------------------------------------------------
+
+    def snapshot(self):
+        """A copy of the results so far (safe while the clients run)."""
+        with self._lock:
+            return list(self.results)
 
     def failures(self):
         return [r for r in self.results if not r.ok]

@@ -19,7 +19,8 @@ cache_root() {
 # shared extensions: pgsql, gmp, bz2, ldap, xsl), tfpm's libraries, the
 # libraries of the PECL extensions tools/ext builds, and the real peers the
 # tests drive (nginx, Apache, php8.2-fpm, DokuWiki, WordPress with its default
-# theme and a MariaDB server, PostgreSQL, Redis; the tests start their own).
+# theme and a MariaDB server, PostgreSQL, Redis, HAProxy for the multi-host
+# test; the tests start their own).
 TFPM_PACKAGES=(
   build-essential pkg-config meson ninja-build xz-utils ca-certificates file
   curl autoconf
@@ -35,7 +36,7 @@ TFPM_PACKAGES=(
   php8.2-fpm apache2 dokuwiki
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client
   php-symfony-framework-bundle
-  postgresql redis-server
+  postgresql redis-server haproxy
 )
 
 # The mirror this machine already uses for Debian (not security), read from
