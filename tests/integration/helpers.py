@@ -769,6 +769,7 @@ HAPROXY_CONF = """\
 global
     log stdout format raw local0 info
     maxconn 4096
+    stats socket {dir}/admin.sock mode 600 level admin
 
 defaults
     mode http
@@ -802,7 +803,8 @@ class Haproxy:
     to the tfpm `servers` (["name address:port [options]"]) through one
     fcgi-app whose docroot is `root`. `defaults_extra` and `backend_extra`
     are config lines for those sections. Its log (the format in
-    HAPROXY_CONF) is in log(); the URL is .url."""
+    HAPROXY_CONF) is in log(); the URL is .url; command() speaks to its
+    runtime API (level admin)."""
 
     def __init__(self, servers, root, backend_extra="", defaults_extra=""):
         if not HAPROXY:
@@ -812,7 +814,7 @@ class Haproxy:
         self._log = None
         for attempt in range(5):
             self.port = free_port()
-            conf = HAPROXY_CONF.format(port=self.port, root=root, backend_extra=backend_extra,
+            conf = HAPROXY_CONF.format(port=self.port, root=root, backend_extra=backend_extra, dir=self.dir,
                                        defaults_extra=defaults_extra,
                                        servers="\n".join(f"    server {s}" for s in servers))
             path = self.dir / "haproxy.cfg"
@@ -834,6 +836,28 @@ class Haproxy:
 
     def log(self):
         return read_logs(self.dir, ("haproxy.log",))
+
+    def command(self, line):
+        """One runtime API command ("show stat", "set server b/s state drain");
+        returns the answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(str(self.dir / "admin.sock"))
+            s.sendall(line.encode() + b"\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        return out.decode(errors="replace")
+
+    def server_stat(self, backend, server, field):
+        """A field of `show stat` (e.g. "scur", "status") for one server."""
+        lines = self.command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(",")))
+            if row.get("pxname") == backend and row.get("svname") == server:
+                return row[field]
+        raise AssertionError(f"no server {backend}/{server} in show stat")
 
     error_log = log
     cleanup_dir = Nginx.cleanup_dir

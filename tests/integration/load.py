@@ -35,12 +35,13 @@ class Result:
 
 
 class Load:
-    """clients: [(kind, count)], kind "fast", "post", "slow" or "host". Fast
+    """clients: [(kind, count)], kind "fast", "post", "slow", "host" or
+    "hostpost". Fast
     requests run tests/php/concurrency (a few ms), "post" the same as a POST
     with a small form body (nginx never retries a POST on another upstream
     connection), slow ones tests/php/sleep with ?ms=slow_ms, "host" ones
     tests/php/multihost with ?ms=host_ms (a GET whose answer names the host
-    that served it: Result.host). `target` is an nginx base URL ("http://...") or a tfpm
+    that served it: Result.host; "hostpost" the same as a POST). `target` is an nginx base URL ("http://...") or a tfpm
     socket path (direct FastCGI). `php_root` is tests/php."""
 
     def __init__(self, target, php_root, clients, slow_ms=3000, think_s=0.005, timeout=60, host_ms=0):
@@ -79,7 +80,7 @@ class Load:
     def _path(self, kind, rid):
         if kind == "slow":
             return "/sleep/index.php", f"ms={self.slow_ms}&rid={rid}"
-        if kind == "host":
+        if kind in ("host", "hostpost"):
             return "/multihost/index.php", f"rid={rid}&ms={self.host_ms}"
         return "/concurrency/index.php", f"id=r{rid}&sleep_ms=0&rid={rid}"
 
@@ -89,7 +90,7 @@ class Load:
             return body == f"slept {self.slow_ms} ms\n".encode(), None
         try:
             answer = json.loads(body)
-            if kind == "host":
+            if kind in ("host", "hostpost"):
                 return answer["rid"] == str(rid) and bool(answer["host"]), answer["host"]
             return answer["id"] == f"r{rid}", None
         except (ValueError, KeyError, TypeError):
@@ -116,8 +117,8 @@ class Load:
             start = time.monotonic()
             status, ok, error, host = 0, False, None, None
             try:
-                method = "POST" if kind == "post" else "GET"
-                body_out = f"payload={rid}".encode() if kind == "post" else None
+                method = "POST" if kind in ("post", "hostpost") else "GET"
+                body_out = f"payload={rid}".encode() if method == "POST" else None
                 if http_mode:
                     headers = {"Content-Type": "application/x-www-form-urlencoded"} if body_out else {}
                     conn.request(method, f"{path}?{query}", body=body_out, headers=headers)

@@ -5,7 +5,11 @@ than one host"; docs/deploy.md is the setup this test runs).
 Under a steady load of idempotent GETs (tests/php/multihost, whose answer
 names the host that served it):
   1. host1 is reloaded (pm-ctl reload);
-  2. host2 is drained and stopped (SIGQUIT);
+  2. host2 is drained and stopped (SIGQUIT). Behind nginx with nothing
+     else: requests sent to it meanwhile are retried elsewhere. Behind
+     HAProxy the way docs/deploy.md recommends: taken out of the front end
+     first (runtime API `state drain`, until no session is left there),
+     with clients sending POSTs as well through the drain;
   3. host3's supervisor is killed (kill -9): its workers must die with it;
   4. host2 and host3 are started again.
 
@@ -21,7 +25,8 @@ Asserted:
     they started: nothing is re-executed);
   * every worker of host3 is gone after its supervisor's kill -9 (no orphan),
     and none is left when host2 stops;
-  * each restarted host serves requests again through the front end.
+  * each restarted host serves requests again through the front end;
+  * (HAProxy) no POST failed through host2's drain.
 
 Figures (requests, failures, retried and re-run requests, time until a
 restarted host serves again) are printed; run with -s to see them.
@@ -49,7 +54,8 @@ pytestmark = [
 HOSTS = 3
 PORT = 9000
 CLIENTS = 12
-HOST_MS = 30  # each request runs this long in PHP, so some are always in flight
+HOST_MS = 50  # each request runs this long in PHP, so some are always in flight
+POST_CLIENTS = 6
 
 
 @pytest.fixture
@@ -92,11 +98,16 @@ def served_since(load, host, t):
     return [r for r in load.snapshot() if r.ok and r.host == host and r.start > t]
 
 
-def run_scenario(front, hosts, lab):
+def run_scenario(front, hosts, lab, take_out=None, put_back=None):
     """Runs the four steps under load through `front` (base URL); returns
-    the figures and checks the rules above."""
+    the figures and checks the rules above. With take_out(name) (returns
+    once the front end sends the host nothing and has nothing in flight
+    there) and put_back(name), host2 is taken out of the front end before
+    its SIGQUIT and put back after its restart, and clients sending POSTs
+    run through host2's drain: none of them may fail."""
     h1, h2, h3 = hosts
     load = Load(front, PHP_DIR, [("host", CLIENTS)], host_ms=HOST_MS, think_s=0.002, timeout=60)
+    posts = None
     figures = {}
     load.start()
     try:
@@ -114,14 +125,27 @@ def run_scenario(front, hosts, lab):
         wait_until(lambda: len(served_since(load, "host1", reloaded)) >= 20, 20 * SLOW,
                    what="host1's new generation to serve")
 
-        # 2. Drain and stop host2.
+        # 2. Drain and stop host2 (taken out of the front end first, if
+        # the front end can do that).
         workers2 = h2.worker_pids()
+        if take_out:
+            posts = Load(front, PHP_DIR, [("hostpost", POST_CLIENTS)], host_ms=HOST_MS, think_s=0.002,
+                         timeout=60)
+            posts.start()
+            posts_began = time.monotonic()
+            wait_until(lambda: len(served_since(posts, "host2", posts_began)) >= 5, 20 * SLOW,
+                       what="POSTs to reach host2")
+            take_out("host2")
         quit_at = time.monotonic()
         h2.send_signal(signal.SIGQUIT)
         assert h2.wait_exit(30 * SLOW) == 0, h2.log_text()[-3000:]
         figures["host2 drain s"] = round(time.monotonic() - quit_at, 2)
         wait_until(lambda: not any(proc_alive(p) for p in workers2), 5 * SLOW, what="host2's workers to exit")
         stopped2 = time.monotonic()
+        if posts:
+            # Every POST client has sent one after host2 was gone.
+            wait_until(lambda: posts.clients_past("hostpost", stopped2), 20 * SLOW, what="POSTs after host2 stopped")
+            posts.stop()
         wait_until(lambda: len(served_since(load, "host1", stopped2)) >= 20, 20 * SLOW,
                    what="the others to carry host2's share")
 
@@ -148,6 +172,8 @@ def run_scenario(front, hosts, lab):
             began = time.monotonic()
             t.restart()
             ready = time.monotonic()
+            if put_back and name == "host2":
+                put_back(name)
             figures[f"{name} restart to ready s"] = round(ready - began, 2)
             first = wait_until(lambda: served_since(load, name, ready), 30 * SLOW,
                                what=f"{name} to serve again after its restart")
@@ -158,8 +184,10 @@ def run_scenario(front, hosts, lab):
                        what=f"{name} to serve after both came back")
     finally:
         load.stop()
+        if posts:
+            posts.stop()
 
-    results = load.results
+    results = load.results + (posts.results if posts else [])
     answered3 = {r.rid for r in results if r.ok and r.host == "host3" and r.start < kill_at}
     in_flight3 = started3 - answered3
     failures = load.failures()
@@ -181,8 +209,14 @@ def run_scenario(front, hosts, lab):
         "in flight on host3 at kill -9": len(in_flight3),
         "of those answered by another host (retried, ran twice)": len(rescued & twice),
         "of those failed": len(in_flight3 & {r.rid for r in failures}),
-        "seconds": round(results[-1].end - results[0].start, 1) if results else 0,
+        "seconds": round(load.results[-1].end - load.results[0].start, 1) if load.results else 0,
     })
+    if posts:
+        figures["POSTs through host2's drain"] = len(posts.results)
+        figures["POSTs failed"] = len(posts.failures())
+        # With the host taken out of the front end first, a drain fails
+        # nothing, whatever the method.
+        assert not posts.failures(), posts.failures()[:10]
     return figures, failures
 
 
@@ -240,7 +274,18 @@ def test_three_hosts_behind_haproxy(lab, tfpm_factory, haproxy_factory):
     retry-on conn-failure empty-response response-timeout
     http-request disable-l7-retry unless { method GET HEAD }
 """)
-    figures, failures = run_scenario(front.url, hosts, lab)
+
+    def take_out(name):
+        # What docs/deploy.md says to do before a SIGQUIT: no new requests
+        # (the server stays checked), then wait until none is in flight.
+        assert front.command(f"set server tfpm/{name} state drain").strip() == ""
+        wait_until(lambda: front.server_stat("tfpm", name, "scur") == "0", 30 * SLOW,
+                   what=f"HAProxy's sessions on {name} to end")
+
+    def put_back(name):
+        assert front.command(f"set server tfpm/{name} state ready").strip() == ""
+
+    figures, failures = run_scenario(front.url, hosts, lab, take_out=take_out, put_back=put_back)
     lines = [line.split() for line in front.log().splitlines() if line[:3].isdigit()]
     figures["haproxy retried (%rc > 0)"] = sum(1 for f in lines if len(f) > 2 and f[2].lstrip("+").isdigit()
                                                and int(f[2].lstrip("+")) > 0)
