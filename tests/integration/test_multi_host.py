@@ -98,7 +98,7 @@ def served_since(load, host, t):
     return [r for r in load.snapshot() if r.ok and r.host == host and r.start > t]
 
 
-def run_scenario(front, hosts, lab, take_out=None, put_back=None):
+def run_scenario(front, hosts, take_out=None, put_back=None):
     """Runs the four steps under load through `front` (base URL); returns
     the figures and checks the rules above. With take_out(name) (returns
     once the front end sends the host nothing and has nothing in flight
@@ -240,7 +240,7 @@ def test_three_hosts_behind_nginx(lab, tfpm_factory, nginx_factory):
                         http_extra="    log_format hosts '$request_uri $status \"$upstream_addr\" "
                                    "\"$upstream_status\"';\n"
                                    "    access_log hosts.log hosts;\n")
-    figures, failures = run_scenario(url, hosts, lab)
+    figures, failures = run_scenario(url, hosts)
     log = (Path(url.nginx.dir) / "hosts.log").read_text().splitlines()
     figures["nginx retried (more than one upstream)"] = sum(1 for line in log if "," in line.split('"')[1])
     errors = [line for line in url.nginx.error_log().splitlines() if "[error]" in line]
@@ -285,7 +285,7 @@ def test_three_hosts_behind_haproxy(lab, tfpm_factory, haproxy_factory):
     def put_back(name):
         assert front.command(f"set server tfpm/{name} state ready").strip() == ""
 
-    figures, failures = run_scenario(front.url, hosts, lab, take_out=take_out, put_back=put_back)
+    figures, failures = run_scenario(front.url, hosts, take_out=take_out, put_back=put_back)
     lines = [line.split() for line in front.log().splitlines() if line[:3].isdigit()]
     figures["haproxy retried (%rc > 0)"] = sum(1 for f in lines if len(f) > 2 and f[2].lstrip("+").isdigit()
                                                and int(f[2].lstrip("+")) > 0)
