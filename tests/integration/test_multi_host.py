@@ -122,6 +122,7 @@ def run_scenario(front, hosts, take_out=None, put_back=None):
         wait_until(lambda: (lambda st: st and not st["previous_generations"])(h1.try_status()), 30 * SLOW,
                    what="host1's old generation to exit")
         reloaded = time.monotonic()
+        figures["host1 kept connections handed over by its reload"] = h1.status()["connections_handed_over"]
         wait_until(lambda: len(served_since(load, "host1", reloaded)) >= 20, 20 * SLOW,
                    what="host1's new generation to serve")
 
