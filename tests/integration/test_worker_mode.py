@@ -263,6 +263,8 @@ def test_symfony_app_answers_identically_in_classic_and_worker_mode(tfpm_factory
         dict(uri="/api/echo"),
         dict(uri="/api/nope"),
         dict(uri="/api/items/42", method="POST"),
+        dict(uri="/api/visit/alice"),  # per-request state in a kernel.reset service:
+        dict(uri="/api/visit/bob"),    # "previous" stays null when the reset works
     ]
 
     def send(sock, c):
@@ -281,7 +283,8 @@ def test_symfony_app_answers_identically_in_classic_and_worker_mode(tfpm_factory
             assert classic == worker, (c, classic, worker)
             assert classic[0] != 500, classic
     statuses = [send(worker_sock, c)[0] for c in cases]
-    assert statuses == [200, 200, 200, 418, 200, 200, 200, 200, 404, 405]
+    assert statuses == [200, 200, 200, 418, 200, 200, 200, 200, 404, 405, 200, 200]
+    assert json.loads(send(worker_sock, cases[-1])[2]) == {"name": "bob", "previous": None}
     # leak_check (log, no warm-up) on the same run: the only state a request
     # leaves is filled by each thread's first request (the router's static
     # route cache, the kernel's resetServices/request-stack fields) - what

@@ -20,7 +20,9 @@ cache_root() {
 # libraries of the PECL extensions tools/ext builds, and the real peers the
 # tests drive (nginx, Apache, php8.2-fpm, DokuWiki, WordPress with its default
 # theme and a MariaDB server, PostgreSQL, Redis, HAProxy for the multi-host
-# test; the tests start their own).
+# test; the tests start their own), and the framework components of
+# tools/bench/apps (Symfony with its Runtime, the Illuminate components the
+# Octane-style app uses).
 TFPM_PACKAGES=(
   build-essential pkg-config meson ninja-build xz-utils ca-certificates file
   curl autoconf
@@ -35,7 +37,9 @@ TFPM_PACKAGES=(
   nginx python3 python3-pytest procps psmisc iproute2 wrk
   php8.2-fpm apache2 dokuwiki
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client
-  php-symfony-framework-bundle
+  php-symfony-framework-bundle php-symfony-runtime
+  php-illuminate-container php-illuminate-events php-illuminate-http
+  php-illuminate-routing php-illuminate-support
   postgresql redis-server haproxy
 )
 

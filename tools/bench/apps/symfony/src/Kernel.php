@@ -40,6 +40,9 @@ class Kernel extends BaseKernel
             ->autoconfigure()
             ->public()
             ->tag('controller.service_arguments');
+        $container->services()
+            ->set(Service\VisitLog::class)
+            ->autoconfigure();
     }
 
     protected function configureRoutes(RoutingConfigurator $routes): void
@@ -51,5 +54,8 @@ class Kernel extends BaseKernel
         $routes->add('api_echo', '/api/echo')
             ->controller([Controller\ApiController::class, 'echo'])
             ->methods(['GET', 'POST']);
+        $routes->add('api_visit', '/api/visit/{name}')
+            ->controller([Controller\ApiController::class, 'visit'])
+            ->methods(['GET']);
     }
 }

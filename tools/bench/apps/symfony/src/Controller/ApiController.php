@@ -3,6 +3,7 @@ namespace App\Controller;
 
 use Symfony\Component\HttpFoundation\JsonResponse;
 use Symfony\Component\HttpFoundation\Request;
+use App\Service\VisitLog;
 
 class ApiController
 {
@@ -35,5 +36,14 @@ class ApiController
             $response->headers->set('X-Set', $request->query->get('set'));
         }
         return $response;
+    }
+
+    // Sets per-request state (a kernel.reset service) and shows what it held
+    // before: null in classic mode, and null in worker mode when the reset
+    // between requests works.
+    public function visit(VisitLog $log, string $name): JsonResponse
+    {
+        $previous = $log->visit($name);
+        return new JsonResponse(['name' => $name, 'previous' => $previous]);
     }
 }
