@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 import fcgi
-from helpers import FPM_BIN, PHP_DIR, PM_CTL, REPO, SLOW, TFPM, PhpFpm, free_port, php_fixture, wait_until
+from helpers import (FPM_BIN, PHP_DIR, PM_CTL, REPO, SLOW, TFPM, PhpFpm, debian_fpm_files, free_port,
+                     php_fixture, wait_until)
 
 DEBIAN = Path("/etc/php/8.2/fpm")
 ECHO = php_fixture("echo")
@@ -34,26 +35,11 @@ REALWORLD = REPO / "tests" / "fpm" / "realworld"
 
 
 def debian_files():
-    """Debian's php-fpm.conf, www.conf and php.ini with the system paths
-    replaced by "{dir}/..."; each replaced string must be there."""
-    for name in ("php-fpm.conf", "pool.d/www.conf", "php.ini"):
-        assert (DEBIAN / name).is_file(), f"{DEBIAN / name} is missing: tools/setup installs php8.2-fpm"
-    conf = (DEBIAN / "php-fpm.conf").read_text()
-    www = (DEBIAN / "pool.d" / "www.conf").read_text()
-    moves = [
-        ("conf", "/run/php/php8.2-fpm.pid", "{dir}/php-fpm.pid"),
-        ("conf", "/var/log/php8.2-fpm.log", "{dir}/php-fpm.log"),
-        ("conf", "/etc/php/8.2/fpm/pool.d/", "{dir}/pool.d/"),
-        ("www", "/run/php/php8.2-fpm.sock", "{dir}/www.sock"),
-    ]
-    for which, old, new in moves:
-        if which == "conf":
-            assert old in conf, old
-            conf = conf.replace(old, new)
-        else:
-            assert old in www, old
-            www = www.replace(old, new)
-    return conf, {"pool.d/www.conf": www, "php.ini": (DEBIAN / "php.ini").read_text()}
+    """Debian's php-fpm.conf, www.conf (helpers.debian_fpm_files: the system
+    paths replaced by "{dir}/...") and php.ini."""
+    assert (DEBIAN / "php.ini").is_file(), f"{DEBIAN / 'php.ini'} is missing: tools/setup installs php8.2-fpm"
+    conf, files = debian_fpm_files()
+    return conf, {**files, "php.ini": (DEBIAN / "php.ini").read_text()}
 
 
 def start_debian(tfpm_factory, args=("-R",)):
