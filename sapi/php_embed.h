@@ -81,6 +81,10 @@ struct RuntimeOptions {
   // php.ini and scan_dir were written for another PHP: extension lines are
   // looked up by name (config::PhpConfig::extensions_by_name).
   bool extensions_by_name = false;
+  // extensions_by_name: tfpm reads the ini files itself, within these
+  // limits (config php.ini_max_file_size, php.ini_max_files).
+  uint64_t ini_max_file_size = 4u << 20;
+  size_t ini_max_files = 1000;
   // nullptr = no access log: requests then do nothing extra for it.
   std::shared_ptr<const AccessLog> access_log;
 };
@@ -97,6 +101,11 @@ class PhpRuntime {
   // extensions_by_name: one line per extension= / zend_extension= line that
   // names an extension this PHP does not have (skipped), after Startup.
   static std::vector<std::string> SkippedExtensions();
+  // extensions_by_name: one line per ini file not read (too large,
+  // unreadable, over the file limit) and per setting PHP 8.3/8.4 deprecate
+  // or removed (php_ini_deprecations.h), "php.ini FILE:LINE: ...", after
+  // Startup. Reported once per pool start, like SkippedExtensions().
+  static std::vector<std::string> IniFileNotices();
   // ... and under [Zend Modules] (OPcache).
   static std::vector<std::string> ZendExtensions();
   // The ini files PHP read at Startup (`php --ini`): `loaded` is "" without

@@ -414,12 +414,22 @@ std::string FindExtensionDir() {
 // zend_extension "it was built with configuration") and goes on without it. A worker must not serve without an extension the operator
 // asked for: Startup fails with the names.
 void (*g_php_error_cb)(int, zend_string*, uint32_t, zend_string*) = nullptr;
+std::vector<std::string>* g_reported_ini_keys = nullptr;  // deprecated settings IniFileNotices() names
 std::string* g_incompatible_extensions = new std::string;
 
 void WatchStartupErrors(int type, zend_string* file, uint32_t line, zend_string* message) {
   // Another process of the pool reported PHP's startup deprecations.
   if (g_options->quiet_startup_deprecations && (type & E_ALL) == E_DEPRECATED) return;
   std::string_view text(ZSTR_VAL(message), ZSTR_LEN(message));
+  // A deprecated php.ini setting IniFileNotices() names with its file and
+  // line: PHP's own message ("in Unknown on line 0") would say it twice.
+  if ((type & E_ALL) == E_DEPRECATED && g_reported_ini_keys != nullptr) {
+    const std::string_view key = DeprecatedKeyInMessage(text);
+    if (!key.empty() && std::find(g_reported_ini_keys->begin(), g_reported_ini_keys->end(), key) !=
+                            g_reported_ini_keys->end()) {
+      return;
+    }
+  }
   std::string_view name;
   if (size_t at = text.find(": Unable to initialize module"); at != std::string_view::npos) {
     name = text.substr(0, at);  // "[PHP Startup: ]NAME"
@@ -446,42 +456,41 @@ void WatchStartupErrors(int type, zend_string* file, uint32_t line, zend_string*
 IniFilesRead* g_files_read = nullptr;
 std::vector<RequestedExtension>* g_maybe_builtin = nullptr;  // no .so of ours: built in, or absent
 std::vector<std::string>* g_skipped_extensions = new std::vector<std::string>;
-
-std::string SkipLine(const RequestedExtension& e, const std::string& why) {
-  return "php.ini " + e.file + ":" + std::to_string(e.line) + ": " + (e.zend ? "zend_extension=" : "extension=") +
-         e.value + ": skipped: " + why;
-}
+std::vector<std::string>* g_ini_notices = new std::vector<std::string>;
 
 // Reads php.ini and the scan directories (PHP reads none itself) and turns
 // each extension line into one of ours: loaded from our extension_dir,
 // nothing (built in; checked after MINIT), or skipped with a line.
 void ReadIniFilesByName(HashTable* configuration_hash) {
-  g_files_read = new IniFilesRead(ReadIniFiles(g_options->ini_file, g_options->scan_dir, configuration_hash));
+  IniReadLimits limits;
+  limits.max_file_bytes = g_options->ini_max_file_size;
+  limits.max_files = g_options->ini_max_files;
+  g_files_read = new IniFilesRead(ReadIniFiles(g_options->ini_file, g_options->scan_dir, configuration_hash, limits));
   if (!g_files_read->opened.empty()) {
     zval tmp;
     ZVAL_NEW_STR(&tmp, zend_string_init(g_files_read->opened.data(), g_files_read->opened.size(), 1));
     zend_hash_str_update(configuration_hash, "cfg_file_path", sizeof("cfg_file_path") - 1, &tmp);
   }
-  g_maybe_builtin = new std::vector<RequestedExtension>;
-  std::vector<std::string> loading;
+  *g_ini_notices = g_files_read->problems;
+  for (std::string& line : IniDeprecationLines(g_files_read->watched)) g_ini_notices->push_back(std::move(line));
+  g_reported_ini_keys = new std::vector<std::string>;
+  for (const IniSetting& s : g_files_read->watched) {
+    if (IniDeprecation(s.key, s.value)) g_reported_ini_keys->push_back(s.key);
+  }
+  ResolvedExtensions resolved =
+      ResolveExtensions(g_files_read->extensions, *g_extension_dir,
+                        [](const std::string& file) { return ::access(file.c_str(), R_OK) == 0; });
+  *g_skipped_extensions = std::move(resolved.skipped);
+  g_maybe_builtin = new std::vector<RequestedExtension>(std::move(resolved.maybe_builtin));
   std::string lines;
-  for (const RequestedExtension& e : g_files_read->extensions) {
-    const std::string name = ExtensionName(e.value);
-    if (name.empty() || std::find(loading.begin(), loading.end(), name) != loading.end()) continue;
-    const std::string file = *g_extension_dir + "/" + name + ".so";
-    if (name == "opcache") {
-      loading.push_back(name);
-      if (g_ini_entries->find("zend_extension=" + file + "\n") == std::string::npos) {
+  for (const RequestedExtension& e : resolved.load) {
+    if (ExtensionName(e.value) == "opcache") {
+      if (g_ini_entries->find("zend_extension=" + e.value + "\n") == std::string::npos) {
         g_skipped_extensions->push_back(SkipLine(e, "OPcache is not loaded in this build (sanitizers)"));
       }
       continue;
     }
-    if (::access(file.c_str(), R_OK) == 0) {
-      loading.push_back(name);
-      lines += std::string(e.zend ? "zend_extension=" : "extension=") + IniValue(file) + "\n";
-    } else {
-      g_maybe_builtin->push_back(e);
-    }
+    lines += std::string(e.zend ? "zend_extension=" : "extension=") + IniValue(e.value) + "\n";
   }
   // After the pool's values; then PATH/HOST sections PHP's own parser must
   // see once (they flag per-directory/per-host settings), at the very end.
@@ -671,6 +680,8 @@ void PhpRuntime::Shutdown() {
 }
 
 std::vector<std::string> PhpRuntime::SkippedExtensions() { return *g_skipped_extensions; }
+
+std::vector<std::string> PhpRuntime::IniFileNotices() { return *g_ini_notices; }
 
 std::vector<std::string> PhpRuntime::LoadedModules() {
   std::vector<std::string> out;

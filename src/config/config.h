@@ -93,6 +93,11 @@ struct PhpConfig {
   // nothing to load; in tfpm's extension_dir -> that file is loaded; else
   // skipped with one line. `tfpm --fpm-config` sets it.
   bool extensions_by_name = false;
+  // extensions_by_name: tfpm reads the files itself, and skips (with one
+  // line per pool start) a file larger than ini_max_file_size and the
+  // scanned files beyond the first ini_max_files in name order.
+  uint64_t ini_max_file_size = 4u << 20;
+  int ini_max_files = 1000;
   KeyValues ini;         // INI defaults for all pools (YAML booleans -> "1"/"0")
 };
 

@@ -73,7 +73,8 @@ constexpr Rule kRules[] = {
     {"listen.group", Scope::kPool, VK::kString, Fate::kMapped, "listen_group", ""},
     {"listen.mode", Scope::kPool, VK::kString, Fate::kMapped, "listen_mode", ""},
     {"listen.allowed_clients", Scope::kPool, VK::kString, Fate::kMapped, "listen_allowed_clients",
-     "a list; TCP only (ignored for a unix socket, as php-fpm); an invalid address is an error, not skipped"},
+     "a list; TCP only (ignored for a unix socket, as php-fpm); CIDR networks too; an invalid address is an error, "
+     "not skipped"},
     {"process.priority", Scope::kPool, VK::kInt, Fate::kMapped, "process_priority", ""},
     {"process.dumpable", Scope::kPool, VK::kBool, Fate::kMapped, "process_dumpable", ""},
     {"pm", Scope::kPool, VK::kPm, Fate::kMapped, "pm", "counts threads (see the rule below)"},

@@ -29,6 +29,8 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
     o.scan_dir = etc + "/conf.d";
   }
   o.extensions_by_name = cfg.php.extensions_by_name;
+  o.ini_max_file_size = cfg.php.ini_max_file_size;
+  o.ini_max_files = static_cast<size_t>(cfg.php.ini_max_files);
   o.ini = cfg.php.ini;
   o.ini.insert(o.ini.end(), pool.php_value.begin(), pool.php_value.end());
   o.ini.insert(o.ini.end(), pool.php_admin_value.begin(), pool.php_admin_value.end());

@@ -667,6 +667,7 @@ int WorkerMain(int argc, char** argv) {
     return 1;
   }
   if (!args.startup_reported) {  // the pool's first process says it, once
+    for (const std::string& line : sapi::PhpRuntime::IniFileNotices()) log::Warning("{}", line);
     for (const std::string& line : sapi::PhpRuntime::SkippedExtensions()) log::Warning("{}", line);
   }
   if (Status st = config::CheckExtensionsForThreads(sapi::PhpRuntime::LoadedModules(), pool->threads,

@@ -132,6 +132,59 @@ def connects(address):
 
 FPM_BIN = shutil.which("php-fpm8.2") or "/usr/sbin/php-fpm8.2"
 
+# Debian 12's stock php-fpm configuration (package php8.2-fpm).
+DEBIAN_FPM = Path("/etc/php/8.2/fpm")
+_debian_fpm_copy = None
+
+
+def debian_fpm_dir():
+    """The directory holding Debian's stock php-fpm.conf and pool.d/www.conf:
+    /etc/php/8.2/fpm when php8.2-fpm is installed, else the same files
+    unpacked from the php8.2-fpm .deb (`apt-get download`, once per run)."""
+    global _debian_fpm_copy
+    if (DEBIAN_FPM / "php-fpm.conf").is_file() and (DEBIAN_FPM / "pool.d" / "www.conf").is_file():
+        return DEBIAN_FPM
+    if _debian_fpm_copy is None:
+        tmp = Path(tempfile.mkdtemp(prefix="tfpm-it-deb-", dir="/tmp"))
+        atexit.register(shutil.rmtree, tmp, True)
+        try:
+            subprocess.run(["apt-get", "download", "php8.2-fpm"], cwd=tmp, check=True, capture_output=True,
+                           timeout=120)
+            deb = next(tmp.glob("php8.2-fpm_*.deb"))
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / "root")], check=True, capture_output=True,
+                           timeout=60)
+        except (OSError, subprocess.SubprocessError, StopIteration) as e:
+            raise AssertionError(f"Debian's php-fpm configuration: {DEBIAN_FPM} is missing and the "
+                                 f"php8.2-fpm .deb could not be unpacked ({e}); tools/setup installs php8.2-fpm")
+        _debian_fpm_copy = tmp / "root" / "etc" / "php" / "8.2" / "fpm"
+    return _debian_fpm_copy
+
+
+def debian_fpm_files(listen="{dir}/www.sock"):
+    """Debian's stock php-fpm.conf and pool.d/www.conf, for a test's own
+    directory ("{dir}", see TfpmInstance's fpm_config). Only what would
+    touch the system or another server is changed, each string asserted to be
+    there: the pid file, the error log, the include directory (pool.d) and
+    the listen socket. Everything else (user/group www-data, listen.owner/
+    group/mode, pm = dynamic with max_children 5, ...) is as shipped."""
+    src = debian_fpm_dir()
+    conf = (src / "php-fpm.conf").read_text()
+    www = (src / "pool.d" / "www.conf").read_text()
+    moves = [
+        ("conf", "/run/php/php8.2-fpm.pid", "{dir}/php-fpm.pid"),
+        ("conf", "/var/log/php8.2-fpm.log", "{dir}/php-fpm.log"),
+        ("conf", "/etc/php/8.2/fpm/pool.d/", "{dir}/pool.d/"),
+        ("www", "/run/php/php8.2-fpm.sock", listen),
+    ]
+    for which, old, new in moves:
+        if which == "conf":
+            assert old in conf, old
+            conf = conf.replace(old, new)
+        else:
+            assert old in www, old
+            www = www.replace(old, new)
+    return conf, {"pool.d/www.conf": www}
+
 
 class PhpFpm:
     """Debian's php-fpm 8.2, the yardstick of the differential tests: in the

@@ -1,7 +1,16 @@
 """Differential test: the same FastCGI requests to Debian's php-fpm 8.2 and to
 tfpm, with the same docroot (tests/php/differential) and the same php.ini.
-With TFPM_DIFFERENTIAL_VIA=fpm-config, tfpm reads php-fpm's own
-configuration file (tfpm --fpm-config) instead of YAML.
+
+Every comparison runs twice (the `via` parameter):
+* via=yaml: tfpm from its own YAML (one process, one thread);
+* via=debian: tfpm from Debian's stock /etc/php/8.2/fpm/php-fpm.conf and
+  pool.d/www.conf (helpers.debian_fpm_files: only the pid file, error log,
+  include directory and listen socket moved into the test's directory),
+  started as Debian's php8.2-fpm.service starts php-fpm (`--nodaemonize
+  --fpm-config php-fpm.conf`, as root, no -R) plus `-c` with the shared
+  php.ini. Debian's pool runs PHP as www-data with pm = dynamic, so php-fpm
+  (the yardstick, still on the test's own php-fpm.conf with a fresh child
+  per request) runs its PHP as www-data too.
 
 Each case sends one request straight over FastCGI to both servers and
 compares the raw FCGI_STDOUT (status, headers, body) and FCGI_STDERR bytes
@@ -14,21 +23,20 @@ output to ours: the case then fails if tfpm behaves like php-fpm again or in
 any third way.
 """
 import os
+import pwd
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 import pytest
 
 import fcgi
-from helpers import FPM_BIN, PHP_DIR, REPO, PhpFpm, multipart
+from helpers import FPM_BIN, PHP_DIR, REPO, PhpFpm, debian_fpm_files, multipart
 
 ROOT = str(PHP_DIR / "differential")
-# TFPM_DIFFERENTIAL_VIA=fpm-config: tfpm runs from the same php-fpm.conf as
-# php-fpm (tfpm --fpm-config) instead of a YAML file, for the pairs whose
-# PHP runs as root.
-VIA_FPM_CONFIG = os.environ.get("TFPM_DIFFERENTIAL_VIA") == "fpm-config"
+VIAS = ("yaml", "debian")
 DIFFERENCES_DOC = REPO / "docs" / "fpm-differences.md"
 
 PHP_INI = """\
@@ -108,7 +116,10 @@ def start_php_fpm(directory, ini_path, user=None):
 class Pair:
     """php-fpm and tfpm sharing one php.ini, sessions and upload dirs."""
 
-    def __init__(self, tfpm_factory, fix_pathinfo, user=None):
+    def __init__(self, tfpm_factory, fix_pathinfo, user=None, via="yaml"):
+        if via == "debian":
+            user = "www-data"  # Debian's www.conf: user = group = www-data
+        self.user = user
         self.dir = Path(tempfile.mkdtemp(prefix="tfpm-it-diff-", dir="/tmp"))
         for sub in ("sessions", "uploads"):
             (self.dir / sub).mkdir()
@@ -129,10 +140,13 @@ class Pair:
             for sub in ("sessions", "uploads"):
                 shutil.chown(self.dir / sub, user, user)
         self.fpm = start_php_fpm(self.dir, self.ini, user=user)
-        if VIA_FPM_CONFIG and not user:
-            # tfpm --fpm-config on php-fpm's own file (docs/migrating.md).
-            conf = FPM_CONF.format(dir="{dir}", user_pool="").replace("fpm.sock", "www.sock")
-            self.tfpm = tfpm_factory(fpm_config=conf, fpm_args=["-R", "-c", str(self.ini)], expected_processes=2)
+        if via == "debian":
+            # Debian's stock files, started as its systemd unit starts php-fpm
+            # (docs/migrating.md), with the shared php.ini.
+            conf, files = debian_fpm_files()
+            self.tfpm = tfpm_factory(fpm_config=conf, fpm_files=files, allow_root=False,
+                                     fpm_options=["--nodaemonize", "--fpm-config"], fpm_args=["-c", str(self.ini)])
+            self.tfpm.sock = str(self.tfpm.dir / "www.sock")
         else:
             self.tfpm = tfpm_factory(ini_file=str(self.ini), processes=1, threads=1, run_as=user)
 
@@ -142,28 +156,30 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def pair(module_tfpm_factory):
+def pairs(module_tfpm_factory):
+    """pairs(kind, via): the module's Pair of that kind ("pair": PHP as root,
+    "pair_unprivileged": PHP as www-data, so that unreadable scripts are
+    unreadable; "pair_nofix": cgi.fix_pathinfo = 0) and tfpm configuration,
+    started on first use."""
     if not os.path.exists(FPM_BIN):
         pytest.fail(f"{FPM_BIN} is missing: tools/setup installs php8.2-fpm")
-    p = Pair(module_tfpm_factory, 1)
-    yield p
-    p.close()
+    started = {}
+    kinds = {"pair": (1, None), "pair_unprivileged": (1, "www-data"), "pair_nofix": (0, None)}
+
+    def get(kind, via="yaml"):
+        if (kind, via) not in started:
+            fix_pathinfo, user = kinds[kind]
+            started[(kind, via)] = Pair(module_tfpm_factory, fix_pathinfo, user=user, via=via)
+        return started[(kind, via)]
+
+    yield get
+    for p in started.values():
+        p.close()
 
 
 @pytest.fixture(scope="module")
-def pair_unprivileged(module_tfpm_factory):
-    """Both servers' PHP runs as www-data: root reads every file, so
-    unreadable scripts need an ordinary user."""
-    p = Pair(module_tfpm_factory, 1, user="www-data")
-    yield p
-    p.close()
-
-
-@pytest.fixture(scope="module")
-def pair_nofix(module_tfpm_factory):
-    p = Pair(module_tfpm_factory, 0)
-    yield p
-    p.close()
+def pair(pairs):
+    return pairs("pair")
 
 
 # --------------------------------------------------------------- masking ---
@@ -259,7 +275,10 @@ def _untruncated_long_message(want):
 
 def _seed_session(servers):
     """Both servers share the session directory: start each from n=1."""
-    (servers.dir / "sessions" / "sess_differentialtestsession0123456").write_text("n|i:1;")
+    path = servers.dir / "sessions" / "sess_differentialtestsession0123456"
+    path.write_text("n|i:1;")
+    if servers.user:
+        shutil.chown(path, servers.user, servers.user)
 
 
 class Case:
@@ -599,9 +618,10 @@ _dup.send = _send_duplicate
 assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_same_as_php_fpm(case, request):
-    servers = request.getfixturevalue(case.pair)
+def test_same_as_php_fpm(case, via, pairs):
+    servers = pairs(case.pair, via)
     if case.before:
         case.before(servers)
     want = outcome(case.send(servers.fpm.sock, servers.docroot))
@@ -720,3 +740,22 @@ def test_unknown_role_gets_the_specs_answer(pair):
             outcome(fcgi.request(pair.fpm.sock, S("hello.php")))
     finally:
         s.close()
+
+
+def test_debian_variant_runs_debians_stock_configuration(pairs):
+    """via=debian really is Debian's stock www pool under tfpm: its socket
+    owner and mode, PHP as www-data, pm = dynamic, from --fpm-config with no
+    line changed but the moved paths (helpers.debian_fpm_files)."""
+    servers = pairs("pair", "debian")
+    t = servers.tfpm
+    assert t.command[1:3] == ["--nodaemonize", "--fpm-config"] and "-R" not in t.command, t.command
+    conf, files = debian_fpm_files()
+    assert (t.dir / "pool.d" / "www.conf").read_text() == files["pool.d/www.conf"].replace("{dir}", str(t.dir))
+    info = os.stat(t.sock)
+    assert stat.S_IMODE(info.st_mode) == 0o660 and pwd.getpwuid(info.st_uid).pw_name == "www-data"
+    www_data = pwd.getpwnam("www-data").pw_uid
+    for pid in t.worker_pids():
+        uids = [line.split()[1:] for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")][0]
+        assert uids == [str(www_data)] * 4, uids
+    pool = t.status()["pools"][0]
+    assert (pool["name"], pool["pm"]) == ("www", "dynamic")

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 import fcgi
-from helpers import FPM_BIN, PHP_DIR, PM_CTL, REPO, SLOW, TFPM, PhpFpm, free_port, php_fixture, wait_until
+from helpers import (FPM_BIN, PHP_DIR, PM_CTL, REPO, SLOW, TFPM, PhpFpm, debian_fpm_files, free_port,
+                     php_fixture, wait_until)
 
 DEBIAN = Path("/etc/php/8.2/fpm")
 ECHO = php_fixture("echo")
@@ -34,26 +35,11 @@ REALWORLD = REPO / "tests" / "fpm" / "realworld"
 
 
 def debian_files():
-    """Debian's php-fpm.conf, www.conf and php.ini with the system paths
-    replaced by "{dir}/..."; each replaced string must be there."""
-    for name in ("php-fpm.conf", "pool.d/www.conf", "php.ini"):
-        assert (DEBIAN / name).is_file(), f"{DEBIAN / name} is missing: tools/setup installs php8.2-fpm"
-    conf = (DEBIAN / "php-fpm.conf").read_text()
-    www = (DEBIAN / "pool.d" / "www.conf").read_text()
-    moves = [
-        ("conf", "/run/php/php8.2-fpm.pid", "{dir}/php-fpm.pid"),
-        ("conf", "/var/log/php8.2-fpm.log", "{dir}/php-fpm.log"),
-        ("conf", "/etc/php/8.2/fpm/pool.d/", "{dir}/pool.d/"),
-        ("www", "/run/php/php8.2-fpm.sock", "{dir}/www.sock"),
-    ]
-    for which, old, new in moves:
-        if which == "conf":
-            assert old in conf, old
-            conf = conf.replace(old, new)
-        else:
-            assert old in www, old
-            www = www.replace(old, new)
-    return conf, {"pool.d/www.conf": www, "php.ini": (DEBIAN / "php.ini").read_text()}
+    """Debian's php-fpm.conf, www.conf (helpers.debian_fpm_files: the system
+    paths replaced by "{dir}/...") and php.ini."""
+    assert (DEBIAN / "php.ini").is_file(), f"{DEBIAN / 'php.ini'} is missing: tools/setup installs php8.2-fpm"
+    conf, files = debian_fpm_files()
+    return conf, {**files, "php.ini": (DEBIAN / "php.ini").read_text()}
 
 
 def start_debian(tfpm_factory, args=("-R",)):
@@ -144,9 +130,14 @@ def test_debian_service_exec_start_runs_unchanged_as_www_data(tfpm_factory):
     assert "Unable to load dynamic library" not in log, log
     assert "already loaded" not in log, log
     assert "refused to load" not in log, log
-    # Debian's error_reporting leaves E_DEPRECATED out: PHP 8.4's deprecation
-    # of its session.sid_length is not logged at all here (test_crash_loop.py
-    # checks that it is logged once per pool where it is reported).
+    # Debian's error_reporting leaves E_DEPRECATED out, so PHP itself says
+    # nothing about the settings PHP 8.4 deprecates; tfpm names each of the
+    # stock php.ini's once, with its line.
+    stock = (DEBIAN / "php.ini").read_text().splitlines()
+    for key, value in (("session.sid_length", "26"), ("session.sid_bits_per_character", "5")):
+        number = stock.index(f"{key} = {value}") + 1
+        line = f"php.ini {t.dir}/php.ini:{number}: {key} = {value}: deprecated in PHP 8.4"
+        assert log.count(line) == 1, (line, log)
     assert "-R" not in " ".join(t.command) and "--allow-to-run-as-root" not in t.command
 
 
@@ -416,3 +407,43 @@ def test_php_fpm_command_line_prefix_pid_define_and_php_ini(tfpm_factory):
     wait_until(lambda: (t.dir / "log" / "access.log").exists() and
                (t.dir / "log" / "access.log").read_text() == "www 200\n", 10 * SLOW, what="the access log line")
 
+
+
+def test_php_84_deprecated_settings_are_reported_once_with_file_and_line(tfpm_factory):
+    """A php.ini written for PHP 8.2 with settings PHP 8.3/8.4 deprecate or
+    removed: the pool starts and serves with the values in force; each line
+    is named once per pool start (not once per process or thread) with its
+    file:line and what to do, and PHP's own "in Unknown on line 0" message
+    for it is not repeated. A conf.d file over php.ini_max_file_size is
+    skipped with one line."""
+    conf = "[global]\nerror_log = {dir}/php-fpm.log\ninclude = {dir}/pool.d/*.conf\n"
+    pool = ("[www]\nlisten = {dir}/www.sock\npm = static\npm.max_children = 4\ntfpm.processes = 2\n")
+    php_ini = ("[PHP]\n"
+               "error_reporting = E_ALL\n"
+               "log_errors = On\n"
+               "session.sid_length = 26\n"                  # line 4
+               "session.sid_bits_per_character = 5\n"       # line 5
+               "session.use_only_cookies = 1\n"             # fine
+               "assert.active = Off\n")                     # line 7
+    files = {"pool.d/www.conf": pool, "php.ini": php_ini,
+             "conf.d/10-opcache.ini": "; old\nopcache.consistency_checks = 0\n",
+             "conf.d/90-huge.ini": "; padding\n" + ";" * (5 << 20) + "\n"}
+    t = tfpm_factory(fpm_config=conf, fpm_files=files, fpm_args=["-R"], expected_processes=2)
+    sock = str(t.dir / "www.sock")
+    for _ in range(6):  # both processes, several threads
+        r = fcgi.request(sock, POOL_DUMP, query="ini=session.sid_length,assert.active")
+        assert r.status == 200, r
+    assert json.loads(r.body)["ini"] == {"session.sid_length": "26", "assert.active": ""}
+    log = t.log_text() + (t.dir / "php-fpm.log").read_text()
+    expected = [
+        f"php.ini {t.dir}/php.ini:4: session.sid_length = 26: deprecated in PHP 8.4",
+        f"php.ini {t.dir}/php.ini:5: session.sid_bits_per_character = 5: deprecated in PHP 8.4",
+        f"php.ini {t.dir}/php.ini:7: assert.active = : deprecated in PHP 8.3",
+        f"php.ini {t.dir}/conf.d/10-opcache.ini:2: opcache.consistency_checks = 0: removed in PHP 8.3",
+        f"php.ini {t.dir}/conf.d/90-huge.ini: skipped: larger than php.ini_max_file_size (4194304 bytes)",
+    ]
+    for line in expected:
+        assert log.count(line) == 1, (line, log)
+    assert "use_only_cookies" not in log, log
+    assert "session.sid_length INI setting is deprecated" not in log, log  # PHP's own, said by ours
+    assert len(t.worker_pids()) == 2

@@ -347,6 +347,25 @@ TEST_CASE("connection limits: protective defaults, every value kept") {
   CHECK(p.max_connection_output == 32 * 1024);
 }
 
+TEST_CASE("php.ini read limits: protective defaults, values kept, out of range named") {
+  Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->php.ini_max_file_size == 4u << 20);
+  CHECK(c->php.ini_max_files == 1000);
+  c = LoadConfigString("php:\n  ini_max_file_size: 64K\n  ini_max_files: 20\npools:\n  www:\n    listen: x\n",
+                       "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->php.ini_max_file_size == 64 * 1024);
+  CHECK(c->php.ini_max_files == 20);
+  for (const char* bad : {"ini_max_file_size: 100", "ini_max_file_size: 2G", "ini_max_files: 0"}) {
+    CAPTURE(bad);
+    Result<Config> r =
+        LoadConfigString(std::string("php:\n  ") + bad + "\npools:\n  www:\n    listen: x\n", "tfpm.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("tfpm.yaml:2: php.ini_max_") == 0);
+  }
+}
+
 TEST_CASE("the same bad config always gives the same message") {
   const char* yaml = "pools:\n  www:\n    listen: x\n    threads: 0\n    processes: 0\n";
   Result<Config> first = LoadConfigString(yaml, "a.yaml");
