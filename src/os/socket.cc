@@ -171,6 +171,16 @@ Status SetCloseOnExec(int fd) {
   return Status::Ok();
 }
 
+Status StopListening(int fd) {
+  if (::shutdown(fd, SHUT_RD) != 0) return ErrnoStatus("shutdown(SHUT_RD) of a listening socket", errno);
+  return Status::Ok();
+}
+
+Status RemoveSocketFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink(" + path + ")", errno);
+  return Status::Ok();
+}
+
 namespace {
 std::function<void(const std::string&)> g_after_bind_hook;
 }  // namespace

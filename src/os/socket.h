@@ -83,4 +83,13 @@ Status SetNonBlocking(int fd, bool on);
 // Sets FD_CLOEXEC: the descriptor is closed in programs the process execs.
 Status SetCloseOnExec(int fd);
 
+// Makes a listening socket stop listening for every process that shares it
+// (shutdown(SHUT_RD) on Linux), while its descriptors stay open: a new
+// connection is refused (ECONNREFUSED) at once. Connections already queued
+// are reset (TCP) or stay in the queue until the last descriptor closes
+// (unix). accept() on a stopped TCP socket fails with EINVAL.
+Status StopListening(int fd);
+// Removes a unix socket's file; a file already gone is not an error.
+Status RemoveSocketFile(const std::string& path);
+
 }  // namespace tfpm::os

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -93,7 +94,7 @@ Result<std::map<std::string, std::string>> PoolTexts(const config::Config& confi
 }  // namespace
 
 Supervisor::Listener::~Listener() {
-  if (fd && !from_systemd && address.kind == os::ListenAddress::Kind::kUnix) ::unlink(address.path.c_str());
+  if (fd && !from_systemd && !stopped && address.kind == os::ListenAddress::Kind::kUnix) (void)os::RemoveSocketFile(address.path);
 }
 
 Supervisor::Supervisor(config::Config config, SupervisorOptions options, os::Spawner* spawner,
@@ -423,6 +424,7 @@ void Supervisor::RunTimers() {
   UpdatePoolHealth();
   CheckDrainWaits();
   CheckRecycles();
+  StopListeningWhenDrained();
   const os::TimePoint now = clock_->Now();
   if (kill_deadline_ && now >= *kill_deadline_) {
     for (auto& [pid, w] : workers_) {
@@ -1072,6 +1074,36 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
   } else if (timeout.count() > 0) {
     kill_deadline_ = clock_->Now() + timeout + kGracefulExtra;
   }
+}
+
+// A front end retries a refused connection on another upstream for any
+// request method, but a connection that waited in the queue of a stopping
+// host until its exit was reset after nginx had sent the request: a POST
+// then fails. So once every worker on a socket acknowledged the drain (it
+// accepts no more), the socket stops listening for everyone. Not before:
+// accept() on a stopped TCP socket fails, and a worker that has not yet
+// seen the SIGQUIT would count that as an accept error. Not in a fast stop
+// (the workers are terminated, nobody acknowledges) and not for sockets
+// from systemd, which keeps them for the next start.
+void Supervisor::StopListeningWhenDrained() {
+  if (stop_mode_ != StopMode::kGraceful) return;
+  std::set<const Listener*> accepting;
+  for (const auto& [pid, w] : workers_) {
+    if (!w->drain_acked && w->listener) accepting.insert(w->listener.get());
+  }
+  auto stop = [&](const std::shared_ptr<Listener>& l) {
+    if (!l || !l->fd || l->from_systemd || l->stopped || accepting.count(l.get()) > 0) return;
+    l->stopped = true;
+    if (answering_.erase(l->fd.get()) > 0) poller_->Remove(l->fd.get());
+    if (l->address.kind == os::ListenAddress::Kind::kUnix) (void)os::RemoveSocketFile(l->address.path);
+    if (Status st = os::StopListening(l->fd.get()); !st.ok()) {
+      log::Warning("graceful stop: {}: {}", l->address.ToString(), st.message());
+      return;
+    }
+    log::Notice("graceful stop: {} no longer accepts connections", l->address.ToString());
+  };
+  for (const Pool& p : pools_) stop(p.listener);
+  for (const auto& [pid, w] : workers_) stop(w->listener);
 }
 
 // ----------------------------------------------------------- reload

@@ -110,6 +110,9 @@ class Supervisor {
     os::ListenAddress address;
     os::UniqueFd fd;
     bool from_systemd = false;
+    // A graceful stop made it stop listening (StopListeningWhenDrained);
+    // its unix socket file is already removed.
+    bool stopped = false;
     ~Listener();
   };
   struct Worker {
@@ -297,6 +300,10 @@ class Supervisor {
   void CheckTransition();
   void CommitTransition();
   void CheckDrainWaits();
+  // Graceful stop: each listening socket whose workers have all stopped
+  // accepting stops listening, so new connections are refused at once
+  // instead of waiting in the queue for the whole drain.
+  void StopListeningWhenDrained();
   void RollBackTransition(const std::string& why);
   void DrainWorker(Worker& w);
   void SendStatusLine();

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import fcgi
-from helpers import ALLOW_ROOT, PM_CTL, SLOW, TFPM, php_fixture, proc_alive, wait_until
+from helpers import ALLOW_ROOT, PM_CTL, SLOW, TFPM, free_port, php_fixture, proc_alive, wait_until
 
 ECHO = php_fixture("echo")
 SLEEP = php_fixture("sleep")
@@ -120,6 +120,53 @@ def test_sigquit_lets_a_slow_request_finish(tfpm_factory):
     assert rc == 0, f"exit code {rc}"
     assert "SIGQUIT: graceful stop" in tfpm.log_text()
     assert not tfpm.worker_pids()
+
+
+@pytest.mark.parametrize("kind", ["unix", "tcp"])
+def test_sigquit_refuses_new_connections_once_the_workers_drain(tfpm_factory, kind):
+    # A new connection during a graceful stop is refused at once (a front
+    # end retries that elsewhere, for any method) instead of waiting in the
+    # listen queue until the daemon exits; the request in flight finishes.
+    if kind == "tcp":
+        port = free_port()
+        tfpm = tfpm_factory(processes=1, threads=2, listen=f"127.0.0.1:{port}")
+        address = ("127.0.0.1", port)
+    else:
+        tfpm = tfpm_factory(processes=1, threads=2)
+        address = tfpm.sock
+    result = {}
+
+    def slow():
+        try:
+            result["r"] = fcgi.request(address, SLEEP, query="ms=3000", timeout=30 * SLOW)
+        except Exception as e:  # reported below
+            result["e"] = e
+
+    t = threading.Thread(target=slow, daemon=True)
+    t.start()
+    wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 1, 10 * SLOW, interval=0.01,
+               what="the slow request to start")
+    tfpm.send_signal(signal.SIGQUIT)
+
+    def refused():
+        # Refused (TCP, unix) or gone (the unix socket's file); before the
+        # fix each connect succeeded and waited in the queue.
+        try:
+            fcgi.connect(address, timeout=5).close()
+            return False
+        except (ConnectionRefusedError, FileNotFoundError):
+            return True
+
+    wait_until(refused, 10 * SLOW, interval=0.05, what="new connections to be refused during the drain")
+    assert t.is_alive(), "the slow request ended before the check"
+    assert "no longer accepts connections" in tfpm.log_text()
+    if kind == "unix":
+        assert not os.path.exists(tfpm.sock)
+    t.join(30 * SLOW)
+    assert "e" not in result, result.get("e")
+    assert result["r"].status == 200 and result["r"].body == b"slept 3000 ms\n", result["r"]
+    assert tfpm.wait_exit(15 * SLOW) == 0
+    assert "accept() failed" not in tfpm.log_text()
 
 
 def test_pm_ctl_stop_is_graceful(tfpm_factory):
