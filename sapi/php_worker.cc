@@ -362,6 +362,12 @@ void WorkerRequestShutdown(WorkerState* w) {
   }
   zend_try { sapi_deactivate(); }
   zend_end_try();
+  // sapi_deactivate() frees these two without forgetting them (SAPI.c);
+  // the next sapi_activate() would, but after the loop's last request the
+  // boot request's php_request_shutdown() comes first and freed them again
+  // (a double free, seen by ASan after a POST that was the run's last).
+  SG(request_info).content_type_dup = nullptr;
+  SG(request_info).current_user = nullptr;
   ClearLastError();
   zend_try { RestoreIni(w); }
   zend_end_try();
