@@ -612,6 +612,9 @@ void Supervisor::ReapChildren() {
       if (seg.Valid()) pool->counters->Retire(seg);
     }
     if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
+    // A worker of an older generation may have a slot the pool no longer
+    // has (a reload lowered `processes`): it is not restarted.
+    if (w->slot < 0 || static_cast<size_t>(w->slot) >= pool->slots.size()) continue;
     Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
     if (slot.pid != info.pid) continue;
     slot.pid = 0;
