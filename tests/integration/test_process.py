@@ -96,20 +96,27 @@ def test_kill_9_of_the_supervisor_stops_every_worker(tfpm_factory):
         fcgi.request(tfpm.sock, ECHO, timeout=5)
 
 
-def test_sigquit_lets_a_slow_request_finish(tfpm_factory):
-    tfpm = tfpm_factory(processes=1, threads=2)
+def start_slow_request(tfpm, address, ms):
+    """Sends a request that sleeps `ms` on a thread; returns once a PHP
+    thread runs it. The result dict gets "r" (the response) or "e"."""
     result = {}
 
     def slow():
         try:
-            result["r"] = fcgi.request(tfpm.sock, SLEEP, query="ms=1000", timeout=30 * SLOW)
-        except Exception as e:  # reported below
+            result["r"] = fcgi.request(address, SLEEP, query=f"ms={ms}", timeout=30 * SLOW)
+        except Exception as e:  # reported by the caller
             result["e"] = e
 
     t = threading.Thread(target=slow, daemon=True)
     t.start()
     wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 1, 10 * SLOW, interval=0.01,
                what="the slow request to start")
+    return t, result
+
+
+def test_sigquit_lets_a_slow_request_finish(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=2)
+    t, result = start_slow_request(tfpm, tfpm.sock, 1000)
     tfpm.send_signal(signal.SIGQUIT)
     t.join(30 * SLOW)
     assert not t.is_alive()
@@ -134,18 +141,7 @@ def test_sigquit_refuses_new_connections_once_the_workers_drain(tfpm_factory, ki
     else:
         tfpm = tfpm_factory(processes=1, threads=2)
         address = tfpm.sock
-    result = {}
-
-    def slow():
-        try:
-            result["r"] = fcgi.request(address, SLEEP, query="ms=3000", timeout=30 * SLOW)
-        except Exception as e:  # reported below
-            result["e"] = e
-
-    t = threading.Thread(target=slow, daemon=True)
-    t.start()
-    wait_until(lambda: tfpm.status()["pools"][0]["busy_threads"] == 1, 10 * SLOW, interval=0.01,
-               what="the slow request to start")
+    t, result = start_slow_request(tfpm, address, 3000)
     tfpm.send_signal(signal.SIGQUIT)
 
     def refused():
