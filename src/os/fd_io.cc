@@ -10,8 +10,9 @@
 namespace tfpm::os {
 namespace {
 
-// EAGAIN is the one error reported as kAborted here (WouldBlock); the
-// others keep ErrnoStatus's codes.
+// EAGAIN (and EINTR for Poll's kReport) is the one error reported as
+// kAborted here (WouldBlock, Interrupted); the others keep ErrnoStatus's
+// codes.
 Status IoErrno(std::string_view context, int err) {
   if (err == EAGAIN || err == EWOULDBLOCK) return Status::Aborted(std::string(context) + ": would block");
   return ErrnoStatus(context, err);
@@ -71,12 +72,15 @@ Result<size_t> SendSome(int fd, std::string_view data, SendMode mode) {
 
 bool WouldBlock(const Status& st) { return st.code() == Status::Code::kAborted; }
 
-Result<int> Poll(std::span<pollfd> fds, int timeout_ms) {
+Result<int> Poll(std::span<pollfd> fds, int timeout_ms, OnSignal on_signal) {
   const int n = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), timeout_ms);
   if (n >= 0) return n;
-  if (errno == EINTR) return 0;
-  return ErrnoStatus("poll", errno);
+  if (errno != EINTR) return ErrnoStatus("poll", errno);
+  if (on_signal == OnSignal::kAsNoEvent) return 0;
+  return Status::Aborted("poll: interrupted by a signal");
 }
+
+bool Interrupted(const Status& st) { return st.code() == Status::Code::kAborted; }
 
 Status DuplicateOnto(int from, int to) {
   for (;;) {

@@ -39,14 +39,19 @@ Result<size_t> WriteSome(int fd, std::string_view data);
 enum class SendMode { kBlocking, kDontWait };
 Result<size_t> SendSome(int fd, std::string_view data, SendMode mode);
 
-// True if `st`, an error of a call above, is EAGAIN: a non-blocking
-// descriptor that would have blocked.
+// True if `st`, an error of ReadSome, ReadAt, WriteSome or SendSome, is
+// EAGAIN: a non-blocking descriptor that would have blocked.
 bool WouldBlock(const Status& st);
 
 // poll(2) over `fds` for up to `timeout_ms` (-1: no limit): the number of
-// descriptors with events. An interrupting signal counts as a wake-up with
-// no event (0).
-Result<int> Poll(std::span<pollfd> fds, int timeout_ms);
+// descriptors with events. An interrupting signal (EINTR) counts as a
+// wake-up with no event (0) with kAsNoEvent; with kReport it is an error
+// whose Interrupted() is true, for a caller that must look at why it was
+// woken (a request timeout's signal wants the PHP thread back).
+enum class OnSignal { kAsNoEvent, kReport };
+Result<int> Poll(std::span<pollfd> fds, int timeout_ms, OnSignal on_signal = OnSignal::kAsNoEvent);
+// True if `st`, an error of Poll(..., OnSignal::kReport), is EINTR.
+bool Interrupted(const Status& st);
 
 // dup3(from, to, O_CLOEXEC): puts the file `from` refers to under the
 // number `to` (atomically for concurrent users of `to`); `from` stays open.
