@@ -14,7 +14,8 @@
 // signalfd).
 //
 // Not thread-safe: the process's main thread only. Every pointer in
-// MainThreadDeps must outlive the MainThread.
+// MainThreadDeps is required (non-null) and must outlive the MainThread;
+// files_changed may be empty.
 #pragma once
 
 #include <signal.h>
