@@ -218,7 +218,7 @@ bool Server::ServeOne(int index, const Handler& handler) {
     self.carry = nullptr;
     busy_.fetch_add(1, std::memory_order_acq_rel);
     partial_.fetch_sub(1, std::memory_order_acq_rel);
-    Drive(conn, index, handler, ready);
+    Drive(conn, index, handler, ready ? DriveFrom::kRequestRead : DriveFrom::kRead);
     busy_.fetch_sub(1, std::memory_order_acq_rel);
     return true;
   }
@@ -265,7 +265,7 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
   }
-  Drive(conn, index, handler, false, true);
+  Drive(conn, index, handler, DriveFrom::kJustAccepted);
 }
 
 os::UniqueFd Server::AcceptOne(size_t li) {
@@ -422,7 +422,9 @@ std::chrono::milliseconds Server::Tick() {
   return std::chrono::milliseconds(next);
 }
 
-void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready, bool fresh) {
+void Server::Drive(Connection* conn, int index, const Handler& handler, DriveFrom from) {
+  bool ready = from == DriveFrom::kRequestRead;
+  bool fresh = from == DriveFrom::kJustAccepted;
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
     if (!ready) {

@@ -176,9 +176,13 @@ class Server final : public ServerControl {
   // go, or is refused. Set by Start from the soft RLIMIT_NOFILE.
   int fd_ceiling_ = 1 << 30;
   // Serves requests on `conn` while they are complete; then parks or closes
-  // it, or keeps it as the thread's carry. `ready`: a request was already
-  // read (a deferred carry). `fresh`: just accepted (see Accept).
-  void Drive(Connection* conn, int index, const Handler& handler, bool ready = false, bool fresh = false);
+  // it, or keeps it as the thread's carry.
+  enum class DriveFrom {
+    kRead,          // read first (a connection woken in the epoll set, a carry)
+    kRequestRead,   // a request was already read (a deferred carry): run it first
+    kJustAccepted,  // read first, waiting briefly for the first bytes (see Accept)
+  };
+  void Drive(Connection* conn, int index, const Handler& handler, DriveFrom from = DriveFrom::kRead);
   void Carry(Connection* conn, int index, bool ready);
   // An exception escaped reading or handling a request on `conn`: counts
   // and logs it (rate-limited), then closes `conn` (the request fails).
