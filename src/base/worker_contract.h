@@ -1,5 +1,7 @@
 // The contract between the supervisor and a worker process it starts
-// (supervisor/supervisor.cc sends, worker/worker_main.cc receives): the
+// (supervisor/supervisor.cc sends; in the worker, worker/worker_args.cc
+// reads the descriptor numbers, worker/supervisor_link.cc sends the lines
+// and receives, worker/handover.cc routes the tags): the
 // descriptor numbers a worker is started with, and the one-byte tags of the
 // descriptors that travel later over the worker's notify socket (SCM_RIGHTS,
 // os::SendFd: one byte per descriptor; a receive returns at most one

@@ -13,6 +13,8 @@
 #include "base/clock.h"
 #include "base/interrupt.h"
 #include "base/log.h"
+#include "os/fd_io.h"
+#include "os/socket_io.h"
 #include "worker/limit_report.h"
 
 namespace tfpm::worker {
@@ -47,10 +49,10 @@ Wait WaitUntil(int fd, short events, int64_t deadline_us) {
       if (left <= 0) return Wait::kTimeout;
       timeout_ms = static_cast<int>(std::min<int64_t>((left + 999) / 1000, 1 << 30));
     }
-    int rc = ::poll(&p, 1, timeout_ms);
-    if (rc > 0) return Wait::kReady;
-    if (rc == 0) continue;  // re-check the deadline
-    if (errno != EINTR) return Wait::kError;
+    auto rc = os::Poll({&p, 1}, timeout_ms, os::OnSignal::kReport);
+    if (rc.ok() && *rc > 0) return Wait::kReady;
+    if (rc.ok()) continue;  // re-check the deadline
+    if (!os::Interrupted(rc.status())) return Wait::kError;
     if (base::t_interrupt_requested) return Wait::kInterrupted;
   }
 }
@@ -66,14 +68,13 @@ Connection::Fill Connection::FillInput(bool block) {
   const std::span<char> space = session_.InputSpace();
   if (space.empty()) return Fill::kEof;  // a record never needs this much
   for (;;) {
-    ssize_t n = ::read(fd_.get(), space.data(), space.size());
-    if (n > 0) {
-      session_.CommitInput(static_cast<size_t>(n));
+    auto n = os::ReadSome(fd_.get(), space);  // EINTR retried inside
+    if (n.ok() && *n > 0) {
+      session_.CommitInput(*n);
       return Fill::kData;
     }
-    if (n == 0) return Fill::kEof;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
+    if (n.ok()) return Fill::kEof;
+    if (os::WouldBlock(n.status())) {
       if (!block) return Fill::kAgain;
       switch (WaitUntil(fd_.get(), POLLIN, input_deadline_us_)) {
         case Wait::kReady: continue;
@@ -114,13 +115,12 @@ bool Connection::FlushPending() {
   const std::string_view out = session_.PendingOutput();
   size_t off = 0;
   while (off < out.size()) {
-    const ssize_t n = ::send(fd_.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
+    auto n = os::SendSome(fd_.get(), out.substr(off), os::SendMode::kDontWait);  // EINTR retried inside
+    if (n.ok() && *n > 0) {
+      off += *n;
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (!n.ok() && os::WouldBlock(n.status())) break;
     broken_ = true;
     session_.DiscardOutput();
     return false;
@@ -273,15 +273,15 @@ bool Connection::SendAll() {
   const std::string_view out = session_.PendingOutput();
   size_t off = 0;
   while (off < out.size()) {
-    ssize_t n = ::send(fd_.get(), out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
+    auto n = os::SendSome(fd_.get(), out.substr(off), os::SendMode::kBlocking);  // EINTR retried inside
+    if (n.ok() && *n > 0) {
+      off += *n;
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
     // A client that stops reading holds the thread here; a request timeout
     // that wants the thread back ends the wait (the response is then lost).
-    if (n < 0 && errno == EAGAIN && !nonblocking_writes_ && WaitUntil(fd_.get(), POLLOUT, 0) == Wait::kReady) {
+    if (!n.ok() && os::WouldBlock(n.status()) && !nonblocking_writes_ &&
+        WaitUntil(fd_.get(), POLLOUT, 0) == Wait::kReady) {
       continue;
     }
     broken_ = true;
@@ -307,13 +307,13 @@ void Connection::Finish(uint32_t app_status) {
   // connection now, even if the script goes on (fastcgi_finish_request()),
   // as php-fpm's fcgi_close() does. The Server closes the descriptor later.
   if (!session_.keep_conn()) {
-    ::shutdown(fd_.get(), SHUT_RDWR);
+    (void)os::Shutdown(fd_.get(), os::ShutdownHow::kBoth);  // a reset peer is gone either way
   } else if (config_->draining != nullptr && config_->draining->load(std::memory_order_acquire)) {
     // Draining (reload, stop): the Server closes this kept connection after
     // the request. Send the FIN right behind END_REQUEST, before PHP's
     // request shutdown, so the web server sees both together and does not
     // put the connection back into its keepalive cache for another request.
-    ::shutdown(fd_.get(), SHUT_WR);
+    (void)os::Shutdown(fd_.get(), os::ShutdownHow::kWrite);  // a reset peer is gone either way
   }
   stdin_pending_ = {};
 }

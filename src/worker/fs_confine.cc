@@ -1,6 +1,6 @@
 #include "worker/fs_confine.h"
 
-#include <sys/stat.h>
+#include <filesystem>
 
 namespace tfpm::worker {
 
@@ -34,8 +34,8 @@ Result<FsConfineOutcome> ApplyFsConfine(const config::PoolConfig::FsConfine& con
   auto decided = DecideFsConfine(confine, os::LandlockAbi(why), *why);
   if (!decided.ok() || *decided != FsConfineOutcome::kConfined) return decided;
   auto exists = [](const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0;
+    std::error_code ec;  // an error (EACCES...) counts as missing, as stat(2) failing did
+    return std::filesystem::exists(p, ec);
   };
   if (Status st = os::RestrictFileSystem(FsConfineRules(confine, exists)); !st.ok()) {
     return Status::IoError("confine: " + st.message());

@@ -3,9 +3,19 @@
 #include <unistd.h>
 
 #include "config/builtin_php_ini.h"
+#include "os/this_process.h"
 #include "tfpm_build_config.h"
 
 namespace tfpm::worker {
+namespace {
+
+// access(2) allows it; a refusal, a missing path or any error: no.
+bool Readable(const std::string& path, int mode) {
+  auto allowed = os::Accessible(path, mode);
+  return allowed.ok() && *allowed;
+}
+
+}  // namespace
 
 sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::PoolConfig& pool,
                                        const std::string& inherited_scan_dir) {
@@ -16,7 +26,7 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
   const std::string etc = std::string(TFPM_SYSCONFDIR) + "/tfpm";
   if (cfg.php.ini_file.has_value()) {
     o.ini_file = *cfg.php.ini_file;
-  } else if (::access((etc + "/php.ini").c_str(), R_OK) == 0) {
+  } else if (Readable(etc + "/php.ini", R_OK)) {
     o.ini_file = etc + "/php.ini";
   } else {
     o.ini_text = std::string(config::BuiltinPhpIni());
@@ -25,7 +35,7 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
     o.scan_dir = *cfg.php.scan_dir;
   } else if (!inherited_scan_dir.empty()) {
     o.scan_dir = inherited_scan_dir;
-  } else if (::access((etc + "/conf.d").c_str(), X_OK) == 0) {
+  } else if (Readable(etc + "/conf.d", X_OK)) {
     o.scan_dir = etc + "/conf.d";
   }
   o.extensions_by_name = cfg.php.extensions_by_name;

@@ -1,7 +1,6 @@
 #include "worker/server.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,8 +10,11 @@
 #include "base/log.h"
 #include "base/worker_contract.h"
 #include "base/utf8.h"
+#include "os/event_fd.h"
+#include "os/fd_io.h"
 #include "os/resource_limits.h"
 #include "os/socket.h"
+#include "os/socket_io.h"
 #include "worker/limit_report.h"
 
 namespace tfpm::worker {
@@ -59,14 +61,16 @@ Status Server::Start(ThreadMain thread_main, int initial) {
   auto poller = os::Poller::Create();
   if (!poller.ok()) return poller.status();
   poller_.emplace(std::move(poller.value()));
-  wake_fd_.Reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_fd_) return ErrnoStatus("eventfd", errno);
+  auto wake = os::CreateEventFd();
+  if (!wake.ok()) return wake.status();
+  wake_fd_ = std::move(wake.value());
   Status st = poller_->Add(wake_fd_.get(), EPOLLIN, kWakeToken);
   if (!st.ok()) return st;
   // Never read: once written it stays readable, and EPOLLONESHOT makes each
   // arming wake exactly one waiting thread.
-  retire_fd_.Reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!retire_fd_) return ErrnoStatus("eventfd", errno);
+  auto retire = os::CreateEventFd();
+  if (!retire.ok()) return retire.status();
+  retire_fd_ = std::move(retire.value());
   st = poller_->Add(retire_fd_.get(), EPOLLIN | EPOLLONESHOT, kRetireToken);
   if (!st.ok()) return st;
   for (size_t i = 0; i < listeners_.size(); ++i) {
@@ -162,8 +166,7 @@ int Server::live_threads() {
 void Server::RetireThreads(int n) {
   if (n <= 0) return;
   retire_.fetch_add(n, std::memory_order_acq_rel);
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t w = ::write(retire_fd_.get(), &one, sizeof(one));
+  if (Status st = os::SignalEventFd(retire_fd_.get()); !st.ok()) log::Error("retiring threads: {}", st.message());
   ArmRetire();
 }
 
@@ -194,7 +197,7 @@ bool Server::Pending() {
   if (!draining_.load(std::memory_order_acquire)) {
     for (const auto& l : listeners_) pfds.push_back({l.get(), POLLIN, 0});
   }
-  if (::poll(pfds.data(), pfds.size(), 0) <= 0) return false;
+  if (auto n = os::Poll(pfds, 0); !n.ok() || *n <= 0) return false;
   for (const pollfd& p : pfds) {
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) return true;
   }
@@ -215,7 +218,7 @@ bool Server::ServeOne(int index, const Handler& handler) {
     self.carry = nullptr;
     busy_.fetch_add(1, std::memory_order_acq_rel);
     partial_.fetch_sub(1, std::memory_order_acq_rel);
-    Drive(conn, index, handler, ready);
+    Drive(conn, index, handler, ready ? DriveFrom::kRequestRead : DriveFrom::kRead);
     busy_.fetch_sub(1, std::memory_order_acq_rel);
     return true;
   }
@@ -262,16 +265,16 @@ void Server::Accept(int listener, int index, const Handler& handler) {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
   }
-  Drive(conn, index, handler, false, true);
+  Drive(conn, index, handler, DriveFrom::kJustAccepted);
 }
 
 os::UniqueFd Server::AcceptOne(size_t li) {
   const int lfd = listeners_[li].get();
   sockaddr_storage peer{};
   socklen_t peer_len = sizeof(peer);
-  const int fd = ::accept4(lfd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const int err = errno;
-  if (fd < 0 && ResourceShortage(err)) {
+  os::Accepted accepted = os::AcceptConnection(lfd, &peer, &peer_len);
+  const int err = accepted.error;
+  if (!accepted.fd && ResourceShortage(err)) {
     PauseListener(li, err);
     return os::UniqueFd();
   }
@@ -279,14 +282,15 @@ os::UniqueFd Server::AcceptOne(size_t li) {
   if (!draining_.load(std::memory_order_acquire)) {
     (void)poller_->Modify(lfd, EPOLLIN | EPOLLONESHOT, (static_cast<uint64_t>(li) << 1) | 1);
   }
-  if (fd < 0) {
+  if (!accepted.fd) {
     if (err != EAGAIN && err != EINTR && err != ECONNABORTED) {
       TripLimit(conn_config_.board, scoreboard::Limit::kAcceptErrors,
                 fmt::format("accept() failed: {}", std::strerror(err)));
     }
     return os::UniqueFd();
   }
-  os::UniqueFd conn(fd);
+  os::UniqueFd conn = std::move(accepted.fd);
+  const int fd = conn.get();
   if (backoff_[li].delay_ms.load(std::memory_order_relaxed) != 0) {
     backoff_[li].delay_ms.store(0, std::memory_order_relaxed);
   }
@@ -348,7 +352,8 @@ bool Server::EvictOldest() {
     }
   }
   if (oldest == nullptr || oldest->expired.exchange(true, std::memory_order_acq_rel)) return false;
-  ::shutdown(oldest->fd(), SHUT_RDWR);
+  // Its thread closes it on the EOF; one the peer already reset ends anyway.
+  (void)os::Shutdown(oldest->fd(), os::ShutdownHow::kBoth);
   return true;
 }
 
@@ -412,12 +417,14 @@ std::chrono::milliseconds Server::Tick() {
                   ? fmt::format("kept connection closed: idle for {} ms (connection_idle_timeout)", now - idle)
                   : fmt::format("connection closed: request incomplete after {} ms (request_header_timeout)",
                                 now - partial));
-    ::shutdown(c->fd(), SHUT_RDWR);
+    (void)os::Shutdown(c->fd(), os::ShutdownHow::kBoth);  // as in EvictOldest
   }
   return std::chrono::milliseconds(next);
 }
 
-void Server::Drive(Connection* conn, int index, const Handler& handler, bool ready, bool fresh) {
+void Server::Drive(Connection* conn, int index, const Handler& handler, DriveFrom from) {
+  bool ready = from == DriveFrom::kRequestRead;
+  bool fresh = from == DriveFrom::kJustAccepted;
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
     if (!ready) {
@@ -438,7 +445,7 @@ void Server::Drive(Connection* conn, int index, const Handler& handler, bool rea
           if (fresh) {
             fresh = false;
             pollfd p{conn->fd(), POLLIN, 0};
-            if (::poll(&p, 1, kFirstRequestWaitMs) > 0) continue;
+            if (auto n = os::Poll({&p, 1}, kFirstRequestWaitMs); n.ok() && *n > 0) continue;
           }
           Park(conn);
           return;
@@ -547,7 +554,7 @@ int Server::ShedOverdue(std::chrono::milliseconds max_wait) {
     keys.push_back(~static_cast<uint64_t>(i));
     parked.push_back(0);
   }
-  if (::poll(pfds.data(), pfds.size(), 0) < 0) return 0;
+  if (!os::Poll(pfds, 0, os::OnSignal::kReport).ok()) return 0;  // look again next time
   std::unordered_map<uint64_t, int64_t> seen;
   bool overdue = false;
   for (size_t i = 0; i < pfds.size(); ++i) {
@@ -642,7 +649,9 @@ bool Server::SleepUnlessStopping(std::chrono::milliseconds d) {
     if (stopping_.load(std::memory_order_acquire)) return false;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return true;
-    ::poll(&p, 1, static_cast<int>(left.count()));
+    // An error (none is expected on our own eventfd) ends the sleep early
+    // rather than spin.
+    if (!os::Poll({&p, 1}, static_cast<int>(left.count())).ok()) return !stopping();
   }
 }
 
@@ -710,8 +719,7 @@ void Server::Stop() {
 }
 
 void Server::Wake() {
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof(one));
+  if (Status st = os::SignalEventFd(wake_fd_.get()); !st.ok()) log::Error("waking the PHP threads: {}", st.message());
 }
 
 bool Server::HandOver(Connection* conn) {

@@ -35,6 +35,7 @@
 #include "os/unique_fd.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/connection.h"
+#include "worker/server_control.h"
 
 namespace tfpm::worker {
 
@@ -51,7 +52,7 @@ struct ServerOptions {
   int handoff_socket = -1;
 };
 
-class Server {
+class Server final : public ServerControl {
  public:
   // What a handler did with the complete request it was given.
   enum class Disposition {
@@ -64,7 +65,7 @@ class Server {
   using Handler = std::function<Disposition(Connection& request, scoreboard::SlotWriter& slot)>;
 
   Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board);
-  ~Server();
+  ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -85,18 +86,18 @@ class Server {
   // ServeOne and tears its interpreter down itself. A busy thread never
   // sees it before its request is done, so no request is lost or refused.
   // CancelRetires() withdraws the requests no thread has taken yet.
-  bool StartThread();
+  bool StartThread() override;
   // Joins the threads that have exited (frees their stacks).
-  void JoinExited();
-  void RetireThreads(int n);
-  int CancelRetires();
+  void JoinExited() override;
+  void RetireThreads(int n) override;
+  int CancelRetires() override;
   // Threads running (started, not exited or asked to exit) and not yet taken
   // by a retire request; includes threads still creating their interpreter.
-  int live_threads();
+  int live_threads() override;
   // Something waits for a thread (non-consuming poll(): nothing is taken
   // from the epoll set): a connection on a listener, or bytes on an open
   // connection.
-  bool Pending();
+  bool Pending() override;
   // The listening sockets, for the main thread's readiness watch.
   std::vector<int> listener_fds() const;
 
@@ -112,7 +113,7 @@ class Server {
   // for one are answered 503 at once instead of piling up. Returns how many
   // were answered. Not a PHP thread; takes events from the same epoll set
   // (so it owns what it takes exactly as a PHP thread would).
-  int ShedOverdue(std::chrono::milliseconds max_wait);
+  int ShedOverdue(std::chrono::milliseconds max_wait) override;
 
   // The connection limits that need a clock, run by the process's main
   // thread at least every few hundred ms: closes connections parked idle
@@ -120,7 +121,7 @@ class Server {
   // header_timeout_ms (shutdown(2): the thread that sees the EOF closes
   // them), and re-arms a listener whose accept() back-off has passed.
   // Returns how long the caller may wait before the next Tick.
-  std::chrono::milliseconds Tick();
+  std::chrono::milliseconds Tick() override;
 
   // Sleeps up to `d`; returns false early if Stop() was called. PHP threads.
   bool SleepUnlessStopping(std::chrono::milliseconds d);
@@ -128,10 +129,10 @@ class Server {
 
   // Stop accepting new connections; requests in flight go on, kept-alive
   // connections are closed after their current request.
-  void BeginDrain();
+  void BeginDrain() override;
   // No request is being read or run, and no parked connection holds part
   // of a request.
-  bool Idle() const {
+  bool Idle() const override {
     return busy_.load(std::memory_order_acquire) == 0 && partial_.load(std::memory_order_acquire) == 0;
   }
   // Every open connection has been parked without request bytes for at
@@ -139,20 +140,20 @@ class Server {
   // this before it exits: a kept connection that the web server is still
   // using gets its next request served and is then ended cleanly, instead
   // of being closed while a request may be on its way.
-  bool QuietFor(std::chrono::milliseconds quiet);
+  bool QuietFor(std::chrono::milliseconds quiet) override;
   // Takes over a kept connection handed over by a draining worker of an
   // earlier generation (main thread).
-  void Adopt(os::UniqueFd fd);
+  void Adopt(os::UniqueFd fd) override;
   // The supervisor is gone: close kept connections instead of handing them over.
-  void DisableHandOver() { handover_disabled_.store(true, std::memory_order_release); }
+  void DisableHandOver() override { handover_disabled_.store(true, std::memory_order_release); }
   // Threads exit after their current request. Then Join(), which also ends
   // the idle connections (handed over when draining, else closed).
   void Stop();
   void Join();
 
   // Threads reading or running a request now.
-  int busy() const { return busy_.load(std::memory_order_acquire); }
-  uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
+  int busy() const override { return busy_.load(std::memory_order_acquire); }
+  uint64_t requests_served() const override { return served_.load(std::memory_order_relaxed); }
   uint64_t connections_handed_over() const { return handed_over_.load(std::memory_order_relaxed); }
   // Requests failed by an exception in our C++ request path (the request
   // failed, its connection was closed, the thread carried on).
@@ -175,9 +176,13 @@ class Server {
   // go, or is refused. Set by Start from the soft RLIMIT_NOFILE.
   int fd_ceiling_ = 1 << 30;
   // Serves requests on `conn` while they are complete; then parks or closes
-  // it, or keeps it as the thread's carry. `ready`: a request was already
-  // read (a deferred carry). `fresh`: just accepted (see Accept).
-  void Drive(Connection* conn, int index, const Handler& handler, bool ready = false, bool fresh = false);
+  // it, or keeps it as the thread's carry.
+  enum class DriveFrom {
+    kRead,          // read first (a connection woken in the epoll set, a carry)
+    kRequestRead,   // a request was already read (a deferred carry): run it first
+    kJustAccepted,  // read first, waiting briefly for the first bytes (see Accept)
+  };
+  void Drive(Connection* conn, int index, const Handler& handler, DriveFrom from = DriveFrom::kRead);
   void Carry(Connection* conn, int index, bool ready);
   // An exception escaped reading or handling a request on `conn`: counts
   // and logs it (rate-limited), then closes `conn` (the request fails).

@@ -10,6 +10,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/utf8.h"
+#include "os/fd_io.h"
+#include "os/this_process.h"
 #include "os/unique_fd.h"
 #include "sapi/php_embed.h"
 
@@ -86,7 +88,7 @@ void Watchdog::Tick() {
 void Watchdog::WriteSlowlog(int index, const std::string& trace) {
   scoreboard::ThreadSnapshot snap;
   if (board_) (void)scoreboard::ReadSlot(*board_->slot(static_cast<uint32_t>(index)), &snap);
-  std::string entry = "\n[" + LocalTime() + "]  [pool " + options_.pool + "] pid " + std::to_string(::getpid()) +
+  std::string entry = "\n[" + LocalTime() + "]  [pool " + options_.pool + "] pid " + std::to_string(os::CurrentPid()) +
                       " thread " + std::to_string(index) + "\n";
   entry += "request_uri = " + base::EscapeForLog(snap.uri) + "\n";
   entry += "script_filename = " + base::EscapeForLog(snap.script) + "\n";
@@ -94,16 +96,17 @@ void Watchdog::WriteSlowlog(int index, const std::string& trace) {
   os::UniqueFd opened;
   int fd = options_.slowlog_fd;
   if (fd < 0) {
-    opened.Reset(::open(options_.slowlog_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-    if (!opened) {
-      log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
+    auto file = os::OpenForAppend(options_.slowlog_path, 0600);
+    if (!file.ok()) {
+      log::Error("slowlog {}", file.status().message());
       return;
     }
+    opened = std::move(file.value());
     fd = opened.get();
   }
   // One write per entry: entries of several processes do not interleave.
-  if (::write(fd, entry.data(), entry.size()) < 0) {
-    log::Error("slowlog {}: {}", options_.slowlog_path, std::strerror(errno));
+  if (auto written = os::WriteSome(fd, entry); !written.ok()) {
+    log::Error("slowlog {}: {}", options_.slowlog_path, written.status().message());
   }
   log::Warning("thread {}: request {} is slow (request_slowlog_timeout {} ms); backtrace in {}", index,
                base::EscapeForLog(snap.uri),

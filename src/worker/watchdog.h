@@ -34,16 +34,27 @@ struct WatchdogOptions {
   std::chrono::milliseconds grace{2000};
 };
 
-class Watchdog {
+// What the main thread needs of the request timeouts (an interface so its
+// decisions are unit-tested with a fake; Watchdog is the real one).
+class RequestTimeouts {
+ public:
+  virtual ~RequestTimeouts() = default;
+  virtual bool enabled() const = 0;
+  // How often Tick() should run.
+  virtual std::chrono::milliseconds interval() const = 0;
+  virtual void Tick() = 0;
+  // Threads that did not come back within the grace period.
+  virtual int stuck() const = 0;
+};
+
+class Watchdog final : public RequestTimeouts {
  public:
   Watchdog(WatchdogOptions options, scoreboard::Segment* board);
 
-  bool enabled() const { return options_.terminate.count() > 0 || options_.slowlog.count() > 0; }
-  // How often Tick() should run.
-  std::chrono::milliseconds interval() const { return std::chrono::milliseconds(50); }
-  void Tick();
-  // Threads that did not come back within the grace period.
-  int stuck() const { return stuck_; }
+  bool enabled() const override { return options_.terminate.count() > 0 || options_.slowlog.count() > 0; }
+  std::chrono::milliseconds interval() const override { return std::chrono::milliseconds(50); }
+  void Tick() override;
+  int stuck() const override { return stuck_; }
 
  private:
   struct Tracked {

@@ -1,0 +1,39 @@
+#include "os/this_process.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace tfpm::os {
+
+pid_t CurrentPid() { return ::getpid(); }
+pid_t ParentPid() { return ::getppid(); }
+
+void ExitNow(int code) {
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+Result<bool> Accessible(const std::string& path, int mode) {
+  if (::access(path.c_str(), mode) == 0) return true;
+  if (errno == EACCES) return false;
+  return ErrnoStatus(path, errno);
+}
+
+void ScrubEnvironment() {
+  std::vector<char*> strings;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) strings.push_back(*e);
+  ::clearenv();
+  for (char* s : strings) std::memset(s, 0, std::strlen(s));
+}
+
+Status SetEnvironmentVariable(const std::string& name, const std::string& value) {
+  if (::setenv(name.c_str(), value.c_str(), 1) != 0) return ErrnoStatus("setenv " + name, errno);
+  return Status::Ok();
+}
+
+}  // namespace tfpm::os
