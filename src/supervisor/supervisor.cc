@@ -655,100 +655,62 @@ void Supervisor::StartDueRestarts() {
   }
 }
 
-int Supervisor::InitialProcesses(const config::PoolConfig& pc) {
-  return pc.pm == config::ProcessManager::kStatic ? pc.processes : 1;
-}
-
-namespace {
-
-// A worker's threads as its scoreboard shows them: running (not Stopped)
-// and busy (reading or running a request).
-struct ThreadCounts {
-  uint32_t max = 0, running = 0, busy = 0;
-  bool full() const { return max > 0 && busy >= max; }
-};
-
-ThreadCounts CountThreads(const os::SharedMemory& board) {
-  ThreadCounts c;
-  scoreboard::Segment seg(board.data(), board.size());
-  if (!seg.Valid()) return c;
-  c.max = seg.Threads();
-  for (uint32_t t = 0; t < c.max; ++t) {
-    const auto cls = scoreboard::Classify(
-        static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed)));
-    if (cls == scoreboard::ThreadClass::kAbsent) continue;
-    ++c.running;
-    if (cls == scoreboard::ThreadClass::kActive) ++c.busy;
-  }
-  return c;
-}
-
-}  // namespace
-
 void Supervisor::ScalePools() {
   if (stop_mode_ != StopMode::kNone || transition_) return;
   const os::TimePoint now = clock_->Now();
   for (Pool& pool : pools_) {
     const config::PoolConfig& pc = pool.config;
     if (pc.pm == config::ProcessManager::kStatic) continue;
-    // Processes serving (ready, not draining), newest last.
-    std::vector<std::pair<int, Worker*>> serving;
-    bool starting = false;
-    int free_slot = -1;
+    ScaleObservation seen;
+    seen.now = now;
+    seen.surplus_since = pool.surplus_since;
     for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
       const Slot& s = pool.slots[static_cast<size_t>(i)];
       auto it = s.pid != 0 ? workers_.find(s.pid) : workers_.end();
       if (it == workers_.end()) {
-        if (s.restart_at) starting = true;
-        else if (free_slot < 0) free_slot = i;
+        if (s.restart_at) seen.starting = true;
+        else if (!seen.free_slot) seen.free_slot = i;
         continue;
       }
-      if (it->second->state == Worker::State::kStarting) starting = true;
-      if (it->second->state == Worker::State::kReady && it->second->board) serving.emplace_back(i, it->second.get());
+      const Worker& w = *it->second;
+      if (w.state == Worker::State::kStarting) seen.starting = true;
+      if (w.state == Worker::State::kReady && w.board) {
+        seen.serving.push_back({i, w.started_at, CountProcessThreads(w.board->data(), w.board->size())});
+      }
     }
-    std::sort(serving.begin(), serving.end(),
-              [](const auto& a, const auto& b) { return a.second->started_at < b.second->started_at; });
-    uint32_t busy = 0;
-    bool all_full = !serving.empty();
-    for (const auto& [slot, w] : serving) {
-      const ThreadCounts c = CountThreads(*w->board);
-      busy += c.busy;
-      all_full = all_full && c.full();
-    }
-    if (all_full && !starting && free_slot >= 0 && ProcessMaxReached()) {
+    seen.process_max_reached = ProcessMaxReached();
+    const ScaleDecision d = DecideScaling(pc, seen);
+    pool.surplus_since = d.surplus_since;
+    ExecuteScaling(pool, d, seen.serving.size());
+  }
+}
+
+void Supervisor::ExecuteScaling(Pool& pool, const ScaleDecision& d, size_t serving) {
+  const config::PoolConfig& pc = pool.config;
+  switch (d.action) {
+    case ScaleDecision::Action::kNothing:
+      return;
+    case ScaleDecision::Action::kProcessMaxReached:
       if (!process_max_warned_) {
-        log::Warning("[pool {}] process_max ({}) reached: not starting another process",
-                     pc.name, config_.daemon.process_max);
+        log::Warning("[pool {}] process_max ({}) reached: not starting another process", pc.name,
+                     config_.daemon.process_max);
         process_max_warned_ = true;
       }
-      continue;
-    }
-    if (all_full && !starting && free_slot >= 0) {
+      return;
+    case ScaleDecision::Action::kStart:
       process_max_warned_ = false;
-      log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving.size(),
+      log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving,
                   pc.threads);
-      pool.surplus_since.reset();
-      if (Status st = SpawnWorker(pool, free_slot); !st.ok()) log::Error("{}", st.message());
-      continue;
+      if (Status st = SpawnWorker(pool, d.slot); !st.ok()) log::Error("{}", st.message());
+      return;
+    case ScaleDecision::Action::kStop: {
+      auto it = workers_.find(pool.slots[static_cast<size_t>(d.slot)].pid);
+      if (it == workers_.end()) return;
+      log::Notice("[pool {}] child {} not needed for {} ms ({} busy threads): stopping it", pc.name, it->first,
+                  pc.idle_timeout.count(), d.busy);
+      DrainWorker(*it->second);
+      return;
     }
-    // The newest process is surplus when the others could carry the busy
-    // threads and still keep spare ones (dynamic: min_spare_threads;
-    // ondemand: 1, so that a load that exactly fills them does not make a
-    // process come and go every idle_timeout).
-    const uint32_t spare =
-        pc.pm == config::ProcessManager::kDynamic ? static_cast<uint32_t>(pc.min_spare_threads) : 1;
-    const uint32_t others = static_cast<uint32_t>(pc.threads) * static_cast<uint32_t>(serving.size() - 1);
-    if (serving.size() <= 1 || starting || busy + spare > others) {
-      pool.surplus_since.reset();
-      continue;
-    }
-    if (!pool.surplus_since) pool.surplus_since = now;
-    if (now - *pool.surplus_since < pc.idle_timeout) continue;
-    pool.surplus_since.reset();
-    Worker* last = serving.back().second;
-    log::Notice("[pool {}] child {} not needed for {} ms ({} busy threads): stopping it", pc.name, last->pid,
-                pc.idle_timeout.count(), busy);
-    DrainWorker(*last);
   }
 }
 
@@ -1230,16 +1192,16 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
     if (pool.generation != generation) continue;
     // pm dynamic/ondemand: as many processes as the pool runs now (a reload
     // under load starts with the capacity that load needed).
-    int count = InitialProcesses(pool.config);
+    std::optional<int> live;
     for (const Pool& old : transition_->old_pools) {
-      if (old.config.name != pool.config.name || pool.config.pm == config::ProcessManager::kStatic) continue;
-      int live = 0;
+      if (old.config.name != pool.config.name) continue;
+      live = 0;
       for (const Slot& s : old.slots) {
         auto it = workers_.find(s.pid);
-        if (s.pid != 0 && it != workers_.end() && it->second->state != Worker::State::kStopping) ++live;
+        if (s.pid != 0 && it != workers_.end() && it->second->state != Worker::State::kStopping) ++*live;
       }
-      count = std::clamp(live, count, static_cast<int>(pool.slots.size()));
     }
+    const int count = ProcessesForNewGeneration(pool.config, live);
     for (int i = 0; i < count; ++i) {
       if (Status st = SpawnWorker(pool, i); !st.ok()) {
         RollBackTransition(st.message());

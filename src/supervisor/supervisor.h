@@ -51,6 +51,7 @@
 #include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
+#include "supervisor/scaling.h"
 #include "supervisor/unavailable_answerer.h"
 
 namespace tfpm::supervisor {
@@ -264,12 +265,13 @@ class Supervisor {
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
   void StartDueRestarts();
-  // pm dynamic/ondemand: adds a process to a pool whose processes are all
-  // full, and drains the newest one when the others have been able to
-  // carry the load for idle_timeout. Runs every kScaleInterval.
+  // pm dynamic/ondemand: observes each pool, asks DecideScaling
+  // (scaling.h) and executes its decision: adds a process to a pool whose
+  // processes are all full, drains the newest one when the others have been
+  // able to carry the load for idle_timeout. Runs every kScaleInterval.
   void ScalePools();
-  // Processes a pool starts with (and a new generation, at least).
-  static int InitialProcesses(const config::PoolConfig& pc);
+  // Carries out `d` for `pool` (`serving`: its serving processes, for the log).
+  void ExecuteScaling(Pool& pool, const ScaleDecision& d, size_t serving);
   std::optional<os::TimePoint> NextDeadline() const;
   void CheckReady();
   Pool* FindPool(const std::string& name);
