@@ -523,7 +523,8 @@ void Supervisor::HandleSignals() {
         if (Status st = ReopenLogs(); !st.ok()) log::Error("{}", st.message());
         break;
       case SIGUSR2:
-        if (transition_) {
+        if (OnTransitionRequest(TransitionRequest::kSignal, transition_.has_value(),
+                                stop_mode_ != StopMode::kNone) == RequestAction::kQueue) {
           log::Notice("SIGUSR2: reload queued after the {} in progress", transition_->what);
           reload_queued_ = true;
         } else {
@@ -569,73 +570,92 @@ void Supervisor::ReapChildren() {
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
     workers_.erase(it);
-    ReadOutput(*w, true);  // whatever it printed last
-    const os::TimePoint now = clock_->Now();
-    const bool expected = w->state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
-    const bool clean = !info.signaled && info.code == 0;
-    std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w->pool, info.pid,
-                                  info.Describe(), Seconds(w->started_at, now));
-    if (expected || clean) {
-      log::Notice("{}", how);
-    } else {
-      const std::string in_flight = InFlight(w->board ? &*w->board : nullptr);
-      log::Warning("{}; {}", how, in_flight.empty() ? "no request in flight" : "requests in flight: " + in_flight);
+    OnWorkerExited(*w, info);
+  }
+}
+
+void Supervisor::LogWorkerExit(Worker& w, const os::ExitInfo& info, os::TimePoint now) {
+  ReadOutput(w, true);  // whatever it printed last
+  const bool expected = w.state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
+  const bool clean = !info.signaled && info.code == 0;
+  std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w.pool, info.pid,
+                                info.Describe(), Seconds(w.started_at, now));
+  if (expected || clean) {
+    log::Notice("{}", how);
+  } else {
+    const std::string in_flight = InFlight(w.board ? &*w.board : nullptr);
+    log::Warning("{}; {}", how, in_flight.empty() ? "no request in flight" : "requests in flight: " + in_flight);
+  }
+  poller_->Remove(w.notify.get());
+  if (w.output) poller_->Remove(w.output.get());
+  if (info.signaled && (info.code == SIGSEGV || info.code == SIGBUS) && stop_mode_ == StopMode::kNone &&
+      emergency_.OnCrash(now)) {
+    log::Alert("{} children exited on SIGSEGV or SIGBUS within {} ms: emergency restart of every pool",
+               config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval.count());
+    if (OnTransitionRequest(TransitionRequest::kEmergency, transition_.has_value(), false) ==
+        RequestAction::kBegin) {
+      config::Config same = config_;
+      (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
     }
-    poller_->Remove(w->notify.get());
-    if (w->output) poller_->Remove(w->output.get());
-    if (info.signaled && (info.code == SIGSEGV || info.code == SIGBUS) && stop_mode_ == StopMode::kNone &&
-        emergency_.OnCrash(now)) {
-      log::Alert("{} children exited on SIGSEGV or SIGBUS within {} ms: emergency restart of every pool",
-                 config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval.count());
-      if (!transition_) {
-        config::Config same = config_;
-        (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
-      }
-    }
-    // Before or during its probation: how long after "ready" it died.
-    const std::string when =
-        w->ready_at ? fmt::format("{:.3f} s after it was ready (startup_probation {} ms)", Seconds(*w->ready_at, now),
-                                  config_.daemon.startup_probation.count())
-                    : "before it was ready";
-    // A worker that exits 0 on its own after it was ready (it replaced
-    // itself, e.g. after a stuck request) has not failed.
-    const bool failed_start = w->state == Worker::State::kStarting || (w->state == Worker::State::kReady && !clean);
-    if (transition_ && w->generation == transition_->generation && failed_start) {
-      // Its generation is still on probation: the old one keeps serving.
-      RollBackTransition("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " + info.Describe() + " " +
-                         when);
-      continue;
-    }
-    Pool* pool = FindPool(w->pool);
-    if (pool != nullptr && w->board) {
-      scoreboard::Segment seg(w->board->data(), w->board->size());
-      if (seg.Valid()) pool->counters->Retire(seg);
-    }
-    if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
-    Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
-    if (slot.pid != info.pid) continue;
-    slot.pid = 0;
-    // Drained by ScalePools (the pool did not need it): not replaced.
-    if (w->state == Worker::State::kStopping) continue;
-    if (!ready_reported_ && failed_start) {
-      // The first generation could not start (died before its probation
-      // ended): do not loop, report and stop.
-      const Status failed = Status::IoError("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " +
-                                            info.Describe() + " " + when);
+  }
+}
+
+void Supervisor::OnWorkerExited(Worker& w, const os::ExitInfo& info) {
+  const os::TimePoint now = clock_->Now();
+  LogWorkerExit(w, info, now);
+  const bool clean = !info.signaled && info.code == 0;
+  // Before or during its probation: how long after "ready" it died.
+  const std::string when =
+      w.ready_at ? fmt::format("{:.3f} s after it was ready (startup_probation {} ms)", Seconds(*w.ready_at, now),
+                               config_.daemon.startup_probation.count())
+                 : "before it was ready";
+  const std::string failure =
+      "[pool " + w.pool + "] child " + std::to_string(info.pid) + " " + info.Describe() + " " + when;
+  Pool* pool = FindPool(w.pool);
+  // The pool of that name may have fewer slots now (a reload lowered
+  // `processes`): then no slot is this worker's.
+  Slot* slot = pool != nullptr && static_cast<size_t>(w.slot) < pool->slots.size()
+                   ? &pool->slots[static_cast<size_t>(w.slot)]
+                   : nullptr;
+  WorkerExit e;
+  e.phase = w.state;
+  e.clean = clean;
+  e.of_new_generation = transition_ && w.generation == transition_->generation;
+  e.first_accepted = ready_reported_;
+  e.stopping = stop_mode_ != StopMode::kNone;
+  e.holds_slot = slot != nullptr && slot->pid == info.pid;
+  const ExitAction action = OnWorkerExit(e);
+  if (action == ExitAction::kRollBack) return RollBackTransition(failure);
+  if (pool != nullptr && w.board) {
+    scoreboard::Segment seg(w.board->data(), w.board->size());
+    if (seg.Valid()) pool->counters->Retire(seg);
+  }
+  if (action == ExitAction::kForget) return;
+  slot->pid = 0;
+  switch (action) {
+    case ExitAction::kFailStart: {
+      const Status failed = Status::IoError(failure);
       log::Alert("{}", failed.message());
       ready_reported_ = true;
       if (options_.on_ready) options_.on_ready(failed);
       exit_code_ = 1;
       BeginStop(StopMode::kFast, "startup failed");
-      continue;
+      return;
     }
-    const auto delay = slot.restart.OnExit(w->ready_at.value_or(now), now);
-    if (delay.count() > 0) {
-      log::Warning("[pool {}] restarting slot {} in {} ms ({} quick failures in a row)", w->pool, w->slot,
-                   delay.count(), slot.restart.consecutive_failures());
+    case ExitAction::kRestart: {
+      const auto delay = slot->restart.OnExit(w.ready_at.value_or(now), now);
+      if (delay.count() > 0) {
+        log::Warning("[pool {}] restarting slot {} in {} ms ({} quick failures in a row)", w.pool, w.slot,
+                     delay.count(), slot->restart.consecutive_failures());
+      }
+      slot->restart_at = now + delay;
+      if (!clean) OnWorkerFailure(*pool, w, info.Describe(), now);
+      return;
     }
-    slot.restart_at = now + delay;
-    if (!clean) OnWorkerFailure(*pool, *w, info.Describe(), now);
+    case ExitAction::kFreeSlot:  // drained by ScalePools (the pool did not need it): not replaced
+    case ExitAction::kForget:
+    case ExitAction::kRollBack:
+      return;
   }
 }
 
@@ -865,7 +885,7 @@ void Supervisor::CheckDrainWaits() {
       auto w = workers_.find(pid);
       return w == workers_.end() || w->second->drain_acked;
     });
-    if (!it->pids.empty() && now < it->deadline) {
+    if (!DrainWaitDone(it->pids.size(), it->deadline, now)) {
       ++it;
       continue;
     }
@@ -1082,8 +1102,11 @@ Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const s
 }
 
 Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
-  if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
-  if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), stop_mode_ != StopMode::kNone) ==
+      RequestAction::kRefuse) {
+    if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
+    return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  }
   std::string text = options_.config_text;
   std::string source = config_.source;
   if (options_.reread_config) {
@@ -1215,24 +1238,31 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
 
 void Supervisor::CheckTransition() {
   if (!transition_) return;
-  if (clock_->Now() >= transition_->deadline) {
-    RollBackTransition(fmt::format("generation {} not ready within {} s", transition_->generation,
-                                   kTransitionTimeout.count() / 1000));
-    return;
-  }
-  // Every new worker ready, for startup_probation (pool_health.h).
-  std::vector<std::optional<os::TimePoint>> ready;
+  // Every new worker ready, for startup_probation (transition.h).
+  std::vector<NewSlot> slots;
   for (const Pool& pool : pools_) {
     if (pool.generation != transition_->generation) continue;
     for (const Slot& s : pool.slots) {
-      if (s.pid == 0 && !s.restart_at) continue;  // pm dynamic/ondemand: not started
-      auto it = workers_.find(s.pid);
-      if (s.pid == 0 || it == workers_.end() || it->second->state != Worker::State::kReady) return;
-      ready.push_back(it->second->ready_at);
+      NewSlot n;
+      auto it = s.pid != 0 ? workers_.find(s.pid) : workers_.end();
+      if (it != workers_.end()) {
+        n.state = NewSlot::State::kRunning;
+        n.phase = it->second->state;
+        n.ready_at = it->second->ready_at;
+      } else if (s.pid != 0 || s.restart_at) {
+        n.state = NewSlot::State::kRestartPending;
+      }
+      slots.push_back(n);
     }
   }
-  if (!CheckProbation(ready, config_.daemon.startup_probation, clock_->Now()).passed) return;
-  CommitTransition();
+  const GenerationCheck c =
+      CheckGeneration(slots, config_.daemon.startup_probation, transition_->deadline, clock_->Now());
+  if (c.verdict == Verdict::kRollBack) {
+    RollBackTransition(fmt::format("generation {} not ready within {} s", transition_->generation,
+                                   kTransitionTimeout.count() / 1000));
+  } else if (c.verdict == Verdict::kCommit) {
+    CommitTransition();
+  }
 }
 
 void Supervisor::CommitTransition() {
@@ -1258,7 +1288,7 @@ void Supervisor::CommitTransition() {
     drain_waits_.push_back(DrainWait{t.old_pids, std::move(t.waiting), reply, clock_->Now() + kDrainAckTimeout});
     CheckDrainWaits();
   }
-  if (reload_queued_ && stop_mode_ == StopMode::kNone) {
+  if (RunQueuedReload(reload_queued_, stop_mode_ != StopMode::kNone)) {
     reload_queued_ = false;
     (void)Reload("SIGUSR2 (queued)", nullptr);
   }
@@ -1287,7 +1317,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
     }
     for (Slot& s : p.slots) {
       // An old worker that died meanwhile was not replaced: do it now.
-      if (s.pid != 0 && workers_.count(s.pid) == 0) {
+      if (RestartOnRollBack(s.pid != 0, workers_.count(s.pid) > 0)) {
         s.pid = 0;
         s.restart_at = now;
       }
@@ -1510,6 +1540,10 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
       if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
       if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
       log::Notice("pm-ctl restart: rolling restart of pool {}", name);
+      if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), false) ==
+          RequestAction::kRefuse) {
+        return control::ErrorReply("a " + transition_->what + " is already in progress");
+      }
       config::Config same = config_;
       st = BeginTransition(std::move(same), options_.config_text, name, "restart of pool " + name,
                            wait ? &client : nullptr);

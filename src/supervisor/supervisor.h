@@ -52,6 +52,7 @@
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/scaling.h"
+#include "supervisor/transition.h"
 #include "supervisor/unavailable_answerer.h"
 
 namespace tfpm::supervisor {
@@ -121,7 +122,8 @@ class Supervisor {
     int slot = 0;
     uint64_t generation = 0;
     pid_t pid = 0;
-    enum class State { kStarting, kReady, kStopping } state = State::kStarting;
+    using State = WorkerPhase;  // transition.h
+    State state = State::kStarting;
     os::UniqueFd notify;   // our end of the socketpair
     os::UniqueFd output;   // captured stdout/stderr (catch_workers_output)
     std::optional<os::SharedMemory> board;
@@ -223,6 +225,11 @@ class Supervisor {
   bool ProcessMaxReached() const;
   void HandleSignals();
   void ReapChildren();
+  // `w` exited (already out of workers_): logs it, then carries out
+  // OnWorkerExit's decision (roll back, restart its slot, fail the start).
+  void OnWorkerExited(Worker& w, const os::ExitInfo& info);
+  // The log line of an exit, its last output, and the emergency restart.
+  void LogWorkerExit(Worker& w, const os::ExitInfo& info, os::TimePoint now);
   void HandleNotify(pid_t pid);
   void HandOver(const Worker& from, os::UniqueFd conn);
   // Process recycling: `w` asked to be replaced for `cause`. Starts the
