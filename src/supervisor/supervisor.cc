@@ -108,7 +108,7 @@ Supervisor::Supervisor(config::Config config, SupervisorOptions options, os::Spa
 
 Supervisor::~Supervisor() {
   // Never leave a worker behind, whatever path led here.
-  for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGKILL);
+  for (auto& [pid, w] : workers_) (void)spawner_->Signal(pid, SIGKILL);
   if (control_fd_) ::unlink(config_.daemon.control_socket.c_str());
 }
 
@@ -369,43 +369,48 @@ Supervisor::Pool* Supervisor::FindPool(const std::string& name) {
 }
 
 int Supervisor::Run() {
-  static_assert(Token(kFailedListen, 0) == kFailedListenToken);
-  epoll_event events[32];
-  for (;;) {
-    if (stop_mode_ != StopMode::kNone && workers_.empty()) break;
-    std::chrono::milliseconds timeout(-1);
-    if (auto deadline = NextDeadline()) {
-      timeout = std::max(std::chrono::milliseconds(0),
-                         std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_->Now()) +
-                             std::chrono::milliseconds(1));
-    }
-    const int n = poller_->Wait(events, timeout);
-    for (int i = 0; i < n; ++i) {
-      const uint64_t token = events[i].data.u64;
-      // One event's handler failing must not end the loop: every worker
-      // depends on it (PR_SET_PDEATHSIG).
-      try {
-        switch (KindOf(token)) {
-          case kSignal: HandleSignals(); break;
-          case kControlListen: AcceptControl(); break;
-          case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
-          case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
-          case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
-          case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
-        }
-      } catch (const std::exception& e) {
-        Survived("an event", e);
-      }
-    }
-    try {
-      RunTimers();
-    } catch (const std::exception& e) {
-      Survived("the timers", e);
-    }
+  while (RunOnce()) {
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
+}
+
+bool Supervisor::RunOnce(std::optional<std::chrono::milliseconds> max_wait) {
+  static_assert(Token(kFailedListen, 0) == kFailedListenToken);
+  if (stop_mode_ != StopMode::kNone && workers_.empty()) return false;
+  std::chrono::milliseconds timeout(-1);
+  if (auto deadline = NextDeadline()) {
+    timeout = std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_->Now()) +
+                           std::chrono::milliseconds(1));
+  }
+  if (max_wait && (timeout.count() < 0 || *max_wait < timeout)) timeout = *max_wait;
+  epoll_event events[32];
+  const int n = poller_->Wait(events, timeout);
+  for (int i = 0; i < n; ++i) {
+    const uint64_t token = events[i].data.u64;
+    // One event's handler failing must not end the loop: every worker
+    // depends on it (PR_SET_PDEATHSIG).
+    try {
+      switch (KindOf(token)) {
+        case kSignal: HandleSignals(); break;
+        case kControlListen: AcceptControl(); break;
+        case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
+        case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
+        case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
+        case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
+        case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
+      }
+    } catch (const std::exception& e) {
+      Survived("an event", e);
+    }
+  }
+  try {
+    RunTimers();
+  } catch (const std::exception& e) {
+    Survived("the timers", e);
+  }
+  return true;
 }
 
 void Supervisor::Survived(std::string_view where, const std::exception& e) {
@@ -429,7 +434,7 @@ void Supervisor::RunTimers() {
   if (kill_deadline_ && now >= *kill_deadline_) {
     for (auto& [pid, w] : workers_) {
       log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
-      (void)os::Kill(pid, SIGKILL);
+      (void)spawner_->Signal(pid, SIGKILL);
     }
     kill_deadline_.reset();
   }
@@ -437,7 +442,7 @@ void Supervisor::RunTimers() {
     if (w->kill_at && now >= *w->kill_at) {
       log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
                    pid);
-      (void)os::Kill(pid, SIGKILL);
+      (void)spawner_->Signal(pid, SIGKILL);
       w->kill_at.reset();
     }
   }
@@ -561,7 +566,7 @@ std::string InFlight(os::SharedMemory* board) {
 }  // namespace
 
 void Supervisor::ReapChildren() {
-  for (const os::ExitInfo& info : os::ReapChildren()) {
+  for (const os::ExitInfo& info : spawner_->Reap()) {
     if (workers_.count(info.pid) == 0) continue;
     // Kept connections it handed over just before exiting are still in its
     // socketpair: pass them on before the socket is closed.
@@ -1033,7 +1038,7 @@ void Supervisor::ReadOutput(Worker& w, bool exited) {
 void Supervisor::DrainWorker(Worker& w) {
   if (w.state == Worker::State::kStopping) return;
   w.state = Worker::State::kStopping;
-  (void)os::Kill(w.pid, SIGQUIT);
+  (void)spawner_->Signal(w.pid, SIGQUIT);
   const auto timeout = config_.daemon.process_control_timeout;
   if (timeout.count() > 0) w.kill_at = clock_->Now() + timeout + kGracefulExtra;
 }
@@ -1048,7 +1053,7 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
   for (auto& [pid, w] : workers_) {
     w->state = Worker::State::kStopping;
     w->kill_at.reset();
-    (void)os::Kill(pid, graceful ? SIGQUIT : SIGTERM);
+    (void)spawner_->Signal(pid, graceful ? SIGQUIT : SIGTERM);
   }
   const auto timeout = config_.daemon.process_control_timeout;
   if (!graceful) {
@@ -1304,7 +1309,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
       auto it = workers_.find(s.pid);
       if (s.pid == 0 || it == workers_.end()) continue;
       it->second->state = Worker::State::kStopping;
-      (void)os::Kill(s.pid, SIGTERM);
+      (void)spawner_->Signal(s.pid, SIGTERM);
       it->second->kill_at = clock_->Now() + kFastStopGrace;
     }
   }

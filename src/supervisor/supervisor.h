@@ -102,6 +102,11 @@ class Supervisor {
   Status Start();
   // Runs until stopped; returns the process exit code.
   int Run();
+  // One turn of Run's loop: waits for events until the next deadline (at
+  // most `max_wait`), handles them and runs the timers. False once stopped
+  // with no worker left (Run returns). Tests drive the loop with it, with a
+  // fake clock and spawner (tests/unit/supervisor/supervisor_reload_test.cc).
+  bool RunOnce(std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
  private:
   // A listening socket. Shared by the pool that serves it and by every
