@@ -281,60 +281,21 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   if (!board.ok()) return board.status();
   w->board.emplace(std::move(board.value()));
 
-  os::SpawnSpec spec;
-  spec.executable = options_.worker_executable;
-  spec.parent_death_signal = SIGTERM;
-  spec.fds = {{config_fd->get(), wc::kConfigFd},
-              {child_notify.get(), wc::kNotifyFd},
-              {w->board->fd(), wc::kScoreboardFd},
-              {pool.listener->fd.get(), wc::kListenFd}};
-  const int total_threads = pool.config.threads * pool.config.processes;
-  spec.args = {"--pool", pool.config.name,
-               "--source", config_.source,
-               "--config-fd", std::to_string(wc::kConfigFd),
-               "--notify-fd", std::to_string(wc::kNotifyFd),
-               "--scoreboard-fd", std::to_string(wc::kScoreboardFd),
-               "--listen-fds", std::to_string(wc::kListenFd),
-               "--total-threads", std::to_string(total_threads)};
-  if (pool.startup_reported) spec.args.insert(spec.args.end(), {"--startup-reported", "1"});
+  WorkerFds fds;
+  fds.config = config_fd->get();
+  fds.notify = child_notify.get();
+  fds.scoreboard = w->board->fd();
+  fds.listen = pool.listener->fd.get();
+  const bool startup_reported = pool.startup_reported;
   pool.startup_reported = true;
   if (log_fd_) {
-    spec.fds.emplace_back(log_fd_.get(), wc::kLogFd);
-    spec.args.insert(spec.args.end(), {config_.daemon.error_log == "stderr" ? "--log-fd" : "--log-file-fd",
-                                       std::to_string(wc::kLogFd)});
+    fds.log = log_fd_.get();
+    fds.log_is_file = config_.daemon.error_log != "stderr";
   }
-  // The pool's log files: opened here, so a worker that switched to the
-  // pool's user can still write them.
-  os::UniqueFd access_fd, slowlog_fd;
-  if (!pool.config.access_log.empty()) {
-    auto fd = OpenLogForWorkers(pool.config.access_log, "access_log");
-    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
-    access_fd = std::move(fd.value());
-    spec.fds.emplace_back(access_fd.get(), wc::kAccessLogFd);
-    spec.args.insert(spec.args.end(), {"--access-log-fd", std::to_string(wc::kAccessLogFd)});
-    w->access_log = pool.config.access_log;
-  }
-  if (!pool.config.slowlog.empty() && pool.config.request_slowlog_timeout.count() > 0) {
-    auto fd = OpenLogForWorkers(pool.config.slowlog, "slowlog");
-    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
-    slowlog_fd = std::move(fd.value());
-    spec.fds.emplace_back(slowlog_fd.get(), wc::kSlowlogFd);
-    spec.args.insert(spec.args.end(), {"--slowlog-fd", std::to_string(wc::kSlowlogFd)});
-    w->slowlog = pool.config.slowlog;
-  }
-  os::UniqueFd out_write;
-  if (pool.config.catch_workers_output) {
-    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
-    // a write larger than the pipe waits for us to read instead of failing
-    // with EAGAIN (the output was lost). We read on every wake-up.
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
-    w->output.Reset(p[0]);
-    out_write.Reset(p[1]);
-    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
-    spec.fds.emplace_back(out_write.get(), 1);
-    spec.fds.emplace_back(out_write.get(), 2);
-  }
+  HeldFds held;
+  if (Status st = OpenWorkerFiles(pool.config, *w, &held, &fds); !st.ok()) return st;
+  const os::SpawnSpec spec =
+      PlanWorkerSpawn(options_.worker_executable, pool.config, config_.source, startup_reported, fds);
   auto pid = spawner_->Spawn(spec);
   if (!pid.ok()) return Status::IoError("pool " + pool.config.name + ": " + pid.status().message());
   w->pid = *pid;
@@ -350,6 +311,37 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   pool.slots[static_cast<size_t>(slot_index)].restart_at.reset();
   log::Notice("[pool {}] child {} started (generation {})", pool.config.name, w->pid, w->generation);
   workers_.emplace(w->pid, std::move(w));
+  return Status::Ok();
+}
+
+Status Supervisor::OpenWorkerFiles(const config::PoolConfig& pc, Worker& w, HeldFds* held, WorkerFds* fds) {
+  // The pool's log files: opened here, so a worker that switched to the
+  // pool's user can still write them.
+  if (HandsAccessLog(pc)) {
+    auto fd = OpenLogForWorkers(pc.access_log, "access_log");
+    if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+    held->access_log = std::move(fd.value());
+    fds->access_log = held->access_log.get();
+    w.access_log = pc.access_log;
+  }
+  if (HandsSlowlog(pc)) {
+    auto fd = OpenLogForWorkers(pc.slowlog, "slowlog");
+    if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+    held->slowlog = std::move(fd.value());
+    fds->slowlog = held->slowlog.get();
+    w.slowlog = pc.slowlog;
+  }
+  if (pc.catch_workers_output) {
+    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
+    // a write larger than the pipe waits for us to read instead of failing
+    // with EAGAIN (the output was lost). We read on every wake-up.
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
+    w.output.Reset(p[0]);
+    held->output_write.Reset(p[1]);
+    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
+    fds->output = held->output_write.get();
+  }
   return Status::Ok();
 }
 
@@ -1216,8 +1208,17 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
       std::chrono::steady_clock::now().time_since_epoch());
   Notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS={}", since_boot.count(), transition_->what));
   log::Notice("{}: starting generation {} ({} pool(s))", transition_->what, generation, replaced.size());
+  if (Status st = StartNewGeneration(); !st.ok()) {
+    RollBackTransition(st.message());
+    return st;
+  }
+  CheckTransition();
+  return Status::Ok();
+}
+
+Status Supervisor::StartNewGeneration() {
   for (Pool& pool : pools_) {
-    if (pool.generation != generation) continue;
+    if (pool.generation != transition_->generation) continue;
     // pm dynamic/ondemand: as many processes as the pool runs now (a reload
     // under load starts with the capacity that load needed).
     std::optional<int> live;
@@ -1231,13 +1232,9 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
     }
     const int count = ProcessesForNewGeneration(pool.config, live);
     for (int i = 0; i < count; ++i) {
-      if (Status st = SpawnWorker(pool, i); !st.ok()) {
-        RollBackTransition(st.message());
-        return st;
-      }
+      if (Status st = SpawnWorker(pool, i); !st.ok()) return st;
     }
   }
-  CheckTransition();
   return Status::Ok();
 }
 

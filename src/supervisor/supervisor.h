@@ -52,6 +52,7 @@
 #include "supervisor/pool_status.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/scaling.h"
+#include "supervisor/spawn_plan.h"
 #include "supervisor/transition.h"
 #include "supervisor/unavailable_answerer.h"
 
@@ -226,6 +227,14 @@ class Supervisor {
   Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
   Status OpenControlSocket();
   Status SpawnWorker(Pool& pool, int slot);
+  // Descriptors the supervisor holds for one spawn; closed here once the
+  // child has its copies.
+  struct HeldFds {
+    os::UniqueFd access_log, slowlog, output_write;
+  };
+  // Opens the pool's access_log and slowlog for `w` and its output pipe
+  // (catch_workers_output), as `pc` asks; fills the matching `fds`.
+  Status OpenWorkerFiles(const config::PoolConfig& pc, Worker& w, HeldFds* held, WorkerFds* fds);
   // daemon.process_max worker processes run (any pool, any generation).
   bool ProcessMaxReached() const;
   void HandleSignals();
@@ -311,6 +320,9 @@ class Supervisor {
   // under `config`.
   Status BeginTransition(config::Config config, std::string text, const std::string& only_pool,
                          std::string what, os::UniqueFd* waiting_client);
+  // Spawns the processes of the transition's new generation (scaling.h
+  // ProcessesForNewGeneration); the first spawn error stops it.
+  Status StartNewGeneration();
   void CheckTransition();
   void CommitTransition();
   void CheckDrainWaits();
