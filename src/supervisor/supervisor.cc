@@ -777,32 +777,35 @@ void Supervisor::HandleNotify(pid_t pid) {
 
 void Supervisor::RequestRecycle(Worker& w, std::string_view cause) {
   const auto& causes = wc::kRecycleCauses;
-  if (std::find(std::begin(causes), std::end(causes), cause) == std::end(causes)) {
-    // A worker runs PHP: its bytes are not trusted either.
-    if (uint64_t held = 0; recycle_log_.Allow(&held)) {
-      log::Warning("[pool {}] child {} asked to be recycled for an unknown cause ({} bytes); ignored", w.pool, w.pid,
-                   cause.size());
-    }
-    return;
-  }
-  // Already being replaced, stopping, or not a serving process of the
-  // current generation: nothing to do (a reload replaces it anyway).
-  if (!w.recycle_cause.empty() || w.state != Worker::State::kReady || stop_mode_ != StopMode::kNone) return;
-  if (transition_ || !ready_reported_) {
-    w.recycle_deferred = std::string(cause);  // after the reload or the start, unless replaced by then
-    return;
-  }
   Pool* pool = FindPool(w.pool);
-  if (pool == nullptr || pool->generation != w.generation || w.slot >= static_cast<int>(pool->slots.size()) ||
-      pool->slots[static_cast<size_t>(w.slot)].pid != w.pid) {
-    return;
-  }
-  // One process of a pool at a time: the others wait their turn.
+  RecycleRequest r;
+  r.known_cause = std::find(std::begin(causes), std::end(causes), cause) != std::end(causes);
+  r.being_replaced = !w.recycle_cause.empty();
+  r.phase = w.state;
+  r.stopping = stop_mode_ != StopMode::kNone;
+  r.transition_or_start = transition_.has_value() || !ready_reported_;
+  r.holds_current_slot = pool != nullptr && pool->generation == w.generation &&
+                         w.slot < static_cast<int>(pool->slots.size()) &&
+                         pool->slots[static_cast<size_t>(w.slot)].pid == w.pid;
   for (const auto& [pid, other] : workers_) {
     if (other->pool == w.pool && !other->recycle_cause.empty() && other->state != Worker::State::kStopping) {
+      r.pool_busy = true;
+    }
+  }
+  switch (DecideRecycle(r)) {
+    case RecycleAction::kRefuse:
+      if (uint64_t held = 0; recycle_log_.Allow(&held)) {
+        log::Warning("[pool {}] child {} asked to be recycled for an unknown cause ({} bytes); ignored", w.pool,
+                     w.pid, cause.size());
+      }
+      return;
+    case RecycleAction::kIgnore:
+      return;
+    case RecycleAction::kDefer:
       w.recycle_deferred = std::string(cause);
       return;
-    }
+    case RecycleAction::kReplace:
+      break;
   }
   w.recycle_deferred.clear();
   w.recycle_cause = std::string(cause);
@@ -843,13 +846,15 @@ void Supervisor::CompleteRecycles() {
     if (w.recycle_cause.empty() || w.state == Worker::State::kStopping) continue;
     Pool* pool = FindPool(w.pool);
     const Worker* replacement = nullptr;
-    if (pool != nullptr && pool->generation == w.generation && w.slot < static_cast<int>(pool->slots.size())) {
+    const bool in_its_slot =
+        pool != nullptr && pool->generation == w.generation && w.slot < static_cast<int>(pool->slots.size());
+    if (in_its_slot) {
       const pid_t r = pool->slots[static_cast<size_t>(w.slot)].pid;
       auto it = r != 0 && r != w.pid ? workers_.find(r) : workers_.end();
-      if (it == workers_.end() || it->second->state != Worker::State::kReady) continue;  // not ready yet
-      replacement = it->second.get();
-    } else if (transition_) {
-      continue;  // a reload started meanwhile: its new generation replaces it when ready
+      if (it != workers_.end() && it->second->state == Worker::State::kReady) replacement = it->second.get();
+    }
+    if (OnRecycleProgress(in_its_slot, replacement != nullptr, transition_.has_value()) == RecycleStep::kWait) {
+      continue;  // not ready yet, or a reload's new generation replaces it when ready
     }
     uint64_t served = 0;
     if (w.board) {

@@ -50,6 +50,7 @@
 #include "supervisor/caller_file.h"
 #include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
+#include "supervisor/recycling.h"
 #include "supervisor/restart_policy.h"
 #include "supervisor/scaling.h"
 #include "supervisor/spawn_plan.h"
