@@ -236,6 +236,26 @@ TEST_CASE("supervisor reload: an old worker crashing during its drain is not res
   CHECK(h.spawner.child(fresh[0]).signals.empty());
 }
 
+TEST_CASE("supervisor reload: an old worker whose slot a reload removed exits without harm") {
+  // processes 2 -> 1: the old worker of slot 1 has no slot in the new pool.
+  // Its exit indexed the new pool's slots with 1 (out of bounds; ASan:
+  // heap-buffer-overflow in ReapChildren).
+  Harness h;
+  const auto old = h.StartReady(h.Yaml(2));
+  h.next_text = h.Yaml(1);
+  h.Signal(SIGUSR2);
+  const auto fresh = h.SpawnedSince(2);
+  REQUIRE(fresh.size() == 1);
+  h.Ready(fresh[0]);
+  h.Advance(milliseconds(1000));
+  REQUIRE(h.Got(old[1], SIGQUIT));
+  h.Exit(old[1], 0);
+  h.Exit(old[0], 0);
+  h.Advance(milliseconds(60000));
+  CHECK(h.SpawnedSince(3).empty());  // nothing replaces them
+  CHECK(h.spawner.child(fresh[0]).signals.empty());
+}
+
 TEST_CASE("supervisor: the first generation failing its start reports and stops instead of looping") {
   Harness h;
   h.Start(h.Yaml(1));
