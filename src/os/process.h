@@ -28,19 +28,6 @@ struct SpawnSpec {
   int parent_death_signal = 0;       // 0 = none
 };
 
-class Spawner {
- public:
-  virtual ~Spawner() = default;
-  // Returns the child's pid. The child is not reaped by the spawner; the
-  // caller reaps through ReapChildren().
-  virtual Result<pid_t> Spawn(const SpawnSpec& spec) = 0;
-};
-
-class BoostSpawner final : public Spawner {
- public:
-  Result<pid_t> Spawn(const SpawnSpec& spec) override;
-};
-
 struct ExitInfo {
   pid_t pid = 0;
   bool signaled = false;
@@ -51,6 +38,27 @@ struct ExitInfo {
 };
 
 ExitInfo DecodeWaitStatus(pid_t pid, int status);
+
+class Spawner {
+ public:
+  virtual ~Spawner() = default;
+  // Returns the child's pid. The child is not reaped by the spawner; the
+  // caller reaps through Reap().
+  virtual Result<pid_t> Spawn(const SpawnSpec& spec) = 0;
+  // Sends `signo` to a child this spawner started; a child that is gone
+  // already (ESRCH) is not an error.
+  virtual Status Signal(pid_t pid, int signo) = 0;
+  // The children that exited since the last call, reaped (the caller learns
+  // of them through SIGCHLD); empty when none did.
+  virtual std::vector<ExitInfo> Reap() = 0;
+};
+
+class BoostSpawner final : public Spawner {
+ public:
+  Result<pid_t> Spawn(const SpawnSpec& spec) override;
+  Status Signal(pid_t pid, int signo) override;  // os::Kill
+  std::vector<ExitInfo> Reap() override;         // os::ReapChildren
+};
 
 // waitpid(-1, WNOHANG) until no exited child is left.
 std::vector<ExitInfo> ReapChildren();

@@ -125,6 +125,10 @@ ExitInfo DecodeWaitStatus(pid_t pid, int status) {
   return info;
 }
 
+Status BoostSpawner::Signal(pid_t pid, int signo) { return Kill(pid, signo); }
+
+std::vector<ExitInfo> BoostSpawner::Reap() { return ReapChildren(); }
+
 std::vector<ExitInfo> ReapChildren() {
   std::vector<ExitInfo> out;
   for (;;) {

@@ -108,7 +108,7 @@ Supervisor::Supervisor(config::Config config, SupervisorOptions options, os::Spa
 
 Supervisor::~Supervisor() {
   // Never leave a worker behind, whatever path led here.
-  for (auto& [pid, w] : workers_) (void)os::Kill(pid, SIGKILL);
+  for (auto& [pid, w] : workers_) (void)spawner_->Signal(pid, SIGKILL);
   if (control_fd_) ::unlink(config_.daemon.control_socket.c_str());
 }
 
@@ -281,60 +281,21 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   if (!board.ok()) return board.status();
   w->board.emplace(std::move(board.value()));
 
-  os::SpawnSpec spec;
-  spec.executable = options_.worker_executable;
-  spec.parent_death_signal = SIGTERM;
-  spec.fds = {{config_fd->get(), wc::kConfigFd},
-              {child_notify.get(), wc::kNotifyFd},
-              {w->board->fd(), wc::kScoreboardFd},
-              {pool.listener->fd.get(), wc::kListenFd}};
-  const int total_threads = pool.config.threads * pool.config.processes;
-  spec.args = {"--pool", pool.config.name,
-               "--source", config_.source,
-               "--config-fd", std::to_string(wc::kConfigFd),
-               "--notify-fd", std::to_string(wc::kNotifyFd),
-               "--scoreboard-fd", std::to_string(wc::kScoreboardFd),
-               "--listen-fds", std::to_string(wc::kListenFd),
-               "--total-threads", std::to_string(total_threads)};
-  if (pool.startup_reported) spec.args.insert(spec.args.end(), {"--startup-reported", "1"});
+  WorkerFds fds;
+  fds.config = config_fd->get();
+  fds.notify = child_notify.get();
+  fds.scoreboard = w->board->fd();
+  fds.listen = pool.listener->fd.get();
+  const bool startup_reported = pool.startup_reported;
   pool.startup_reported = true;
   if (log_fd_) {
-    spec.fds.emplace_back(log_fd_.get(), wc::kLogFd);
-    spec.args.insert(spec.args.end(), {config_.daemon.error_log == "stderr" ? "--log-fd" : "--log-file-fd",
-                                       std::to_string(wc::kLogFd)});
+    fds.log = log_fd_.get();
+    fds.log_is_file = config_.daemon.error_log != "stderr";
   }
-  // The pool's log files: opened here, so a worker that switched to the
-  // pool's user can still write them.
-  os::UniqueFd access_fd, slowlog_fd;
-  if (!pool.config.access_log.empty()) {
-    auto fd = OpenLogForWorkers(pool.config.access_log, "access_log");
-    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
-    access_fd = std::move(fd.value());
-    spec.fds.emplace_back(access_fd.get(), wc::kAccessLogFd);
-    spec.args.insert(spec.args.end(), {"--access-log-fd", std::to_string(wc::kAccessLogFd)});
-    w->access_log = pool.config.access_log;
-  }
-  if (!pool.config.slowlog.empty() && pool.config.request_slowlog_timeout.count() > 0) {
-    auto fd = OpenLogForWorkers(pool.config.slowlog, "slowlog");
-    if (!fd.ok()) return Status::IoError("pool " + pool.config.name + ": " + fd.status().message());
-    slowlog_fd = std::move(fd.value());
-    spec.fds.emplace_back(slowlog_fd.get(), wc::kSlowlogFd);
-    spec.args.insert(spec.args.end(), {"--slowlog-fd", std::to_string(wc::kSlowlogFd)});
-    w->slowlog = pool.config.slowlog;
-  }
-  os::UniqueFd out_write;
-  if (pool.config.catch_workers_output) {
-    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
-    // a write larger than the pipe waits for us to read instead of failing
-    // with EAGAIN (the output was lost). We read on every wake-up.
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
-    w->output.Reset(p[0]);
-    out_write.Reset(p[1]);
-    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
-    spec.fds.emplace_back(out_write.get(), 1);
-    spec.fds.emplace_back(out_write.get(), 2);
-  }
+  HeldFds held;
+  if (Status st = OpenWorkerFiles(pool.config, *w, &held, &fds); !st.ok()) return st;
+  const os::SpawnSpec spec =
+      PlanWorkerSpawn(options_.worker_executable, pool.config, config_.source, startup_reported, fds);
   auto pid = spawner_->Spawn(spec);
   if (!pid.ok()) return Status::IoError("pool " + pool.config.name + ": " + pid.status().message());
   w->pid = *pid;
@@ -350,6 +311,37 @@ Status Supervisor::SpawnWorker(Pool& pool, int slot_index) {
   pool.slots[static_cast<size_t>(slot_index)].restart_at.reset();
   log::Notice("[pool {}] child {} started (generation {})", pool.config.name, w->pid, w->generation);
   workers_.emplace(w->pid, std::move(w));
+  return Status::Ok();
+}
+
+Status Supervisor::OpenWorkerFiles(const config::PoolConfig& pc, Worker& w, HeldFds* held, WorkerFds* fds) {
+  // The pool's log files: opened here, so a worker that switched to the
+  // pool's user can still write them.
+  if (HandsAccessLog(pc)) {
+    auto fd = OpenLogForWorkers(pc.access_log, "access_log");
+    if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+    held->access_log = std::move(fd.value());
+    fds->access_log = held->access_log.get();
+    w.access_log = pc.access_log;
+  }
+  if (HandsSlowlog(pc)) {
+    auto fd = OpenLogForWorkers(pc.slowlog, "slowlog");
+    if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+    held->slowlog = std::move(fd.value());
+    fds->slowlog = held->slowlog.get();
+    w.slowlog = pc.slowlog;
+  }
+  if (pc.catch_workers_output) {
+    // Our end never blocks the loop; the worker's end blocks, as php-fpm's:
+    // a write larger than the pipe waits for us to read instead of failing
+    // with EAGAIN (the output was lost). We read on every wake-up.
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
+    w.output.Reset(p[0]);
+    held->output_write.Reset(p[1]);
+    if (Status st = os::SetNonBlocking(p[0], true); !st.ok()) return st;
+    fds->output = held->output_write.get();
+  }
   return Status::Ok();
 }
 
@@ -369,43 +361,48 @@ Supervisor::Pool* Supervisor::FindPool(const std::string& name) {
 }
 
 int Supervisor::Run() {
-  static_assert(Token(kFailedListen, 0) == kFailedListenToken);
-  epoll_event events[32];
-  for (;;) {
-    if (stop_mode_ != StopMode::kNone && workers_.empty()) break;
-    std::chrono::milliseconds timeout(-1);
-    if (auto deadline = NextDeadline()) {
-      timeout = std::max(std::chrono::milliseconds(0),
-                         std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_->Now()) +
-                             std::chrono::milliseconds(1));
-    }
-    const int n = poller_->Wait(events, timeout);
-    for (int i = 0; i < n; ++i) {
-      const uint64_t token = events[i].data.u64;
-      // One event's handler failing must not end the loop: every worker
-      // depends on it (PR_SET_PDEATHSIG).
-      try {
-        switch (KindOf(token)) {
-          case kSignal: HandleSignals(); break;
-          case kControlListen: AcceptControl(); break;
-          case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
-          case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
-          case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
-          case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
-          case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
-        }
-      } catch (const std::exception& e) {
-        Survived("an event", e);
-      }
-    }
-    try {
-      RunTimers();
-    } catch (const std::exception& e) {
-      Survived("the timers", e);
-    }
+  while (RunOnce()) {
   }
   log::Notice("exiting, bye-bye!");
   return exit_code_;
+}
+
+bool Supervisor::RunOnce(std::optional<std::chrono::milliseconds> max_wait) {
+  static_assert(Token(kFailedListen, 0) == kFailedListenToken);
+  if (stop_mode_ != StopMode::kNone && workers_.empty()) return false;
+  std::chrono::milliseconds timeout(-1);
+  if (auto deadline = NextDeadline()) {
+    timeout = std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_->Now()) +
+                           std::chrono::milliseconds(1));
+  }
+  if (max_wait && (timeout.count() < 0 || *max_wait < timeout)) timeout = *max_wait;
+  epoll_event events[32];
+  const int n = poller_->Wait(events, timeout);
+  for (int i = 0; i < n; ++i) {
+    const uint64_t token = events[i].data.u64;
+    // One event's handler failing must not end the loop: every worker
+    // depends on it (PR_SET_PDEATHSIG).
+    try {
+      switch (KindOf(token)) {
+        case kSignal: HandleSignals(); break;
+        case kControlListen: AcceptControl(); break;
+        case kControlClient: HandleControl(static_cast<int>(IdOf(token))); break;
+        case kNotify: HandleNotify(static_cast<pid_t>(IdOf(token))); break;
+        case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
+        case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
+        case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
+      }
+    } catch (const std::exception& e) {
+      Survived("an event", e);
+    }
+  }
+  try {
+    RunTimers();
+  } catch (const std::exception& e) {
+    Survived("the timers", e);
+  }
+  return true;
 }
 
 void Supervisor::Survived(std::string_view where, const std::exception& e) {
@@ -429,7 +426,7 @@ void Supervisor::RunTimers() {
   if (kill_deadline_ && now >= *kill_deadline_) {
     for (auto& [pid, w] : workers_) {
       log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
-      (void)os::Kill(pid, SIGKILL);
+      (void)spawner_->Signal(pid, SIGKILL);
     }
     kill_deadline_.reset();
   }
@@ -437,7 +434,7 @@ void Supervisor::RunTimers() {
     if (w->kill_at && now >= *w->kill_at) {
       log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
                    pid);
-      (void)os::Kill(pid, SIGKILL);
+      (void)spawner_->Signal(pid, SIGKILL);
       w->kill_at.reset();
     }
   }
@@ -523,7 +520,8 @@ void Supervisor::HandleSignals() {
         if (Status st = ReopenLogs(); !st.ok()) log::Error("{}", st.message());
         break;
       case SIGUSR2:
-        if (transition_) {
+        if (OnTransitionRequest(TransitionRequest::kSignal, transition_.has_value(),
+                                stop_mode_ != StopMode::kNone) == RequestAction::kQueue) {
           log::Notice("SIGUSR2: reload queued after the {} in progress", transition_->what);
           reload_queued_ = true;
         } else {
@@ -560,7 +558,7 @@ std::string InFlight(os::SharedMemory* board) {
 }  // namespace
 
 void Supervisor::ReapChildren() {
-  for (const os::ExitInfo& info : os::ReapChildren()) {
+  for (const os::ExitInfo& info : spawner_->Reap()) {
     if (workers_.count(info.pid) == 0) continue;
     // Kept connections it handed over just before exiting are still in its
     // socketpair: pass them on before the socket is closed.
@@ -569,76 +567,92 @@ void Supervisor::ReapChildren() {
     if (it == workers_.end()) continue;
     std::unique_ptr<Worker> w = std::move(it->second);
     workers_.erase(it);
-    ReadOutput(*w, true);  // whatever it printed last
-    const os::TimePoint now = clock_->Now();
-    const bool expected = w->state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
-    const bool clean = !info.signaled && info.code == 0;
-    std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w->pool, info.pid,
-                                  info.Describe(), Seconds(w->started_at, now));
-    if (expected || clean) {
-      log::Notice("{}", how);
-    } else {
-      const std::string in_flight = InFlight(w->board ? &*w->board : nullptr);
-      log::Warning("{}; {}", how, in_flight.empty() ? "no request in flight" : "requests in flight: " + in_flight);
+    OnWorkerExited(*w, info);
+  }
+}
+
+void Supervisor::LogWorkerExit(Worker& w, const os::ExitInfo& info, os::TimePoint now) {
+  ReadOutput(w, true);  // whatever it printed last
+  const bool expected = w.state == Worker::State::kStopping || stop_mode_ != StopMode::kNone;
+  const bool clean = !info.signaled && info.code == 0;
+  std::string how = fmt::format("[pool {}] child {} {} after {:.3f} seconds from start", w.pool, info.pid,
+                                info.Describe(), Seconds(w.started_at, now));
+  if (expected || clean) {
+    log::Notice("{}", how);
+  } else {
+    const std::string in_flight = InFlight(w.board ? &*w.board : nullptr);
+    log::Warning("{}; {}", how, in_flight.empty() ? "no request in flight" : "requests in flight: " + in_flight);
+  }
+  poller_->Remove(w.notify.get());
+  if (w.output) poller_->Remove(w.output.get());
+  if (info.signaled && (info.code == SIGSEGV || info.code == SIGBUS) && stop_mode_ == StopMode::kNone &&
+      emergency_.OnCrash(now)) {
+    log::Alert("{} children exited on SIGSEGV or SIGBUS within {} ms: emergency restart of every pool",
+               config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval.count());
+    if (OnTransitionRequest(TransitionRequest::kEmergency, transition_.has_value(), false) ==
+        RequestAction::kBegin) {
+      config::Config same = config_;
+      (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
     }
-    poller_->Remove(w->notify.get());
-    if (w->output) poller_->Remove(w->output.get());
-    if (info.signaled && (info.code == SIGSEGV || info.code == SIGBUS) && stop_mode_ == StopMode::kNone &&
-        emergency_.OnCrash(now)) {
-      log::Alert("{} children exited on SIGSEGV or SIGBUS within {} ms: emergency restart of every pool",
-                 config_.daemon.emergency_restart_threshold, config_.daemon.emergency_restart_interval.count());
-      if (!transition_) {
-        config::Config same = config_;
-        (void)BeginTransition(std::move(same), options_.config_text, "", "emergency restart", nullptr);
-      }
-    }
-    // Before or during its probation: how long after "ready" it died.
-    const std::string when =
-        w->ready_at ? fmt::format("{:.3f} s after it was ready (startup_probation {} ms)", Seconds(*w->ready_at, now),
-                                  config_.daemon.startup_probation.count())
-                    : "before it was ready";
-    // A worker that exits 0 on its own after it was ready (it replaced
-    // itself, e.g. after a stuck request) has not failed.
-    const bool failed_start = w->state == Worker::State::kStarting || (w->state == Worker::State::kReady && !clean);
-    if (transition_ && w->generation == transition_->generation && failed_start) {
-      // Its generation is still on probation: the old one keeps serving.
-      RollBackTransition("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " + info.Describe() + " " +
-                         when);
-      continue;
-    }
-    Pool* pool = FindPool(w->pool);
-    if (pool != nullptr && w->board) {
-      scoreboard::Segment seg(w->board->data(), w->board->size());
-      if (seg.Valid()) pool->counters->Retire(seg);
-    }
-    if (pool == nullptr || stop_mode_ != StopMode::kNone) continue;
-    // A worker of an older generation may have a slot the pool no longer
-    // has (a reload lowered `processes`): it is not restarted.
-    if (w->slot < 0 || static_cast<size_t>(w->slot) >= pool->slots.size()) continue;
-    Slot& slot = pool->slots[static_cast<size_t>(w->slot)];
-    if (slot.pid != info.pid) continue;
-    slot.pid = 0;
-    // Drained by ScalePools (the pool did not need it): not replaced.
-    if (w->state == Worker::State::kStopping) continue;
-    if (!ready_reported_ && failed_start) {
-      // The first generation could not start (died before its probation
-      // ended): do not loop, report and stop.
-      const Status failed = Status::IoError("[pool " + w->pool + "] child " + std::to_string(info.pid) + " " +
-                                            info.Describe() + " " + when);
+  }
+}
+
+void Supervisor::OnWorkerExited(Worker& w, const os::ExitInfo& info) {
+  const os::TimePoint now = clock_->Now();
+  LogWorkerExit(w, info, now);
+  const bool clean = !info.signaled && info.code == 0;
+  // Before or during its probation: how long after "ready" it died.
+  const std::string when =
+      w.ready_at ? fmt::format("{:.3f} s after it was ready (startup_probation {} ms)", Seconds(*w.ready_at, now),
+                               config_.daemon.startup_probation.count())
+                 : "before it was ready";
+  const std::string failure =
+      "[pool " + w.pool + "] child " + std::to_string(info.pid) + " " + info.Describe() + " " + when;
+  Pool* pool = FindPool(w.pool);
+  // The pool of that name may have fewer slots now (a reload lowered
+  // `processes`): then no slot is this worker's.
+  Slot* slot = pool != nullptr && static_cast<size_t>(w.slot) < pool->slots.size()
+                   ? &pool->slots[static_cast<size_t>(w.slot)]
+                   : nullptr;
+  WorkerExit e;
+  e.phase = w.state;
+  e.clean = clean;
+  e.of_new_generation = transition_ && w.generation == transition_->generation;
+  e.first_accepted = ready_reported_;
+  e.stopping = stop_mode_ != StopMode::kNone;
+  e.holds_slot = slot != nullptr && slot->pid == info.pid;
+  const ExitAction action = OnWorkerExit(e);
+  if (action == ExitAction::kRollBack) return RollBackTransition(failure);
+  if (pool != nullptr && w.board) {
+    scoreboard::Segment seg(w.board->data(), w.board->size());
+    if (seg.Valid()) pool->counters->Retire(seg);
+  }
+  if (action == ExitAction::kForget) return;
+  slot->pid = 0;
+  switch (action) {
+    case ExitAction::kFailStart: {
+      const Status failed = Status::IoError(failure);
       log::Alert("{}", failed.message());
       ready_reported_ = true;
       if (options_.on_ready) options_.on_ready(failed);
       exit_code_ = 1;
       BeginStop(StopMode::kFast, "startup failed");
-      continue;
+      return;
     }
-    const auto delay = slot.restart.OnExit(w->ready_at.value_or(now), now);
-    if (delay.count() > 0) {
-      log::Warning("[pool {}] restarting slot {} in {} ms ({} quick failures in a row)", w->pool, w->slot,
-                   delay.count(), slot.restart.consecutive_failures());
+    case ExitAction::kRestart: {
+      const auto delay = slot->restart.OnExit(w.ready_at.value_or(now), now);
+      if (delay.count() > 0) {
+        log::Warning("[pool {}] restarting slot {} in {} ms ({} quick failures in a row)", w.pool, w.slot,
+                     delay.count(), slot->restart.consecutive_failures());
+      }
+      slot->restart_at = now + delay;
+      if (!clean) OnWorkerFailure(*pool, w, info.Describe(), now);
+      return;
     }
-    slot.restart_at = now + delay;
-    if (!clean) OnWorkerFailure(*pool, *w, info.Describe(), now);
+    case ExitAction::kFreeSlot:  // drained by ScalePools (the pool did not need it): not replaced
+    case ExitAction::kForget:
+    case ExitAction::kRollBack:
+      return;
   }
 }
 
@@ -658,100 +672,62 @@ void Supervisor::StartDueRestarts() {
   }
 }
 
-int Supervisor::InitialProcesses(const config::PoolConfig& pc) {
-  return pc.pm == config::ProcessManager::kStatic ? pc.processes : 1;
-}
-
-namespace {
-
-// A worker's threads as its scoreboard shows them: running (not Stopped)
-// and busy (reading or running a request).
-struct ThreadCounts {
-  uint32_t max = 0, running = 0, busy = 0;
-  bool full() const { return max > 0 && busy >= max; }
-};
-
-ThreadCounts CountThreads(const os::SharedMemory& board) {
-  ThreadCounts c;
-  scoreboard::Segment seg(board.data(), board.size());
-  if (!seg.Valid()) return c;
-  c.max = seg.Threads();
-  for (uint32_t t = 0; t < c.max; ++t) {
-    const auto cls = scoreboard::Classify(
-        static_cast<scoreboard::ThreadState>(seg.slot(t)->state.load(std::memory_order_relaxed)));
-    if (cls == scoreboard::ThreadClass::kAbsent) continue;
-    ++c.running;
-    if (cls == scoreboard::ThreadClass::kActive) ++c.busy;
-  }
-  return c;
-}
-
-}  // namespace
-
 void Supervisor::ScalePools() {
   if (stop_mode_ != StopMode::kNone || transition_) return;
   const os::TimePoint now = clock_->Now();
   for (Pool& pool : pools_) {
     const config::PoolConfig& pc = pool.config;
     if (pc.pm == config::ProcessManager::kStatic) continue;
-    // Processes serving (ready, not draining), newest last.
-    std::vector<std::pair<int, Worker*>> serving;
-    bool starting = false;
-    int free_slot = -1;
+    ScaleObservation seen;
+    seen.now = now;
+    seen.surplus_since = pool.surplus_since;
     for (int i = 0; i < static_cast<int>(pool.slots.size()); ++i) {
       const Slot& s = pool.slots[static_cast<size_t>(i)];
       auto it = s.pid != 0 ? workers_.find(s.pid) : workers_.end();
       if (it == workers_.end()) {
-        if (s.restart_at) starting = true;
-        else if (free_slot < 0) free_slot = i;
+        if (s.restart_at) seen.starting = true;
+        else if (!seen.free_slot) seen.free_slot = i;
         continue;
       }
-      if (it->second->state == Worker::State::kStarting) starting = true;
-      if (it->second->state == Worker::State::kReady && it->second->board) serving.emplace_back(i, it->second.get());
+      const Worker& w = *it->second;
+      if (w.state == Worker::State::kStarting) seen.starting = true;
+      if (w.state == Worker::State::kReady && w.board) {
+        seen.serving.push_back({i, w.started_at, CountProcessThreads(w.board->data(), w.board->size())});
+      }
     }
-    std::sort(serving.begin(), serving.end(),
-              [](const auto& a, const auto& b) { return a.second->started_at < b.second->started_at; });
-    uint32_t busy = 0;
-    bool all_full = !serving.empty();
-    for (const auto& [slot, w] : serving) {
-      const ThreadCounts c = CountThreads(*w->board);
-      busy += c.busy;
-      all_full = all_full && c.full();
-    }
-    if (all_full && !starting && free_slot >= 0 && ProcessMaxReached()) {
+    seen.process_max_reached = ProcessMaxReached();
+    const ScaleDecision d = DecideScaling(pc, seen);
+    pool.surplus_since = d.surplus_since;
+    ExecuteScaling(pool, d, seen.serving.size());
+  }
+}
+
+void Supervisor::ExecuteScaling(Pool& pool, const ScaleDecision& d, size_t serving) {
+  const config::PoolConfig& pc = pool.config;
+  switch (d.action) {
+    case ScaleDecision::Action::kNothing:
+      return;
+    case ScaleDecision::Action::kProcessMaxReached:
       if (!process_max_warned_) {
-        log::Warning("[pool {}] process_max ({}) reached: not starting another process",
-                     pc.name, config_.daemon.process_max);
+        log::Warning("[pool {}] process_max ({}) reached: not starting another process", pc.name,
+                     config_.daemon.process_max);
         process_max_warned_ = true;
       }
-      continue;
-    }
-    if (all_full && !starting && free_slot >= 0) {
+      return;
+    case ScaleDecision::Action::kStart:
       process_max_warned_ = false;
-      log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving.size(),
+      log::Notice("[pool {}] all {} process(es) have {} busy threads: starting another", pc.name, serving,
                   pc.threads);
-      pool.surplus_since.reset();
-      if (Status st = SpawnWorker(pool, free_slot); !st.ok()) log::Error("{}", st.message());
-      continue;
+      if (Status st = SpawnWorker(pool, d.slot); !st.ok()) log::Error("{}", st.message());
+      return;
+    case ScaleDecision::Action::kStop: {
+      auto it = workers_.find(pool.slots[static_cast<size_t>(d.slot)].pid);
+      if (it == workers_.end()) return;
+      log::Notice("[pool {}] child {} not needed for {} ms ({} busy threads): stopping it", pc.name, it->first,
+                  pc.idle_timeout.count(), d.busy);
+      DrainWorker(*it->second);
+      return;
     }
-    // The newest process is surplus when the others could carry the busy
-    // threads and still keep spare ones (dynamic: min_spare_threads;
-    // ondemand: 1, so that a load that exactly fills them does not make a
-    // process come and go every idle_timeout).
-    const uint32_t spare =
-        pc.pm == config::ProcessManager::kDynamic ? static_cast<uint32_t>(pc.min_spare_threads) : 1;
-    const uint32_t others = static_cast<uint32_t>(pc.threads) * static_cast<uint32_t>(serving.size() - 1);
-    if (serving.size() <= 1 || starting || busy + spare > others) {
-      pool.surplus_since.reset();
-      continue;
-    }
-    if (!pool.surplus_since) pool.surplus_since = now;
-    if (now - *pool.surplus_since < pc.idle_timeout) continue;
-    pool.surplus_since.reset();
-    Worker* last = serving.back().second;
-    log::Notice("[pool {}] child {} not needed for {} ms ({} busy threads): stopping it", pc.name, last->pid,
-                pc.idle_timeout.count(), busy);
-    DrainWorker(*last);
   }
 }
 
@@ -801,32 +777,35 @@ void Supervisor::HandleNotify(pid_t pid) {
 
 void Supervisor::RequestRecycle(Worker& w, std::string_view cause) {
   const auto& causes = wc::kRecycleCauses;
-  if (std::find(std::begin(causes), std::end(causes), cause) == std::end(causes)) {
-    // A worker runs PHP: its bytes are not trusted either.
-    if (uint64_t held = 0; recycle_log_.Allow(&held)) {
-      log::Warning("[pool {}] child {} asked to be recycled for an unknown cause ({} bytes); ignored", w.pool, w.pid,
-                   cause.size());
-    }
-    return;
-  }
-  // Already being replaced, stopping, or not a serving process of the
-  // current generation: nothing to do (a reload replaces it anyway).
-  if (!w.recycle_cause.empty() || w.state != Worker::State::kReady || stop_mode_ != StopMode::kNone) return;
-  if (transition_ || !ready_reported_) {
-    w.recycle_deferred = std::string(cause);  // after the reload or the start, unless replaced by then
-    return;
-  }
   Pool* pool = FindPool(w.pool);
-  if (pool == nullptr || pool->generation != w.generation || w.slot >= static_cast<int>(pool->slots.size()) ||
-      pool->slots[static_cast<size_t>(w.slot)].pid != w.pid) {
-    return;
-  }
-  // One process of a pool at a time: the others wait their turn.
+  RecycleRequest r;
+  r.known_cause = std::find(std::begin(causes), std::end(causes), cause) != std::end(causes);
+  r.being_replaced = !w.recycle_cause.empty();
+  r.phase = w.state;
+  r.stopping = stop_mode_ != StopMode::kNone;
+  r.transition_or_start = transition_.has_value() || !ready_reported_;
+  r.holds_current_slot = pool != nullptr && pool->generation == w.generation &&
+                         w.slot < static_cast<int>(pool->slots.size()) &&
+                         pool->slots[static_cast<size_t>(w.slot)].pid == w.pid;
   for (const auto& [pid, other] : workers_) {
     if (other->pool == w.pool && !other->recycle_cause.empty() && other->state != Worker::State::kStopping) {
+      r.pool_busy = true;
+    }
+  }
+  switch (DecideRecycle(r)) {
+    case RecycleAction::kRefuse:
+      if (uint64_t held = 0; recycle_log_.Allow(&held)) {
+        log::Warning("[pool {}] child {} asked to be recycled for an unknown cause ({} bytes); ignored", w.pool,
+                     w.pid, cause.size());
+      }
+      return;
+    case RecycleAction::kIgnore:
+      return;
+    case RecycleAction::kDefer:
       w.recycle_deferred = std::string(cause);
       return;
-    }
+    case RecycleAction::kReplace:
+      break;
   }
   w.recycle_deferred.clear();
   w.recycle_cause = std::string(cause);
@@ -867,13 +846,15 @@ void Supervisor::CompleteRecycles() {
     if (w.recycle_cause.empty() || w.state == Worker::State::kStopping) continue;
     Pool* pool = FindPool(w.pool);
     const Worker* replacement = nullptr;
-    if (pool != nullptr && pool->generation == w.generation && w.slot < static_cast<int>(pool->slots.size())) {
+    const bool in_its_slot =
+        pool != nullptr && pool->generation == w.generation && w.slot < static_cast<int>(pool->slots.size());
+    if (in_its_slot) {
       const pid_t r = pool->slots[static_cast<size_t>(w.slot)].pid;
       auto it = r != 0 && r != w.pid ? workers_.find(r) : workers_.end();
-      if (it == workers_.end() || it->second->state != Worker::State::kReady) continue;  // not ready yet
-      replacement = it->second.get();
-    } else if (transition_) {
-      continue;  // a reload started meanwhile: its new generation replaces it when ready
+      if (it != workers_.end() && it->second->state == Worker::State::kReady) replacement = it->second.get();
+    }
+    if (OnRecycleProgress(in_its_slot, replacement != nullptr, transition_.has_value()) == RecycleStep::kWait) {
+      continue;  // not ready yet, or a reload's new generation replaces it when ready
     }
     uint64_t served = 0;
     if (w.board) {
@@ -906,7 +887,7 @@ void Supervisor::CheckDrainWaits() {
       auto w = workers_.find(pid);
       return w == workers_.end() || w->second->drain_acked;
     });
-    if (!it->pids.empty() && now < it->deadline) {
+    if (!DrainWaitDone(it->pids.size(), it->deadline, now)) {
       ++it;
       continue;
     }
@@ -1054,7 +1035,7 @@ void Supervisor::ReadOutput(Worker& w, bool exited) {
 void Supervisor::DrainWorker(Worker& w) {
   if (w.state == Worker::State::kStopping) return;
   w.state = Worker::State::kStopping;
-  (void)os::Kill(w.pid, SIGQUIT);
+  (void)spawner_->Signal(w.pid, SIGQUIT);
   const auto timeout = config_.daemon.process_control_timeout;
   if (timeout.count() > 0) w.kill_at = clock_->Now() + timeout + kGracefulExtra;
 }
@@ -1069,7 +1050,7 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
   for (auto& [pid, w] : workers_) {
     w->state = Worker::State::kStopping;
     w->kill_at.reset();
-    (void)os::Kill(pid, graceful ? SIGQUIT : SIGTERM);
+    (void)spawner_->Signal(pid, graceful ? SIGQUIT : SIGTERM);
   }
   const auto timeout = config_.daemon.process_control_timeout;
   if (!graceful) {
@@ -1123,8 +1104,11 @@ Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const s
 }
 
 Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
-  if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
-  if (transition_) return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), stop_mode_ != StopMode::kNone) ==
+      RequestAction::kRefuse) {
+    if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
+    return Status::InvalidArgument("a " + transition_->what + " is already in progress");
+  }
   std::string text = options_.config_text;
   std::string source = config_.source;
   if (options_.reread_config) {
@@ -1229,51 +1213,63 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
       std::chrono::steady_clock::now().time_since_epoch());
   Notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS={}", since_boot.count(), transition_->what));
   log::Notice("{}: starting generation {} ({} pool(s))", transition_->what, generation, replaced.size());
-  for (Pool& pool : pools_) {
-    if (pool.generation != generation) continue;
-    // pm dynamic/ondemand: as many processes as the pool runs now (a reload
-    // under load starts with the capacity that load needed).
-    int count = InitialProcesses(pool.config);
-    for (const Pool& old : transition_->old_pools) {
-      if (old.config.name != pool.config.name || pool.config.pm == config::ProcessManager::kStatic) continue;
-      int live = 0;
-      for (const Slot& s : old.slots) {
-        auto it = workers_.find(s.pid);
-        if (s.pid != 0 && it != workers_.end() && it->second->state != Worker::State::kStopping) ++live;
-      }
-      count = std::clamp(live, count, static_cast<int>(pool.slots.size()));
-    }
-    for (int i = 0; i < count; ++i) {
-      if (Status st = SpawnWorker(pool, i); !st.ok()) {
-        RollBackTransition(st.message());
-        return st;
-      }
-    }
+  if (Status st = StartNewGeneration(); !st.ok()) {
+    RollBackTransition(st.message());
+    return st;
   }
   CheckTransition();
   return Status::Ok();
 }
 
+Status Supervisor::StartNewGeneration() {
+  for (Pool& pool : pools_) {
+    if (pool.generation != transition_->generation) continue;
+    // pm dynamic/ondemand: as many processes as the pool runs now (a reload
+    // under load starts with the capacity that load needed).
+    std::optional<int> live;
+    for (const Pool& old : transition_->old_pools) {
+      if (old.config.name != pool.config.name) continue;
+      live = 0;
+      for (const Slot& s : old.slots) {
+        auto it = workers_.find(s.pid);
+        if (s.pid != 0 && it != workers_.end() && it->second->state != Worker::State::kStopping) ++*live;
+      }
+    }
+    const int count = ProcessesForNewGeneration(pool.config, live);
+    for (int i = 0; i < count; ++i) {
+      if (Status st = SpawnWorker(pool, i); !st.ok()) return st;
+    }
+  }
+  return Status::Ok();
+}
+
 void Supervisor::CheckTransition() {
   if (!transition_) return;
-  if (clock_->Now() >= transition_->deadline) {
-    RollBackTransition(fmt::format("generation {} not ready within {} s", transition_->generation,
-                                   kTransitionTimeout.count() / 1000));
-    return;
-  }
-  // Every new worker ready, for startup_probation (pool_health.h).
-  std::vector<std::optional<os::TimePoint>> ready;
+  // Every new worker ready, for startup_probation (transition.h).
+  std::vector<NewSlot> slots;
   for (const Pool& pool : pools_) {
     if (pool.generation != transition_->generation) continue;
     for (const Slot& s : pool.slots) {
-      if (s.pid == 0 && !s.restart_at) continue;  // pm dynamic/ondemand: not started
-      auto it = workers_.find(s.pid);
-      if (s.pid == 0 || it == workers_.end() || it->second->state != Worker::State::kReady) return;
-      ready.push_back(it->second->ready_at);
+      NewSlot n;
+      auto it = s.pid != 0 ? workers_.find(s.pid) : workers_.end();
+      if (it != workers_.end()) {
+        n.state = NewSlot::State::kRunning;
+        n.phase = it->second->state;
+        n.ready_at = it->second->ready_at;
+      } else if (s.pid != 0 || s.restart_at) {
+        n.state = NewSlot::State::kRestartPending;
+      }
+      slots.push_back(n);
     }
   }
-  if (!CheckProbation(ready, config_.daemon.startup_probation, clock_->Now()).passed) return;
-  CommitTransition();
+  const GenerationCheck c =
+      CheckGeneration(slots, config_.daemon.startup_probation, transition_->deadline, clock_->Now());
+  if (c.verdict == Verdict::kRollBack) {
+    RollBackTransition(fmt::format("generation {} not ready within {} s", transition_->generation,
+                                   kTransitionTimeout.count() / 1000));
+  } else if (c.verdict == Verdict::kCommit) {
+    CommitTransition();
+  }
 }
 
 void Supervisor::CommitTransition() {
@@ -1299,7 +1295,7 @@ void Supervisor::CommitTransition() {
     drain_waits_.push_back(DrainWait{t.old_pids, std::move(t.waiting), reply, clock_->Now() + kDrainAckTimeout});
     CheckDrainWaits();
   }
-  if (reload_queued_ && stop_mode_ == StopMode::kNone) {
+  if (RunQueuedReload(reload_queued_, stop_mode_ != StopMode::kNone)) {
     reload_queued_ = false;
     (void)Reload("SIGUSR2 (queued)", nullptr);
   }
@@ -1315,7 +1311,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
       auto it = workers_.find(s.pid);
       if (s.pid == 0 || it == workers_.end()) continue;
       it->second->state = Worker::State::kStopping;
-      (void)os::Kill(s.pid, SIGTERM);
+      (void)spawner_->Signal(s.pid, SIGTERM);
       it->second->kill_at = clock_->Now() + kFastStopGrace;
     }
   }
@@ -1328,7 +1324,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
     }
     for (Slot& s : p.slots) {
       // An old worker that died meanwhile was not replaced: do it now.
-      if (s.pid != 0 && workers_.count(s.pid) == 0) {
+      if (RestartOnRollBack(s.pid != 0, workers_.count(s.pid) > 0)) {
         s.pid = 0;
         s.restart_at = now;
       }
@@ -1551,6 +1547,10 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
       if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
       if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
       log::Notice("pm-ctl restart: rolling restart of pool {}", name);
+      if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), false) ==
+          RequestAction::kRefuse) {
+        return control::ErrorReply("a " + transition_->what + " is already in progress");
+      }
       config::Config same = config_;
       st = BeginTransition(std::move(same), options_.config_text, name, "restart of pool " + name,
                            wait ? &client : nullptr);

@@ -50,7 +50,11 @@
 #include "supervisor/caller_file.h"
 #include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
+#include "supervisor/recycling.h"
 #include "supervisor/restart_policy.h"
+#include "supervisor/scaling.h"
+#include "supervisor/spawn_plan.h"
+#include "supervisor/transition.h"
 #include "supervisor/unavailable_answerer.h"
 
 namespace tfpm::supervisor {
@@ -100,6 +104,11 @@ class Supervisor {
   Status Start();
   // Runs until stopped; returns the process exit code.
   int Run();
+  // One turn of Run's loop: waits for events until the next deadline (at
+  // most `max_wait`), handles them and runs the timers. False once stopped
+  // with no worker left (Run returns). Tests drive the loop with it, with a
+  // fake clock and spawner (tests/unit/supervisor/supervisor_reload_test.cc).
+  bool RunOnce(std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
  private:
   // A listening socket. Shared by the pool that serves it and by every
@@ -120,7 +129,8 @@ class Supervisor {
     int slot = 0;
     uint64_t generation = 0;
     pid_t pid = 0;
-    enum class State { kStarting, kReady, kStopping } state = State::kStarting;
+    using State = WorkerPhase;  // transition.h
+    State state = State::kStarting;
     os::UniqueFd notify;   // our end of the socketpair
     os::UniqueFd output;   // captured stdout/stderr (catch_workers_output)
     std::optional<os::SharedMemory> board;
@@ -218,10 +228,23 @@ class Supervisor {
   Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
   Status OpenControlSocket();
   Status SpawnWorker(Pool& pool, int slot);
+  // Descriptors the supervisor holds for one spawn; closed here once the
+  // child has its copies.
+  struct HeldFds {
+    os::UniqueFd access_log, slowlog, output_write;
+  };
+  // Opens the pool's access_log and slowlog for `w` and its output pipe
+  // (catch_workers_output), as `pc` asks; fills the matching `fds`.
+  Status OpenWorkerFiles(const config::PoolConfig& pc, Worker& w, HeldFds* held, WorkerFds* fds);
   // daemon.process_max worker processes run (any pool, any generation).
   bool ProcessMaxReached() const;
   void HandleSignals();
   void ReapChildren();
+  // `w` exited (already out of workers_): logs it, then carries out
+  // OnWorkerExit's decision (roll back, restart its slot, fail the start).
+  void OnWorkerExited(Worker& w, const os::ExitInfo& info);
+  // The log line of an exit, its last output, and the emergency restart.
+  void LogWorkerExit(Worker& w, const os::ExitInfo& info, os::TimePoint now);
   void HandleNotify(pid_t pid);
   void HandOver(const Worker& from, os::UniqueFd conn);
   // Process recycling: `w` asked to be replaced for `cause`. Starts the
@@ -264,12 +287,13 @@ class Supervisor {
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
   void StartDueRestarts();
-  // pm dynamic/ondemand: adds a process to a pool whose processes are all
-  // full, and drains the newest one when the others have been able to
-  // carry the load for idle_timeout. Runs every kScaleInterval.
+  // pm dynamic/ondemand: observes each pool, asks DecideScaling
+  // (scaling.h) and executes its decision: adds a process to a pool whose
+  // processes are all full, drains the newest one when the others have been
+  // able to carry the load for idle_timeout. Runs every kScaleInterval.
   void ScalePools();
-  // Processes a pool starts with (and a new generation, at least).
-  static int InitialProcesses(const config::PoolConfig& pc);
+  // Carries out `d` for `pool` (`serving`: its serving processes, for the log).
+  void ExecuteScaling(Pool& pool, const ScaleDecision& d, size_t serving);
   std::optional<os::TimePoint> NextDeadline() const;
   void CheckReady();
   Pool* FindPool(const std::string& name);
@@ -297,6 +321,9 @@ class Supervisor {
   // under `config`.
   Status BeginTransition(config::Config config, std::string text, const std::string& only_pool,
                          std::string what, os::UniqueFd* waiting_client);
+  // Spawns the processes of the transition's new generation (scaling.h
+  // ProcessesForNewGeneration); the first spawn error stops it.
+  Status StartNewGeneration();
   void CheckTransition();
   void CommitTransition();
   void CheckDrainWaits();

@@ -1,6 +1,6 @@
-// os::Clock that stands still until a test moves it (Advance), so time
-// decisions (deadlines, intervals, rate limits) are tested in microseconds
-// and exactly at their edges.
+// os::Clock that moves only when told: tests of timing policy (restart
+// backoff, probation, scaling, transitions) run in microseconds and never
+// sleep.
 #pragma once
 
 #include <chrono>
@@ -11,11 +11,12 @@ namespace tfpm::testing {
 
 class FakeClock final : public os::Clock {
  public:
-  // Starts at an arbitrary, non-zero time point (a real steady clock is
-  // never at its epoch).
-  FakeClock() : now_(std::chrono::hours(1000)) {}
+  // Starts an hour after the epoch of steady_clock, so `now - 10 s` is a
+  // valid earlier time.
+  FakeClock() : now_(os::TimePoint{} + std::chrono::hours(1)) {}
   os::TimePoint Now() const override { return now_; }
-  void Advance(std::chrono::milliseconds d) { now_ += d; }
+  void Advance(std::chrono::nanoseconds by) { now_ += by; }
+  void Set(os::TimePoint t) { now_ = t; }
 
  private:
   os::TimePoint now_;
