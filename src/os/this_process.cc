@@ -18,6 +18,17 @@ void ExitNow(int code) {
   ::_exit(code);
 }
 
+uid_t EffectiveUid() { return ::geteuid(); }
+
+Status ReplaceProcess(const std::string& path, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(path.c_str(), argv.data());
+  return ErrnoStatus("exec " + path, errno);
+}
+
 Result<bool> Accessible(const std::string& path, int mode) {
   if (::access(path.c_str(), mode) == 0) return true;
   if (errno == EACCES) return false;

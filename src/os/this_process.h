@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -12,6 +13,7 @@ namespace tfpm::os {
 
 pid_t CurrentPid();
 pid_t ParentPid();
+uid_t EffectiveUid();
 
 // Flushes stdio and ends the process with `code` at once: no destructors,
 // no atexit handlers, threads and requests in flight are cut.
@@ -20,6 +22,10 @@ pid_t ParentPid();
 // access(2) of `path` with `mode` (R_OK, X_OK...): true if allowed, false if
 // refused (EACCES); other errors (ENOENT, ELOOP...) as a Status.
 Result<bool> Accessible(const std::string& path, int mode);
+
+// execv(2): runs `path` in place of this process with `args` (args[0]
+// included). Returns only on failure: "exec <path>: <strerror>".
+Status ReplaceProcess(const std::string& path, const std::vector<std::string>& args);
 
 // Empties the environment and overwrites the bytes of every variable it
 // held with zeros (clearenv(3) only forgets them; most live in the initial
