@@ -305,11 +305,11 @@ void Connection::Finish(uint32_t app_status) {
   }
   // Without FCGI_KEEP_CONN the web server reads until EOF: end the
   // connection now, even if the script goes on (fastcgi_finish_request()),
-  // as php-fpm's fcgi_close() does. The Server closes the descriptor later.
+  // as php-fpm's fcgi_close() does. The Dispatcher closes the descriptor later.
   if (!session_.keep_conn()) {
     (void)os::Shutdown(fd_.get(), os::ShutdownHow::kBoth);  // a reset peer is gone either way
   } else if (config_->draining != nullptr && config_->draining->load(std::memory_order_acquire)) {
-    // Draining (reload, stop): the Server closes this kept connection after
+    // Draining (reload, stop): the Dispatcher closes this kept connection after
     // the request. Send the FIN right behind END_REQUEST, before PHP's
     // request shutdown, so the web server sees both together and does not
     // put the connection back into its keepalive cache for another request.

@@ -2,8 +2,8 @@
 // fastcgi::Exchange of the request currently on it (FCGI_MPXS_CONNS=0: at
 // most one request at a time).
 //
-// Ownership and threads: a Connection is owned by the Server. At any moment
-// it is either parked in the Server's epoll set (EPOLLONESHOT) or held by
+// Ownership and threads: a Connection is owned by the Dispatcher. At any moment
+// it is either parked in the Dispatcher's epoll set (EPOLLONESHOT) or held by
 // exactly one PHP thread that took it out of epoll_wait; Acquire()/Release()
 // mark those hand-offs with acquire/release atomics so the memory ordering
 // the kernel provides is visible to ThreadSanitizer too.
@@ -47,16 +47,16 @@ struct ConnectionConfig {
   size_t max_params_bytes = 1 << 20;  // max_params_size
   size_t max_params = 10000;          // max_params
   size_t max_output = 1 << 20;        // max_connection_output
-  // Read by the Server, not the Connection (see Server::Tick).
+  // Read by the Dispatcher, not the Connection (see Dispatcher::Tick).
   size_t max_connections = 1024;      // per process
   int64_t idle_timeout_ms = 75000;    // connection_idle_timeout
   int64_t header_timeout_ms = 30000;  // request_header_timeout
   // listen_allowed_clients: TCP peers outside it are closed after accept
-  // (read by the Server). Empty = every peer.
+  // (read by the Dispatcher). Empty = every peer.
   base::ClientFilter allowed_clients;
   // Where trips of the limits are counted; nullptr = nowhere.
   scoreboard::Header* board = nullptr;
-  // The Server's drain flag: set, a kept connection is ended after its
+  // The Dispatcher's drain flag: set, a kept connection is ended after its
   // current request (see Finish()). nullptr = never draining.
   const std::atomic<bool>* draining = nullptr;
 };
@@ -106,7 +106,7 @@ class Connection final : public fastcgi::Exchange {
   // Hand-off markers (see the class comment).
   void Release() { handoff_.store(handoff_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   void Acquire() { (void)handoff_.load(std::memory_order_acquire); }
-  bool in_poller = false;       // registered with the Server's epoll (owner thread only)
+  bool in_poller = false;       // registered with the Dispatcher's epoll (owner thread only)
   // Set at construction: a key for observers that must not dereference.
   uint64_t id = 0;
   // When it was last parked (steady µs), for max_wait_time; written by the
@@ -118,7 +118,7 @@ class Connection final : public fastcgi::Exchange {
   int64_t partial_start_ms = 0;
   // Steady-clock ms since which the connection is parked with no request
   // bytes; 0 while a thread holds it or it holds half a request. Written by
-  // the owner thread, read by the draining main thread (Server::QuietFor).
+  // the owner thread, read by the draining main thread (Dispatcher::QuietFor).
   std::atomic<int64_t> idle_since_ms{0};
   // Steady-clock ms since which it is parked holding half a request (for
   // request_header_timeout); 0 otherwise. Same writer and reader.

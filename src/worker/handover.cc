@@ -13,7 +13,7 @@ HandedKind KindOfTag(char tag) {
   }
 }
 
-void DeliverHanded(char tag, std::vector<os::UniqueFd>& fds, ServerControl& server, LogFiles& logs) {
+void DeliverHanded(char tag, std::vector<os::UniqueFd>& fds, DispatcherControl& server, LogFiles& logs) {
   const HandedKind kind = KindOfTag(tag);
   for (os::UniqueFd& fd : fds) {
     if (kind == HandedKind::kConnection) {

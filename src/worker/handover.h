@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "os/unique_fd.h"
-#include "worker/server_control.h"
+#include "worker/dispatcher_control.h"
 
 namespace tfpm::worker {
 
@@ -32,6 +32,6 @@ class LogFiles {
 
 // Delivers descriptors received with `tag`: connections to server.Adopt,
 // log files to logs.Replace.
-void DeliverHanded(char tag, std::vector<os::UniqueFd>& fds, ServerControl& server, LogFiles& logs);
+void DeliverHanded(char tag, std::vector<os::UniqueFd>& fds, DispatcherControl& server, LogFiles& logs);
 
 }  // namespace tfpm::worker

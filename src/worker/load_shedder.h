@@ -1,6 +1,6 @@
 // LoadShedder: the bookkeeping of max_wait_time (docs/config.md). While
-// every PHP thread is busy, the main thread has the Server answer 503 to
-// requests that waited max_wait_time for one (Server::ShedOverdue); this
+// every PHP thread is busy, the main thread has the Dispatcher answer 503 to
+// requests that waited max_wait_time for one (Dispatcher::ShedOverdue); this
 // counts them on the status page (scoreboard rejected_requests) and says so
 // in the log at most once a second, with the number since the last line.
 //

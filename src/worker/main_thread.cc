@@ -32,7 +32,7 @@ int MainThread::PrepareWait() {
 }
 
 bool MainThread::WatchListeners() {
-  ServerControl& server = *deps_.server;
+  DispatcherControl& server = *deps_.server;
   return deps_.scaler->enabled() && !draining_ && server.live_threads() <= server.busy() &&
          server.live_threads() < options_.max_threads;
 }
@@ -67,7 +67,7 @@ void MainThread::BeginDrain(const char* why) {
 
 // pm dynamic/ondemand: start and retire PHP threads as the scaler decides.
 void MainThread::Scale() {
-  ServerControl& server = *deps_.server;
+  DispatcherControl& server = *deps_.server;
   ThreadScaler& scaler = *deps_.scaler;
   server.JoinExited();
   const int live = server.live_threads();
@@ -129,7 +129,7 @@ std::optional<MainThread::Step> MainThread::HandleSignals(const std::vector<os::
 }
 
 // Kept connections handed over from a draining older generation, reopened
-// logs, or EOF: the supervisor is gone. The socket stays open (the Server
+// logs, or EOF: the supervisor is gone. The socket stays open (the Dispatcher
 // holds its number); sends on it just fail from now on.
 void MainThread::HandleSupervisor() {
   SupervisorLink::Received received = deps_.supervisor->Receive();
@@ -142,7 +142,7 @@ void MainThread::HandleSupervisor() {
 }
 
 MainThread::Step MainThread::DecideExit() {
-  ServerControl& server = *deps_.server;
+  DispatcherControl& server = *deps_.server;
   if (replacing_ && server.busy() <= deps_.timeouts->stuck()) {
     // Only stuck threads are left: they cannot be joined. The supervisor
     // starts a replacement when this process exits.

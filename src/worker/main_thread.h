@@ -7,7 +7,7 @@
 // logs), takes what the supervisor hands over, notices the supervisor is
 // gone, and decides when the process stops or exits.
 //
-// Everything it acts on is injected (ServerControl, SupervisorLink,
+// Everything it acts on is injected (DispatcherControl, SupervisorLink,
 // RequestTimeouts, LogFiles, os::Clock), so each decision is unit-tested
 // with fakes (tests/unit/worker/main_thread_test.cc); it makes no system
 // call itself. RunMainThread() is the real loop around it (poll(2) and the
@@ -34,7 +34,7 @@
 #include "worker/handover.h"
 #include "worker/load_shedder.h"
 #include "worker/recycle_check.h"
-#include "worker/server_control.h"
+#include "worker/dispatcher_control.h"
 #include "worker/supervisor_link.h"
 #include "worker/thread_scaler.h"
 #include "worker/watchdog.h"
@@ -55,7 +55,7 @@ struct MainThreadOptions {
 
 struct MainThreadDeps {
   const os::Clock* clock = nullptr;
-  ServerControl* server = nullptr;
+  DispatcherControl* server = nullptr;
   SupervisorLink* supervisor = nullptr;
   RequestTimeouts* timeouts = nullptr;
   ThreadScaler* scaler = nullptr;
@@ -70,7 +70,7 @@ struct MainThreadDeps {
 class MainThread {
  public:
   // A draining worker exits once no request runs and its kept connections
-  // have all been quiet this long (Server::QuietFor), when it has no
+  // have all been quiet this long (Dispatcher::QuietFor), when it has no
   // supervisor to hand them to.
   static constexpr std::chrono::milliseconds kDrainQuiet{300};
   static constexpr int kScaleTickMs = 25;
@@ -94,7 +94,7 @@ class MainThread {
 
   MainThread(MainThreadOptions options, MainThreadDeps deps);
 
-  // Before each wait: runs the connection clock (ServerControl::Tick) and
+  // Before each wait: runs the connection clock (DispatcherControl::Tick) and
   // returns how long to wait for a wake-up, -1 = until one.
   int PrepareWait();
   // Whether the wait should also wake on a new connection on the listeners

@@ -38,12 +38,12 @@ void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) 
                outcome.auth_user);
 }
 
-// Feeds tfpm_handle_request() from the Server: one complete request per
+// Feeds tfpm_handle_request() from the Dispatcher: one complete request per
 // Next(). A request that arrives after a watched file changed is deferred
 // to the next run of the script, which then serves it first.
-class ServerSource final : public sapi::RequestSource {
+class DispatcherSource final : public sapi::RequestSource {
  public:
-  ServerSource(Server& srv, int index, const std::atomic<uint64_t>& epoch)
+  DispatcherSource(Dispatcher& srv, int index, const std::atomic<uint64_t>& epoch)
       : srv_(srv), index_(index), epoch_(epoch), run_epoch_(epoch.load(std::memory_order_acquire)),
         // Built once per run, not per request: it reads the current call's
         // state from the members below.
@@ -61,23 +61,23 @@ class ServerSource final : public sapi::RequestSource {
   bool stale() const { return stale_; }
 
  private:
-  Server::Disposition Handle(Connection& c, scoreboard::SlotWriter& w) {
+  Dispatcher::Disposition Handle(Connection& c, scoreboard::SlotWriter& w) {
     if (epoch_.load(std::memory_order_acquire) != run_epoch_) {
       stale_ = true;
-      return Server::Disposition::kDeferred;
+      return Dispatcher::Disposition::kDeferred;
     }
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = (*serve_)(c);
     EndRequest(w, outcome);
     served_ = true;
-    return Server::Disposition::kServedStop;
+    return Dispatcher::Disposition::kServedStop;
   }
 
-  Server& srv_;
+  Dispatcher& srv_;
   const int index_;
   const std::atomic<uint64_t>& epoch_;
   const uint64_t run_epoch_;
-  const Server::Handler handler_;
+  const Dispatcher::Handler handler_;
   Serve* serve_ = nullptr;  // the current Next() call's
   bool served_ = false;
   bool stale_ = false;
@@ -92,7 +92,7 @@ std::chrono::milliseconds Backoff(int failures) {
 
 void SetMeasureCpu(bool on) { g_measure_cpu = on; }
 
-void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests,
+void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint64_t max_requests,
                    uint64_t memory_recycle) {
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   slot.SetState(scoreboard::ThreadState::kStarting);
@@ -103,7 +103,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   uint64_t served = 0;
   bool unwound = false;
   uint64_t over_memory = 0;  // the peak of the last request, if over memory_recycle
-  const Server::Handler handler = [&served, &unwound, &over_memory, memory_recycle](Connection& c,
+  const Dispatcher::Handler handler = [&served, &unwound, &over_memory, memory_recycle](Connection& c,
                                                                                     scoreboard::SlotWriter& w) {
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
@@ -111,7 +111,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
     ++served;
     unwound = outcome.fatal_error || outcome.bailout;
     if (InterpreterOverMemory(memory_recycle, outcome.memory_peak)) over_memory = outcome.memory_peak;
-    return Server::Disposition::kServed;
+    return Dispatcher::Disposition::kServed;
   };
   while (srv.ServeOne(index, handler)) {
     if ((max_requests != 0 && served >= max_requests) || unwound || over_memory != 0) {
@@ -136,7 +136,7 @@ void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t 
   slot.SetState(scoreboard::ThreadState::kStopped);
 }
 
-void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, WorkerModeContext& ctx) {
+void WorkerModeThread(int index, Dispatcher& srv, scoreboard::Segment& board, WorkerModeContext& ctx) {
   const config::PoolConfig& pool = *ctx.pool;
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   sapi::WorkerOptions options;
@@ -156,7 +156,7 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
     scope.emplace(index);
     slot.Started(scoreboard::RealtimeMicros());
     slot.SetState(scoreboard::ThreadState::kIdle);
-    ServerSource source(srv, index, ctx.epoch);
+    DispatcherSource source(srv, index, ctx.epoch);
     const sapi::WorkerRun run = sapi::RunWorkerScript(options, source);
     scope.reset();
     ++runs;
@@ -181,9 +181,9 @@ void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, Worker
                  "until the pool is restarted",
                  index, pool.worker_script, failures, run.reason);
       slot.SetState(scoreboard::ThreadState::kFailed);
-      const Server::Handler unavailable = [](Connection& c, scoreboard::SlotWriter&) {
+      const Dispatcher::Handler unavailable = [](Connection& c, scoreboard::SlotWriter&) {
         fastcgi::RespondUnavailable(c, "tfpm: the pool's worker script has failed");
-        return Server::Disposition::kServed;
+        return Dispatcher::Disposition::kServed;
       };
       while (srv.ServeOne(index, unavailable)) {
       }

@@ -1,6 +1,6 @@
 // The bodies of a worker process's PHP threads, one per pool mode. Each runs
-// on a thread the Server started (Server::ThreadMain), creates its own
-// interpreter (sapi::PhpThreadScope), serves through Server::ServeOne until
+// on a thread the Dispatcher started (Dispatcher::ThreadMain), creates its own
+// interpreter (sapi::PhpThreadScope), serves through Dispatcher::ServeOne until
 // that returns false, and keeps its scoreboard slot's state current.
 #pragma once
 
@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "scoreboard/scoreboard.h"
-#include "worker/server.h"
+#include "worker/dispatcher.h"
 
 namespace tfpm::worker {
 
@@ -29,7 +29,7 @@ void SetMeasureCpu(bool on);
 // allocator keeps up to the average of recent peaks in cached chunks after
 // a request, so a thread that served a large request holds on to that
 // memory until its interpreter is replaced.
-void ClassicThread(int index, Server& srv, scoreboard::Segment& board, uint64_t max_requests,
+void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint64_t max_requests,
                    uint64_t memory_recycle);
 
 // Shared by the worker-mode threads of this process; read-only after
@@ -45,6 +45,6 @@ struct WorkerModeContext {
 // memory_recycle (fresh interpreter), after a failure (with backoff), until
 // the server stops. Too many consecutive failures leave the thread failed:
 // it answers 503 until the pool is restarted.
-void WorkerModeThread(int index, Server& srv, scoreboard::Segment& board, WorkerModeContext& ctx);
+void WorkerModeThread(int index, Dispatcher& srv, scoreboard::Segment& board, WorkerModeContext& ctx);
 
 }  // namespace tfpm::worker

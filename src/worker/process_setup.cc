@@ -261,9 +261,9 @@ Status StartPhp(WorkerProcess& p) {
   return Status::Ok();
 }
 
-Result<ServerOptions> ServerOptionsFor(const WorkerProcess& p) {
+Result<DispatcherOptions> ServerOptionsFor(const WorkerProcess& p) {
   const config::PoolConfig& pool = *p.pool;
-  ServerOptions options;
+  DispatcherOptions options;
   options.threads = pool.threads;
   options.thread_stack_size = pool.thread_stack_size;
   options.max_requests = pool.max_requests;

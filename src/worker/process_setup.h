@@ -25,7 +25,7 @@
 #include "sapi/php_embed.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/access_log_file.h"
-#include "worker/server.h"
+#include "worker/dispatcher.h"
 #include "worker/worker_args.h"
 
 namespace tfpm::worker {
@@ -67,7 +67,7 @@ Status PrepareRuntime(WorkerProcess& p);
 // MINIT, once, while the process still has a single thread; then the
 // pool's filesystem confinement.
 Status StartPhp(WorkerProcess& p);
-// The Server's options from the pool.
-Result<ServerOptions> ServerOptionsFor(const WorkerProcess& p);
+// The Dispatcher's options from the pool.
+Result<DispatcherOptions> ServerOptionsFor(const WorkerProcess& p);
 
 }  // namespace tfpm::worker

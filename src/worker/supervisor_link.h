@@ -5,7 +5,7 @@
 // fake; NotifySocket is the real one.
 //
 // Thread-safety: the main thread only (PHP threads use the socket through
-// Server's hand-over and the status client, which write whole messages).
+// Dispatcher's hand-over and the status client, which write whole messages).
 #pragma once
 
 #include <string>
@@ -49,7 +49,7 @@ class SupervisorLink {
 };
 
 // The real link over the socket at `fd` (-1: none). Does not own it (the
-// Server hands kept connections over through the same number).
+// Dispatcher hands kept connections over through the same number).
 class NotifySocket final : public SupervisorLink {
  public:
   explicit NotifySocket(int fd) : fd_(fd) {}

@@ -1,6 +1,6 @@
 // ThreadScaler: how many PHP threads one worker process should start or
 // retire now (pm dynamic / ondemand, docs/config.md "Scaling"). Pure
-// logic over numbers the main thread reads from its Server; no OS calls,
+// logic over numbers the main thread reads from its Dispatcher; no OS calls,
 // so it is unit-tested with made-up clocks.
 //
 // dynamic: fewer than min_spare idle threads -> start enough to reach it

@@ -20,7 +20,7 @@
 #include "worker/php_threads.h"
 #include "worker/process_setup.h"
 #include "worker/recycle_check.h"
-#include "worker/server.h"
+#include "worker/dispatcher.h"
 #include "worker/supervisor_link.h"
 #include "worker/thread_scaler.h"
 #include "worker/watchdog.h"
@@ -79,21 +79,21 @@ RecycleCheck MakeRecycleCheck(WorkerProcess& p) {
                       seed, std::move(resident));
 }
 
-// Starts the PHP threads of the pool's mode; Server::ThreadMain.
-Status StartThreads(Server& server, const config::PoolConfig& pool, scoreboard::Segment& board,
+// Starts the PHP threads of the pool's mode; Dispatcher::ThreadMain.
+Status StartThreads(Dispatcher& server, const config::PoolConfig& pool, scoreboard::Segment& board,
                     WorkerModeContext& worker_mode, int initial) {
   if (pool.mode == config::PoolMode::kWorker) {
-    return server.Start([&board, &worker_mode](int index, Server& srv) {
+    return server.Start([&board, &worker_mode](int index, Dispatcher& srv) {
       WorkerModeThread(index, srv, board, worker_mode);
     }, initial);
   }
-  return server.Start([&board, &pool](int index, Server& srv) {
+  return server.Start([&board, &pool](int index, Dispatcher& srv) {
     ClassicThread(index, srv, board, pool.max_requests, pool.memory_recycle);
   }, initial);
 }
 
 // The main thread from the first PHP thread to the end of the drain.
-void RunUntilDrained(WorkerProcess& p, Server& server, WorkerModeContext& worker_mode, ThreadScaler& scaler,
+void RunUntilDrained(WorkerProcess& p, Dispatcher& server, WorkerModeContext& worker_mode, ThreadScaler& scaler,
                      int slowlog_fd) {
   const config::PoolConfig& pool = *p.pool;
   Watchdog watchdog = MakeWatchdog(pool, slowlog_fd, &*p.board);
@@ -130,7 +130,7 @@ int Serve(WorkerProcess& p) {
   }
   std::vector<os::UniqueFd> listeners;
   for (int fd : p.args.listen_fds) listeners.emplace_back(fd);
-  Server server(std::move(options.value()), std::move(listeners), &*p.board);
+  Dispatcher server(std::move(options.value()), std::move(listeners), &*p.board);
   WorkerModeContext worker_mode;
   worker_mode.pool = &pool;
   ThreadScaler scaler(ScalerOptions::For(pool));

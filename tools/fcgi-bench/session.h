@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "fastcgi/response.h"
+#include "fastcgi/client_response.h"
 #include "tools/fcgi-bench/validate.h"
 
 namespace tfpm::bench {

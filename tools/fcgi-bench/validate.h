@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "fastcgi/response.h"
+#include "fastcgi/client_response.h"
 
 namespace tfpm::bench {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fastcgi/response.h"
+#include "fastcgi/client_response.h"
 #include "fastcgi/writer.h"
 #include "os/socket.h"
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "fastcgi/response.h"
+#include "fastcgi/client_response.h"
 #include "fastcgi/writer.h"
 
 namespace tfpm::supervisor {

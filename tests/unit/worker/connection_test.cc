@@ -1,5 +1,5 @@
 // worker::Connection against a client on the other end of a socketpair:
-// the hostile-input rules of issue #13 (no PHP, no Server, milliseconds).
+// the hostile-input rules of issue #13 (no PHP, no Dispatcher, milliseconds).
 #include "worker/connection.h"
 
 #include <doctest/doctest.h>

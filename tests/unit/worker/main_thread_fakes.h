@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "worker/handover.h"
-#include "worker/server_control.h"
+#include "worker/dispatcher_control.h"
 #include "worker/supervisor_link.h"
 #include "worker/watchdog.h"
 
 namespace tfpm::testing {
 
-class FakeServer final : public worker::ServerControl {
+class FakeServer final : public worker::DispatcherControl {
  public:
   // Answers.
   int live = 1;

@@ -1,10 +1,10 @@
-// ServerControl: what a worker process's main thread asks of its Server
-// (worker/server.h): scaling the PHP threads, the connection clock, load
+// DispatcherControl: what a worker process's main thread asks of its Dispatcher
+// (worker/dispatcher.h): scaling the PHP threads, the connection clock, load
 // shedding, draining, and kept connections handed over. An interface so the
 // main thread's decisions (worker/main_thread.h) are unit-tested with a
-// fake; Server is the one real implementation.
+// fake; Dispatcher is the one real implementation.
 //
-// Thread-safety: the main thread only (see Server for each method).
+// Thread-safety: the main thread only (see Dispatcher for each method).
 #pragma once
 
 #include <chrono>
@@ -14,9 +14,9 @@
 
 namespace tfpm::worker {
 
-class ServerControl {
+class DispatcherControl {
  public:
-  virtual ~ServerControl() = default;
+  virtual ~DispatcherControl() = default;
 
   // Thread scaling (pm dynamic/ondemand).
   virtual void JoinExited() = 0;

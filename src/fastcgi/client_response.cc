@@ -1,4 +1,4 @@
-#include "fastcgi/response.h"
+#include "fastcgi/client_response.h"
 
 #include <algorithm>
 

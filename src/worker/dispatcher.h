@@ -1,4 +1,4 @@
-// Server: the PHP threads of one worker process and the connections they
+// Dispatcher: the PHP threads of one worker process and the connections they
 // serve.
 //
 // Every PHP thread is its own acceptor (leader/follower): all threads wait in
@@ -35,11 +35,11 @@
 #include "os/unique_fd.h"
 #include "scoreboard/scoreboard.h"
 #include "worker/connection.h"
-#include "worker/server_control.h"
+#include "worker/dispatcher_control.h"
 
 namespace tfpm::worker {
 
-struct ServerOptions {
+struct DispatcherOptions {
   int threads = 4;  // the most PHP threads this process runs at once
   size_t thread_stack_size = 8 << 20;
   uint64_t max_requests = 0;  // per thread, then its interpreter is recycled
@@ -52,7 +52,7 @@ struct ServerOptions {
   int handoff_socket = -1;
 };
 
-class Server final : public ServerControl {
+class Dispatcher final : public DispatcherControl {
  public:
   // What a handler did with the complete request it was given.
   enum class Disposition {
@@ -64,15 +64,15 @@ class Server final : public ServerControl {
   // (or defers it, see Disposition).
   using Handler = std::function<Disposition(Connection& request, scoreboard::SlotWriter& slot)>;
 
-  Server(ServerOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board);
-  ~Server() override;
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+  Dispatcher(DispatcherOptions options, std::vector<os::UniqueFd> listeners, scoreboard::Segment* board);
+  ~Dispatcher() override;
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
 
   // `thread_main(index, server)` runs on each new thread; it sets up the
   // interpreter and calls server.ServeOne() until that returns false.
   // Starts `initial` threads (at most options.threads).
-  using ThreadMain = std::function<void(int index, Server& server)>;
+  using ThreadMain = std::function<void(int index, Dispatcher& server)>;
   Status Start(ThreadMain thread_main, int initial);
 
   // Thread scaling (pm dynamic/ondemand), main thread only.
@@ -190,6 +190,16 @@ class Server final : public ServerControl {
   // conn->ReadRequest(), for a PHP thread or the main thread (ShedOverdue):
   // an exception fails the connection (Failed closes it) and gives nullopt.
   std::optional<Connection::Progress> ReadGuarded(Connection* conn);
+  // ShedOverdue's steps. NoteWaiting: which connections and listeners have
+  // bytes waiting, since when (ready_since_); true if one waited `limit` µs.
+  bool NoteWaiting(int64_t now, int64_t limit);
+  // A ready event taken from the epoll set: answered 503 (returns 1) if it
+  // has waited `limit`, else put back in line (returns 0).
+  int ShedFromListener(size_t li, int64_t now, int64_t limit);
+  int ShedFromConnection(Connection* conn, int64_t now, int64_t limit);
+  // Reads `conn`: a complete request is answered 503 (returns 1); half a
+  // request parks it, an EOF closes it.
+  int AnswerIfComplete(Connection* conn);
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();
@@ -197,7 +207,7 @@ class Server final : public ServerControl {
   // False (conn untouched) if there is no hand-off socket or it failed.
   bool HandOver(Connection* conn);
 
-  const ServerOptions options_;
+  const DispatcherOptions options_;
   ConnectionConfig conn_config_;  // options_.connection + our drain flag
   std::vector<os::UniqueFd> listeners_;
   scoreboard::Segment* board_;
@@ -209,7 +219,7 @@ class Server final : public ServerControl {
   // took a retire request. kExited: its function returned; Join it.
   enum ThreadRun : int { kFree, kRunning, kExiting, kExited };
   struct ThreadRec {
-    Server* server;
+    Dispatcher* server;
     int index;
     pthread_t handle;
     std::atomic<int> run{kFree};  // written by the thread (kExiting, kExited) and the main thread

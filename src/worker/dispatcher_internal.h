@@ -1,0 +1,34 @@
+// Constants shared by the Dispatcher's parts (dispatcher*.cc); not for
+// other users.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstdint>
+
+namespace tfpm::worker::dispatcher_internal {
+// How long a thread waits for the first request of a connection it has
+// just accepted before parking it (Drive).
+constexpr int kFirstRequestWaitMs = 5;
+
+// epoll tokens: odd = listener (index << 1 | 1), kWakeToken, kRetireToken,
+// else a Connection* (always 8-byte aligned, so never odd, 2 or 4).
+constexpr uint64_t kWakeToken = 2;
+constexpr uint64_t kRetireToken = 4;
+constexpr uint32_t kConnEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+// How often the main thread's Tick looks for expired connections.
+constexpr int64_t kTickMs = 250;
+// accept() back-off after EMFILE & co.: doubled from the first to the last.
+constexpr int64_t kFirstBackoffMs = 10, kMaxBackoffMs = 1000;
+
+// Descriptors kept free for PHP below the soft RLIMIT_NOFILE (at least;
+// 4 per thread if more).
+constexpr int kFdReserve = 16;
+// Below the reserve, the last descriptors that make an idle connection go.
+constexpr int kEvictSlack = 8;
+
+inline bool ResourceShortage(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+
+
+}  // namespace tfpm::worker::dispatcher_internal
