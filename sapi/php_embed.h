@@ -127,7 +127,7 @@ class PhpRuntime {
 class PhpThreadScope {
  public:
   // `index` >= 0 registers the thread for RunningRequests() & co under that
-  // number (the Server's thread index).
+  // number (the Dispatcher's thread index).
   explicit PhpThreadScope(int index = -1);
   ~PhpThreadScope();
   PhpThreadScope(const PhpThreadScope&) = delete;
@@ -187,7 +187,7 @@ struct WorkerOptions {
   std::atomic<uint64_t>* state_leaks = nullptr;
 };
 
-// Where a worker thread's requests come from (the Server, or a test fake).
+// Where a worker thread's requests come from (the Dispatcher, or a test fake).
 class RequestSource {
  public:
   // Runs one request on the calling thread; never longjmps.

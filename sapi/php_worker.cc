@@ -10,9 +10,9 @@
 // persists is listed in docs/worker-mode.md; each reset has a test.
 //
 // Bailouts: a fatal error inside the handler is caught here, the client's
-// response is completed, the Server's frames are left normally, and only
+// response is completed, the Dispatcher's frames are left normally, and only
 // then is the bailout re-raised from tfpm_handle_request() to end the run.
-// No longjmp ever crosses the Server's C++ frames.
+// No longjmp ever crosses the Dispatcher's C++ frames.
 #include <unistd.h>
 
 #include <cstring>

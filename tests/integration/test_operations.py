@@ -154,13 +154,15 @@ def test_sd_notify_ready_status_reloading_stopping(tfpm_factory, notify_socket):
 
 
 def test_sd_notify_watchdog(tfpm_factory, notify_socket):
+    # A 1 s interval: pings every half interval (500 ms) leave 500 ms for a
+    # busy machine's scheduling delays before one is late.
     tfpm_factory(processes=1, threads=1, process_env={"NOTIFY_SOCKET": notify_socket.path,
-                                                      "WATCHDOG_USEC": "200000"})
-    wait_until(lambda: notify_socket.texts().count("WATCHDOG=1") >= 4, 10 * SLOW, what="WATCHDOG=1 pings")
+                                                      "WATCHDOG_USEC": "1000000"})
+    wait_until(lambda: notify_socket.texts().count("WATCHDOG=1") >= 5, 10 * SLOW, what="WATCHDOG=1 pings")
     pings = [t for t, m in notify_socket.messages if m == "WATCHDOG=1"]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
-    # Every half interval (100 ms), never later than the interval itself.
-    assert max(gaps) < 0.2 * SLOW + 0.05, gaps
+    # About every half interval, never later than the interval itself.
+    assert max(gaps) < 1.0 * SLOW, gaps
 
 
 def test_watchdog_for_another_pid_is_ignored(tfpm_factory, notify_socket):
