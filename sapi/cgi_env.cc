@@ -160,198 +160,252 @@ bool IsValidScriptPath(std::string_view path) {
   return true;
 }
 
-ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options) {
-  ScriptPaths out;
-  const PathProbe& fs = options.fs != nullptr ? *options.fs : RealFileSystem();
-  OptStr script_filename = Copy(env, "SCRIPT_FILENAME");
-  OptStr path_translated = Copy(env, "PATH_TRANSLATED");
-  // Some servers send only PATH_TRANSLATED.
-  if (!script_filename && !path_translated) return out;
+namespace {
 
-  OptStr path_info = Copy(env, "PATH_INFO");
-  OptStr script_name = Copy(env, "SCRIPT_NAME");
+// php-fpm's init_request_info with cgi.fix_pathinfo=1, as steps over the
+// values it reads, edits and compares with what the server sent (orig_*).
+class PathFix {
+ public:
+  PathFix(CgiEnv& env, const PathProbe& fs, ScriptPaths& out) : env_(env), fs_(fs), out_(out) {}
 
+  // Returns false if there is nothing to find (no SCRIPT_FILENAME and no
+  // PATH_TRANSLATED).
+  bool ReadParams() {
+    script_filename_ = Copy(env_, "SCRIPT_FILENAME");
+    path_translated_ = Copy(env_, "PATH_TRANSLATED");
+    // Some servers send only PATH_TRANSLATED.
+    if (!script_filename_ && !path_translated_) return false;
+    path_info_ = Copy(env_, "PATH_INFO");
+    script_name_ = Copy(env_, "SCRIPT_NAME");
+    FixIisPathInfo();
+    StripApachePrefixes();
+    script_path_ = script_filename_ ? script_filename_ : path_translated_;
+    return true;
+  }
+
+  // cgi.fix_pathinfo=0, "pre 4.3 behaviour": PHP_SELF from PATH_INFO, else
+  // SCRIPT_NAME.
+  void KeepPaths(bool discard_path) {
+    out_.script_name = path_info_ ? path_info_ : script_name_;
+    if (!discard_path && path_translated_) script_path_ = path_translated_;
+  }
+
+  void FixPaths(const std::string& doc_root) {
+    document_root_ = Copy(env_, "DOCUMENT_ROOT");
+    redirect_url_ = Copy(env_, "REDIRECT_URL");
+    orig_path_translated_ = path_translated_;
+    orig_path_info_ = path_info_;
+    orig_script_name_ = script_name_;
+    orig_script_filename_ = script_filename_;
+    if (!document_root_ && !doc_root.empty()) {
+      document_root_ = doc_root;
+      env_.Set("DOCUMENT_ROOT", *document_root_);
+    }
+    // Apache mod_fastcgi/mod_cgi with Action: SCRIPT_FILENAME names the
+    // interpreter, PATH_TRANSLATED the script.
+    if (!apache_was_here_ && path_translated_ && redirect_url_ && script_path_ &&
+        *path_translated_ != *script_path_) {
+      script_path_ = path_translated_;
+      script_name_ = redirect_url_;
+      script_name_from_redirect_ = true;
+    }
+    const bool walk =
+        script_path_ && !script_path_->empty() && (script_path_->back() == '/' || !fs_.Exists(*script_path_));
+    if (walk) {
+      Walk();
+    } else {
+      KeepExisting();
+    }
+  }
+
+  void Finish() {
+    if (script_path_ && IsValidScriptPath(*script_path_)) out_.script = script_path_;
+  }
+
+ private:
   // IIS sends PATH_INFO with SCRIPT_NAME in front.
-  OptStr server_software = Copy(env, "SERVER_SOFTWARE");
-  if (server_software && script_name && path_info &&
-      server_software->starts_with("Microsoft-IIS") && path_info->starts_with(*script_name)) {
-    env.Set("ORIG_PATH_INFO", *path_info);
-    path_info = path_info->substr(script_name->size());
-    if (path_info->empty()) path_info.reset();
-    Put(env, "PATH_INFO", path_info);
+  void FixIisPathInfo() {
+    OptStr server_software = Copy(env_, "SERVER_SOFTWARE");
+    if (server_software && script_name_ && path_info_ && server_software->starts_with("Microsoft-IIS") &&
+        path_info_->starts_with(*script_name_)) {
+      env_.Set("ORIG_PATH_INFO", *path_info_);
+      path_info_ = path_info_->substr(script_name_->size());
+      if (path_info_->empty()) path_info_.reset();
+      Put(env_, "PATH_INFO", path_info_);
+    }
   }
 
-  bool apache_was_here = false;
-  if (script_filename) {
+  void StripApachePrefixes() {
+    if (!script_filename_) return;
     // php-fpm edits the value in place, so $_SERVER shows the stripped one.
-    const std::string before = *script_filename;
-    apache_was_here |= StripApachePrefix(*script_filename, "proxy:fcgi://");
-    apache_was_here |= StripApachePrefix(*script_filename, "proxy:balancer://");
-    if (*script_filename != before) env.Set("SCRIPT_FILENAME", *script_filename);
-  }
-  OptStr script_path = script_filename ? script_filename : path_translated;
-
-  if (!options.fix_pathinfo) {
-    // "pre 4.3 behaviour": PHP_SELF from PATH_INFO, else SCRIPT_NAME.
-    out.script_name = path_info ? path_info : script_name;
-    if (!options.discard_path && path_translated) script_path = path_translated;
-    if (script_path && IsValidScriptPath(*script_path)) out.script = script_path;
-    return out;
+    const std::string before = *script_filename_;
+    apache_was_here_ |= StripApachePrefix(*script_filename_, "proxy:fcgi://");
+    apache_was_here_ |= StripApachePrefix(*script_filename_, "proxy:balancer://");
+    if (*script_filename_ != before) env_.Set("SCRIPT_FILENAME", *script_filename_);
   }
 
-  OptStr document_root = Copy(env, "DOCUMENT_ROOT");
-  const OptStr redirect_url = Copy(env, "REDIRECT_URL");
-  const OptStr orig_path_translated = path_translated;
-  const OptStr orig_path_info = path_info;
-  const OptStr orig_script_name = script_name;
-  const OptStr orig_script_filename = script_filename;
-  bool script_name_from_redirect = false;
-
-  if (!document_root && !options.doc_root.empty()) {
-    document_root = options.doc_root;
-    env.Set("DOCUMENT_ROOT", *document_root);
-  }
-
-  // Apache mod_fastcgi/mod_cgi with Action: SCRIPT_FILENAME names the
-  // interpreter, PATH_TRANSLATED the script.
-  if (!apache_was_here && path_translated && redirect_url && script_path &&
-      *path_translated != *script_path) {
-    script_path = path_translated;
-    script_name = redirect_url;
-    script_name_from_redirect = true;
-  }
-
-  const bool walk = script_path && !script_path->empty() &&
-                    (script_path->back() == '/' || !fs.Exists(*script_path));
-  if (walk) {
-    std::string pt = *script_path;
-    const size_t len = pt.size();
+  // The path names no file (or ends in '/'): cut it back at '/' until it
+  // names a regular file; the rest is path info.
+  void Walk() {
+    std::string pt = *script_path_;
     bool found = false;
     for (;;) {
       size_t cut = pt.rfind('/');
       if (cut == std::string::npos) cut = pt.rfind('\\');
       if (cut == std::string::npos) break;
       pt.resize(cut);
-      if (!fs.IsRegularFile(pt)) continue;
-      // The script is `pt`; the `slen` characters after it are path info.
+      if (!fs_.IsRegularFile(pt)) continue;
       found = true;
-      const size_t ptlen = pt.size();
-      const size_t slen = len - ptlen;
-      const size_t pilen = path_info ? path_info->size() : 0;
-      OptStr new_path_info;
-      // php-fpm builds PATH_INFO from the tail of the sent PATH_INFO, or
-      // for Apache from the tail of SCRIPT_FILENAME; pi_prefix is what
-      // precedes that tail in the sent PATH_INFO.
-      std::string pi_prefix;
-      bool tflag;
-      if (apache_was_here) {
-        new_path_info = script_path->substr(ptlen);
-        tflag = slen != 0 && (!orig_path_info || *orig_path_info != *new_path_info);
-        if (path_info) pi_prefix = *path_info;
-      } else {
-        // pilen > slen: never index before PATH_INFO's start
-        // (CVE-2019-11043: an empty PATH_INFO underflowed here).
-        if (path_info && pilen > slen) {
-          new_path_info = path_info->substr(pilen - slen);
-          pi_prefix = path_info->substr(0, pilen - slen);
-        }
-        tflag = new_path_info.has_value();
-      }
-
-      if (tflag) {
-        OptStr decoded;
-        if (orig_path_info) {
-          env.Set("ORIG_PATH_INFO", *orig_path_info);
-          if (!orig_script_name || *orig_script_name != pi_prefix) {
-            if (orig_script_name) env.Set("ORIG_SCRIPT_NAME", *orig_script_name);
-            env.Set("SCRIPT_NAME", pi_prefix);
-            out.script_name = pi_prefix;
-          } else {
-            out.script_name = orig_script_name;
-          }
-        } else if (apache_was_here && script_name) {
-          // ProxyPass: no PATH_INFO sent; the info is also at the end of
-          // SCRIPT_NAME (maybe decoded there): cut it off.
-          if (new_path_info->find('%') != std::string::npos) decoded = RawUrlDecode(*new_path_info);
-          const size_t snlen = script_name->size();
-          std::optional<size_t> start;
-          if (snlen > slen && script_name->compare(snlen - slen, std::string::npos, *new_path_info) == 0) {
-            start = snlen - slen;
-          } else if (decoded && snlen > decoded->size() &&
-                     script_name->compare(snlen - decoded->size(), std::string::npos, *decoded) == 0) {
-            start = snlen - decoded->size();
-          }
-          if (start) {
-            if (orig_script_name) env.Set("ORIG_SCRIPT_NAME", *orig_script_name);
-            script_name->resize(*start);
-            env.Set("SCRIPT_NAME", *script_name);
-            out.script_name = script_name;
-          }
-        }
-        path_info = decoded ? decoded : new_path_info;
-        env.Set("PATH_INFO", *path_info);
-      }
-
-      if (!orig_script_filename || *orig_script_filename != pt) {
-        if (orig_script_filename) env.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename);
-        env.Set("SCRIPT_FILENAME", pt);
-      }
-      script_path = pt;
-
-      // PATH_TRANSLATED = DOCUMENT_ROOT + PATH_INFO, or without a document
-      // root: SCRIPT_FILENAME - SCRIPT_NAME + PATH_INFO.
-      OptStr translated;
-      if (document_root) {
-        std::string_view root = *document_root;
-        if (!root.empty() && root.back() == '/') root.remove_suffix(1);
-        translated = std::string(root) + (path_info ? *path_info : "");
-      } else if (script_name && pt.find(*script_name) != std::string::npos) {
-        translated = pt.substr(0, pt.size() - script_name->size()) + (path_info ? *path_info : "");
-      }
-      if (translated) {
-        if (orig_path_translated) env.Set("ORIG_PATH_TRANSLATED", *orig_path_translated);
-        env.Set("PATH_TRANSLATED", *translated);
-      }
+      Found(pt, script_path_->size() - pt.size());
       break;
     }
     if (!found) {
       // No file anywhere along the path: 404.
-      if (orig_script_filename) env.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename);
-      env.Erase("SCRIPT_FILENAME");
-      script_path.reset();
+      if (orig_script_filename_) env_.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename_);
+      env_.Erase("SCRIPT_FILENAME");
+      script_path_.reset();
     }
-    if (!out.script_name) {
-      if (!orig_script_name || !script_name || *orig_script_name != *script_name) {
-        if (orig_script_name) env.Set("ORIG_SCRIPT_NAME", *orig_script_name);
-        Put(env, "SCRIPT_NAME", script_name);
-        out.script_name = script_name;
-      } else {
-        out.script_name = orig_script_name;
-      }
+    if (out_.script_name) return;
+    if (!orig_script_name_ || !script_name_ || *orig_script_name_ != *script_name_) {
+      if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
+      Put(env_, "SCRIPT_NAME", script_name_);
+      out_.script_name = script_name_;
+    } else {
+      out_.script_name = orig_script_name_;
     }
-  } else {
-    if (!orig_script_filename || (script_path && *script_path != *orig_script_filename)) {
-      if (orig_script_filename) env.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename);
-      Put(env, "SCRIPT_FILENAME", script_path);
-    }
-    if (!apache_was_here && redirect_url) {
-      if (orig_path_info) {
-        env.Set("ORIG_PATH_INFO", *orig_path_info);
-        env.Erase("PATH_INFO");
-      }
-      if (orig_path_translated) {
-        env.Set("ORIG_PATH_TRANSLATED", *orig_path_translated);
-        env.Erase("PATH_TRANSLATED");
-      }
-    }
-    if (script_name_from_redirect) {
-      if (orig_script_name) env.Set("ORIG_SCRIPT_NAME", *orig_script_name);
-      Put(env, "SCRIPT_NAME", script_name);
-    }
-    out.script_name = script_name;
   }
 
-  if (script_path && IsValidScriptPath(*script_path)) out.script = script_path;
+  // The script is `pt`; the `slen` characters after it in the path are
+  // path info.
+  void Found(const std::string& pt, size_t slen) {
+    // php-fpm builds PATH_INFO from the tail of the sent PATH_INFO, or for
+    // Apache from the tail of SCRIPT_FILENAME; pi_prefix is what precedes
+    // that tail in the sent PATH_INFO.
+    std::string pi_prefix;
+    OptStr new_path_info;
+    bool tflag;
+    if (apache_was_here_) {
+      new_path_info = script_path_->substr(pt.size());
+      tflag = slen != 0 && (!orig_path_info_ || *orig_path_info_ != *new_path_info);
+      if (path_info_) pi_prefix = *path_info_;
+    } else {
+      // pilen > slen: never index before PATH_INFO's start
+      // (CVE-2019-11043: an empty PATH_INFO underflowed here).
+      const size_t pilen = path_info_ ? path_info_->size() : 0;
+      if (path_info_ && pilen > slen) {
+        new_path_info = path_info_->substr(pilen - slen);
+        pi_prefix = path_info_->substr(0, pilen - slen);
+      }
+      tflag = new_path_info.has_value();
+    }
+    if (tflag) SetPathInfo(*new_path_info, pi_prefix, slen);
+    if (!orig_script_filename_ || *orig_script_filename_ != pt) {
+      if (orig_script_filename_) env_.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename_);
+      env_.Set("SCRIPT_FILENAME", pt);
+    }
+    script_path_ = pt;
+    SetPathTranslated(pt);
+  }
+
+  void SetPathInfo(const std::string& new_path_info, const std::string& pi_prefix, size_t slen) {
+    OptStr decoded;
+    if (orig_path_info_) {
+      env_.Set("ORIG_PATH_INFO", *orig_path_info_);
+      if (!orig_script_name_ || *orig_script_name_ != pi_prefix) {
+        if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
+        env_.Set("SCRIPT_NAME", pi_prefix);
+        out_.script_name = pi_prefix;
+      } else {
+        out_.script_name = orig_script_name_;
+      }
+    } else if (apache_was_here_ && script_name_) {
+      // ProxyPass: no PATH_INFO sent; the info is also at the end of
+      // SCRIPT_NAME (maybe decoded there): cut it off.
+      if (new_path_info.find('%') != std::string::npos) decoded = RawUrlDecode(new_path_info);
+      CutScriptName(new_path_info, decoded, slen);
+    }
+    path_info_ = decoded ? decoded : new_path_info;
+    env_.Set("PATH_INFO", *path_info_);
+  }
+
+  void CutScriptName(const std::string& new_path_info, const OptStr& decoded, size_t slen) {
+    const size_t snlen = script_name_->size();
+    std::optional<size_t> start;
+    if (snlen > slen && script_name_->compare(snlen - slen, std::string::npos, new_path_info) == 0) {
+      start = snlen - slen;
+    } else if (decoded && snlen > decoded->size() &&
+               script_name_->compare(snlen - decoded->size(), std::string::npos, *decoded) == 0) {
+      start = snlen - decoded->size();
+    }
+    if (!start) return;
+    if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
+    script_name_->resize(*start);
+    env_.Set("SCRIPT_NAME", *script_name_);
+    out_.script_name = script_name_;
+  }
+
+  // PATH_TRANSLATED = DOCUMENT_ROOT + PATH_INFO, or without a document
+  // root: SCRIPT_FILENAME - SCRIPT_NAME + PATH_INFO.
+  void SetPathTranslated(const std::string& pt) {
+    OptStr translated;
+    if (document_root_) {
+      std::string_view root = *document_root_;
+      if (!root.empty() && root.back() == '/') root.remove_suffix(1);
+      translated = std::string(root) + (path_info_ ? *path_info_ : "");
+    } else if (script_name_ && pt.find(*script_name_) != std::string::npos) {
+      translated = pt.substr(0, pt.size() - script_name_->size()) + (path_info_ ? *path_info_ : "");
+    }
+    if (!translated) return;
+    if (orig_path_translated_) env_.Set("ORIG_PATH_TRANSLATED", *orig_path_translated_);
+    env_.Set("PATH_TRANSLATED", *translated);
+  }
+
+  // The path names a file as sent.
+  void KeepExisting() {
+    if (!orig_script_filename_ || (script_path_ && *script_path_ != *orig_script_filename_)) {
+      if (orig_script_filename_) env_.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename_);
+      Put(env_, "SCRIPT_FILENAME", script_path_);
+    }
+    if (!apache_was_here_ && redirect_url_) {
+      if (orig_path_info_) {
+        env_.Set("ORIG_PATH_INFO", *orig_path_info_);
+        env_.Erase("PATH_INFO");
+      }
+      if (orig_path_translated_) {
+        env_.Set("ORIG_PATH_TRANSLATED", *orig_path_translated_);
+        env_.Erase("PATH_TRANSLATED");
+      }
+    }
+    if (script_name_from_redirect_) {
+      if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
+      Put(env_, "SCRIPT_NAME", script_name_);
+    }
+    out_.script_name = script_name_;
+  }
+
+  CgiEnv& env_;
+  const PathProbe& fs_;
+  ScriptPaths& out_;
+  OptStr script_filename_, path_translated_, path_info_, script_name_;
+  OptStr script_path_;  // the path being resolved: SCRIPT_FILENAME, else PATH_TRANSLATED
+  OptStr document_root_, redirect_url_;
+  OptStr orig_path_translated_, orig_path_info_, orig_script_name_, orig_script_filename_;
+  bool apache_was_here_ = false;
+  bool script_name_from_redirect_ = false;
+};
+
+}  // namespace
+
+ScriptPaths ComputeScriptPaths(CgiEnv& env, const ScriptPathOptions& options) {
+  ScriptPaths out;
+  PathFix fix(env, options.fs != nullptr ? *options.fs : RealFileSystem(), out);
+  if (!fix.ReadParams()) return out;
+  if (options.fix_pathinfo) {
+    fix.FixPaths(options.doc_root);
+  } else {
+    fix.KeepPaths(options.discard_path);
+  }
+  fix.Finish();
   return out;
 }
 
