@@ -189,102 +189,122 @@ void SetAfterBindHookForTesting(std::function<void(const std::string& path)> hoo
   g_after_bind_hook = std::move(hook);
 }
 
-Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options) {
-  const std::string where = address.ToString();
-  if (address.kind == ListenAddress::Kind::kUnix) {
-    sockaddr_un addr;
-    if (!FillUnix(address.path, &addr)) return Status::InvalidArgument(where + ": path too long");
-    struct stat st;
-    if (::lstat(address.path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) {
-        return Status::InvalidArgument("listen " + where + ": exists and is not a socket");
-      }
-      if (UnixSocketAlive(address.path)) {
-        return Status::IoError("listen " + where + ": in use by another process");
-      }
-      ::unlink(address.path.c_str());
-    }
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
-    // bind creates the file with the mode 0777 & ~umask: narrowing the
-    // umask around bind gives it exactly `mode`, with no window in which
-    // it is wider and no chmod by path afterwards (which would follow a
-    // symlink swapped in for the socket: the supervisor runs as root).
-    mode_t old = ::umask(0777 & ~options.mode);
-    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    int saved = errno;
-    ::umask(old);
-    if (rc != 0) return ErrnoStatus("bind(" + where + ")", saved);
-    if (g_after_bind_hook) g_after_bind_hook(address.path);
-    const bool acl = !options.acl_users.empty() || !options.acl_groups.empty();
-    if (acl || !options.owner.empty() || !options.group.empty()) {
-      uid_t uid = static_cast<uid_t>(-1);
-      gid_t gid = static_cast<gid_t>(-1);
-      if (!options.owner.empty()) {
-        passwd* pw = ::getpwnam(options.owner.c_str());
-        if (!pw) return Status::InvalidArgument("listen_owner " + options.owner + ": no such user");
-        uid = pw->pw_uid;
-      }
-      if (!options.group.empty()) {
-        group* gr = ::getgrnam(options.group.c_str());
-        if (!gr) return Status::InvalidArgument("listen_group " + options.group + ": no such group");
-        gid = gr->gr_gid;
-      }
-      // Through a descriptor of the file itself (O_PATH|O_NOFOLLOW), after
-      // checking that it is still a socket: never through a symlink or
-      // any other file put in its place since bind.
-      UniqueFd file(::open(address.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-      if (!file) return ErrnoStatus("open(" + where + ")", errno);
-      struct stat fst;
-      if (::fstat(file.get(), &fst) != 0) return ErrnoStatus("fstat(" + where + ")", errno);
-      if (!S_ISSOCK(fst.st_mode)) {
-        return Status::IoError("listen " + where + ": the socket file was replaced after bind; not changing its owner");
-      }
-      if (acl) {
-        // As php-fpm: with ACL entries the owner stays (listen_owner and
-        // listen_group are refused with them by validation).
-        if (Status st = GrantReadWrite(file.get(), options.acl_users, options.acl_groups); !st.ok()) {
-          return Status::IoError("listen " + where + ": " + st.message());
-        }
-      } else if (::fchownat(file.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
-        return ErrnoStatus("chown(" + where + ")", errno);
-      }
-    }
-    if (::listen(fd.get(), options.backlog) != 0) return ErrnoStatus("listen(" + where + ")", errno);
-    return fd;
-  }
+namespace {
 
+// A unix socket's owner and group (listen_owner, listen_group) or its ACL
+// entries (listen_acl_users, listen_acl_groups), set after bind.
+Status SetUnixSocketAccess(const ListenAddress& address, const ListenOptions& options) {
+  const std::string where = address.ToString();
+  const bool acl = !options.acl_users.empty() || !options.acl_groups.empty();
+  if (!acl && options.owner.empty() && options.group.empty()) return Status::Ok();
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!options.owner.empty()) {
+    passwd* pw = ::getpwnam(options.owner.c_str());
+    if (!pw) return Status::InvalidArgument("listen_owner " + options.owner + ": no such user");
+    uid = pw->pw_uid;
+  }
+  if (!options.group.empty()) {
+    group* gr = ::getgrnam(options.group.c_str());
+    if (!gr) return Status::InvalidArgument("listen_group " + options.group + ": no such group");
+    gid = gr->gr_gid;
+  }
+  // Through a descriptor of the file itself (O_PATH|O_NOFOLLOW), after
+  // checking that it is still a socket: never through a symlink or any
+  // other file put in its place since bind.
+  UniqueFd file(::open(address.path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!file) return ErrnoStatus("open(" + where + ")", errno);
+  struct stat fst;
+  if (::fstat(file.get(), &fst) != 0) return ErrnoStatus("fstat(" + where + ")", errno);
+  if (!S_ISSOCK(fst.st_mode)) {
+    return Status::IoError("listen " + where + ": the socket file was replaced after bind; not changing its owner");
+  }
+  if (acl) {
+    // As php-fpm: with ACL entries the owner stays (listen_owner and
+    // listen_group are refused with them by validation).
+    if (Status st = GrantReadWrite(file.get(), options.acl_users, options.acl_groups); !st.ok()) {
+      return Status::IoError("listen " + where + ": " + st.message());
+    }
+  } else if (::fchownat(file.get(), "", uid, gid, AT_EMPTY_PATH) != 0) {
+    return ErrnoStatus("chown(" + where + ")", errno);
+  }
+  return Status::Ok();
+}
+
+Result<UniqueFd> ListenUnix(const ListenAddress& address, const ListenOptions& options) {
+  const std::string where = address.ToString();
+  sockaddr_un addr;
+  if (!FillUnix(address.path, &addr)) return Status::InvalidArgument(where + ": path too long");
+  struct stat st;
+  if (::lstat(address.path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return Status::InvalidArgument("listen " + where + ": exists and is not a socket");
+    if (UnixSocketAlive(address.path)) return Status::IoError("listen " + where + ": in use by another process");
+    // A stale socket file: gone, or bind below says why not.
+    if (::unlink(address.path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink(" + where + ")", errno);
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
+  // bind creates the file with the mode 0777 & ~umask: narrowing the umask
+  // around bind gives it exactly `mode`, with no window in which it is
+  // wider and no chmod by path afterwards (which would follow a symlink
+  // swapped in for the socket: the supervisor runs as root).
+  mode_t old = ::umask(0777 & ~options.mode);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int saved = errno;
+  ::umask(old);
+  if (rc != 0) return ErrnoStatus("bind(" + where + ")", saved);
+  if (g_after_bind_hook) g_after_bind_hook(address.path);
+  if (Status access = SetUnixSocketAccess(address, options); !access.ok()) return access;
+  if (::listen(fd.get(), options.backlog) != 0) return ErrnoStatus("listen(" + where + ")", errno);
+  return fd;
+}
+
+Result<UniqueFd> ListenTcp(const ListenAddress& address, const ListenOptions& options) {
+  const std::string where = address.ToString();
   sockaddr_storage ss{};
   socklen_t len = 0;
   int family = AF_INET6;
+  int parsed = 1;
   if (address.host.empty() || address.host.find(':') != std::string::npos) {
     auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
     a6->sin6_family = AF_INET6;
     a6->sin6_port = htons(address.port);
     a6->sin6_addr = in6addr_any;
-    if (!address.host.empty()) ::inet_pton(AF_INET6, address.host.c_str(), &a6->sin6_addr);
+    if (!address.host.empty()) parsed = ::inet_pton(AF_INET6, address.host.c_str(), &a6->sin6_addr);
     len = sizeof(*a6);
   } else {
     family = AF_INET;
     auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
     a4->sin_family = AF_INET;
     a4->sin_port = htons(address.port);
-    ::inet_pton(AF_INET, address.host.c_str(), &a4->sin_addr);
+    parsed = ::inet_pton(AF_INET, address.host.c_str(), &a4->sin_addr);
     len = sizeof(*a4);
   }
+  // Never "any address" for a host that did not parse.
+  if (parsed != 1) return Status::InvalidArgument("listen " + where + ": not an IP address");
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return ErrnoStatus("socket(" + where + ")", errno);
   int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+    return ErrnoStatus("setsockopt(" + where + ", SO_REUSEADDR)", errno);
+  }
   if (family == AF_INET6 && address.host.empty()) {
     int zero = 0;
-    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) != 0) {
+      return ErrnoStatus("setsockopt(" + where + ", IPV6_V6ONLY)", errno);
+    }
   }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return ErrnoStatus("bind(" + where + ")", errno);
   }
   if (::listen(fd.get(), options.backlog) != 0) return ErrnoStatus("listen(" + where + ")", errno);
   return fd;
+}
+
+}  // namespace
+
+Result<UniqueFd> Listen(const ListenAddress& address, const ListenOptions& options) {
+  return address.kind == ListenAddress::Kind::kUnix ? ListenUnix(address, options) : ListenTcp(address, options);
 }
 
 Result<ListenAddress> LocalAddress(int fd) {
