@@ -1,5 +1,5 @@
 // php-fpm's directives mapped onto tfpm's configuration: one table
-// (kRules in fpm_map.cc) says, for every directive php-fpm 8.x knows, what
+// (kRules in fpm_rules.cc) says, for every directive php-fpm 8.x knows, what
 // tfpm does with it, and small functions turn a parsed fpm::Document into
 // the equivalent tfpm YAML text. `tfpm --fpm-config` loads that text with
 // the ordinary YAML loader; `pm-ctl import-fpm` writes it to a file. Both

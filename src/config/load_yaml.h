@@ -1,6 +1,6 @@
 // Loading tfpm's YAML configuration. The only place that includes yaml-cpp:
 // the document is walked into a config::Node tree and validated by the
-// tables in validate.cc. Nothing throws; every failure is a Status whose
+// tables of validate*.cc. Nothing throws; every failure is a Status whose
 // message is "<source>:<line>: <key.path>: <what is wrong>".
 #pragma once
 

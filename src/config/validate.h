@@ -2,7 +2,8 @@
 //
 // load_yaml.cc walks yaml-cpp's nodes into a config::Node tree and hands it
 // here; this layer knows every key, its kind and its constraints as rows of
-// per-section tables (validate.cc), so adding a key is one table row. Every
+// per-section tables (validate_daemon.cc, validate_pool_fields.cc; the
+// machinery in fields.h), so adding a key is one table row. Every
 // error is "<source>:<line>: <key.path>: <what is wrong>", the first one in
 // file order.
 #pragma once
