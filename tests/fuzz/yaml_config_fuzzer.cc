@@ -1,5 +1,5 @@
 // Fuzz target: the config loader (config/load_yaml.h: yaml-cpp's parser
-// events -> config::Node tree -> the validation tables of validate.cc), as
+// events -> config::Node tree -> the validation tables of validate*.cc), as
 // `tfpm --test`, reload and `pm-ctl config-test` run it on a file.
 //
 // Properties besides "no crash, leak, UB or stack overflow" (an exception
