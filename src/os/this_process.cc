@@ -12,6 +12,7 @@ namespace tfpm::os {
 
 pid_t CurrentPid() { return ::getpid(); }
 pid_t ParentPid() { return ::getppid(); }
+uid_t EffectiveUid() { return ::geteuid(); }
 
 void ExitNow(int code) {
   std::fflush(nullptr);
