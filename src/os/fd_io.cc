@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace tfpm::os {
 namespace {
@@ -89,10 +90,23 @@ Status DuplicateOnto(int from, int to) {
   }
 }
 
-Result<std::pair<UniqueFd, UniqueFd>> StreamSocketPair() {
+Result<std::pair<UniqueFd, UniqueFd>> StreamSocketPair(IoMode mode) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoStatus("socketpair", errno);
+  const int type = SOCK_STREAM | SOCK_CLOEXEC | (mode == IoMode::kNonBlocking ? SOCK_NONBLOCK : 0);
+  if (::socketpair(AF_UNIX, type, 0, sv) != 0) return ErrnoStatus("socketpair", errno);
   return std::pair<UniqueFd, UniqueFd>(UniqueFd(sv[0]), UniqueFd(sv[1]));
+}
+
+Result<std::pair<UniqueFd, UniqueFd>> Pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
+  return std::pair<UniqueFd, UniqueFd>(UniqueFd(p[0]), UniqueFd(p[1]));
+}
+
+Result<UniqueFd> DuplicateAtLeast(int fd, int lowest) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, lowest);
+  if (copy < 0) return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC) of fd " + std::to_string(fd), errno);
+  return UniqueFd(copy);
 }
 
 Result<UniqueFd> OpenForAppend(const std::string& path, unsigned mode) {

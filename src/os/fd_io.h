@@ -57,8 +57,17 @@ bool Interrupted(const Status& st);
 // number `to` (atomically for concurrent users of `to`); `from` stays open.
 Status DuplicateOnto(int from, int to);
 
-// A connected pair of close-on-exec unix stream sockets.
-Result<std::pair<UniqueFd, UniqueFd>> StreamSocketPair();
+// A connected pair of close-on-exec unix stream sockets; with kNonBlocking
+// both ends are O_NONBLOCK (socketpair's SOCK_NONBLOCK).
+enum class IoMode { kBlocking, kNonBlocking };
+Result<std::pair<UniqueFd, UniqueFd>> StreamSocketPair(IoMode mode = IoMode::kBlocking);
+
+// pipe2(O_CLOEXEC): {read end, write end}, both blocking.
+Result<std::pair<UniqueFd, UniqueFd>> Pipe();
+
+// fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of `fd` numbered `lowest` or
+// above.
+Result<UniqueFd> DuplicateAtLeast(int fd, int lowest);
 
 // Opens `path` for appending (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC),
 // creating it with `mode`.

@@ -12,13 +12,12 @@ namespace tfpm::os {
 
 pid_t CurrentPid() { return ::getpid(); }
 pid_t ParentPid() { return ::getppid(); }
+uid_t EffectiveUid() { return ::geteuid(); }
 
 void ExitNow(int code) {
   std::fflush(nullptr);
   ::_exit(code);
 }
-
-uid_t EffectiveUid() { return ::geteuid(); }
 
 Status ReplaceProcess(const std::string& path, const std::vector<std::string>& args) {
   std::vector<char*> argv;

@@ -13,6 +13,7 @@ namespace tfpm::os {
 
 pid_t CurrentPid();
 pid_t ParentPid();
+// geteuid(2).
 uid_t EffectiveUid();
 
 // Flushes stdio and ends the process with `code` at once: no destructors,

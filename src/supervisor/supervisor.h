@@ -6,6 +6,11 @@
 //
 // Not thread-safe: everything runs on the thread that calls Run().
 //
+// Its members are defined by job, one .cc file each (supervisor.cc the
+// event loop; spawn_worker, reaping, generations, stopping, scale_pools,
+// recycles, control_server, listeners, worker_logs, handover,
+// worker_output, failed_pools): docs/architecture.md "Supervisor".
+//
 // Signals (php-fpm's meanings): SIGINT/SIGTERM stop now, SIGQUIT graceful
 // stop (requests in flight finish within process_control_timeout), SIGUSR1
 // reopen logs, SIGUSR2 reload, SIGCHLD reap.
@@ -48,6 +53,8 @@
 #include "os/socket.h"
 #include "supervisor/pool_health.h"
 #include "supervisor/caller_file.h"
+#include "supervisor/control_client.h"
+#include "supervisor/listener.h"
 #include "supervisor/output_lines.h"
 #include "supervisor/pool_status.h"
 #include "supervisor/recycling.h"
@@ -56,6 +63,7 @@
 #include "supervisor/spawn_plan.h"
 #include "supervisor/transition.h"
 #include "supervisor/unavailable_answerer.h"
+#include "supervisor/worker_table.h"
 
 namespace tfpm::supervisor {
 
@@ -111,48 +119,8 @@ class Supervisor {
   bool RunOnce(std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
  private:
-  // A listening socket. Shared by the pool that serves it and by every
-  // worker started on it, so a socket whose pool was removed by a reload
-  // stays open until its last draining worker exits; then it is closed and a
-  // unix socket file removed (unless systemd owns it).
-  struct Listener {
-    os::ListenAddress address;
-    os::UniqueFd fd;
-    bool from_systemd = false;
-    // A graceful stop made it stop listening (StopListeningWhenDrained);
-    // its unix socket file is already removed.
-    bool stopped = false;
-    ~Listener();
-  };
-  struct Worker {
-    std::string pool;
-    int slot = 0;
-    uint64_t generation = 0;
-    pid_t pid = 0;
-    using State = WorkerPhase;  // transition.h
-    State state = State::kStarting;
-    os::UniqueFd notify;   // our end of the socketpair
-    os::UniqueFd output;   // captured stdout/stderr (catch_workers_output)
-    std::optional<os::SharedMemory> board;
-    std::shared_ptr<Listener> listener;
-    os::TimePoint started_at;
-    std::optional<os::TimePoint> ready_at;  // when it reported ready
-    std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
-    bool drain_acked = false;              // it said "draining": accepts no more
-    OutputLines output_lines;  // its unfinished line (at most log_limit)
-    // The log files it was handed (base/worker_contract.h), opened again
-    // and sent to it by reopen-logs; "" = none.
-    std::string access_log, slowlog;
-    // Process recycling: it asked to be replaced (base/worker_contract.h
-    // kRecycleMessage) for this cause, "max_requests" or "memory"; "" = no.
-    // Its slot now holds the replacement; it is drained once that one is
-    // ready (CheckRecycles).
-    std::string recycle_cause;
-    // It asked, but had to wait (another process of its pool was being
-    // replaced, a reload, process_max): retried by CheckRecycles as soon as
-    // possible, without waiting for the worker to ask again.
-    std::string recycle_deferred;
-  };
+  using Listener = supervisor::Listener;  // listener.h
+  using Worker = supervisor::Worker;      // worker_table.h
   struct Slot {
     pid_t pid = 0;                           // 0 = no process
     RestartPolicy restart;
@@ -204,17 +172,6 @@ class Supervisor {
     control::Json reply;
     os::TimePoint deadline;
   };
-  // A pm-ctl connection: reading its one request line, or (replying)
-  // sending the reply it has not read yet. Dropped at `deadline`.
-  struct ControlClient {
-    os::UniqueFd fd;
-    Caller caller;  // SO_PEERCRED at accept
-    std::string in;
-    bool replying = false;
-    std::string out;
-    size_t sent = 0;
-    os::TimePoint deadline;
-  };
   enum class StopMode { kNone, kGraceful, kFast };
 
   // epoll token of a failed pool's listening socket (| fd); supervisor.cc
@@ -224,6 +181,9 @@ class Supervisor {
   // 503 in this interval.
   static constexpr std::chrono::milliseconds kAnswerLogInterval{10000};
 
+  // listeners.cc: the systemd sockets (options_.activated_fds) taken into
+  // activated_, then each pool's socket.
+  Status TakeActivatedSockets();
   Status OpenListeners();
   Result<std::shared_ptr<Listener>> ListenerFor(const config::PoolConfig& pc, const std::string& source);
   Status OpenControlSocket();
@@ -261,14 +221,14 @@ class Supervisor {
   // reopen-logs (SIGUSR1, pm-ctl): our own log, then the files the workers
   // were handed, opened again and sent to them.
   Status ReopenLogs();
+  // The workers' error log (log_fd_): a copy of our stderr, or the
+  // error_log file.
+  Status OpenWorkersErrorLog();
   void HandleOutput(pid_t pid);
   // Reads what `w` wrote and logs its lines; `exited`: the last of it.
   void ReadOutput(Worker& w, bool exited);
   void AcceptControl();
   void HandleControl(int fd);
-  // Sends what it can of c.out without waiting; true once all is sent (or
-  // the client is gone).
-  static bool SendReply(ControlClient& c);
   void ExpireControlClients();
   // The periodic work of the loop (restarts, transitions, kills, samples).
   void RunTimers();
@@ -286,6 +246,9 @@ class Supervisor {
   std::shared_ptr<PoolCounters> CountersFor(const std::string& pool);
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
   void BeginStop(StopMode mode, const char* why);
+  // SIGKILL to the workers whose time is up at `now` (stopping.cc): every
+  // one after a stop's kill_deadline_, a draining one at its kill_at.
+  void KillOverdue(os::TimePoint now);
   void StartDueRestarts();
   // pm dynamic/ondemand: observes each pool, asks DecideScaling
   // (scaling.h) and executes its decision: adds a process to a pool whose
@@ -358,7 +321,7 @@ class Supervisor {
   os::UniqueFd log_fd_;
   std::vector<std::shared_ptr<Listener>> activated_;  // from systemd, unused ones too
   std::vector<Pool> pools_;
-  std::map<pid_t, std::unique_ptr<Worker>> workers_;
+  WorkerTable workers_;
   std::map<int, ControlClient> control_clients_;
   uid_t control_uid_ = 0;          // control_socket_owner's uid, or ours
   gid_t control_gid_ = static_cast<gid_t>(-1);  // control_socket_group's gid, if set

@@ -1,13 +1,14 @@
 #include "supervisor/unavailable_answerer.h"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "base/log.h"
 #include "fastcgi/protocol.h"
+#include "os/fd_io.h"
+#include "os/socket_io.h"
 #include "supervisor/unavailable.h"
 
 namespace tfpm::supervisor {
@@ -34,23 +35,25 @@ int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const s
   while (CanAccept(now)) {
     sockaddr_storage peer{};
     socklen_t peer_len = sizeof(peer);
-    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+    os::Accepted a = os::AcceptConnection(listen_fd, &peer, &peer_len);
+    if (!a.fd) {
+      const int err = a.error;
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         // The connection stays queued and the socket readable: pause, or
         // the loop would spin on it.
         ++exhausted_;
         paused_until_ = now + limits_.exhausted_pause;
         if (now - exhausted_logged_at_ >= std::chrono::seconds(10)) {
           log::Error("answering a failed pool: accept(): {} ({} time(s) so far); pausing {} ms",
-                     std::strerror(errno), exhausted_, limits_.exhausted_pause.count());
+                     std::strerror(err), exhausted_, limits_.exhausted_pause.count());
           exhausted_logged_at_ = now;
         }
       }
       break;  // EAGAIN: a worker may have taken it
     }
     Client c;
-    c.fd.Reset(fd);
+    c.fd = std::move(a.fd);
+    const int fd = c.fd.get();
     const auto* peer_addr = reinterpret_cast<const sockaddr*>(&peer);
     if (clients != nullptr && !clients->Allows(peer_addr, peer_len)) {
       if (refused != nullptr) refused->push_back(base::ClientFilter::PeerText(peer_addr, peer_len));
@@ -69,15 +72,16 @@ int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const s
 bool UnavailableAnswerer::Step(Client& c) {
   char buf[16384];
   for (;;) {
-    const ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), 0);
+    auto read = os::ReadSome(c.fd.get(), buf);
+    if (!read.ok()) return os::WouldBlock(read.status());  // nothing more now, or a broken client
+    const size_t n = *read;
     if (n == 0) return false;  // the client closed
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     if (c.answered) {
-      c.discarded += static_cast<size_t>(n);
+      c.discarded += n;
       if (c.discarded > limits_.max_discard) return false;
       continue;
     }
-    c.in.append(buf, static_cast<size_t>(n));
+    c.in.append(buf, n);
     const BeginScan scan = ScanForBeginRequest(c.in);
     if (scan.result == BeginScan::Result::kInvalid) return false;
     if (scan.result == BeginScan::Result::kNeedMore) {
@@ -86,14 +90,16 @@ bool UnavailableAnswerer::Step(Client& c) {
       continue;
     }
     const std::string out = UnavailableResponse(scan.request_id, *c.why, kBody);
-    const ssize_t sent = ::send(c.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent != static_cast<ssize_t>(out.size())) return false;
+    auto sent = os::SendSome(c.fd.get(), out, os::SendMode::kDontWait);
+    if (!sent.ok() || *sent != out.size()) return false;
     ++answered_;
     c.answered = true;
     c.discarded = c.in.size() - scan.consumed;
     c.in.clear();
     c.in.shrink_to_fit();
-    ::shutdown(c.fd.get(), SHUT_WR);
+    // A client that already reset the connection is closed at its next
+    // event either way (socket_io.h).
+    (void)os::Shutdown(c.fd.get(), os::ShutdownHow::kWrite);
   }
 }
 

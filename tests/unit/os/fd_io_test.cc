@@ -130,6 +130,50 @@ TEST_CASE("accept: a refused call reports its errno") {
   CHECK(ReadSome(pair->second.get(), {&c, 1}).value() == 0);
 }
 
+TEST_CASE("a non-blocking socket pair: both ends O_NONBLOCK and close-on-exec") {
+  auto pair = StreamSocketPair(IoMode::kNonBlocking);
+  REQUIRE(pair.ok());
+  for (int fd : {pair->first.get(), pair->second.get()}) {
+    CHECK((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  }
+  char buf[4];
+  auto empty = ReadSome(pair->second.get(), buf);
+  REQUIRE_FALSE(empty.ok());
+  CHECK(WouldBlock(empty.status()));
+  auto blocking = StreamSocketPair();
+  REQUIRE(blocking.ok());
+  CHECK((::fcntl(blocking->first.get(), F_GETFL) & O_NONBLOCK) == 0);
+}
+
+TEST_CASE("a pipe: what is written to the write end is read from the read end, EOF once it closes") {
+  auto p = Pipe();
+  REQUIRE(p.ok());
+  auto& [r, w] = p.value();
+  CHECK((::fcntl(r.get(), F_GETFD) & FD_CLOEXEC) != 0);
+  CHECK((::fcntl(w.get(), F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(WriteSome(w.get(), "line\n").value() == 5);
+  w.Reset();
+  char buf[16];
+  CHECK(ReadSome(r.get(), buf).value() == 5);
+  CHECK(ReadSome(r.get(), buf).value() == 0);
+}
+
+TEST_CASE("DuplicateAtLeast: a close-on-exec copy numbered at least `lowest`") {
+  auto p = Pipe();
+  REQUIRE(p.ok());
+  auto copy = DuplicateAtLeast(p->second.get(), 50);
+  REQUIRE(copy.ok());
+  CHECK(copy->get() >= 50);
+  CHECK((::fcntl(copy->get(), F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(WriteSome(copy->get(), "x").value() == 1);  // the same pipe
+  char c;
+  CHECK(ReadSome(p->first.get(), {&c, 1}).value() == 1);
+  auto bad = DuplicateAtLeast(-1, 3);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("F_DUPFD_CLOEXEC") != std::string::npos);
+}
+
 TEST_CASE("the environment and the process ids") {
   REQUIRE(SetEnvironmentVariable("TFPM_FD_IO_TEST", "secret").ok());
   const char* value = std::getenv("TFPM_FD_IO_TEST");
@@ -138,6 +182,7 @@ TEST_CASE("the environment and the process ids") {
   CHECK_FALSE(SetEnvironmentVariable("A=B", "x").ok());
   CHECK(CurrentPid() == ::getpid());
   CHECK(ParentPid() == ::getppid());
+  CHECK(EffectiveUid() == ::geteuid());
 }
 
 }  // namespace
