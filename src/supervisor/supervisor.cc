@@ -13,7 +13,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/utf8.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "config/load_yaml.h"
 #include "scoreboard/scoreboard.h"
 #include "tfpm_build_config.h"
@@ -35,8 +35,8 @@ constexpr uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint
 TokenKind KindOf(uint64_t token) { return static_cast<TokenKind>(token >> 56); }
 uint64_t IdOf(uint64_t token) { return token & ((1ull << 56) - 1); }
 
-// Descriptor numbers in a worker: base/worker_contract.h.
-namespace wc = worker_contract;
+// Descriptor numbers in a worker: ipc/worker_process.h.
+namespace wc = ipc;
 
 // A log file a worker is handed (access_log, slowlog, error_log): opened
 // here, for appending, created mode 0600 as php-fpm's master does.
@@ -740,23 +740,29 @@ void Supervisor::HandleNotify(pid_t pid) {
     std::vector<os::UniqueFd> fds;
     const ssize_t n = os::ReceiveWithFds(w.notify.get(), &data, &fds);
     if (n > 0) {
-      if (data.find("ready") != std::string::npos && w.state == Worker::State::kStarting) {
-        w.state = Worker::State::kReady;
-        w.ready_at = clock_->Now();
-        log::Debug("[pool {}] child {} ready", w.pool, pid);
+      // Text lines and descriptor tags: ipc/notify.h.
+      const ipc::Received got = ipc::SplitReceived(data, !fds.empty());
+      for (const Result<ipc::Message>& m : w.notify_lines.Feed(got.text)) {
+        if (!m.ok()) {
+          if (uint64_t held = 0; notify_log_.Allow(&held)) {
+            log::Warning("[pool {}] child {}: {} ({} more not logged)", w.pool, pid, m.status().message(), held);
+          }
+          continue;
+        }
+        switch (m.value()) {
+          case ipc::Message::kReady:
+            if (w.state != Worker::State::kStarting) break;
+            w.state = Worker::State::kReady;
+            w.ready_at = clock_->Now();
+            log::Debug("[pool {}] child {} ready", w.pool, pid);
+            break;
+          case ipc::Message::kDraining: w.drain_acked = true; break;
+          case ipc::Message::kRecycleMaxRequests:
+          case ipc::Message::kRecycleMemory: RequestRecycle(w, ipc::RecycleCauseName(m.value())); break;
+        }
       }
-      if (data.find("draining") != std::string::npos) w.drain_acked = true;
-      // "recycle <cause>\n" (base/worker_contract.h): each occurrence.
-      const std::string_view recycle = wc::kRecycleMessage;
-      for (size_t at = data.find(recycle); at != std::string::npos; at = data.find(recycle, at + 1)) {
-        const size_t begin = at + recycle.size();
-        const size_t end = data.find('\n', begin);
-        if (end == std::string::npos) break;
-        RequestRecycle(w, std::string_view(data).substr(begin, end - begin));
-      }
-      // A descriptor travels with a one-byte tag, the last byte read with
-      // it: 's'/'S' a status query (reply socket), otherwise a connection.
-      const char tag = data.empty() ? wc::kTagConnection : data.back();
+      // A status query (reply socket), otherwise a connection.
+      const char tag = got.tag.value_or(wc::kTagConnection);
       for (os::UniqueFd& fd : fds) {
         if (tag == wc::kTagStatus || tag == wc::kTagStatusFull) {
           AnswerPoolStatus(w.pool, std::move(fd), tag == wc::kTagStatusFull);

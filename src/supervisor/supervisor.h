@@ -39,6 +39,7 @@
 #include "base/status.h"
 #include "config/config.h"
 #include "control/protocol.h"
+#include "ipc/notify.h"
 #include "os/clock.h"
 #include "os/pidfile.h"
 #include "os/poller.h"
@@ -139,12 +140,13 @@ class Supervisor {
     std::optional<os::TimePoint> ready_at;  // when it reported ready
     std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
     bool drain_acked = false;              // it said "draining": accepts no more
+    ipc::MessageReader notify_lines;       // its notify socket's text (ipc/notify.h)
     OutputLines output_lines;  // its unfinished line (at most log_limit)
-    // The log files it was handed (base/worker_contract.h), opened again
+    // The log files it was handed (ipc/worker_process.h), opened again
     // and sent to it by reopen-logs; "" = none.
     std::string access_log, slowlog;
-    // Process recycling: it asked to be replaced (base/worker_contract.h
-    // kRecycleMessage) for this cause, "max_requests" or "memory"; "" = no.
+    // Process recycling: it asked to be replaced (ipc/notify.h
+    // Message::kRecycle*) for this cause, "max_requests" or "memory"; "" = no.
     // Its slot now holds the replacement; it is drained once that one is
     // ready (CheckRecycles).
     std::string recycle_cause;
@@ -249,7 +251,7 @@ class Supervisor {
   void HandOver(const Worker& from, os::UniqueFd conn);
   // Process recycling: `w` asked to be replaced for `cause`. Starts the
   // replacement in its slot unless the request must wait (see
-  // base/worker_contract.h); a deferred request is kept in
+  // ipc/worker_process.h); a deferred request is kept in
   // recycle_deferred and retried by CheckRecycles.
   void RequestRecycle(Worker& w, std::string_view cause);
   // Completes recycles (CompleteRecycles), then starts the deferred ones
@@ -352,7 +354,7 @@ class Supervisor {
   // kConfigFd): config_text with the other pools left out
   // (config::PoolConfigText), so no worker holds another pool's `env`.
   std::map<std::string, std::string> pool_texts_;
-  // The workers' error log (base/worker_contract.h kLogFd): a dup of our
+  // The workers' error log (ipc/worker_process.h kLogFd): a dup of our
   // stderr when error_log is stderr, else the error_log file opened for
   // appending (replaced in place by reopen-logs).
   os::UniqueFd log_fd_;
@@ -373,6 +375,7 @@ class Supervisor {
   base::RateLimit control_limit_log_;
   uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
   base::RateLimit output_wrap_log_;
+  base::RateLimit notify_log_{10000};   // garbage on a worker's notify socket (ipc/notify.h)
   base::RateLimit recycle_log_{10000};  // recycles deferred or refused (process_max, spawn errors, bad causes)
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "config/load_yaml.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_spawner.h"
@@ -25,7 +25,7 @@ namespace tfpm::supervisor {
 namespace {
 
 using std::chrono::milliseconds;
-namespace wc = worker_contract;
+namespace wc = ipc;
 
 class Harness {
  public:
