@@ -4,7 +4,7 @@
 // A worker that serves the status page asks the supervisor for it (the
 // worker maps only its own segment); the supervisor answers with
 // PoolStatus() as JSON (ipc/pool_status.h), and the worker renders php-fpm's
-// text, JSON, XML, HTML or OpenMetrics from it (sapi/php_status.cc). The unit of php-fpm's
+// text, JSON, XML, HTML or OpenMetrics from it (status/render.h). The unit of php-fpm's
 // "processes" is our PHP thread: one row per thread, idle/active count
 // threads.
 //
