@@ -69,7 +69,7 @@ struct RuntimeOptions {
   // php-fpm's pm.status_path: a request whose SCRIPT_NAME is status_path
   // gets the pool's status page (sapi/php_status.cc); "" = off.
   // `pool_status(full)` returns the pool's status as JSON
-  // (supervisor/pool_status.h), "" when it cannot be had; it also feeds
+  // (ipc/pool_status.h as JSON), "" when it cannot be had; it also feeds
   // fpm_get_status(). Called on PHP threads; must be thread-safe.
   std::string status_path;
   std::function<std::string(bool full)> pool_status;

@@ -5,7 +5,7 @@
 #include "supervisor/handover.h"
 
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/supervisor_internal.h"
 

@@ -136,29 +136,34 @@ void Sample(PoolCounters* c, const Occupancy& o, const ListenQueue& q, uint64_t 
   c->saturated = saturated;
 }
 
-nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
-                          const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
-                          int64_t now_us) {
-  using nlohmann::json;
-  uint64_t accepted = c.retired_requests, slow = c.retired_slow, memory_peak = c.retired_memory_peak;
-  uint64_t terminated = c.retired_terminated, rejected = c.retired_rejected;
-  uint64_t memory_recycles = c.retired_memory_recycles;
-  uint64_t idle = 0, active = 0;
-  uint64_t limits[scoreboard::kLimitCount];
-  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
-  uint64_t restarts[base::kRestartCauseCount];
-  for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] = c.retired_restarts[i];
-  uint64_t state_leaks = c.retired_state_leaks;
-  json procs = json::array();
+ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
+                                  const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
+                                  int64_t now_us) {
+  ipc::PoolStatus out;
+  out.pool = info.name;
+  out.process_manager = info.process_manager;
+  out.start_time = c.start_epoch;
+  out.accepted_conn = c.retired_requests;
+  out.slow_requests = c.retired_slow;
+  out.memory_peak = c.retired_memory_peak;
+  out.terminated_requests = c.retired_terminated;
+  out.rejected_requests = c.retired_rejected;
+  out.memory_recycles = c.retired_memory_recycles;
+  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out.limits[i] = c.retired_limits[i];
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) out.restarts[i] = c.retired_restarts[i];
+  out.state_leaks = c.retired_state_leaks;
+  out.full = full;
   for (const scoreboard::Segment& seg : segments) {
     const scoreboard::Header* h = seg.header();
-    slow += h->slow_requests.load(std::memory_order_relaxed);
-    terminated += h->terminated_requests.load(std::memory_order_relaxed);
-    rejected += h->rejected_requests.load(std::memory_order_relaxed);
-    memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
-    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
-    for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] += h->ReadRestarts(base::RestartCause(i));
-    state_leaks += h->state_leaks.load(std::memory_order_relaxed);
+    out.slow_requests += h->slow_requests.load(std::memory_order_relaxed);
+    out.terminated_requests += h->terminated_requests.load(std::memory_order_relaxed);
+    out.rejected_requests += h->rejected_requests.load(std::memory_order_relaxed);
+    out.memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out.limits[i] += h->Read(scoreboard::Limit(i));
+    for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
+      out.restarts[i] += h->ReadRestarts(base::RestartCause(i));
+    }
+    out.state_leaks += h->state_leaks.load(std::memory_order_relaxed);
     // The process's requests in all (every thread, every interpreter): a
     // row shows them next to the process's start time, so recycling is
     // visible.
@@ -170,10 +175,10 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
     for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
       ThreadSnapshot s;
       if (!scoreboard::ReadSlot(*seg.slot(t), &s)) continue;
-      accepted += s.requests;
-      memory_peak = std::max(memory_peak, s.memory_peak);
+      out.accepted_conn += s.requests;
+      out.memory_peak = std::max(out.memory_peak, s.memory_peak);
       bool is_idle = false;
-      if (Counted(s.state, &is_idle)) (is_idle ? idle : active) += 1;
+      if (Counted(s.state, &is_idle)) (is_idle ? out.idle_processes : out.active_processes) += 1;
       if (!full || s.state == ThreadState::kStopped) continue;
       // Client bytes (URI, query, Authorization user) are any bytes; JSON
       // needs UTF-8 (base/utf8.h).
@@ -181,57 +186,42 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
       // request's duration, CPU and memory; a busy one the current request
       // and the time it has run so far.
       const bool running = s.request_start_us != 0 && !is_idle;
-      const int64_t duration = running ? std::max<int64_t>(0, now_us - s.request_start_us) : s.last_duration_us;
-      const double cpu = !running && s.last_duration_us > 0
-                             ? static_cast<double>(s.last_cpu_us) / static_cast<double>(s.last_duration_us) * 100.0
-                             : 0.0;
-      procs.push_back(json{{"pid", seg.Pid()},
-                           {"thread", t},
-                           {"state", std::string(scoreboard::ThreadStateName(s.state))},
-                           {"start_time", s.start_us / 1000000},
-                           {"requests", s.requests},
-                           {"process_start_time", h->start_time_us / 1000000},
-                           {"process_requests", process_requests},
-                           {"request_duration", duration},
-                           {"request_method", base::ValidUtf8(s.method)},
-                           {"request_uri", base::ValidUtf8(s.script_name)},
-                           {"query_string", base::ValidUtf8(s.query)},
-                           {"content_length", s.content_length},
-                           {"user", running ? std::string() : base::ValidUtf8(s.user)},
-                           {"script", base::ValidUtf8(s.script)},
-                           {"last_request_cpu", cpu},
-                           {"last_request_memory", running ? 0 : s.last_memory}});
+      ipc::ThreadRow r;
+      r.pid = seg.Pid();
+      r.thread = t;
+      r.state = std::string(scoreboard::ThreadStateName(s.state));
+      r.start_time = s.start_us / 1000000;
+      r.requests = s.requests;
+      r.process_start_time = h->start_time_us / 1000000;
+      r.process_requests = process_requests;
+      r.request_duration = running ? std::max<int64_t>(0, now_us - s.request_start_us) : s.last_duration_us;
+      r.request_method = base::ValidUtf8(s.method);
+      r.request_uri = base::ValidUtf8(s.script_name);
+      r.query_string = base::ValidUtf8(s.query);
+      r.content_length = s.content_length;
+      r.user = running ? std::string() : base::ValidUtf8(s.user);
+      r.script = base::ValidUtf8(s.script);
+      r.last_request_cpu = !running && s.last_duration_us > 0 ? static_cast<double>(s.last_cpu_us) /
+                                                                    static_cast<double>(s.last_duration_us) * 100.0
+                                                              : 0.0;
+      r.last_request_memory = running ? 0 : s.last_memory;
+      out.processes.push_back(std::move(r));
     }
   }
-  json out{{"pool", info.name},
-           {"process_manager", info.process_manager},
-           {"start_time", c.start_epoch},
-           {"accepted_conn", accepted},
-           {"listen_queue", q.current},
-           {"max_listen_queue", std::max(c.max_listen_queue, q.current)},
-           {"listen_queue_len", q.limit},
-           {"idle_processes", idle},
-           {"active_processes", active},
-           {"max_active_processes", std::max(c.max_active, active)},
-           {"max_children_reached", c.max_children_reached},
-           {"slow_requests", slow},
-           {"memory_peak", memory_peak},
-           {"terminated_requests", terminated},
-           {"rejected_requests", rejected},
-           {"process_recycles_max_requests", c.recycles_max_requests},
-           {"process_recycles_memory", c.recycles_memory},
-           {"memory_recycles", memory_recycles}};
-  // The connection limits' counters (docs/security.md), after php-fpm's fields.
-  for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
-    out[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
-  }
-  // Interpreter / worker script restarts by cause, and leak_check's count.
-  for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
-    out["restarts_" + std::string(base::RestartCauseKey(base::RestartCause(i)))] = restarts[i];
-  }
-  out["state_leaks"] = state_leaks;
-  if (full) out["processes"] = std::move(procs);
+  out.listen_queue = q.current;
+  out.max_listen_queue = std::max(c.max_listen_queue, q.current);
+  out.listen_queue_len = q.limit;
+  out.max_active_processes = std::max(c.max_active, out.active_processes);
+  out.max_children_reached = c.max_children_reached;
+  out.process_recycles_max_requests = c.recycles_max_requests;
+  out.process_recycles_memory = c.recycles_memory;
   return out;
+}
+
+nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
+                          const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
+                          int64_t now_us) {
+  return ipc::ToJson(CollectPoolStatus(info, c, segments, q, full, now_us));
 }
 
 }  // namespace tfpm::supervisor

@@ -3,8 +3,8 @@
 //
 // A worker that serves the status page asks the supervisor for it (the
 // worker maps only its own segment); the supervisor answers with
-// PoolStatus() as JSON, and the worker renders php-fpm's text, JSON, XML,
-// HTML or OpenMetrics from it (sapi/php_status.cc). The unit of php-fpm's
+// PoolStatus() as JSON (ipc/pool_status.h), and the worker renders php-fpm's
+// text, JSON, XML, HTML or OpenMetrics from it (status/render.h). The unit of php-fpm's
 // "processes" is our PHP thread: one row per thread, idle/active count
 // threads.
 //
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/pool_status.h"
 #include "scoreboard/scoreboard.h"
 
 namespace tfpm::supervisor {
@@ -75,9 +76,14 @@ struct PoolInfo {
   std::string process_manager = "static";
 };
 
-// The status of one pool as JSON (field names: docs/architecture.md, "Status
-// page"). `segments` are the valid segments of its live processes; `full`
-// adds one row per thread. `now_us` is CLOCK_REALTIME.
+// The status of one pool (ipc/pool_status.h; field names:
+// docs/architecture.md, "Status page"). `segments` are the valid segments
+// of its live processes; `full` adds one row per thread. `now_us` is
+// CLOCK_REALTIME.
+ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
+                                  const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
+                                  int64_t now_us);
+// The same as the JSON the supervisor sends (ipc::ToJson).
 nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
                           const std::vector<scoreboard::Segment>& segments, const ListenQueue& q, bool full,
                           int64_t now_us);

@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "scoreboard/scoreboard.h"
 #include "supervisor/supervisor_internal.h"
 

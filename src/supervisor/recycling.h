@@ -1,6 +1,6 @@
 // Process recycling on the supervisor's side (docs/architecture.md "Process
 // recycling"): what to do when a worker asks to be replaced
-// (base/worker_contract.h kRecycleMessage), and when the old process is
+// (ipc/notify.h Message::kRecycle*), and when the old process is
 // drained. Pure: facts in, a decision out; the Supervisor gathers the facts
 // (RequestRecycle, CompleteRecycles) and acts. Unit-tested in
 // tests/unit/supervisor/recycling_test.cc.
@@ -12,7 +12,7 @@ namespace tfpm::supervisor {
 
 // A worker asked to be recycled.
 struct RecycleRequest {
-  bool known_cause = false;        // one of worker_contract::kRecycleCauses
+  bool known_cause = false;        // one of ipc::kRecycleCauses
   bool being_replaced = false;     // its replacement is already starting
   WorkerPhase phase = WorkerPhase::kReady;
   bool stopping = false;           // the daemon is stopping

@@ -2,11 +2,11 @@
 
 #include <signal.h>
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 
 namespace tfpm::supervisor {
 
-namespace wc = worker_contract;
+namespace wc = ipc;
 
 bool HandsAccessLog(const config::PoolConfig& pc) { return !pc.access_log.empty(); }
 
@@ -24,25 +24,25 @@ os::SpawnSpec PlanWorkerSpawn(const std::string& executable, const config::PoolC
               {fds.scoreboard, wc::kScoreboardFd},
               {fds.listen, wc::kListenFd}};
   const int total_threads = pc.threads * pc.processes;
-  spec.args = {"--pool", pc.name,
-               "--source", source,
-               "--config-fd", std::to_string(wc::kConfigFd),
-               "--notify-fd", std::to_string(wc::kNotifyFd),
-               "--scoreboard-fd", std::to_string(wc::kScoreboardFd),
-               "--listen-fds", std::to_string(wc::kListenFd),
-               "--total-threads", std::to_string(total_threads)};
-  if (startup_reported) spec.args.insert(spec.args.end(), {"--startup-reported", "1"});
+  spec.args = {wc::kArgPool, pc.name,
+               wc::kArgSource, source,
+               wc::kArgConfigFd, std::to_string(wc::kConfigFd),
+               wc::kArgNotifyFd, std::to_string(wc::kNotifyFd),
+               wc::kArgScoreboardFd, std::to_string(wc::kScoreboardFd),
+               wc::kArgListenFds, std::to_string(wc::kListenFd),
+               wc::kArgTotalThreads, std::to_string(total_threads)};
+  if (startup_reported) spec.args.insert(spec.args.end(), {wc::kArgStartupReported, "1"});
   if (fds.log >= 0) {
     spec.fds.emplace_back(fds.log, wc::kLogFd);
-    spec.args.insert(spec.args.end(), {fds.log_is_file ? "--log-file-fd" : "--log-fd", std::to_string(wc::kLogFd)});
+    spec.args.insert(spec.args.end(), {fds.log_is_file ? wc::kArgLogFileFd : wc::kArgLogFd, std::to_string(wc::kLogFd)});
   }
   if (fds.access_log >= 0) {
     spec.fds.emplace_back(fds.access_log, wc::kAccessLogFd);
-    spec.args.insert(spec.args.end(), {"--access-log-fd", std::to_string(wc::kAccessLogFd)});
+    spec.args.insert(spec.args.end(), {wc::kArgAccessLogFd, std::to_string(wc::kAccessLogFd)});
   }
   if (fds.slowlog >= 0) {
     spec.fds.emplace_back(fds.slowlog, wc::kSlowlogFd);
-    spec.args.insert(spec.args.end(), {"--slowlog-fd", std::to_string(wc::kSlowlogFd)});
+    spec.args.insert(spec.args.end(), {wc::kArgSlowlogFd, std::to_string(wc::kSlowlogFd)});
   }
   if (fds.output >= 0) {
     spec.fds.emplace_back(fds.output, 1);

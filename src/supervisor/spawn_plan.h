@@ -1,6 +1,6 @@
 // The spawn plan of a worker process as data: which of the supervisor's
 // descriptors the worker gets under which number, and its argv
-// (base/worker_contract.h; worker/worker_main.cc reads them). Pure: the
+// (ipc/worker_process.h; worker/worker_main.cc reads them). Pure: the
 // supervisor opens the descriptors (SpawnWorker), this decides how they are
 // handed over; unit-tested in tests/unit/supervisor/spawn_plan_test.cc.
 #pragma once

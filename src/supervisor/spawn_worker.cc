@@ -1,6 +1,6 @@
 // Starting one worker process (Supervisor members): the descriptors it is
 // handed (config memfd, notify socketpair, scoreboard, listening socket, log
-// files, output pipe; base/worker_contract.h), the spawn through
+// files, output pipe; ipc/worker_process.h), the spawn through
 // os::Spawner (spawn_plan.h says what is spawned), and its entry in the
 // worker table and its pool's slot. Kept out of supervisor.cc, which keeps
 // to the event loop.
@@ -9,7 +9,7 @@
 #include <sys/epoll.h>
 
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "os/fd_io.h"
 #include "scoreboard/scoreboard.h"
 #include "supervisor/supervisor_internal.h"

@@ -11,7 +11,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/utf8.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "config/load_yaml.h"
 #include "os/directories.h"
 #include "os/this_process.h"
@@ -261,23 +261,29 @@ void Supervisor::HandleNotify(pid_t pid) {
     std::vector<os::UniqueFd> fds;
     const ssize_t n = os::ReceiveWithFds(w.notify.get(), &data, &fds);
     if (n > 0) {
-      if (data.find("ready") != std::string::npos && w.state == Worker::State::kStarting) {
-        w.state = Worker::State::kReady;
-        w.ready_at = clock_->Now();
-        log::Debug("[pool {}] child {} ready", w.pool, pid);
+      // Text lines and descriptor tags: ipc/notify.h.
+      const ipc::Received got = ipc::SplitReceived(data, !fds.empty());
+      for (const Result<ipc::Message>& m : w.notify_lines.Feed(got.text)) {
+        if (!m.ok()) {
+          if (uint64_t held = 0; notify_log_.Allow(&held)) {
+            log::Warning("[pool {}] child {}: {} ({} more not logged)", w.pool, pid, m.status().message(), held);
+          }
+          continue;
+        }
+        switch (m.value()) {
+          case ipc::Message::kReady:
+            if (w.state != Worker::State::kStarting) break;
+            w.state = Worker::State::kReady;
+            w.ready_at = clock_->Now();
+            log::Debug("[pool {}] child {} ready", w.pool, pid);
+            break;
+          case ipc::Message::kDraining: w.drain_acked = true; break;
+          case ipc::Message::kRecycleMaxRequests:
+          case ipc::Message::kRecycleMemory: RequestRecycle(w, ipc::RecycleCauseName(m.value())); break;
+        }
       }
-      if (data.find("draining") != std::string::npos) w.drain_acked = true;
-      // "recycle <cause>\n" (base/worker_contract.h): each occurrence.
-      const std::string_view recycle = wc::kRecycleMessage;
-      for (size_t at = data.find(recycle); at != std::string::npos; at = data.find(recycle, at + 1)) {
-        const size_t begin = at + recycle.size();
-        const size_t end = data.find('\n', begin);
-        if (end == std::string::npos) break;
-        RequestRecycle(w, std::string_view(data).substr(begin, end - begin));
-      }
-      // A descriptor travels with a one-byte tag, the last byte read with
-      // it: 's'/'S' a status query (reply socket), otherwise a connection.
-      const char tag = data.empty() ? wc::kTagConnection : data.back();
+      // A status query (reply socket), otherwise a connection.
+      const char tag = got.tag.value_or(wc::kTagConnection);
       for (os::UniqueFd& fd : fds) {
         if (tag == wc::kTagStatus || tag == wc::kTagStatusFull) {
           AnswerPoolStatus(w.pool, std::move(fd), tag == wc::kTagStatusFull);
@@ -405,96 +411,6 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
            {"requests", process_served},
            {"threads", std::move(threads)}};
   if (!w.recycle_cause.empty()) out["recycling"] = w.recycle_cause;
-  return out;
-}
-
-control::Json Supervisor::StatusJson() const {
-  using control::Json;
-  const os::TimePoint now = clock_->Now();
-  Json pools = Json::array();
-  for (const Pool& pool : pools_) {
-    Json procs = Json::array();
-    uint64_t busy = 0, idle = 0, served = 0;
-    const PoolCounters& c = *pool.counters;
-    uint64_t slow = c.retired_slow, terminated = c.retired_terminated, rejected = c.retired_rejected;
-    uint64_t memory_recycles = c.retired_memory_recycles;
-    uint64_t limits[scoreboard::kLimitCount];
-    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] = c.retired_limits[i];
-    for (const Slot& slot : pool.slots) {
-      auto it = workers_.find(slot.pid);
-      if (slot.pid == 0 || it == workers_.end()) continue;
-      const Worker& w = *it->second;
-      procs.push_back(ProcessJson(w, &busy, &idle, &served));
-      if (w.board) {
-        scoreboard::Segment seg(w.board->data(), w.board->size());
-        if (seg.Valid()) {
-          slow += seg.header()->slow_requests.load(std::memory_order_relaxed);
-          terminated += seg.header()->terminated_requests.load(std::memory_order_relaxed);
-          rejected += seg.header()->rejected_requests.load(std::memory_order_relaxed);
-          memory_recycles += seg.header()->memory_recycles.load(std::memory_order_relaxed);
-          for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += seg.header()->Read(scoreboard::Limit(i));
-        }
-      }
-    }
-    Json limit_counts = Json::object();
-    for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
-      limit_counts[std::string(scoreboard::LimitKey(scoreboard::Limit(i)))] = limits[i];
-    }
-    pools.push_back(Json{{"name", pool.config.name},
-                         {"listen", pool.listener->address.ToString()},
-                         {"mode", pool.config.mode == config::PoolMode::kWorker ? "worker" : "classic"},
-                         {"pm", pool.config.pm == config::ProcessManager::kStatic    ? "static"
-                                : pool.config.pm == config::ProcessManager::kDynamic ? "dynamic"
-                                                                                     : "ondemand"},
-                         {"generation", pool.generation},
-                         {"busy_threads", busy},
-                         {"idle_threads", idle},
-                         {"requests", served},
-                         {"slow_requests", slow},
-                         {"terminated_requests", terminated},
-                         {"max_wait_rejected", rejected},
-                         {"recycles", Json{{"max_requests", c.recycles_max_requests},
-                                           {"memory", c.recycles_memory},
-                                           {"interpreters_memory", memory_recycles}}},
-                         {"health", PoolHealthJson(pool, now)},
-                         {"limits", std::move(limit_counts)},
-                         {"processes", std::move(procs)}});
-  }
-  // Processes of earlier generations that are draining, and new ones of a
-  // reload in progress that are not in a pool's slots yet.
-  Json others = Json::array();
-  for (const auto& [pid, w] : workers_) {
-    const Pool* pool = nullptr;
-    for (const Pool& p : pools_) {
-      if (p.config.name == w->pool) pool = &p;
-    }
-    if (pool != nullptr && w->slot < static_cast<int>(pool->slots.size()) &&
-        pool->slots[static_cast<size_t>(w->slot)].pid == pid) {
-      continue;
-    }
-    uint64_t busy = 0, idle = 0, served = 0;
-    Json p = ProcessJson(*w, &busy, &idle, &served);
-    p["pool"] = w->pool;
-    others.push_back(std::move(p));
-  }
-  Json out{{"ok", true},
-           {"pid", ::getpid()},
-           {"version", TFPM_VERSION},
-           {"php", TFPM_PHP_VERSION},
-           {"uptime_s", Seconds(started_at_, now)},
-           {"ready", ready_reported_},
-           {"stopping", stop_mode_ != StopMode::kNone},
-           {"generation", generation_},
-           {"connections_handed_over", connections_handed_over_},
-           {"internal_errors", internal_errors_},
-           {"control_clients_dropped", control_clients_dropped_},
-           {"control_requests_too_long", control_requests_too_long_},
-           {"worker_output_lines_wrapped", worker_output_lines_wrapped_},
-           {"pools", std::move(pools)},
-           {"previous_generations", std::move(others)}};
-  if (transition_) {
-    out["reloading"] = Json{{"what", transition_->what}, {"generation", transition_->generation}};
-  }
   return out;
 }
 

@@ -44,6 +44,7 @@
 #include "base/status.h"
 #include "config/config.h"
 #include "control/protocol.h"
+#include "ipc/notify.h"
 #include "os/clock.h"
 #include "os/pidfile.h"
 #include "os/poller.h"
@@ -209,7 +210,7 @@ class Supervisor {
   void HandOver(const Worker& from, os::UniqueFd conn);
   // Process recycling: `w` asked to be replaced for `cause`. Starts the
   // replacement in its slot unless the request must wait (see
-  // base/worker_contract.h); a deferred request is kept in
+  // ipc/worker_process.h); a deferred request is kept in
   // recycle_deferred and retried by CheckRecycles.
   void RequestRecycle(Worker& w, std::string_view cause);
   // Completes recycles (CompleteRecycles), then starts the deferred ones
@@ -315,7 +316,7 @@ class Supervisor {
   // kConfigFd): config_text with the other pools left out
   // (config::PoolConfigText), so no worker holds another pool's `env`.
   std::map<std::string, std::string> pool_texts_;
-  // The workers' error log (base/worker_contract.h kLogFd): a dup of our
+  // The workers' error log (ipc/worker_process.h kLogFd): a dup of our
   // stderr when error_log is stderr, else the error_log file opened for
   // appending (replaced in place by reopen-logs).
   os::UniqueFd log_fd_;
@@ -336,6 +337,7 @@ class Supervisor {
   base::RateLimit control_limit_log_;
   uint64_t worker_output_lines_wrapped_ = 0;  // catch_workers_output lines over log_limit
   base::RateLimit output_wrap_log_;
+  base::RateLimit notify_log_{10000};   // garbage on a worker's notify socket (ipc/notify.h)
   base::RateLimit recycle_log_{10000};  // recycles deferred or refused (process_max, spawn errors, bad causes)
   size_t next_handover_ = 0;  // round robin of handed-over connections
   std::optional<Transition> transition_;

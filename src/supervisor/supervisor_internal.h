@@ -9,7 +9,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "config/config.h"
 #include "os/clock.h"
 #include "os/unique_fd.h"
@@ -30,8 +30,8 @@ constexpr uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint
 inline TokenKind KindOf(uint64_t token) { return static_cast<TokenKind>(token >> 56); }
 inline uint64_t IdOf(uint64_t token) { return token & ((1ull << 56) - 1); }
 
-// Descriptor numbers in a worker: base/worker_contract.h.
-namespace wc = worker_contract;
+// Descriptor numbers in a worker: ipc/worker_process.h.
+namespace wc = ipc;
 
 // A fast stop: SIGKILL for workers still alive after this.
 inline constexpr std::chrono::milliseconds kFastStopGrace{2000};

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "os/fd_io.h"
 #include "supervisor/supervisor_internal.h"
 

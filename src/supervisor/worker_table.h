@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "ipc/notify.h"
 #include "os/clock.h"
 #include "os/shared_memory.h"
 #include "os/unique_fd.h"
@@ -39,12 +40,13 @@ struct Worker {
   std::optional<os::TimePoint> ready_at;  // when it reported ready
   std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
   bool drain_acked = false;              // it said "draining": accepts no more
+  ipc::MessageReader notify_lines;       // its notify socket's text (ipc/notify.h)
   OutputLines output_lines;  // its unfinished line (at most log_limit)
-  // The log files it was handed (base/worker_contract.h), opened again
+  // The log files it was handed (ipc/worker_process.h), opened again
   // and sent to it by reopen-logs; "" = none.
   std::string access_log, slowlog;
-  // Process recycling: it asked to be replaced (base/worker_contract.h
-  // kRecycleMessage) for this cause, "max_requests" or "memory"; "" = no.
+  // Process recycling: it asked to be replaced (ipc/notify.h
+  // Message::kRecycle*) for this cause, "max_requests" or "memory"; "" = no.
   // Its slot now holds the replacement; it is drained once that one is
   // ready (CheckRecycles).
   std::string recycle_cause;

@@ -23,7 +23,7 @@ class AccessLogFile final : public sapi::AccessLogSink {
 
   // Opens (creating, mode 0600 as php-fpm) `path` for appending.
   Status Open(const std::string& path);
-  // Takes the descriptor the supervisor opened (base/worker_contract.h).
+  // Takes the descriptor the supervisor opened (ipc/worker_process.h).
   void Adopt(int fd);
   // Puts `fd` (the reopened file, from the supervisor) in place of the
   // current one, under the same number; closes `fd`.

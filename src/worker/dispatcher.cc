@@ -14,7 +14,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "base/utf8.h"
 #include "os/event_fd.h"
 #include "os/fd_io.h"

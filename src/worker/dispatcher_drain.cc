@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "base/utf8.h"
 #include "os/event_fd.h"
 #include "os/fd_io.h"
@@ -48,7 +48,7 @@ bool Dispatcher::HandOver(Connection* conn) {
       conn->HasBufferedInput() || conn->WantsWrite()) {
     return false;
   }
-  if (!os::SendFd(options_.handoff_socket, conn->fd(), worker_contract::kTagConnection)) {
+  if (!os::SendFd(options_.handoff_socket, conn->fd(), ipc::kTagConnection)) {
     log::Warning("handing over a kept connection failed ({}); closing it", std::strerror(errno));
     return false;
   }

@@ -1,14 +1,14 @@
 #include "worker/handover.h"
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 
 namespace tfpm::worker {
 
 HandedKind KindOfTag(char tag) {
   switch (tag) {
-    case worker_contract::kTagErrorLog: return HandedKind::kErrorLog;
-    case worker_contract::kTagAccessLog: return HandedKind::kAccessLog;
-    case worker_contract::kTagSlowlog: return HandedKind::kSlowlog;
+    case ipc::kTagErrorLog: return HandedKind::kErrorLog;
+    case ipc::kTagAccessLog: return HandedKind::kAccessLog;
+    case ipc::kTagSlowlog: return HandedKind::kSlowlog;
     default: return HandedKind::kConnection;
   }
 }

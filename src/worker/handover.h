@@ -1,5 +1,5 @@
 // Descriptors the supervisor hands a worker process over its notify socket
-// (base/worker_contract.h tags): kept FastCGI connections of a draining
+// (ipc/worker_process.h tags): kept FastCGI connections of a draining
 // older generation, which this process serves from their next request on,
 // and log files the supervisor reopened, which replace the ones in use
 // under the same number.

@@ -3,7 +3,7 @@
 // resident memory over process_memory_limit. Pure logic, unit-tested; the
 // worker's main thread feeds it the request count and the RSS it reads
 // (os::ResidentMemory) and sends the supervisor the cause it returns
-// (base/worker_contract.h kRecycleMessage). The supervisor starts the
+// (ipc/notify.h Message::kRecycle*). The supervisor starts the
 // replacement and drains this process once the replacement is ready.
 //
 // Stagger: processes of a pool start together and share the load evenly, so

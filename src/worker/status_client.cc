@@ -5,7 +5,7 @@
 #include <chrono>
 #include <vector>
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "os/fd_io.h"
 #include "os/socket.h"
 #include "os/unique_fd.h"
@@ -17,7 +17,7 @@ std::string QueryPoolStatus(int notify_fd, bool full) {
   auto pair = os::StreamSocketPair();
   if (!pair.ok()) return "";
   os::UniqueFd mine = std::move(pair->first), theirs = std::move(pair->second);
-  if (!os::SendFd(notify_fd, theirs.get(), full ? worker_contract::kTagStatusFull : worker_contract::kTagStatus)) return "";
+  if (!os::SendFd(notify_fd, theirs.get(), full ? ipc::kTagStatusFull : ipc::kTagStatus)) return "";
   theirs.Reset();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (;;) {

@@ -1,4 +1,4 @@
-// The worker side of the status page query (base/worker_contract.h
+// The worker side of the status page query (ipc/worker_process.h
 // kTagStatus): the pool's status as JSON, from the supervisor.
 #pragma once
 

@@ -2,24 +2,24 @@
 
 #include <cerrno>
 
-#include "base/worker_contract.h"
+#include "ipc/notify.h"
 #include "os/fd_io.h"
 #include "os/socket.h"
 
 namespace tfpm::worker {
 
 std::string RecycleLine(RecycleCause cause) {
-  return std::string(worker_contract::kRecycleMessage) + std::string(RecycleCauseName(cause)) + "\n";
+  return ipc::Encode(cause == RecycleCause::kMemory ? ipc::Message::kRecycleMemory : ipc::Message::kRecycleMaxRequests);
 }
 
 void NotifySocket::SendReady() {
   if (fd_ < 0) return;
-  (void)os::WriteSome(fd_, kReadyLine);  // best effort (header)
+  (void)os::WriteSome(fd_, ipc::Encode(ipc::Message::kReady));  // best effort (header)
 }
 
 void NotifySocket::SendDraining() {
   if (fd_ < 0) return;
-  (void)os::SendSome(fd_, kDrainingLine, os::SendMode::kBlocking);  // best effort (header)
+  (void)os::SendSome(fd_, ipc::Encode(ipc::Message::kDraining), os::SendMode::kBlocking);  // best effort (header)
 }
 
 void NotifySocket::SendRecycle(RecycleCause cause) {
@@ -34,7 +34,7 @@ SupervisorLink::Received NotifySocket::Receive() {
   if (fd_ < 0) return r;
   std::string data;
   const ssize_t n = os::ReceiveWithFds(fd_, &data, &r.fds);
-  r.tag = data.empty() ? worker_contract::kTagConnection : data.back();
+  r.tag = ipc::SplitReceived(data, !r.fds.empty()).tag.value_or(ipc::kTagConnection);
   r.closed = n == 0 || (n < 0 && errno != EAGAIN);
   return r;
 }

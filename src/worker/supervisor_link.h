@@ -1,5 +1,5 @@
 // SupervisorLink: a worker process's side of its notify socket to the
-// supervisor (base/worker_contract.h): the lines it sends ("ready",
+// supervisor (ipc/notify.h): the lines it sends ("ready",
 // "draining", "recycle <cause>") and the descriptors it receives. An
 // interface so the main thread (worker/main_thread.h) is unit-tested with a
 // fake; NotifySocket is the real one.
@@ -17,10 +17,8 @@
 
 namespace tfpm::worker {
 
-// The lines of the contract, each with its "\n".
-inline constexpr std::string_view kReadyLine = "ready\n";
-inline constexpr std::string_view kDrainingLine = "draining\n";
-// kRecycleMessage + the cause's name + "\n".
+// The recycle line for `cause` (kMaxRequests or kMemory), with its "\n"
+// (ipc/notify.h).
 std::string RecycleLine(RecycleCause cause);
 
 class SupervisorLink {
@@ -40,7 +38,7 @@ class SupervisorLink {
     // EOF or a receive error: the supervisor is gone.
     bool closed = false;
     // The tag of the descriptors: the last byte read with them
-    // (worker_contract::kTagConnection when no byte came).
+    // (ipc::kTagConnection when no byte came).
     char tag = 0;
     std::vector<os::UniqueFd> fds;
   };

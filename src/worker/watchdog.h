@@ -27,7 +27,7 @@ struct WatchdogOptions {
   bool track_finished = false;             // count time after fastcgi_finish_request()
   std::chrono::milliseconds slowlog{0};    // 0 = off
   std::string slowlog_path;
-  // The slowlog opened by the supervisor (base/worker_contract.h), written
+  // The slowlog opened by the supervisor (ipc/worker_process.h), written
   // with one write(2) per entry; -1 = open slowlog_path for each entry.
   int slowlog_fd = -1;
   int trace_depth = 20;

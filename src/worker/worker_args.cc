@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "ipc/worker_process.h"
+
 namespace tfpm::worker {
 namespace {
 
@@ -26,22 +28,22 @@ bool ParseWorkerArgs(int argc, char** argv, WorkerArgs* a, std::string* err) {
     if (k == "--info") { a->cli = PhpCliMode::kInfo; continue; }
     if (k == "--ini") { a->cli = PhpCliMode::kIni; continue; }
     if (!next(&v)) { *err = "missing value for " + std::string(k); return false; }
-    if (k == "--pool") a->pool = v;
-    else if (k == "--source") a->source = v;
+    if (k == ipc::kArgPool) a->pool = v;
+    else if (k == ipc::kArgSource) a->source = v;
     else if (k == "--config") a->config_path = v;
-    else if (k == "--config-fd") { if (!ParseInt(v, &a->config_fd)) { *err = "bad --config-fd"; return false; } }
-    else if (k == "--scoreboard-fd") { if (!ParseInt(v, &a->scoreboard_fd)) { *err = "bad --scoreboard-fd"; return false; } }
-    else if (k == "--notify-fd") { if (!ParseInt(v, &a->notify_fd)) { *err = "bad --notify-fd"; return false; } }
-    else if (k == "--log-fd") { if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-fd"; return false; } }
-    else if (k == "--log-file-fd") {
+    else if (k == ipc::kArgConfigFd) { if (!ParseInt(v, &a->config_fd)) { *err = "bad --config-fd"; return false; } }
+    else if (k == ipc::kArgScoreboardFd) { if (!ParseInt(v, &a->scoreboard_fd)) { *err = "bad --scoreboard-fd"; return false; } }
+    else if (k == ipc::kArgNotifyFd) { if (!ParseInt(v, &a->notify_fd)) { *err = "bad --notify-fd"; return false; } }
+    else if (k == ipc::kArgLogFd) { if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-fd"; return false; } }
+    else if (k == ipc::kArgLogFileFd) {
       if (!ParseInt(v, &a->log_fd)) { *err = "bad --log-file-fd"; return false; }
       a->log_is_file = true;
     }
-    else if (k == "--access-log-fd") { if (!ParseInt(v, &a->access_log_fd)) { *err = "bad --access-log-fd"; return false; } }
-    else if (k == "--slowlog-fd") { if (!ParseInt(v, &a->slowlog_fd)) { *err = "bad --slowlog-fd"; return false; } }
-    else if (k == "--startup-reported") a->startup_reported = v == "1";
-    else if (k == "--total-threads") { if (!ParseInt(v, &a->total_threads)) { *err = "bad --total-threads"; return false; } }
-    else if (k == "--listen-fds") {
+    else if (k == ipc::kArgAccessLogFd) { if (!ParseInt(v, &a->access_log_fd)) { *err = "bad --access-log-fd"; return false; } }
+    else if (k == ipc::kArgSlowlogFd) { if (!ParseInt(v, &a->slowlog_fd)) { *err = "bad --slowlog-fd"; return false; } }
+    else if (k == ipc::kArgStartupReported) a->startup_reported = v == "1";
+    else if (k == ipc::kArgTotalThreads) { if (!ParseInt(v, &a->total_threads)) { *err = "bad --total-threads"; return false; } }
+    else if (k == ipc::kArgListenFds) {
       size_t start = 0;
       while (start <= v.size()) {
         size_t comma = v.find(',', start);

@@ -1,6 +1,6 @@
 // The command line the supervisor starts a worker process with
 // (supervisor/supervisor.cc builds it; the descriptor numbers are in
-// base/worker_contract.h), and the php CLI modes (--modules, --info, --ini)
+// ipc/worker_process.h), and the php CLI modes (--modules, --info, --ini)
 // tfpm runs through the worker binary.
 #pragma once
 

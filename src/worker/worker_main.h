@@ -1,6 +1,6 @@
 // The worker process role: `tfpm-worker`, exec'd by the supervisor.
 //
-// Descriptors it is given (numbers in base/worker_contract.h):
+// Descriptors it is given (numbers in ipc/worker_process.h):
 // the config bytes the supervisor validated (a sealed memfd), the listening
 // sockets of its pool, its scoreboard segment, and one end of a socketpair
 // to the supervisor (it writes "ready\n" once its threads serve; EOF on it

@@ -2,7 +2,7 @@
 // from 100000 up (never sent to the kernel: Signal only records), a test
 // ends a child with Exit(), and Reap() returns those exits once. The child's
 // ends of the descriptors the spec passes are dup'ed and kept, so a test can
-// speak for the child on its notify socket (base/worker_contract.h) with
+// speak for the child on its notify socket (ipc/worker_process.h) with
 // ChildFd().
 #pragma once
 
@@ -62,7 +62,7 @@ class FakeSpawner final : public os::Spawner {
     exits_.push_back(info);
   }
 
-  // The descriptor the child got as `number` (e.g. worker_contract::kNotifyFd).
+  // The descriptor the child got as `number` (e.g. ipc::kNotifyFd).
   int ChildFd(pid_t pid, int number) const {
     const auto& fds = children_.at(pid).fds;
     auto it = fds.find(number);

@@ -1,5 +1,5 @@
 // A worker's spawn plan (supervisor/spawn_plan.h): the descriptor table and
-// argv of base/worker_contract.h, exactly, for each optional part.
+// argv of ipc/worker_process.h, exactly, for each optional part.
 #include "supervisor/spawn_plan.h"
 
 #include <doctest/doctest.h>
@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 
 namespace tfpm::supervisor {
 namespace {
 
-namespace wc = worker_contract;
+namespace wc = ipc;
 using Fds = std::vector<std::pair<int, int>>;
 using Args = std::vector<std::string>;
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "base/worker_contract.h"
+#include "ipc/worker_process.h"
 #include "config/load_yaml.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_spawner.h"
@@ -72,7 +72,7 @@ class Harness {
     Turn();
   }
   void Ready(pid_t pid) {
-    const int fd = spawner.ChildFd(pid, worker_contract::kNotifyFd);
+    const int fd = spawner.ChildFd(pid, ipc::kNotifyFd);
     REQUIRE(fd >= 0);
     REQUIRE(::write(fd, "ready\n", 6) == 6);
     Turn();

@@ -22,6 +22,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using test::Harness;
+namespace wc = ipc;
 
 TEST_CASE("supervisor reload: the new generation starts, passes probation, and only then the old one drains") {
   Harness h;
@@ -157,6 +158,38 @@ TEST_CASE("supervisor reload: an old worker whose slot a reload removed exits wi
   h.Advance(milliseconds(60000));
   CHECK(h.SpawnedSince(3).empty());  // nothing replaces them
   CHECK(h.spawner.child(fresh[0]).signals.empty());
+}
+
+TEST_CASE("supervisor: a notify line that only contains \"ready\" is not \"ready\"") {
+  Harness h;
+  h.Start(h.Yaml(1));
+  const int fd = h.spawner.ChildFd(h.spawner.spawned().at(0), wc::kNotifyFd);
+  REQUIRE(fd >= 0);
+  // The old matching (find("ready") in each receive) took this for "ready".
+  REQUIRE(::write(fd, "not ready\n", 10) == 10);
+  h.Turn();
+  h.Advance(milliseconds(1500));  // past startup_probation
+  CHECK(h.ready.empty());
+  REQUIRE(::write(fd, "ready\n", 6) == 6);
+  h.Turn();
+  h.Advance(milliseconds(1500));
+  REQUIRE(h.ready.size() == 1);
+  CHECK(h.ready[0].ok());
+}
+
+TEST_CASE("supervisor: a notify line split across two receives still counts") {
+  Harness h;
+  h.Start(h.Yaml(1));
+  const int fd = h.spawner.ChildFd(h.spawner.spawned().at(0), wc::kNotifyFd);
+  REQUIRE(fd >= 0);
+  // The old matching lost a line split between two receives.
+  REQUIRE(::write(fd, "rea", 3) == 3);
+  h.Turn();
+  REQUIRE(::write(fd, "dy\n", 3) == 3);
+  h.Turn();
+  h.Advance(milliseconds(1500));  // past startup_probation
+  REQUIRE(h.ready.size() == 1);
+  CHECK(h.ready[0].ok());
 }
 
 TEST_CASE("supervisor: the first generation failing its start reports and stops instead of looping") {

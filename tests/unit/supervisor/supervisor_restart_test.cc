@@ -21,7 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using test::Harness;
-namespace wc = worker_contract;
+namespace wc = ipc;
 
 TEST_CASE("supervisor restart: a worker that dies is replaced in its slot after a backoff that doubles") {
   Harness h;

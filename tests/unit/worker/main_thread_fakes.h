@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/notify.h"
 #include "worker/handover.h"
 #include "worker/dispatcher_control.h"
 #include "worker/supervisor_link.h"
@@ -63,8 +64,8 @@ class FakeSupervisor final : public worker::SupervisorLink {
   std::vector<Received> inbox;    // Receive() returns these in order, then nothing
 
   int fd() const override { return socket; }
-  void SendReady() override { sent.emplace_back(worker::kReadyLine); }
-  void SendDraining() override { sent.emplace_back(worker::kDrainingLine); }
+  void SendReady() override { sent.emplace_back(ipc::Encode(ipc::Message::kReady)); }
+  void SendDraining() override { sent.emplace_back(ipc::Encode(ipc::Message::kDraining)); }
   void SendRecycle(worker::RecycleCause cause) override { sent.push_back(worker::RecycleLine(cause)); }
   Received Receive() override {
     if (inbox.empty()) return {};

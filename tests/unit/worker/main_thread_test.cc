@@ -92,11 +92,11 @@ TEST_CASE("SIGQUIT drains once, tells the supervisor once, and stops when the re
   CHECK(main.draining());
   CHECK(rig.server.begin_drain_calls == 1);
   CHECK(rig.header.accepting.load() == 0);
-  CHECK(rig.supervisor.count(kDrainingLine) == 1);
+  CHECK(rig.supervisor.count(ipc::Encode(ipc::Message::kDraining)) == 1);
   // A second SIGQUIT changes nothing.
   CHECK(rig.Turn(Rig::Signal(SIGQUIT)).kind == Kind::kContinue);
   CHECK(rig.server.begin_drain_calls == 1);
-  CHECK(rig.supervisor.count(kDrainingLine) == 1);
+  CHECK(rig.supervisor.count(ipc::Encode(ipc::Message::kDraining)) == 1);
   // Kept connections go to the supervisor, so no need to wait for quiet.
   rig.server.idle = true;
   rig.server.quiet = false;
@@ -198,7 +198,7 @@ TEST_CASE("a stuck thread: drain, then exit 75 once only stuck threads are busy"
   CHECK(rig.Turn().kind == Kind::kContinue);
   CHECK(main.replacing());
   CHECK(main.draining());
-  CHECK(rig.supervisor.count(kDrainingLine) == 1);
+  CHECK(rig.supervisor.count(ipc::Encode(ipc::Message::kDraining)) == 1);
   rig.server.busy_threads = 1;
   const MainThread::Step step = rig.Turn();
   CHECK(step.kind == Kind::kExitNow);
