@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "sapi/php_internal.h"
+#include "scoreboard/request_metrics.h"
 #include "scoreboard/scoreboard.h"
 
 extern "C" {
@@ -354,6 +355,7 @@ void RenderSummary(Format f, const Json& st, int64_t now) {
                  peak, terminated, rejected));
       RenderLimits(f, st);
       RenderRecycles(f, st);
+      Put(scoreboard::RenderRequestMetrics(st));  // histograms, requests by status class
       Put("# EOF\n");
       break;
   }

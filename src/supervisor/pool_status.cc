@@ -16,6 +16,7 @@
 
 #include "base/utf8.h"
 #include "os/unique_fd.h"
+#include "scoreboard/request_metrics.h"
 
 namespace tfpm::supervisor {
 namespace {
@@ -86,6 +87,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) retired_restarts[i] += h->ReadRestarts(base::RestartCause(i));
   retired_state_leaks += h->state_leaks.load(std::memory_order_relaxed);
+  retired_request_stats.Add(scoreboard::SumRequestStats(seg));
   for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -230,6 +232,8 @@ nlohmann::json PoolStatus(const PoolInfo& info, const PoolCounters& c,
     out["restarts_" + std::string(base::RestartCauseKey(base::RestartCause(i)))] = restarts[i];
   }
   out["state_leaks"] = state_leaks;
+  // Request duration and queue wait histograms, requests by status class.
+  scoreboard::AddRequestMetrics(&out, c.retired_request_stats, segments);
   if (full) out["processes"] = std::move(procs);
   return out;
 }
