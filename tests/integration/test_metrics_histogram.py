@@ -186,3 +186,23 @@ def test_histograms_survive_a_killed_worker_and_a_reload(tfpm_factory):
         assert b >= a
     assert third.count() > second.count()
     assert third.count() - third.cumulative(name)[bucket(0.5)] >= 2
+
+
+def test_worker_mode_requests_are_counted_too(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=2, mode="worker", worker={"script": php_fixture("worker", "app.php")},
+                        status_path="/status")
+    before = settled_metrics(tfpm)
+    latencies = []
+    for s in ("0", "0.12", "0.6"):
+        start = time.monotonic()
+        assert fcgi.request(tfpm.sock, php_fixture("worker", "index.php"), query=f"do=sleep&s={s}").status == 200
+        latencies.append((float(s), time.monotonic() - start))
+    after = settled_metrics(tfpm)
+    scrapes = (after.accepted - before.accepted) - len(latencies)
+    name = "tfpm_request_duration_seconds"
+    assert after.count() - before.count() == len(latencies) + scrapes
+    delta = [a - b for a, b in zip(after.cumulative(name), before.cumulative(name))]
+    for i in range(len(LE)):
+        surely_below = sum(1 for _, latency in latencies if bucket(latency + 0.0002) <= i)
+        maybe_below = sum(1 for least, _ in latencies if bucket(least) <= i) + scrapes
+        assert surely_below <= delta[i] <= maybe_below, (LE_TEXT[i], delta, latencies, scrapes)
