@@ -18,6 +18,12 @@ LE = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10
 LE_TEXT = ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0",
            "10.0", "30.0", "+Inf"]
 CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]
+# The server takes its clocks after reading the request and after sending
+# its end, the client before sending and after reading: a thread the
+# scheduler holds up between sending and its clock can put the server's
+# end a little after the client's. Bounds from client latencies allow this
+# much (a tolerance of the measurement, not a speed requirement).
+CLOCK_SLACK = 0.005
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{([a-z_]+)="([^"]*)"\})? (\S+)$')
 
 
@@ -110,18 +116,18 @@ def test_each_request_lands_in_the_bucket_of_its_measured_latency(tfpm_factory):
     assert after.count() - before.count() == len(served) + scrapes
     delta = [a - b for a, b in zip(after.cumulative(name), before.cumulative(name))]
     # A request's duration (start of PHP to its end) is at least its sleep
-    # and at most what the client measured (plus 0.2 ms for the thread to
-    # take its clock after sending the end): it is counted in a bucket
-    # between those two. The 600 ms requests are pinned to le="1.0".
+    # and at most what the client measured (plus CLOCK_SLACK): it is counted
+    # in a bucket between those two. The 600 ms requests are pinned to
+    # le="1.0" (unless the client measured over 995 ms).
     for i in range(len(LE)):
-        surely_below = sum(1 for _, latency in served if bucket(latency + 0.0002) <= i)
+        surely_below = sum(1 for _, latency in served if bucket(latency + CLOCK_SLACK) <= i)
         maybe_below = sum(1 for least, _ in served if bucket(least) <= i) + scrapes
         assert surely_below <= delta[i] <= maybe_below, (LE_TEXT[i], delta, served, scrapes)
     assert after.sum() - before.sum() >= sum(least for least, _ in served)
     # Queue wait: as many observations, none longer than its request.
     wait = "tfpm_queue_wait_seconds"
     assert after.count(wait) - before.count(wait) == len(served) + scrapes
-    longest = bucket(max(latency for _, latency in served) + 0.0002)
+    longest = bucket(max(latency for _, latency in served) + CLOCK_SLACK)
     assert after.cumulative(wait)[longest] - before.cumulative(wait)[longest] >= len(served)
 
     got = {c: after.status_class(c) - before.status_class(c) for c in CLASSES}
@@ -129,14 +135,16 @@ def test_each_request_lands_in_the_bucket_of_its_measured_latency(tfpm_factory):
 
 
 def test_queue_wait_counts_from_the_accept(tfpm_factory):
-    """A client that connects and sends its request 300 ms later: the
-    request waited that long in the process before PHP started."""
+    """A client that connects and sends its request 600 ms later: the
+    request waited that long in the process before PHP started (less the
+    time the thread took to accept, which a loaded machine can stretch:
+    the check is for more than 250 ms)."""
     tfpm = tfpm_factory(processes=1, threads=1, status_path="/status")
     before = settled_metrics(tfpm)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(tfpm.sock)
     start = time.monotonic()
-    time.sleep(0.3)
+    time.sleep(0.6)
     r = fcgi.request(tfpm.sock, SLEEP, query="ms=0", sock=s)
     latency = time.monotonic() - start
     s.close()
@@ -145,11 +153,11 @@ def test_queue_wait_counts_from_the_accept(tfpm_factory):
     scrapes = (after.accepted - before.accepted) - 1
     wait = "tfpm_queue_wait_seconds"
     delta = [a - b for a, b in zip(after.cumulative(wait), before.cumulative(wait))]
-    # The delayed request is above le="0.25" (it waited at least 300 ms)
-    # and at or below the bucket of what the client measured.
+    # The delayed request is above le="0.25" and at or below the bucket of
+    # what the client measured.
     assert delta[bucket(0.25)] <= scrapes
-    assert delta[bucket(latency + 0.0002)] >= 1
-    assert after.sum(wait) - before.sum(wait) >= 0.3
+    assert delta[bucket(latency + CLOCK_SLACK)] >= 1
+    assert after.sum(wait) - before.sum(wait) >= 0.25
 
 
 def test_histograms_survive_a_killed_worker_and_a_reload(tfpm_factory):
@@ -163,6 +171,10 @@ def test_histograms_survive_a_killed_worker_and_a_reload(tfpm_factory):
     assert first.count() - first.cumulative(name)[bucket(0.01)] >= 6
     assert first.count() - first.cumulative(name)[bucket(0.5)] >= 2
 
+    # A thread counts its request just after sending the answer: kill only
+    # once every thread is idle (pm-ctl reads the scoreboard without PHP),
+    # or the last scrape would be a request begun and never counted.
+    wait_until(lambda: tfpm.status()["pools"][0]["idle_threads"] == 4, 10 * SLOW, what="every thread idle")
     old = tfpm.worker_pids()
     assert len(old) == 2
     os.kill(old[0], signal.SIGKILL)
@@ -203,6 +215,6 @@ def test_worker_mode_requests_are_counted_too(tfpm_factory):
     assert after.count() - before.count() == len(latencies) + scrapes
     delta = [a - b for a, b in zip(after.cumulative(name), before.cumulative(name))]
     for i in range(len(LE)):
-        surely_below = sum(1 for _, latency in latencies if bucket(latency + 0.0002) <= i)
+        surely_below = sum(1 for _, latency in latencies if bucket(latency + CLOCK_SLACK) <= i)
         maybe_below = sum(1 for least, _ in latencies if bucket(least) <= i) + scrapes
         assert surely_below <= delta[i] <= maybe_below, (LE_TEXT[i], delta, latencies, scrapes)
