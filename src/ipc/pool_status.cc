@@ -97,10 +97,20 @@ void ReadRow(Reader& in, ThreadRow* r) {
   in.U64("last_request_memory", &r->last_request_memory);
 }
 
+// The keys of PoolStatus::request_metrics.
+constexpr const char* kRequestMetricKeys[] = {"request_duration_seconds", "queue_wait_seconds",
+                                              "requests_by_status_class"};
+
 std::string RestartKey(size_t i) { return "restarts_" + std::string(base::RestartCauseKey(base::RestartCause(i))); }
 std::string LimitKey(size_t i) { return std::string(scoreboard::LimitKey(scoreboard::Limit(i))); }
 
 }  // namespace
+
+Json EmptyRequestMetrics() {
+  Json m = Json::object();
+  for (const char* key : kRequestMetricKeys) m[key] = Json::object();
+  return m;
+}
 
 Json ToJson(const PoolStatus& s) {
   Json out{{"pool", s.pool},
@@ -124,6 +134,10 @@ Json ToJson(const PoolStatus& s) {
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out[LimitKey(i)] = s.limits[i];
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) out[RestartKey(i)] = s.restarts[i];
   out["state_leaks"] = s.state_leaks;
+  for (const char* key : kRequestMetricKeys) {
+    auto it = s.request_metrics.find(key);
+    out[key] = it != s.request_metrics.end() ? *it : Json::object();
+  }
   if (s.full) {
     Json rows = Json::array();
     for (const ThreadRow& r : s.processes) rows.push_back(RowJson(r));
@@ -159,6 +173,12 @@ Result<PoolStatus> FromJson(const Json& j) {
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) in.U64(RestartKey(i), &s.restarts[i]);
   in.U64("state_leaks", &s.state_leaks);
   if (!err.ok()) return err;
+  for (const char* key : kRequestMetricKeys) {
+    auto it = j.find(key);
+    if (it == j.end()) return Status::Protocol(std::string("pool status: ") + key + ": missing");
+    if (!it->is_object()) return Status::Protocol(std::string("pool status: ") + key + ": not an object");
+    s.request_metrics[key] = *it;
+  }
   auto rows = j.find("processes");
   if (rows == j.end()) return s;
   if (!rows->is_array()) return Status::Protocol("pool status: processes: not an array");

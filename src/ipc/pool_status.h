@@ -48,6 +48,9 @@ struct ThreadRow {
   bool operator==(const ThreadRow&) const = default;
 };
 
+// The three request metric keys, each an empty object (no request yet).
+nlohmann::json EmptyRequestMetrics();
+
 struct PoolStatus {
   std::string pool;
   std::string process_manager;  // static, dynamic, ondemand
@@ -65,6 +68,13 @@ struct PoolStatus {
   uint64_t limits[scoreboard::kLimitCount] = {};           // by scoreboard::Limit, key LimitKey
   uint64_t restarts[base::kRestartCauseCount] = {};        // by base::RestartCause, key "restarts_" + key
   uint64_t state_leaks = 0;
+  // The request duration and queue wait histograms and the requests by
+  // status class, as scoreboard::AddRequestMetrics writes them
+  // (scoreboard/request_metrics.h: "request_duration_seconds",
+  // "queue_wait_seconds", "requests_by_status_class"); kept as JSON, the
+  // form scoreboard::RenderRequestMetrics reads. FromJson requires the
+  // three keys, each an object.
+  nlohmann::json request_metrics = EmptyRequestMetrics();
   // With ?full: one row per thread (the key "processes" is then present).
   bool full = false;
   std::vector<ThreadRow> processes;

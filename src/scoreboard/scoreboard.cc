@@ -105,6 +105,7 @@ void SlotWriter::BeginRequest(int64_t now_us, int64_t cpu_ns, const Request& r) 
   slot_->cpu_start_ns = cpu_ns;
   slot_->content_length = r.content_length;
   slot_->requests += 1;  // as php-fpm's "accepted conn": counted when it begins
+  slot_->wait_us = r.wait_us;
   CopyField(slot_->method, r.method);
   CopyField(slot_->uri, r.uri);
   CopyField(slot_->script, r.script);
@@ -124,6 +125,7 @@ void SlotWriter::EndRequest(int64_t now_us, int64_t cpu_ns, int status, uint64_t
   slot_->last_memory = memory;
   slot_->memory_peak = std::max(slot_->memory_peak, memory);
   CopyField(slot_->user, user);
+  slot_->stats.Record(slot_->last_duration_us, slot_->wait_us, status);
   slot_->state.store(static_cast<uint32_t>(ThreadState::kIdle), std::memory_order_relaxed);
   slot_->seq.fetch_add(1, std::memory_order_release);  // even again
 }

@@ -19,11 +19,12 @@
 #include <vector>
 
 #include "base/restart_cause.h"
+#include "scoreboard/histogram.h"
 
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 7;
+inline constexpr uint32_t kVersion = 8;  // 8: ThreadSlot::wait_us and ::stats
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -70,6 +71,8 @@ struct ThreadSlot {
   char script_name[256];      // SCRIPT_NAME (php-fpm's status shows it as "request URI")
   char query[256];            // QUERY_STRING
   char user[64];              // PHP_AUTH_USER of the last request
+  int64_t wait_us;            // the current request's queue wait (scoreboard/histogram.h)
+  RequestStats stats;         // histograms and status classes of finished requests
 };
 
 // What a worker did to protect itself from one client (the connection
@@ -180,9 +183,12 @@ class SlotWriter {
   struct Request {
     std::string_view method, uri, script, script_name, query;
     uint64_t content_length = 0;
+    int64_t wait_us = 0;  // from the request's arrival to now: its queue wait
   };
   // `cpu_ns`: the thread's CPU clock (CLOCK_THREAD_CPUTIME_ID) now.
   void BeginRequest(int64_t now_us, int64_t cpu_ns, const Request& r);
+  // Also records the request in the slot's RequestStats (its duration,
+  // the wait given to BeginRequest, its status class).
   void EndRequest(int64_t now_us, int64_t cpu_ns, int status, uint64_t memory, std::string_view user);
 
  private:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "scoreboard/request_metrics.h"
 #include "status/escape.h"
 
 namespace tfpm::status {
@@ -287,8 +288,9 @@ void Renderer::Summary(const ipc::PoolStatus& st, int64_t now) {
                  p, m, since, accepted, lq, lq_max, lq_len, idle, active, idle + active, active_max, reached, slow,
                  peak, terminated, rejected));
       Counters(st);
-      // A metric family only OpenMetrics shows (a histogram) is rendered
-      // here, by its own member function, before the end marker.
+      // Metric families only OpenMetrics shows, before the end marker:
+      // the histograms and requests by status class.
+      Put(scoreboard::RenderRequestMetrics(st.request_metrics));
       Put("# EOF\n");
       break;
   }

@@ -16,6 +16,7 @@
 
 #include "base/utf8.h"
 #include "os/unique_fd.h"
+#include "scoreboard/request_metrics.h"
 
 namespace tfpm::supervisor {
 namespace {
@@ -86,6 +87,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) retired_restarts[i] += h->ReadRestarts(base::RestartCause(i));
   retired_state_leaks += h->state_leaks.load(std::memory_order_relaxed);
+  retired_request_stats.Add(scoreboard::SumRequestStats(seg));
   for (uint32_t t = 0, n = seg.Threads(); t < n; ++t) {
     ThreadSnapshot snap;
     if (!scoreboard::ReadSlot(*seg.slot(t), &snap)) continue;
@@ -215,6 +217,10 @@ ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
   out.max_children_reached = c.max_children_reached;
   out.process_recycles_max_requests = c.recycles_max_requests;
   out.process_recycles_memory = c.recycles_memory;
+  // Request duration and queue wait histograms, requests by status class.
+  nlohmann::json metrics = nlohmann::json::object();
+  scoreboard::AddRequestMetrics(&metrics, c.retired_request_stats, segments);
+  out.request_metrics = std::move(metrics);
   return out;
 }
 

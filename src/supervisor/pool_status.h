@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ipc/pool_status.h"
+#include "scoreboard/histogram.h"
 #include "scoreboard/scoreboard.h"
 
 namespace tfpm::supervisor {
@@ -47,6 +48,9 @@ struct PoolCounters {
   // Classic threads' interpreters recycled by memory_recycle, of exited
   // processes (live ones: their segments).
   uint64_t retired_memory_recycles = 0;
+  // Request duration and queue wait histograms and status classes of exited
+  // processes (scoreboard/histogram.h).
+  scoreboard::RequestTotals retired_request_stats;
 
   // Adds an exiting process's totals.
   void Retire(const scoreboard::Segment& seg);

@@ -113,6 +113,11 @@ class Connection final : public fastcgi::Exchange {
   // parking thread before it re-arms, read by the process's main thread.
   std::atomic<int64_t> parked_us{0};
   bool parked_partial = false;  // parked holding half a request (owner thread only)
+  // Steady µs when its current request arrived, for the queue wait
+  // histogram (scoreboard/histogram.h): the accept for the first request
+  // of a connection, else when a thread first read from it after the last
+  // request; 0 between requests (owner thread only).
+  int64_t arrival_us = 0;
   // Steady ms when it was first parked holding half of the current request;
   // 0 when it holds none (owner thread only; published in partial_since_ms).
   int64_t partial_start_ms = 0;

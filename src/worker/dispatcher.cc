@@ -114,6 +114,7 @@ void Dispatcher::Accept(int listener, int index, const Handler& handler) {
   if (!fd) return;
   auto* conn = new Connection(std::move(fd), &conn_config_);
   conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
+  conn->arrival_us = base::MonotonicMicros();
   {
     std::lock_guard lock(mu_);
     connections_.insert(conn);
@@ -126,6 +127,7 @@ void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, Driv
   bool fresh = from == DriveFrom::kJustAccepted;
   scoreboard::SlotWriter slot(board_ ? board_->slot(static_cast<uint32_t>(index)) : nullptr);
   for (;;) {
+    if (conn->arrival_us == 0) conn->arrival_us = base::MonotonicMicros();
     if (!ready) {
       const std::optional<Connection::Progress> progress = ReadGuarded(conn);
       if (!progress) return;
@@ -171,6 +173,7 @@ void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, Driv
       return;
     }
     served_.fetch_add(1, std::memory_order_relaxed);
+    conn->arrival_us = 0;  // the next request's wait starts when it is read
     // Only a request the client pipelined is served right away; otherwise
     // the connection waits its turn in the epoll set, even if its next
     // request has already arrived (after fastcgi_finish_request() it

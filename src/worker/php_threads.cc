@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "fastcgi/exchange.h"
 #include "sapi/php_embed.h"
@@ -30,6 +31,7 @@ void BeginRequest(scoreboard::SlotWriter& w, const Connection& c) {
   r.query = c.FindParam("QUERY_STRING").value_or("");
   const std::string_view length = c.FindParam("CONTENT_LENGTH").value_or("");
   std::from_chars(length.data(), length.data() + length.size(), r.content_length);
+  if (c.arrival_us != 0) r.wait_us = std::max<int64_t>(0, base::MonotonicMicros() - c.arrival_us);
   w.BeginRequest(scoreboard::RealtimeMicros(), CpuNow(), r);
 }
 

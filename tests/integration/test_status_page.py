@@ -265,6 +265,11 @@ def shape(fmt, body):
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',
                       "", text)
+    # tfpm adds its latency histograms and requests by status class to
+    # OpenMetrics, before "# EOF" (docs/metrics.md).
+    text = re.sub(r"# (HELP|TYPE|UNIT) tfpm_(request_duration_seconds|queue_wait_seconds|requests) [^\n]*\n|"
+                  r"tfpm_(request_duration_seconds|queue_wait_seconds)_(bucket|sum|count)[ {][^\n]*\n|"
+                  r"tfpm_requests_total\{[^\n]*\n", "", text)
     # tfpm adds two fields to each row (process recycling): its process's
     # start time and requests.
     text = re.sub(r'(process start time:\s+[^\n]*\nprocess requests:\s+\d+\n|'

@@ -104,7 +104,14 @@ TEST_CASE("openmetrics: php-fpm's names, ours as tfpm_*, # EOF last, no rows") {
   CHECK(Has(p.body, "# HELP tfpm_connections_refused Connections a limit of docs/security.md acted on: "
                     "connections refused.\n# TYPE tfpm_connections_refused counter\ntfpm_connections_refused 7\n"));
   CHECK(Has(p.body, "# HELP tfpm_process_recycles_memory Processes replaced over process_memory_limit.\n"));
-  CHECK(p.body.ends_with("tfpm_memory_recycles 0\n# EOF\n"));
+  CHECK(Has(p.body, "tfpm_memory_recycles 0\n"));
+  // The histograms and requests by status class come last, well formed
+  // even with no request yet (scoreboard/request_metrics.h).
+  CHECK(Has(p.body, "# TYPE tfpm_request_duration_seconds histogram\n"));
+  CHECK(Has(p.body, "tfpm_request_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+  CHECK(Has(p.body, "# TYPE tfpm_queue_wait_seconds histogram\n"));
+  CHECK(p.body.find("tfpm_memory_recycles 0\n") < p.body.find("# TYPE tfpm_request_duration_seconds"));
+  CHECK(p.body.ends_with("\n# EOF\n"));
   CHECK(!Has(p.body, "/a/"));
 }
 
