@@ -28,6 +28,7 @@
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
 #include "sapi/php_leak_check.h"
+#include "sapi/php_worker_state.h"
 
 extern "C" {
 #include <Zend/zend_virtual_cwd.h>
@@ -38,6 +39,8 @@ extern "C" {
 
 namespace tfpm::sapi {
 namespace {
+
+using namespace worker_internal;  // NOLINT: this file's own state and resets
 
 // The boot request's exchange: no client; output and errors go to the log.
 class BootExchange final : public fastcgi::Exchange {
@@ -87,34 +90,6 @@ class BootExchange final : public fastcgi::Exchange {
   size_t count_ = 0;
 };
 
-// One worker thread's state for the current run. Plain C++ memory owned by
-// RunWorkerScript's frame; nothing here lives on the Zend heap.
-struct WorkerState {
-  const WorkerOptions* options = nullptr;
-  RequestSource* source = nullptr;
-  RequestContext* boot_ctx = nullptr;
-  std::string script;
-  uint64_t requests = 0;         // completed in this run
-  bool in_handler = false;       // a tfpm_handle_request() call is active
-  bool stop = false;             // the source said stop
-  bool recycle = false;          // max_requests / memory_recycle reached
-  bool bailout_pending = false;  // fatal error in the handler: end the run
-  bool exit_pending = false;     // exit() in the handler: end the run
-  std::string reason;
-  base::RestartCause cause = base::RestartCause::kCrash;
-  // leak_check (null when off): the detector, the request the next Check()
-  // attributes changes to, and strict mode's verdict for the next request.
-  std::unique_ptr<LeakDetector> leaks;
-  std::string last_request;
-  std::string fail_next;               // strict: non-empty = answer 500 naming these items
-  std::unordered_set<std::string> logged;  // items already logged in this run
-  std::vector<std::string>* run_leaks = nullptr;
-  // State the boot left behind, restored after every request.
-  bool snapshot_taken = false;
-  std::vector<std::pair<std::string, std::optional<std::string>>> boot_ini;
-  std::string boot_cwd;
-};
-
 thread_local WorkerState* t_worker = nullptr;
 
 constexpr int kFatalErrors = E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR | E_PARSE | E_RECOVERABLE_ERROR;
@@ -152,158 +127,6 @@ bool TimedOut() {
   constexpr std::string_view kTimeout = "Maximum execution time";
   return PG(last_error_message) && ZSTR_LEN(PG(last_error_message)) >= kTimeout.size() &&
          std::memcmp(ZSTR_VAL(PG(last_error_message)), kTimeout.data(), kTimeout.size()) == 0;
-}
-
-std::optional<std::string> IniValueOf(const zend_ini_entry* e) {
-  if (e->value == nullptr) return std::nullopt;
-  return std::string(ZSTR_VAL(e->value), ZSTR_LEN(e->value));
-}
-
-// INI entries the boot changed (ini_set in the script's bootstrap) and the
-// boot cwd: the state every request starts from.
-void TakeBootSnapshot(WorkerState* w) {
-  w->snapshot_taken = true;
-  if (EG(modified_ini_directives)) {
-    void* p;
-    ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), p) {
-      auto* e = static_cast<zend_ini_entry*>(p);
-      w->boot_ini.emplace_back(std::string(ZSTR_VAL(e->name), ZSTR_LEN(e->name)), IniValueOf(e));
-    }
-    ZEND_HASH_FOREACH_END();
-  }
-  char buf[MAXPATHLEN];
-  if (VCWD_GETCWD(buf, sizeof(buf))) w->boot_cwd = buf;
-}
-
-bool IsBootKey(const WorkerState* w, const zend_string* name) {
-  for (const auto& [key, value] : w->boot_ini) {
-    if (key.size() == ZSTR_LEN(name) && std::memcmp(key.data(), ZSTR_VAL(name), key.size()) == 0) return true;
-  }
-  return false;
-}
-
-// ini_set()/set_time_limit() of the request are undone: entries the request
-// modified go back to their startup value, entries the boot had set go
-// back to the boot's value.
-void RestoreIni(const WorkerState* w) {
-  thread_local std::vector<std::string> restore;
-  restore.clear();
-  if (EG(modified_ini_directives)) {
-    void* p;
-    ZEND_HASH_MAP_FOREACH_PTR(EG(modified_ini_directives), p) {
-      auto* e = static_cast<zend_ini_entry*>(p);
-      if (!IsBootKey(w, e->name)) restore.emplace_back(ZSTR_VAL(e->name), ZSTR_LEN(e->name));
-    }
-    ZEND_HASH_FOREACH_END();
-  }
-  for (const auto& key : restore) {
-    zend_string* name = zend_string_init(key.data(), key.size(), 0);
-    zend_restore_ini_entry(name, ZEND_INI_STAGE_RUNTIME);
-    zend_string_release(name);
-  }
-  for (const auto& [key, value] : w->boot_ini) {
-    auto* e = static_cast<zend_ini_entry*>(zend_hash_str_find_ptr(EG(ini_directives), key.data(), key.size()));
-    if (e == nullptr || IniValueOf(e) == value) continue;
-    zend_string* name = zend_string_init(key.data(), key.size(), 0);
-    if (value) {
-      zend_alter_ini_entry_chars_ex(name, value->data(), value->size(), ZEND_INI_SYSTEM,
-                                    ZEND_INI_STAGE_RUNTIME, 1);
-    }
-    zend_string_release(name);
-  }
-}
-
-void ClearLastError() {
-  if (PG(last_error_message)) {
-    zend_string_release(PG(last_error_message));
-    PG(last_error_message) = nullptr;
-  }
-  if (PG(last_error_file)) {
-    zend_string_release(PG(last_error_file));
-    PG(last_error_file) = nullptr;
-  }
-  PG(last_error_type) = 0;
-  PG(last_error_lineno) = 0;
-}
-
-// Modules whose request state must follow each request (filter_input()
-// reads what filter's RINIT captured).
-constexpr const char* kReloadModules[] = {"filter"};
-
-void ReloadModules(bool startup) {
-  for (const char* name : kReloadModules) {
-    auto* m = static_cast<zend_module_entry*>(zend_hash_str_find_ptr(&module_registry, name, std::strlen(name)));
-    if (m == nullptr) continue;
-    if (startup && m->request_startup_func) m->request_startup_func(m->type, m->module_number);
-    if (!startup && m->request_shutdown_func) m->request_shutdown_func(m->type, m->module_number);
-  }
-}
-
-// $_GET, $_POST, $_COOKIE, $_FILES, $_SERVER (and $_REQUEST when the script
-// uses it) from the new request; $_ENV stays; $_SESSION is removed.
-void ResetSuperglobals() {
-  zend_try {
-    zval* files = &PG(http_globals)[TRACK_VARS_FILES];
-    zval_ptr_dtor_nogc(files);
-    ZVAL_UNDEF(files);
-    zend_hash_str_del(&EG(symbol_table), "_SESSION", sizeof("_SESSION") - 1);
-  }
-  zend_end_try();
-  zend_string* env = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_ENV);
-  zend_string* server = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_SERVER);
-  zend_string* request = ZSTR_KNOWN(ZEND_STR_AUTOGLOBAL_REQUEST);
-  void* p;
-  ZEND_HASH_MAP_FOREACH_PTR(CG(auto_globals), p) {
-    auto* g = static_cast<zend_auto_global*>(p);
-    if (zend_string_equals(g->name, env)) continue;
-    if (zend_string_equals(g->name, server)) {
-      g->armed = g->auto_global_callback(g->name);
-    } else if (g->jit) {
-      // $GLOBALS belongs to the script; $_REQUEST is rebuilt if it was used.
-      if (zend_string_equals(g->name, request) && zend_hash_exists(&EG(symbol_table), g->name)) {
-        g->armed = g->auto_global_callback(g->name);
-      }
-    } else if (g->auto_global_callback) {
-      g->armed = g->auto_global_callback(g->name);
-    } else {
-      g->armed = false;
-    }
-  }
-  ZEND_HASH_FOREACH_END();
-}
-
-// The session of one request never reaches the next: data, id and status
-// are dropped (written first if still active); the save handler the boot
-// registered stays.
-void ResetSession() {
-  if (PS(session_status) == php_session_active) php_session_flush(1);
-  if (!Z_ISUNDEF(PS(http_session_vars))) {
-    zval_ptr_dtor(&PS(http_session_vars));
-    ZVAL_UNDEF(&PS(http_session_vars));
-  }
-  if (PS(mod_data) || PS(mod_user_implemented)) {
-    zend_try { PS(mod)->s_close(&PS(mod_data)); }
-    zend_end_try();
-  }
-  if (PS(id)) {
-    zend_string_release_ex(PS(id), 0);
-    PS(id) = nullptr;
-  }
-  if (PS(session_vars)) {
-    zend_string_release_ex(PS(session_vars), 0);
-    PS(session_vars) = nullptr;
-  }
-  if (PS(session_started_filename)) {
-    zend_string_release(PS(session_started_filename));
-    PS(session_started_filename) = nullptr;
-    PS(session_started_lineno) = 0;
-  }
-  PS(session_status) = php_session_none;
-  PS(in_save_handler) = 0;
-  PS(set_handler) = 0;
-  PS(mod_data) = nullptr;
-  PS(mod_user_is_open) = 0;
-  PS(define_sid) = 1;
 }
 
 // The request half of php_request_startup(): output layer, SAPI (headers,

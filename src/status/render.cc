@@ -78,10 +78,51 @@ std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
 }
 
 // Builds one page in one format.
+// The summary's values, as php-fpm's fpm_status.c prints them (its C
+// types, for its printf formats).
+struct SummaryValues {
+  const char* p;  // pool
+  const char* m;  // process manager
+  int64_t start;
+  unsigned long since, accepted, slow;
+  int lq, lq_max;
+  unsigned lq_len;
+  int idle, active, active_max;
+  unsigned reached;
+  size_t peak;
+  // tfpm's own counters, after php-fpm's fields: requests ended by
+  // request_terminate_timeout and answered 503 by max_wait_time.
+  unsigned long terminated, rejected;
+};
+
+SummaryValues Values(const ipc::PoolStatus& st, int64_t now) {
+  return SummaryValues{st.pool.c_str(),
+                       st.process_manager.c_str(),
+                       st.start_time,
+                       static_cast<unsigned long>(now - st.start_time),
+                       static_cast<unsigned long>(st.accepted_conn),
+                       static_cast<unsigned long>(st.slow_requests),
+                       static_cast<int>(st.listen_queue),
+                       static_cast<int>(st.max_listen_queue),
+                       static_cast<unsigned>(st.listen_queue_len),
+                       static_cast<int>(st.idle_processes),
+                       static_cast<int>(st.active_processes),
+                       static_cast<int>(st.max_active_processes),
+                       static_cast<unsigned>(st.max_children_reached),
+                       static_cast<size_t>(st.memory_peak),
+                       static_cast<unsigned long>(st.terminated_requests),
+                       static_cast<unsigned long>(st.rejected_requests)};
+}
+
 class Renderer {
  public:
   explicit Renderer(Format f) : f_(f) {}
   void Summary(const ipc::PoolStatus& st, int64_t now);
+  void SummaryText(const ipc::PoolStatus& st, const SummaryValues& v);
+  void SummaryHtml(const ipc::PoolStatus& st, const SummaryValues& v);
+  void SummaryXml(const ipc::PoolStatus& st, const SummaryValues& v);
+  void SummaryJson(const ipc::PoolStatus& st, const SummaryValues& v);
+  void SummaryOpenMetrics(const ipc::PoolStatus& st, const SummaryValues& v);
   void Row(const ipc::ThreadRow& r, int64_t now);
   void Counters(const ipc::PoolStatus& st);
   void Put(std::string_view s) { out_.append(s); }
@@ -119,181 +160,186 @@ void Renderer::Counters(const ipc::PoolStatus& st) {
 }
 
 void Renderer::Summary(const ipc::PoolStatus& st, int64_t now) {
-  const std::string& pool = st.pool;
-  const std::string& pm = st.process_manager;
-  const int64_t start = st.start_time;
-  const unsigned long since = static_cast<unsigned long>(now - start);
-  const unsigned long accepted = st.accepted_conn, slow = st.slow_requests;
-  const int lq = static_cast<int>(st.listen_queue), lq_max = static_cast<int>(st.max_listen_queue);
-  const unsigned lq_len = static_cast<unsigned>(st.listen_queue_len);
-  const int idle = static_cast<int>(st.idle_processes), active = static_cast<int>(st.active_processes);
-  const int active_max = static_cast<int>(st.max_active_processes);
-  const unsigned reached = static_cast<unsigned>(st.max_children_reached);
-  const size_t peak = st.memory_peak;
-  // tfpm's own counters, after php-fpm's fields: requests ended by
-  // request_terminate_timeout and answered 503 by max_wait_time.
-  const unsigned long terminated = st.terminated_requests, rejected = st.rejected_requests;
-  const char* p = pool.c_str();
-  const char* m = pm.c_str();
+  const SummaryValues v = Values(st, now);
   switch (f_) {
-    case Format::kText:
-      Put(Printf("pool:                 %s\n"
-                 "process manager:      %s\n"
-                 "start time:           %s\n"
-                 "start since:          %lu\n"
-                 "accepted conn:        %lu\n"
-                 "listen queue:         %d\n"
-                 "max listen queue:     %d\n"
-                 "listen queue len:     %u\n"
-                 "idle processes:       %d\n"
-                 "active processes:     %d\n"
-                 "total processes:      %d\n"
-                 "max active processes: %d\n"
-                 "max children reached: %u\n"
-                 "slow requests:        %lu\n"
-                 "memory peak:          %zu\n"
-                 "terminated requests:  %lu\n"
-                 "rejected requests:    %lu\n",
-                 p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
-                 idle + active, active_max, reached, slow, peak, terminated, rejected));
-      Counters(st);
-      break;
-    case Format::kHtml:
-      Put(Printf("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
-                 "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n"
-                 "<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n"
-                 "<head><title>PHP-FPM Status Page</title></head>\n"
-                 "<body>\n"
-                 "<table>\n"
-                 "<tr><th>pool</th><td>%s</td></tr>\n"
-                 "<tr><th>process manager</th><td>%s</td></tr>\n"
-                 "<tr><th>start time</th><td>%s</td></tr>\n"
-                 "<tr><th>start since</th><td>%lu</td></tr>\n"
-                 "<tr><th>accepted conn</th><td>%lu</td></tr>\n"
-                 "<tr><th>listen queue</th><td>%d</td></tr>\n"
-                 "<tr><th>max listen queue</th><td>%d</td></tr>\n"
-                 "<tr><th>listen queue len</th><td>%u</td></tr>\n"
-                 "<tr><th>idle processes</th><td>%d</td></tr>\n"
-                 "<tr><th>active processes</th><td>%d</td></tr>\n"
-                 "<tr><th>total processes</th><td>%d</td></tr>\n"
-                 "<tr><th>max active processes</th><td>%d</td></tr>\n"
-                 "<tr><th>max children reached</th><td>%u</td></tr>\n"
-                 "<tr><th>slow requests</th><td>%lu</td></tr>\n"
-                 "<tr><th>memory peak</th><td>%zu</td></tr>\n"
-                 "<tr><th>terminated requests</th><td>%lu</td></tr>\n"
-                 "<tr><th>rejected requests</th><td>%lu</td></tr>\n",
-                 p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
-                 idle + active, active_max, reached, slow, peak, terminated, rejected));
-      Counters(st);
-      Put("</table>\n");
-      break;
-    case Format::kXml:
-      Put(Printf("<?xml version=\"1.0\" ?>\n"
-                 "<status>\n"
-                 "<pool>%s</pool>\n"
-                 "<process-manager>%s</process-manager>\n"
-                 "<start-time>%s</start-time>\n"
-                 "<start-since>%lu</start-since>\n"
-                 "<accepted-conn>%lu</accepted-conn>\n"
-                 "<listen-queue>%d</listen-queue>\n"
-                 "<max-listen-queue>%d</max-listen-queue>\n"
-                 "<listen-queue-len>%u</listen-queue-len>\n"
-                 "<idle-processes>%d</idle-processes>\n"
-                 "<active-processes>%d</active-processes>\n"
-                 "<total-processes>%d</total-processes>\n"
-                 "<max-active-processes>%d</max-active-processes>\n"
-                 "<max-children-reached>%u</max-children-reached>\n"
-                 "<slow-requests>%lu</slow-requests>\n"
-                 "<memory-peak>%zu</memory-peak>\n"
-                 "<terminated-requests>%lu</terminated-requests>\n"
-                 "<rejected-requests>%lu</rejected-requests>\n",
-                 p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
-                 idle + active, active_max, reached, slow, peak, terminated, rejected));
-      Counters(st);
-      break;
-    case Format::kJson:
-      Put(Printf("{"
-                 "\"pool\":\"%s\","
-                 "\"process manager\":\"%s\","
-                 "\"start time\":%s,"
-                 "\"start since\":%lu,"
-                 "\"accepted conn\":%lu,"
-                 "\"listen queue\":%d,"
-                 "\"max listen queue\":%d,"
-                 "\"listen queue len\":%u,"
-                 "\"idle processes\":%d,"
-                 "\"active processes\":%d,"
-                 "\"total processes\":%d,"
-                 "\"max active processes\":%d,"
-                 "\"max children reached\":%u,"
-                 "\"slow requests\":%lu,"
-                 "\"memory peak\":%zu,"
-                 "\"terminated requests\":%lu,"
-                 "\"rejected requests\":%lu",
-                 p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
-                 idle + active, active_max, reached, slow, peak, terminated, rejected));
-      Counters(st);
-      break;
-    case Format::kOpenMetrics:
-      Put(Printf("# HELP phpfpm_up Could pool %s using a %s PM on PHP-FPM be reached?\n"
-                 "# TYPE phpfpm_up gauge\n"
-                 "phpfpm_up 1\n"
-                 "# HELP phpfpm_start_since The number of seconds since FPM has started.\n"
-                 "# TYPE phpfpm_start_since counter\n"
-                 "phpfpm_start_since %lu\n"
-                 "# HELP phpfpm_accepted_connections The number of requests accepted by the pool.\n"
-                 "# TYPE phpfpm_accepted_connections counter\n"
-                 "phpfpm_accepted_connections %lu\n"
-                 "# HELP phpfpm_listen_queue The number of requests in the queue of pending connections.\n"
-                 "# TYPE phpfpm_listen_queue gauge\n"
-                 "phpfpm_listen_queue %d\n"
-                 "# HELP phpfpm_max_listen_queue The maximum number of requests in the queue of pending "
-                 "connections since FPM has started.\n"
-                 "# TYPE phpfpm_max_listen_queue counter\n"
-                 "phpfpm_max_listen_queue %d\n"
-                 "# TYPE phpfpm_listen_queue_length gauge\n"
-                 "# HELP phpfpm_listen_queue_length The size of the socket queue of pending connections.\n"
-                 "phpfpm_listen_queue_length %u\n"
-                 "# HELP phpfpm_idle_processes The number of idle processes.\n"
-                 "# TYPE phpfpm_idle_processes gauge\n"
-                 "phpfpm_idle_processes %d\n"
-                 "# HELP phpfpm_active_processes The number of active processes.\n"
-                 "# TYPE phpfpm_active_processes gauge\n"
-                 "phpfpm_active_processes %d\n"
-                 "# HELP phpfpm_total_processes The number of idle + active processes.\n"
-                 "# TYPE phpfpm_total_processes gauge\n"
-                 "phpfpm_total_processes %d\n"
-                 "# HELP phpfpm_max_active_processes The maximum number of active processes since FPM has "
-                 "started.\n"
-                 "# TYPE phpfpm_max_active_processes counter\n"
-                 "phpfpm_max_active_processes %d\n"
-                 "# HELP phpfpm_max_children_reached The number of times, the process limit has been reached, "
-                 "when pm tries to start more children (works only for pm 'dynamic' and 'ondemand').\n"
-                 "# TYPE phpfpm_max_children_reached counter\n"
-                 "phpfpm_max_children_reached %u\n"
-                 "# HELP phpfpm_slow_requests The number of requests that exceeded your "
-                 "'request_slowlog_timeout' value.\n"
-                 "# TYPE phpfpm_slow_requests counter\n"
-                 "phpfpm_slow_requests %lu\n"
-                 "# HELP phpfpm_memory_peak The memory usage peak since FPM has started.\n"
-                 "# TYPE phpfpm_memory_peak gauge\n"
-                 "phpfpm_memory_peak %zu\n"
-                 "# HELP tfpm_terminated_requests The number of requests ended by request_terminate_timeout.\n"
-                 "# TYPE tfpm_terminated_requests counter\n"
-                 "tfpm_terminated_requests %lu\n"
-                 "# HELP tfpm_rejected_requests The number of requests answered 503 after waiting max_wait_time "
-                 "for a thread.\n"
-                 "# TYPE tfpm_rejected_requests counter\n"
-                 "tfpm_rejected_requests %lu\n",
-                 p, m, since, accepted, lq, lq_max, lq_len, idle, active, idle + active, active_max, reached, slow,
-                 peak, terminated, rejected));
-      Counters(st);
-      // Metric families only OpenMetrics shows, before the end marker:
-      // the histograms and requests by status class.
-      Put(scoreboard::RenderRequestMetrics(st.request_metrics));
-      Put("# EOF\n");
-      break;
+    case Format::kText: return SummaryText(st, v);
+    case Format::kHtml: return SummaryHtml(st, v);
+    case Format::kXml: return SummaryXml(st, v);
+    case Format::kJson: return SummaryJson(st, v);
+    case Format::kOpenMetrics: return SummaryOpenMetrics(st, v);
   }
+}
+
+void Renderer::SummaryText(const ipc::PoolStatus& st, const SummaryValues& v) {
+  const auto& [p, m, start, since, accepted, slow, lq, lq_max, lq_len, idle, active, active_max, reached, peak,
+                terminated, rejected] = v;
+  Put(Printf("pool:                 %s\n"
+             "process manager:      %s\n"
+             "start time:           %s\n"
+             "start since:          %lu\n"
+             "accepted conn:        %lu\n"
+             "listen queue:         %d\n"
+             "max listen queue:     %d\n"
+             "listen queue len:     %u\n"
+             "idle processes:       %d\n"
+             "active processes:     %d\n"
+             "total processes:      %d\n"
+             "max active processes: %d\n"
+             "max children reached: %u\n"
+             "slow requests:        %lu\n"
+             "memory peak:          %zu\n"
+             "terminated requests:  %lu\n"
+             "rejected requests:    %lu\n",
+             p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
+             idle + active, active_max, reached, slow, peak, terminated, rejected));
+  Counters(st);
+}
+
+void Renderer::SummaryHtml(const ipc::PoolStatus& st, const SummaryValues& v) {
+  const auto& [p, m, start, since, accepted, slow, lq, lq_max, lq_len, idle, active, active_max, reached, peak,
+                terminated, rejected] = v;
+  Put(Printf("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+             "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n"
+             "<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n"
+             "<head><title>PHP-FPM Status Page</title></head>\n"
+             "<body>\n"
+             "<table>\n"
+             "<tr><th>pool</th><td>%s</td></tr>\n"
+             "<tr><th>process manager</th><td>%s</td></tr>\n"
+             "<tr><th>start time</th><td>%s</td></tr>\n"
+             "<tr><th>start since</th><td>%lu</td></tr>\n"
+             "<tr><th>accepted conn</th><td>%lu</td></tr>\n"
+             "<tr><th>listen queue</th><td>%d</td></tr>\n"
+             "<tr><th>max listen queue</th><td>%d</td></tr>\n"
+             "<tr><th>listen queue len</th><td>%u</td></tr>\n"
+             "<tr><th>idle processes</th><td>%d</td></tr>\n"
+             "<tr><th>active processes</th><td>%d</td></tr>\n"
+             "<tr><th>total processes</th><td>%d</td></tr>\n"
+             "<tr><th>max active processes</th><td>%d</td></tr>\n"
+             "<tr><th>max children reached</th><td>%u</td></tr>\n"
+             "<tr><th>slow requests</th><td>%lu</td></tr>\n"
+             "<tr><th>memory peak</th><td>%zu</td></tr>\n"
+             "<tr><th>terminated requests</th><td>%lu</td></tr>\n"
+             "<tr><th>rejected requests</th><td>%lu</td></tr>\n",
+             p, m, FormatTime(start, true).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
+             idle + active, active_max, reached, slow, peak, terminated, rejected));
+  Counters(st);
+  Put("</table>\n");
+}
+
+void Renderer::SummaryXml(const ipc::PoolStatus& st, const SummaryValues& v) {
+  const auto& [p, m, start, since, accepted, slow, lq, lq_max, lq_len, idle, active, active_max, reached, peak,
+                terminated, rejected] = v;
+  Put(Printf("<?xml version=\"1.0\" ?>\n"
+             "<status>\n"
+             "<pool>%s</pool>\n"
+             "<process-manager>%s</process-manager>\n"
+             "<start-time>%s</start-time>\n"
+             "<start-since>%lu</start-since>\n"
+             "<accepted-conn>%lu</accepted-conn>\n"
+             "<listen-queue>%d</listen-queue>\n"
+             "<max-listen-queue>%d</max-listen-queue>\n"
+             "<listen-queue-len>%u</listen-queue-len>\n"
+             "<idle-processes>%d</idle-processes>\n"
+             "<active-processes>%d</active-processes>\n"
+             "<total-processes>%d</total-processes>\n"
+             "<max-active-processes>%d</max-active-processes>\n"
+             "<max-children-reached>%u</max-children-reached>\n"
+             "<slow-requests>%lu</slow-requests>\n"
+             "<memory-peak>%zu</memory-peak>\n"
+             "<terminated-requests>%lu</terminated-requests>\n"
+             "<rejected-requests>%lu</rejected-requests>\n",
+             p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
+             idle + active, active_max, reached, slow, peak, terminated, rejected));
+  Counters(st);
+}
+
+void Renderer::SummaryJson(const ipc::PoolStatus& st, const SummaryValues& v) {
+  const auto& [p, m, start, since, accepted, slow, lq, lq_max, lq_len, idle, active, active_max, reached, peak,
+                terminated, rejected] = v;
+  Put(Printf("{"
+             "\"pool\":\"%s\","
+             "\"process manager\":\"%s\","
+             "\"start time\":%s,"
+             "\"start since\":%lu,"
+             "\"accepted conn\":%lu,"
+             "\"listen queue\":%d,"
+             "\"max listen queue\":%d,"
+             "\"listen queue len\":%u,"
+             "\"idle processes\":%d,"
+             "\"active processes\":%d,"
+             "\"total processes\":%d,"
+             "\"max active processes\":%d,"
+             "\"max children reached\":%u,"
+             "\"slow requests\":%lu,"
+             "\"memory peak\":%zu,"
+             "\"terminated requests\":%lu,"
+             "\"rejected requests\":%lu",
+             p, m, FormatTime(start, false).c_str(), since, accepted, lq, lq_max, lq_len, idle, active,
+             idle + active, active_max, reached, slow, peak, terminated, rejected));
+  Counters(st);
+}
+
+void Renderer::SummaryOpenMetrics(const ipc::PoolStatus& st, const SummaryValues& v) {
+  const auto& [p, m, start, since, accepted, slow, lq, lq_max, lq_len, idle, active, active_max, reached, peak,
+                terminated, rejected] = v;
+  Put(Printf("# HELP phpfpm_up Could pool %s using a %s PM on PHP-FPM be reached?\n"
+             "# TYPE phpfpm_up gauge\n"
+             "phpfpm_up 1\n"
+             "# HELP phpfpm_start_since The number of seconds since FPM has started.\n"
+             "# TYPE phpfpm_start_since counter\n"
+             "phpfpm_start_since %lu\n"
+             "# HELP phpfpm_accepted_connections The number of requests accepted by the pool.\n"
+             "# TYPE phpfpm_accepted_connections counter\n"
+             "phpfpm_accepted_connections %lu\n"
+             "# HELP phpfpm_listen_queue The number of requests in the queue of pending connections.\n"
+             "# TYPE phpfpm_listen_queue gauge\n"
+             "phpfpm_listen_queue %d\n"
+             "# HELP phpfpm_max_listen_queue The maximum number of requests in the queue of pending "
+             "connections since FPM has started.\n"
+             "# TYPE phpfpm_max_listen_queue counter\n"
+             "phpfpm_max_listen_queue %d\n"
+             "# TYPE phpfpm_listen_queue_length gauge\n"
+             "# HELP phpfpm_listen_queue_length The size of the socket queue of pending connections.\n"
+             "phpfpm_listen_queue_length %u\n"
+             "# HELP phpfpm_idle_processes The number of idle processes.\n"
+             "# TYPE phpfpm_idle_processes gauge\n"
+             "phpfpm_idle_processes %d\n"
+             "# HELP phpfpm_active_processes The number of active processes.\n"
+             "# TYPE phpfpm_active_processes gauge\n"
+             "phpfpm_active_processes %d\n"
+             "# HELP phpfpm_total_processes The number of idle + active processes.\n"
+             "# TYPE phpfpm_total_processes gauge\n"
+             "phpfpm_total_processes %d\n"
+             "# HELP phpfpm_max_active_processes The maximum number of active processes since FPM has "
+             "started.\n"
+             "# TYPE phpfpm_max_active_processes counter\n"
+             "phpfpm_max_active_processes %d\n"
+             "# HELP phpfpm_max_children_reached The number of times, the process limit has been reached, "
+             "when pm tries to start more children (works only for pm 'dynamic' and 'ondemand').\n"
+             "# TYPE phpfpm_max_children_reached counter\n"
+             "phpfpm_max_children_reached %u\n"
+             "# HELP phpfpm_slow_requests The number of requests that exceeded your "
+             "'request_slowlog_timeout' value.\n"
+             "# TYPE phpfpm_slow_requests counter\n"
+             "phpfpm_slow_requests %lu\n"
+             "# HELP phpfpm_memory_peak The memory usage peak since FPM has started.\n"
+             "# TYPE phpfpm_memory_peak gauge\n"
+             "phpfpm_memory_peak %zu\n"
+             "# HELP tfpm_terminated_requests The number of requests ended by request_terminate_timeout.\n"
+             "# TYPE tfpm_terminated_requests counter\n"
+             "tfpm_terminated_requests %lu\n"
+             "# HELP tfpm_rejected_requests The number of requests answered 503 after waiting max_wait_time "
+             "for a thread.\n"
+             "# TYPE tfpm_rejected_requests counter\n"
+             "tfpm_rejected_requests %lu\n",
+             p, m, since, accepted, lq, lq_max, lq_len, idle, active, idle + active, active_max, reached, slow,
+             peak, terminated, rejected));
+  Counters(st);
+  // Metric families only OpenMetrics shows, before the end marker:
+  // the histograms and requests by status class.
+  Put(scoreboard::RenderRequestMetrics(st.request_metrics));
+  Put("# EOF\n");
 }
 
 void Renderer::Row(const ipc::ThreadRow& r, int64_t now) {
