@@ -92,13 +92,7 @@ bool Dispatcher::ServeOne(int index, const Handler& handler) {
       Accept(static_cast<int>(token >> 1), index, handler);
     } else {
       auto* conn = reinterpret_cast<Connection*>(token);
-      conn->Acquire();
-      conn->idle_since_ms.store(0, std::memory_order_relaxed);
-      conn->partial_since_ms.store(0, std::memory_order_relaxed);
-      if (conn->parked_partial) {
-        conn->parked_partial = false;
-        partial_.fetch_sub(1, std::memory_order_acq_rel);
-      }
+      TakeFromPoller(conn);
       Drive(conn, index, handler);
     }
     busy_.fetch_sub(1, std::memory_order_acq_rel);
@@ -112,14 +106,27 @@ void Dispatcher::Accept(int listener, int index, const Handler& handler) {
   if (draining_.load(std::memory_order_acquire)) return;
   os::UniqueFd fd = AcceptOne(static_cast<size_t>(listener));
   if (!fd) return;
+  Connection* conn = Register(std::move(fd));
+  conn->arrival_us = base::MonotonicMicros();
+  Drive(conn, index, handler, DriveFrom::kJustAccepted);
+}
+
+Connection* Dispatcher::Register(os::UniqueFd fd) {
   auto* conn = new Connection(std::move(fd), &conn_config_);
   conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
-  conn->arrival_us = base::MonotonicMicros();
-  {
-    std::lock_guard lock(mu_);
-    connections_.insert(conn);
+  std::lock_guard lock(mu_);
+  connections_.insert(conn);
+  return conn;
+}
+
+void Dispatcher::TakeFromPoller(Connection* conn) {
+  conn->Acquire();
+  conn->idle_since_ms.store(0, std::memory_order_relaxed);
+  conn->partial_since_ms.store(0, std::memory_order_relaxed);
+  if (conn->parked_partial) {
+    conn->parked_partial = false;
+    partial_.fetch_sub(1, std::memory_order_acq_rel);
   }
-  Drive(conn, index, handler, DriveFrom::kJustAccepted);
 }
 
 void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, DriveFrom from) {

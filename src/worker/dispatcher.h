@@ -200,6 +200,12 @@ class Dispatcher final : public DispatcherControl {
   // Reads `conn`: a complete request is answered 503 (returns 1); half a
   // request parks it, an EOF closes it.
   int AnswerIfComplete(Connection* conn);
+  // A new connection (accepted, or handed over): owned by the registry
+  // from now on, held by the calling thread.
+  Connection* Register(os::UniqueFd fd);
+  // A connection's readiness event taken from the epoll set: it is the
+  // calling thread's now (not idle, not parked with half a request).
+  void TakeFromPoller(Connection* conn);
   void Park(Connection* conn);
   void Close(Connection* conn);
   void Wake();

@@ -59,13 +59,7 @@ bool Dispatcher::HandOver(Connection* conn) {
 
 void Dispatcher::Adopt(os::UniqueFd fd) {
   (void)os::SetNonBlocking(fd.get(), true);
-  auto* conn = new Connection(std::move(fd), &conn_config_);
-  conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(mu_);
-    connections_.insert(conn);
-  }
-  Park(conn);
+  Park(Register(std::move(fd)));
 }
 
 }  // namespace tfpm::worker

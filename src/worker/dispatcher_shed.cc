@@ -103,23 +103,11 @@ int Dispatcher::ShedFromListener(size_t li, int64_t now, int64_t limit) {
   }
   os::UniqueFd fd = AcceptOne(li);
   if (!fd) return 0;
-  auto* conn = new Connection(std::move(fd), &conn_config_);
-  conn->id = next_connection_id_.fetch_add(1, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(mu_);
-    connections_.insert(conn);
-  }
-  return AnswerIfComplete(conn);
+  return AnswerIfComplete(Register(std::move(fd)));
 }
 
 int Dispatcher::ShedFromConnection(Connection* conn, int64_t now, int64_t limit) {
-  conn->Acquire();
-  conn->idle_since_ms.store(0, std::memory_order_relaxed);
-  conn->partial_since_ms.store(0, std::memory_order_relaxed);
-  if (conn->parked_partial) {
-    conn->parked_partial = false;
-    partial_.fetch_sub(1, std::memory_order_acq_rel);
-  }
+  TakeFromPoller(conn);
   auto it = ready_since_.find(conn->id);
   if (it == ready_since_.end() || now - it->second < limit) {
     Park(conn);  // has not waited long enough: back in line

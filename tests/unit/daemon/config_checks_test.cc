@@ -9,20 +9,14 @@
 #include <fstream>
 
 #include "config/load_yaml.h"
+#include "support/temp_dir.h"
 
 namespace tfpm::daemon {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "tfpm-checks-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
+using testing::TempDir;
 
 config::Config Load(const std::string& yaml) {
   auto c = config::LoadConfigString(yaml, "tfpm.yaml");
@@ -34,7 +28,7 @@ bool IsRoot() { return ::geteuid() == 0; }
 
 TEST_CASE("config checks: an unreadable worker script is named with its key and line") {
   TempDir d;
-  const std::string script = (d.path / "missing.php").string();
+  const std::string script = (d.dir / "missing.php").string();
   auto cfg = Load("pools:\n  www:\n    listen: x\n    mode: worker\n    worker:\n      script: " + script + "\n");
   Status st = CheckFiles(cfg, DryRun::kNo);
   REQUIRE_FALSE(st.ok());
@@ -45,7 +39,7 @@ TEST_CASE("config checks: an unreadable worker script is named with its key and 
 
 TEST_CASE("config checks: the access log is created at start, and only looked at by a dry run") {
   TempDir d;
-  const std::string log = (d.path / "access.log").string();
+  const std::string log = (d.dir / "access.log").string();
   auto cfg = Load("pools:\n  www:\n    listen: x\n    access_log: " + log + "\n");
   CHECK(CheckFiles(cfg, DryRun::kYes).ok());
   CHECK_FALSE(fs::exists(log));
@@ -55,36 +49,36 @@ TEST_CASE("config checks: the access log is created at start, and only looked at
 
 TEST_CASE("config checks: an access log in a missing directory, or that is a directory") {
   TempDir d;
-  const std::string log = (d.path / "no" / "access.log").string();
+  const std::string log = (d.dir / "no" / "access.log").string();
   auto cfg = Load("pools:\n  www:\n    listen: x\n    access_log: " + log + "\n");
   for (DryRun dry : {DryRun::kYes, DryRun::kNo}) {
     Status st = CheckFiles(cfg, dry);
     REQUIRE_FALSE(st.ok());
     CHECK(st.message() == "tfpm.yaml:2: pools.www.access_log: " + log + ": No such file or directory");
   }
-  auto dir = Load("pools:\n  www:\n    listen: x\n    access_log: " + d.path.string() + "\n");
+  auto dir = Load("pools:\n  www:\n    listen: x\n    access_log: " + d.dir.string() + "\n");
   Status st = CheckFiles(dir, DryRun::kYes);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.message() == "tfpm.yaml:2: pools.www.access_log: " + d.path.string() + ": Is a directory");
+  CHECK(st.message() == "tfpm.yaml:2: pools.www.access_log: " + d.dir.string() + ": Is a directory");
 }
 
 TEST_CASE("config checks: confine paths must exist, inside the chroot if there is one") {
   TempDir d;
-  fs::create_directory(d.path / "srv");
+  fs::create_directory(d.dir / "srv");
   const std::string ok = "pools:\n  www:\n    listen: x\n    user: nobody\n    confine:\n      read: [" +
-                         (d.path / "srv").string() + "]\n";
+                         (d.dir / "srv").string() + "]\n";
   std::vector<std::string> warnings;
   CHECK(CheckIsolation(Load(ok), false, &warnings).ok());
-  const std::string missing = (d.path / "gone").string();
+  const std::string missing = (d.dir / "gone").string();
   auto cfg = Load("pools:\n  www:\n    listen: x\n    user: nobody\n    confine:\n      write: [" + missing + "]\n");
   Status st = CheckIsolation(cfg, false, &warnings);
   REQUIRE_FALSE(st.ok());
   CHECK(st.message() == "tfpm.yaml:5: pools.www.confine.write: " + missing + ": No such file or directory");
-  auto chrooted = Load("pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.path.string() +
+  auto chrooted = Load("pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.dir.string() +
                        "\n    confine:\n      read: [/srv, /etc]\n");
   st = CheckIsolation(chrooted, false, &warnings);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.message() == "tfpm.yaml:6: pools.www.confine.read: /etc (inside the chroot " + d.path.string() +
+  CHECK(st.message() == "tfpm.yaml:6: pools.www.confine.read: /etc (inside the chroot " + d.dir.string() +
                             "): No such file or directory");
 }
 
@@ -114,17 +108,17 @@ TEST_CASE("config checks: as root, a pool's user may not own the control socket"
 TEST_CASE("config checks: as root, a chroot must be a directory with chdir inside it" * doctest::skip(!IsRoot())) {
   TempDir d;
   std::vector<std::string> warnings;
-  const std::string base = "pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.path.string() + "\n";
+  const std::string base = "pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.dir.string() + "\n";
   CHECK(CheckIsolation(Load(base), false, &warnings).ok());
   Status st = CheckIsolation(Load(base + "    chdir: /app\n"), false, &warnings);
   REQUIRE_FALSE(st.ok());
   CHECK(st.message() == "tfpm.yaml:5: pools.www.chdir: /app is not a directory inside the chroot (" +
-                            d.path.string() + "/app)");
-  st = CheckIsolation(Load("pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.path.string() +
+                            d.dir.string() + "/app)");
+  st = CheckIsolation(Load("pools:\n  www:\n    listen: x\n    user: nobody\n    chroot: " + d.dir.string() +
                            "/nothing\n"),
                       false, &warnings);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.message() == "tfpm.yaml:5: pools.www.chroot: " + d.path.string() + "/nothing: not a directory");
+  CHECK(st.message() == "tfpm.yaml:5: pools.www.chroot: " + d.dir.string() + "/nothing: not a directory");
 }
 
 TEST_CASE("config checks: pools under two users warn about sockets anyone may use" * doctest::skip(!IsRoot())) {

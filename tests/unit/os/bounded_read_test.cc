@@ -9,22 +9,14 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace tfpm::os {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/tfpm-bounded-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
+using testing::TempDir;
 
 TEST_CASE("ReadBounded: a regular file up to the limit is read whole, one byte more is refused") {
   TempDir t;

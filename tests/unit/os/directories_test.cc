@@ -8,22 +8,14 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace tfpm::os {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/tfpm-dirs-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
+using testing::TempDir;
 
 TEST_CASE("MakeParentDirectories creates every missing parent, not the last component") {
   TempDir t;

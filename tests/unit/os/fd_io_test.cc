@@ -14,23 +14,14 @@
 #include "os/inotify.h"
 #include "os/socket_io.h"
 #include "os/this_process.h"
+#include "support/temp_dir.h"
 
 namespace tfpm::os {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/tfpm-fdio-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-};
+using testing::TempDir;
 
 TEST_CASE("a socket pair: send, read, EAGAIN when empty, EOF when closed") {
   auto pair = StreamSocketPair();
