@@ -109,13 +109,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
       log::Error("{} refused: {}", what, listener.status().message());
       return listener.status();
     }
-    Pool pool;
-    pool.config = pc;
-    pool.listener = std::move(listener.value());
-    pool.generation = generation;
-    pool.counters = CountersFor(pc.name);
-    InitPool(pool);
-    next.push_back(std::move(pool));
+    next.push_back(NewPool(pc, std::move(listener.value()), generation));
     replaced.push_back(pc.name);
   }
   auto texts = PoolTexts(config, text);

@@ -72,16 +72,22 @@ Result<std::shared_ptr<Listener>> Supervisor::ListenerFor(const config::PoolConf
   return listener;
 }
 
+Supervisor::Pool Supervisor::NewPool(const config::PoolConfig& pc, std::shared_ptr<Listener> listener,
+                                      uint64_t generation) {
+  Pool pool;
+  pool.config = pc;
+  pool.listener = std::move(listener);
+  pool.generation = generation;
+  pool.counters = CountersFor(pc.name);
+  InitPool(pool);
+  return pool;
+}
+
 Status Supervisor::OpenListeners() {
   for (const auto& pc : config_.pools) {
     auto listener = ListenerFor(pc, config_.source);
     if (!listener.ok()) return listener.status();
-    Pool pool;
-    pool.config = pc;
-    pool.listener = std::move(listener.value());
-    pool.generation = generation_;
-    pool.counters = CountersFor(pc.name);
-    InitPool(pool);
+    Pool pool = NewPool(pc, std::move(listener.value()), generation_);
     static constexpr const char* kPm[] = {"static", "dynamic", "ondemand"};
     log::Notice("pool {}: listening on {}{}, pm {}, {} {} process(es) x {} thread(s)", pc.name,
                 pool.listener->address.ToString(), pool.listener->from_systemd ? " (from systemd)" : "",

@@ -264,6 +264,9 @@ class Supervisor {
   // The pool's slots and health for its config (failure_window is also
   // how long a worker must run for its restart not to back off).
   static void InitPool(Pool& pool);
+  // A pool of `generation` for `pc` on `listener`, its counters kept from
+  // an earlier generation of the same name (CountersFor).
+  Pool NewPool(const config::PoolConfig& pc, std::shared_ptr<Listener> listener, uint64_t generation);
   // Pool health (pool_health.h): a worker of `pool` exited although nobody
   // asked it to.
   void OnWorkerFailure(Pool& pool, const Worker& w, const std::string& how, os::TimePoint now);
