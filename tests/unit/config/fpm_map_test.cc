@@ -459,9 +459,6 @@ TEST_CASE("docs/migrating.md holds the mapping table as the code has it") {
   CHECK(doc.substr(at + begin.size(), end - at - begin.size()) == RulesMarkdown());
 }
 
-}  // namespace
-}  // namespace tfpm::config::fpm
-
 TEST_CASE("fpm import: pm.status_listen, a unix socket taken from the prefix as listen") {
   Fixture f;
   auto r = f.LoadPool("[www]\nlisten = /run/php/www.sock\npm.status_listen = /run/php/www-status.sock\n"
@@ -471,3 +468,6 @@ TEST_CASE("fpm import: pm.status_listen, a unix socket taken from the prefix as 
   CHECK(r->config.pools[0].status_path == "/fpm-status");
   for (const Note& n : r->notes) CHECK_MESSAGE(n.text.find("status_listen") == std::string::npos, n.text);
 }
+
+}  // namespace
+}  // namespace tfpm::config::fpm
