@@ -216,6 +216,18 @@ struct PoolConfig {
   std::vector<std::string> access_suppress_path;  // URIs not logged on success
   std::string status_path, ping_path;  // "" = off; start with '/'
   std::string ping_response = "pong";
+  // A second socket the SUPERVISOR serves without PHP (php-fpm's
+  // pm.status_listen; supervisor/status_listen.h): this pool's status page,
+  // ping, /metrics, /ready and /live, answered while every PHP thread is
+  // busy. Same address forms as `listen`, same listen_mode/owner/group/ACL
+  // and listen_allowed_clients. "" = none.
+  std::string status_listen;
+  int status_listen_max_clients = 64;                      // connections held at once on it
+  std::chrono::milliseconds status_listen_timeout{5000};   // accept to a complete request
+  size_t status_listen_max_request = 16 * 1024;            // bytes received for one request (its records)
+  // /ready answers 503 while this many connections wait in the listen
+  // queue (or more). 0 = processes x threads.
+  int status_ready_backlog = 0;
   // Per-process connection limits (docs/security.md "Limits"): what one
   // client may hold of a worker process. Each trip is logged (rate-limited)
   // and counted in the status page.

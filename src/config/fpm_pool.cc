@@ -66,6 +66,17 @@ Status Importer::PoolListen(PoolJob& job) {
   if (unix_socket) address = Resolve(address, job.prefix, "/usr");
   Section* s = job.s;
   s->items.push_back(Scalar("listen", Quote(address), listen->at));
+  // pm.status_listen: the same address forms and listen.* access as listen
+  // (php-fpm); tfpm's supervisor serves it without PHP.
+  job.handled.push_back("pm.status_listen");
+  if (const Seen* sl = Get(job.v, "pm.status_listen"); sl != nullptr && !sl->value.empty()) {
+    std::string status_address = sl->value;
+    if (status_address.find(':') == std::string::npos &&
+        status_address.find_first_not_of("0123456789") != std::string::npos) {
+      status_address = Resolve(status_address, job.prefix, "/usr");
+    }
+    s->items.push_back(Scalar("status_listen", Quote(status_address), sl->at));
+  }
   if (const Seen* b = Get(job.v, "listen.backlog"); b != nullptr && ToInt(b->value) > 0) {
     s->items.push_back(Scalar("listen_backlog", std::to_string(ToInt(b->value)), b->at));
   }

@@ -87,8 +87,7 @@ constexpr Rule kRules[] = {
      "a process is replaced after N x threads requests (process_max_requests); each thread's interpreter after N "
      "(max_requests)"},
     {"pm.status_path", Scope::kPool, VK::kString, Fate::kMapped, "status_path", ""},
-    {"pm.status_listen", Scope::kPool, VK::kString, Fate::kUnsupported, "",
-     "no separate status listener yet (the observability issue); the status page answers on the pool's socket"},
+    {"pm.status_listen", Scope::kPool, VK::kString, Fate::kMapped, "status_listen", ""},
     {"ping.path", Scope::kPool, VK::kString, Fate::kMapped, "ping_path", ""},
     {"ping.response", Scope::kPool, VK::kString, Fate::kMapped, "ping_response", ""},
     {"access.log", Scope::kPool, VK::kString, Fate::kMapped, "access_log", ""},

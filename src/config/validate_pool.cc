@@ -8,6 +8,7 @@
 
 #include "accesslog/format.h"
 #include "config/field_checks.h"
+#include "os/socket.h"
 #include "config/fields.h"
 
 namespace tfpm::config::fields {
@@ -144,6 +145,19 @@ Status CheckPool(PoolConfig& pool, const SeenKeys& seen, const std::string& path
                                                           pool.rlimit_files < 16) {
     return Error(ctx, files->line, path + ".rlimit_files", "must be 0 (the daemon's) or >= 16");
   }
+  if (const Seen* sl = FindSeen(seen, "status_listen")) {
+    auto address = os::ParseListenAddress(pool.status_listen);
+    if (!address.ok()) return Error(ctx, sl->line, path + ".status_listen", address.status().message());
+    auto listen = os::ParseListenAddress(pool.listen);
+    if (listen.ok() && *listen == *address) {
+      return Error(ctx, sl->line, path + ".status_listen", "must differ from listen");
+    }
+  }
+  for (std::string_view key : {"status_listen_max_clients", "status_listen_timeout", "status_listen_max_request"}) {
+    if (const Seen* s = FindSeen(seen, key); s != nullptr && pool.status_listen.empty()) {
+      return Error(ctx, s->key_line, path + "." + std::string(key), "is only used with status_listen");
+    }
+  }
   if (!pool.status_path.empty() && pool.status_path == pool.ping_path) {
     return Error(ctx, FindSeen(seen, "ping_path")->line, path + ".ping_path",
                  "must differ from status_path");
@@ -186,6 +200,18 @@ Status ParsePools(Config& config, const Node& node, const std::string& path, con
       if (other.listen == pool.listen) {
         return Error(ctx, listen_line, pool_path + ".listen",
                      pool.listen + " is already used by pool " + other.name);
+      }
+    }
+    // A status_listen address is nobody else's listen or status_listen.
+    for (const PoolConfig& other : config.pools) {
+      for (const std::string* mine : {&pool.listen, &pool.status_listen}) {
+        if (mine->empty()) continue;
+        if (*mine == other.status_listen || (mine != &pool.listen && *mine == other.listen)) {
+          const bool own_listen = mine == &pool.listen;
+          return Error(ctx, FindSeen(seen, own_listen ? "listen" : "status_listen")->line,
+                       pool_path + (own_listen ? ".listen" : ".status_listen"),
+                       *mine + " is already used by pool " + other.name);
+        }
       }
     }
     config.pools.push_back(std::move(pool));

@@ -129,6 +129,7 @@ control::Json Supervisor::PoolHealthJson(const Pool& pool, os::TimePoint now) co
                     {"failure_threshold", h.limits().threshold},
                     {"times_failed", h.times_failed()},
                     {"unavailable_answers", pool.unavailable_answers}};
+  if (!pool.config.status_listen.empty()) out["status_listen"] = StatusListenJson(pool);
   if (h.failed()) {
     out["failed_for_s"] = SecondsBetween(*h.failed_since(), now);
     out["answering"] = answering_.count(pool.listener->fd.get()) > 0;

@@ -140,6 +140,7 @@ Status Supervisor::BeginTransition(config::Config config, std::string text, cons
   options_.config_text = std::move(text);
   pool_texts_ = std::move(texts.value());
   pools_ = std::move(next);
+  if (Status st = SyncStatusListeners(); !st.ok()) log::Error("{}: {}", transition_->what, st.message());
   const auto since_boot = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now().time_since_epoch());
   Notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS={}", since_boot.count(), transition_->what));
@@ -261,6 +262,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
     }
   }
   pools_ = std::move(restored);
+  if (Status st = SyncStatusListeners(); !st.ok()) log::Error("roll back: {}", st.message());
   generation_ = t.generation - 1;
   config_ = std::move(t.old_config);
   options_.config_text = std::move(t.old_text);

@@ -48,6 +48,10 @@ Status Supervisor::Start() {
   poller_.emplace(std::move(poller.value()));
   if (Status st = poller_->Add(signals_->fd(), EPOLLIN, Token(kSignal, 0)); !st.ok()) return st;
   answerer_.emplace(&*poller_, Token(kUnavailable, 0), UnavailableAnswerer::Limits{});
+  status_server_.emplace(&*poller_, Token(kStatusListen, 0), Token(kStatusClient, 0),
+                         [this](const std::string& pool, std::span<const FcgiParam> params) {
+                           return AnswerStatusListen(pool, params);
+                         });
 
   if (!config_.daemon.pid_file.empty()) {
     if (Status st = os::MakeParentDirectories(config_.daemon.pid_file, 0755); !st.ok()) {
@@ -66,6 +70,7 @@ Status Supervisor::Start() {
   for (const auto& l : activated_) {
     if (l.use_count() == 1) log::Warning("socket {} from systemd is not used by any pool", l->address.ToString());
   }
+  if (Status st = SyncStatusListeners(); !st.ok()) return st;
   if (Status st = OpenControlSocket(); !st.ok()) return st;
 
   for (Pool& pool : pools_) {
@@ -119,6 +124,10 @@ bool Supervisor::RunOnce(std::optional<std::chrono::milliseconds> max_wait) {
         case kOutput: HandleOutput(static_cast<pid_t>(IdOf(token))); break;
         case kFailedListen: AnswerUnavailable(static_cast<int>(IdOf(token))); break;
         case kUnavailable: answerer_->OnEvent(static_cast<int>(IdOf(token))); break;
+        case kStatusListen: status_server_->OnListenEvent(static_cast<int>(IdOf(token)), clock_->Now()); break;
+        case kStatusClient:
+          status_server_->OnClientEvent(static_cast<int>(IdOf(token)), events[i].events, clock_->Now());
+          break;
       }
     } catch (const std::exception& e) {
       Survived("an event", e);
@@ -150,6 +159,7 @@ void Supervisor::RunTimers() {
   CheckRecycles();
   StopListeningWhenDrained();
   const os::TimePoint now = clock_->Now();
+  status_server_->Expire(now);
   KillOverdue(now);
   if (next_watchdog_ && now >= *next_watchdog_) {
     Notify("WATCHDOG=1");
@@ -185,6 +195,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   }
   for (const Pool& p : pools_) consider(p.health.NextCheck(OldestReady(p)));
   if (answerer_) consider(answerer_->NextDeadline());
+  if (status_server_) consider(status_server_->NextDeadline());
   for (const Pool& p : pools_) {
     if (p.answers_unlogged > 0) consider(p.answers_logged_at + kAnswerLogInterval);
   }
@@ -331,6 +342,7 @@ void Supervisor::SamplePools() {
     const auto capacity = static_cast<uint64_t>(pool.config.processes) * static_cast<uint64_t>(pool.config.threads);
     Sample(pool.counters.get(), CountThreads(PoolSegments(pool.config.name)), ReadListenQueue(pool.listener->fd.get()),
            capacity);
+    NoteShed(pool, clock_->Now());
   }
   next_sample_ = clock_->Now() + std::chrono::seconds(1);
 }
@@ -341,11 +353,7 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
     if (p.config.name == pool_name) pool = &p;
   }
   if (pool == nullptr) return;  // a removed pool's draining worker: closing `reply` says "unavailable"
-  PoolInfo info;
-  info.name = pool->config.name;
-  info.process_manager = pool->config.pm == config::ProcessManager::kDynamic    ? "dynamic"
-                         : pool->config.pm == config::ProcessManager::kOndemand ? "ondemand"
-                                                                                : "static";
+  const PoolInfo info = PoolInfoOf(*pool);
   std::string text;
   try {
     text = PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()),

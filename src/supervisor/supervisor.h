@@ -36,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <string>
 #include <vector>
@@ -64,6 +65,8 @@
 #include "supervisor/spawn_plan.h"
 #include "supervisor/transition.h"
 #include "supervisor/unavailable_answerer.h"
+#include "supervisor/status_listen.h"
+#include "supervisor/status_server.h"
 #include "supervisor/worker_table.h"
 
 namespace tfpm::supervisor {
@@ -280,6 +283,21 @@ class Supervisor {
   // pm-ctl status: {"state": "ok"|"failed", ...} (docs/control-protocol.md).
   control::Json PoolHealthJson(const Pool& pool, os::TimePoint now) const;
 
+  // status_listeners.cc: each pool's status listener (status_listen.h)
+  // opened or kept for pools_, the others closed. The first error (the
+  // others are tried anyway).
+  Status SyncStatusListeners();
+  // The CGI answer to a request on `pool`'s status listener.
+  std::string AnswerStatusListen(const std::string& pool, std::span<const FcgiParam> params);
+  static PoolInfo PoolInfoOf(const Pool& pool);
+  uint64_t ShedTotal(const Pool& pool) const;
+  // Notes when max_wait_time last shed a request of `pool` (readiness).
+  void NoteShed(const Pool& pool, os::TimePoint now);
+  ReadinessInput ReadinessOf(const Pool& pool, os::TimePoint now);
+  LivenessInput LivenessOf(const Pool& pool) const;
+  // pm-ctl status: the pool's status listener and its counters (null: none).
+  control::Json StatusListenJson(const Pool& pool) const;
+
   // Reload: reads and checks the config file; on success starts a new
   // generation of every pool. Errors are "file:line: key: message".
   Status Reload(const char* why, os::UniqueFd* waiting_client);
@@ -357,6 +375,14 @@ class Supervisor {
     std::shared_ptr<const base::ClientFilter> clients;  // listen_allowed_clients
   };
   std::map<int, Answering> answering_;
+  // The status listeners (status_listen), and per pool the shed count
+  // of max_wait_time last seen and when it last grew (readiness).
+  std::optional<StatusServer> status_server_;
+  struct ShedSeen {
+    uint64_t total = 0;
+    os::TimePoint at{};
+  };
+  std::map<std::string, ShedSeen> shed_seen_;
 
   bool ready_reported_ = false;
   StopMode stop_mode_ = StopMode::kNone;

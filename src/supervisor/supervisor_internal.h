@@ -25,6 +25,8 @@ enum TokenKind : uint64_t {
   kOutput = 5,
   kFailedListen = 6,  // a failed pool's listening socket (fd)
   kUnavailable = 7,   // a connection the supervisor answers 503 (fd)
+  kStatusListen = 8,  // a pool's status listener (status_listen) (fd)
+  kStatusClient = 9,  // a connection on a status listener (fd)
 };
 constexpr uint64_t Token(TokenKind kind, uint64_t id) { return (static_cast<uint64_t>(kind) << 56) | id; }
 inline TokenKind KindOf(uint64_t token) { return static_cast<TokenKind>(token >> 56); }

@@ -218,14 +218,14 @@ TEST_CASE("fpm import: every directive tfpm cannot honour gets one line with the
   CHECK(r->config.pools[0].chroot == "/srv");
   CHECK(r->config.pools[0].rlimit_core == kRlimitUnlimited);
   CHECK(r->config.pools[0].listen_allowed_clients == std::vector<std::string>{"127.0.0.1"});
+  // pm.status_listen: the supervisor's status listener (status_listen).
+  CHECK(r->config.pools[0].status_listen == "127.0.0.1:9001");
   const char* expected[] = {
       "[/etc/php/fpm/php-fpm.conf:2] error_log = syslog: not supported: tfpm logs to stderr instead (journald "
       "under systemd)",
       "[/etc/php/fpm/php-fpm.conf:3] syslog.facility = local3: not supported: tfpm does not log to syslog",
       "[/etc/php/fpm/php-fpm.conf:6] events.mechanism = epoll: ignored: tfpm always uses epoll",
       "[/etc/php/fpm/pool.d/www.conf:7] pm.max_spawn_rate = 8: ignored: only used with pm = dynamic",
-      "[/etc/php/fpm/pool.d/www.conf:10] pm.status_listen = 127.0.0.1:9001: not supported: no separate status "
-      "listener yet (the observability issue); the status page answers on the pool's socket",
       "[/etc/php/fpm/pool.d/www.conf:11] pm.max_requests = 500: changed: a process is replaced after 2000 "
       "requests (500 x 4 threads, process_max_requests), each thread's interpreter after 500 (max_requests)",
   };
@@ -457,6 +457,16 @@ TEST_CASE("docs/migrating.md holds the mapping table as the code has it") {
   const size_t end = doc.find("<!-- end directive-table -->", at);
   REQUIRE(end != std::string::npos);
   CHECK(doc.substr(at + begin.size(), end - at - begin.size()) == RulesMarkdown());
+}
+
+TEST_CASE("fpm import: pm.status_listen, a unix socket taken from the prefix as listen") {
+  Fixture f;
+  auto r = f.LoadPool("[www]\nlisten = /run/php/www.sock\npm.status_listen = /run/php/www-status.sock\n"
+                      "pm.status_path = /fpm-status\npm = static\npm.max_children = 2\n");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->config.pools[0].status_listen == "/run/php/www-status.sock");
+  CHECK(r->config.pools[0].status_path == "/fpm-status");
+  for (const Note& n : r->notes) CHECK_MESSAGE(n.text.find("status_listen") == std::string::npos, n.text);
 }
 
 }  // namespace
