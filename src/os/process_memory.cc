@@ -25,6 +25,18 @@ Result<uint64_t> ResidentMemory::Read() const {
   return ParseStatmResident(buf, static_cast<size_t>(n), page > 0 ? static_cast<uint64_t>(page) : 4096);
 }
 
+Result<uint64_t> ResidentBytesOf(int pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/statm";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::IoError("open(" + path + "): " + std::strerror(errno));
+  char buf[256];
+  ssize_t n;
+  do n = ::pread(fd.get(), buf, sizeof(buf), 0); while (n < 0 && errno == EINTR);
+  if (n < 0) return Status::IoError("read(" + path + "): " + std::strerror(errno));
+  const long page = ::sysconf(_SC_PAGESIZE);
+  return ParseStatmResident(buf, static_cast<size_t>(n), page > 0 ? static_cast<uint64_t>(page) : 4096);
+}
+
 Result<uint64_t> ParseStatmResident(const char* text, size_t len, uint64_t page_size) {
   const char* p = text;
   const char* end = text + len;

@@ -25,6 +25,11 @@ class ResidentMemory {
   UniqueFd fd_;
 };
 
+// The resident bytes of another process now, from /proc/<pid>/statm (the
+// supervisor's view of its workers for `pm-ctl top`); an error names the
+// file (the process may have exited).
+Result<uint64_t> ResidentBytesOf(int pid);
+
 // The resident bytes in the text of a statm file ("size resident shared
 // ..." in pages); nullopt-like error for anything else. Pure, for tests.
 Result<uint64_t> ParseStatmResident(const char* text, size_t len, uint64_t page_size);

@@ -178,7 +178,11 @@ void Supervisor::HandleControl(int fd) {
 std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, os::UniqueFd& client,
                                                    const Caller& caller) {
   const std::string cmd = request.at("cmd").get<std::string>();
-  if (cmd == "status") return StatusJson();
+  if (cmd == "status") {
+    auto detail = control::BoolField(request, "detail", false);
+    if (!detail.ok()) return control::ErrorReply("status: " + detail.status().message());
+    return StatusJson(*detail);
+  }
   if (cmd == "version") return control::Json{{"ok", true}, {"version", TFPM_VERSION}, {"php", TFPM_PHP_VERSION}};
   if (cmd == "stop") {
     auto fast = control::BoolField(request, "fast", false);

@@ -65,7 +65,7 @@ control::Json ToJson(const PoolReport& r) {
               {"processes", r.processes}};
 }
 
-control::Json Supervisor::StatusJson() const {
+control::Json Supervisor::StatusJson(bool detail) const {
   using control::Json;
   const os::TimePoint now = clock_->Now();
   Json pools = Json::array();
@@ -86,13 +86,20 @@ control::Json Supervisor::StatusJson() const {
       auto it = workers_.find(slot.pid);
       if (slot.pid == 0 || it == workers_.end()) continue;
       const Worker& w = *it->second;
-      r.processes.push_back(ProcessJson(w, &r.busy_threads, &r.idle_threads, &r.requests));
+      r.processes.push_back(ProcessJson(w, &r.busy_threads, &r.idle_threads, &r.requests, detail));
       if (w.board) {
         scoreboard::Segment seg(w.board->data(), w.board->size());
         if (seg.Valid()) r.totals.Add(seg);
       }
     }
-    pools.push_back(ToJson(r));
+    Json pool_json = ToJson(r);
+    if (detail) {
+      // The connections waiting in the listening socket's queue (null
+      // when the kernel cannot tell, as on the status page).
+      const ListenQueue q = ReadListenQueue(pool.listener->fd.get());
+      pool_json["listen_queue"] = q.known ? Json{{"current", q.current}, {"limit", q.limit}} : Json(nullptr);
+    }
+    pools.push_back(std::move(pool_json));
   }
   // Processes of earlier generations that are draining, and new ones of a
   // reload in progress that are not in a pool's slots yet.
@@ -107,7 +114,7 @@ control::Json Supervisor::StatusJson() const {
       continue;
     }
     uint64_t busy = 0, idle = 0, served = 0;
-    Json p = ProcessJson(*w, &busy, &idle, &served);
+    Json p = ProcessJson(*w, &busy, &idle, &served, detail);
     p["pool"] = w->pool;
     others.push_back(std::move(p));
   }

@@ -14,6 +14,7 @@
 #include "ipc/worker_process.h"
 #include "config/load_yaml.h"
 #include "os/directories.h"
+#include "os/process_memory.h"
 #include "os/this_process.h"
 #include "scoreboard/scoreboard.h"
 #include "supervisor/supervisor_internal.h"
@@ -371,7 +372,8 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
   if (!os::SendFd(reply.get(), memfd->get(), wc::kTagStatusReply)) log::Warning("status page: the worker did not wait for the answer");
 }
 
-control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const {
+control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served,
+                                      bool detail) const {
   using control::Json;
   const int64_t now_us = scoreboard::RealtimeMicros();
   Json threads = Json::array();
@@ -401,6 +403,11 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
         th["method"] = base::ValidUtf8(snap.method);
         th["uri"] = base::ValidUtf8(snap.uri);
         th["script"] = base::ValidUtf8(snap.script);
+      } else if (detail && snap.requests > 0) {
+        // The scoreboard keeps the last request's method and URI until the
+        // next one begins: what `pm-ctl top` lists as recent requests.
+        th["last_method"] = base::ValidUtf8(snap.method);
+        th["last_uri"] = base::ValidUtf8(snap.uri);
       }
       threads.push_back(std::move(th));
     }
@@ -419,6 +426,11 @@ control::Json Supervisor::ProcessJson(const Worker& w, uint64_t* busy, uint64_t*
            {"requests", process_served},
            {"threads", std::move(threads)}};
   if (!w.recycle_cause.empty()) out["recycling"] = w.recycle_cause;
+  if (detail) {
+    // null when /proc cannot tell (the process has just exited).
+    auto rss = os::ResidentBytesOf(w.pid);
+    out["rss_bytes"] = rss.ok() ? Json(*rss) : Json(nullptr);
+  }
   return out;
 }
 

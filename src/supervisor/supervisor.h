@@ -241,14 +241,18 @@ class Supervisor {
   void Survived(std::string_view where, const std::exception& e);
   // Returns the reply, or nullopt when `client` was kept to be answered later.
   std::optional<control::Json> Dispatch(const control::Json& request, os::UniqueFd& client, const Caller& caller);
-  control::Json StatusJson() const;
+  // `pm-ctl status`; `detail` (the request's "detail": true, what `pm-ctl
+  // top` asks for) adds each pool's listen queue, each process's resident
+  // memory and each idle thread's last request (docs/control-protocol.md).
+  control::Json StatusJson(bool detail = false) const;
   // php-fpm's status page data of `pool` (a worker asked through its
   // socketpair; the answer goes back as a memfd over `reply`).
   void AnswerPoolStatus(const std::string& pool, os::UniqueFd reply, bool full);
   std::vector<scoreboard::Segment> PoolSegments(const std::string& pool) const;
   void SamplePools();
   std::shared_ptr<PoolCounters> CountersFor(const std::string& pool);
-  control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served) const;
+  control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served,
+                            bool detail = false) const;
   void BeginStop(StopMode mode, const char* why);
   // SIGKILL to the workers whose time is up at `now` (stopping.cc): every
   // one after a stop's kill_deadline_, a draining one at its kill_at.

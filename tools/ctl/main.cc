@@ -16,6 +16,7 @@
 #include "config/fpm_map.h"
 #include "control/protocol.h"
 #include "tfpm_build_config.h"
+#include "tools/ctl/top.h"
 
 namespace {
 
@@ -26,6 +27,11 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  status [--json]       pools, generations, processes, threads and what each is doing\n"
+    "  top [--once] [--interval SECONDS] [--pool NAME]\n"
+    "                        a live view (as top): per pool processes, threads, requests/s,\n"
+    "                        listen queue, memory; the busy threads' requests, slowest\n"
+    "                        first; the slowest recent requests. q or Ctrl-C quits;\n"
+    "                        --once prints one frame without escape codes\n"
     "  reload [--no-wait]    re-read the config file and start a new generation of workers;\n"
     "                        the old one drains once the new one is ready. Waits for that\n"
     "                        unless --no-wait. An invalid config is refused (exit 1) and\n"
@@ -202,6 +208,21 @@ int main(int argc, char** argv) {
   }
   std::string socket = std::getenv("TFPM_CONTROL_SOCKET") ? std::getenv("TFPM_CONTROL_SOCKET")
                                                           : "/run/tfpm/tfpm.sock";
+  // top has its own options (top.h): `pm-ctl [--socket PATH] top ...`.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--socket" && i + 1 < argc) {
+      ++i;
+      continue;
+    }
+    if (a == "top") {
+      for (int k = 1; k < i; ++k) {
+        if (std::string_view(argv[k]) == "--socket") socket = argv[k + 1];
+      }
+      return tfpm::ctl::RunTop(argc, argv, i + 1, socket);
+    }
+    break;
+  }
   std::string command;
   std::vector<std::string> operands;
   bool json = false, fast = false, no_wait = false;

@@ -1,5 +1,8 @@
 #include "os/process_memory.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -39,6 +42,20 @@ TEST_CASE("this process: RSS grows with memory it touches") {
   REQUIRE(after.ok());
   CHECK(*after >= *before + (32u << 20));
   CHECK(block[12345] == 1);
+}
+
+TEST_CASE("another process's RSS by pid (pm-ctl top); a pid that does not exist is an error naming the file") {
+  auto self = ResidentBytesOf(static_cast<int>(::getpid()));
+  REQUIRE(self.ok());
+  CHECK(*self > 0);
+  // A child that has exited and been reaped: its pid is free.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  auto gone = ResidentBytesOf(static_cast<int>(child));
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.status().message().find("/proc/" + std::to_string(child) + "/statm") != std::string::npos);
 }
 
 }  // namespace
