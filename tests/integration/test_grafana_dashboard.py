@@ -194,14 +194,21 @@ def scrape(tfpm, sock, path):
 @pytest.fixture(scope="module")
 def real_scrape(module_tfpm_factory):
     tfpm = module_tfpm_factory(processes=1, threads=2, status_path="/status/www",
+                               status_listen="{dir}/www-status.sock",
                                pools={"api": {"listen": "{dir}/api.sock", "processes": 1, "threads": 2,
-                                              "status_path": "/status/api"}})
+                                              "status_path": "/status/api",
+                                              "status_listen": "{dir}/api-status.sock"}})
     for q in ("ms=0", "ms=5"):
         assert fcgi.request(tfpm.sock, SLEEP, query=q).status == 200
     assert fcgi.request(tfpm.sock, STATUS_CODE, query="code=404").status == 404
     www = scrape(tfpm, tfpm.sock, "/status/www")
     api = scrape(tfpm, str(tfpm.dir / "api.sock"), "/status/api")
     assert set(www.labels) == set(api.labels), "every pool's page has the same metrics"
+    # conf/prometheus.yml scrapes each pool's status listener (/metrics,
+    # no PHP thread): the same metrics as the status page.
+    for pool, page in (("www", www), ("api", api)):
+        listener = scrape(tfpm, str(tfpm.dir / f"{pool}-status.sock"), "/metrics")
+        assert set(listener.labels) == set(page.labels), pool
     return www
 
 
