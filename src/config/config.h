@@ -40,6 +40,11 @@ struct DaemonConfig {
   std::string control_socket = "/run/tfpm/tfpm.sock";
   // Graceful stop/reload drain limit; 0 = no limit.
   std::chrono::milliseconds process_control_timeout{10000};
+  // A graceful stop (SIGQUIT, pm-ctl stop) first only announces itself for
+  // this long: the pools keep serving while their status listeners' /ready
+  // says "not ready", so a load balancer's health checks take the host out
+  // before it stops accepting. 0 = drain at once (php-fpm).
+  std::chrono::milliseconds drain_delay{0};
   // The control socket's file mode and owner; callers are also checked with
   // SO_PEERCRED (root, the daemon's uid, the owner, or the group as primary gid).
   uint32_t control_socket_mode = 0600;

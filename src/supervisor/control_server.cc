@@ -187,7 +187,11 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
   if (cmd == "stop") {
     auto fast = control::BoolField(request, "fast", false);
     if (!fast.ok()) return control::ErrorReply("stop: " + fast.status().message());
-    BeginStop(*fast ? StopMode::kFast : StopMode::kGraceful, "pm-ctl stop");
+    if (*fast) {
+      BeginStop(StopMode::kFast, "pm-ctl stop");
+    } else {
+      RequestGracefulStop("pm-ctl stop");
+    }
     return control::Json{{"ok", true}};
   }
   if (cmd == "reopen-logs") {
@@ -229,7 +233,7 @@ std::optional<control::Json> Supervisor::Dispatch(const control::Json& request, 
       if (!pool.ok()) return control::ErrorReply("restart " + pool.status().message());
       const std::string name = *pool;
       if (FindPool(name) == nullptr) return control::ErrorReply("no pool '" + name + "'");
-      if (stop_mode_ != StopMode::kNone) return control::ErrorReply("stopping; not restarting");
+      if (Stopping()) return control::ErrorReply("stopping; not restarting");
       log::Notice("pm-ctl restart: rolling restart of pool {}", name);
       if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), false) ==
           RequestAction::kRefuse) {

@@ -41,9 +41,9 @@ Result<config::Config> Supervisor::LoadAndCheck(const std::string& text, const s
 }
 
 Status Supervisor::Reload(const char* why, os::UniqueFd* waiting_client) {
-  if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), stop_mode_ != StopMode::kNone) ==
+  if (OnTransitionRequest(TransitionRequest::kControl, transition_.has_value(), Stopping()) ==
       RequestAction::kRefuse) {
-    if (stop_mode_ != StopMode::kNone) return Status::InvalidArgument("stopping; not reloading");
+    if (Stopping()) return Status::InvalidArgument("stopping; not reloading");
     return Status::InvalidArgument("a " + transition_->what + " is already in progress");
   }
   std::string text = options_.config_text;
@@ -226,7 +226,7 @@ void Supervisor::CommitTransition() {
     drain_waits_.push_back(DrainWait{t.old_pids, std::move(t.waiting), reply, clock_->Now() + kDrainAckTimeout});
     CheckDrainWaits();
   }
-  if (RunQueuedReload(reload_queued_, stop_mode_ != StopMode::kNone)) {
+  if (RunQueuedReload(reload_queued_, Stopping())) {
     reload_queued_ = false;
     (void)Reload("SIGUSR2 (queued)", nullptr);
   }

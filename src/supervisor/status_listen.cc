@@ -85,6 +85,7 @@ std::string PrometheusText(std::string_view om) {
 ProbeVerdict DecideReadiness(const ReadinessInput& in) {
   if (in.failed) return {false, "the pool has failed: its workers do not stay up"};
   if (in.draining) return {false, "the pool is draining"};
+  if (in.stopping_soon) return {false, "stopping: the drain begins after drain_delay (still serving until then)"};
   if (!in.serving) return {false, "no worker process of the pool is ready yet"};
   if (in.backlog_known && in.backlog >= in.max_backlog) {
     return {false, fmt::format("{} connection(s) wait for a thread (ready below {})", in.backlog, in.max_backlog)};

@@ -74,6 +74,7 @@ struct ProbeVerdict {
 struct ReadinessInput {
   bool failed = false;        // pool_health.h: its workers do not stay up
   bool draining = false;      // a graceful stop: the pool accepts no more
+  bool stopping_soon = false; // drain_delay: a graceful stop is announced
   bool serving = false;       // at least one of its worker processes is ready
   bool backlog_known = false; // the listen queue could be read
   uint64_t backlog = 0;       // connections waiting for a thread (listen queue)

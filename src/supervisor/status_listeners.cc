@@ -165,6 +165,7 @@ ReadinessInput Supervisor::ReadinessOf(const Pool& pool, os::TimePoint now) {
   ReadinessInput in;
   in.failed = pool.health.failed();
   in.draining = stop_mode_ != StopMode::kNone || pool.listener->stopped;
+  in.stopping_soon = drain_at_.has_value();
   in.serving = HasReadyWorker(pool.listener);
   const ListenQueue q = ReadListenQueue(pool.listener->fd.get());
   in.backlog_known = q.known;

@@ -124,7 +124,7 @@ control::Json Supervisor::StatusJson(bool detail) const {
            {"php", TFPM_PHP_VERSION},
            {"uptime_s", Seconds(started_at_, now)},
            {"ready", ready_reported_},
-           {"stopping", stop_mode_ != StopMode::kNone},
+           {"stopping", Stopping()},
            {"generation", generation_},
            {"connections_handed_over", connections_handed_over_},
            {"internal_errors", internal_errors_},

@@ -18,8 +18,23 @@ void Supervisor::DrainWorker(Worker& w) {
   if (timeout.count() > 0) w.kill_at = clock_->Now() + timeout + kGracefulExtra;
 }
 
+void Supervisor::RequestGracefulStop(const char* why) {
+  const auto delay = config_.daemon.drain_delay;
+  if (delay.count() <= 0 || stop_mode_ != StopMode::kNone || drain_at_) {
+    // No delay, already stopping, or a second SIGQUIT during the delay.
+    BeginStop(StopMode::kGraceful, why);
+    return;
+  }
+  drain_at_ = clock_->Now() + delay;
+  drain_why_ = why;
+  log::Notice("{}: graceful stop after drain_delay ({} ms): still serving, the status listeners answer not ready",
+              why, delay.count());
+  Notify("STOPPING=1");
+}
+
 void Supervisor::BeginStop(StopMode mode, const char* why) {
   if (stop_mode_ == StopMode::kFast || stop_mode_ == mode) return;
+  drain_at_.reset();
   stop_mode_ = mode;
   const bool graceful = mode == StopMode::kGraceful;
   log::Notice("{}: {} stop", why, graceful ? "graceful" : "fast");

@@ -161,6 +161,7 @@ void Supervisor::RunTimers() {
   StopListeningWhenDrained();
   const os::TimePoint now = clock_->Now();
   status_server_->Expire(now);
+  if (drain_at_ && now >= *drain_at_) BeginStop(StopMode::kGraceful, drain_why_);
   KillOverdue(now);
   if (next_watchdog_ && now >= *next_watchdog_) {
     Notify("WATCHDOG=1");
@@ -179,6 +180,7 @@ std::optional<os::TimePoint> Supervisor::NextDeadline() const {
   auto consider = [&next](const std::optional<os::TimePoint>& t) {
     if (t && (!next || *t < *next)) next = t;
   };
+  consider(drain_at_);
   for (const Pool& p : pools_) {
     for (const Slot& s : p.slots) consider(s.restart_at);
   }
@@ -239,14 +241,14 @@ void Supervisor::HandleSignals() {
       case SIGCHLD: ReapChildren(); break;
       case SIGTERM: BeginStop(StopMode::kFast, "SIGTERM"); break;
       case SIGINT: BeginStop(StopMode::kFast, "SIGINT"); break;
-      case SIGQUIT: BeginStop(StopMode::kGraceful, "SIGQUIT"); break;
+      case SIGQUIT: RequestGracefulStop("SIGQUIT"); break;
       case SIGUSR1:
         log::Notice("reopening log files (SIGUSR1)");
         if (Status st = ReopenLogs(); !st.ok()) log::Error("{}", st.message());
         break;
       case SIGUSR2:
-        if (OnTransitionRequest(TransitionRequest::kSignal, transition_.has_value(),
-                                stop_mode_ != StopMode::kNone) == RequestAction::kQueue) {
+        if (OnTransitionRequest(TransitionRequest::kSignal, transition_.has_value(), Stopping()) ==
+            RequestAction::kQueue) {
           log::Notice("SIGUSR2: reload queued after the {} in progress", transition_->what);
           reload_queued_ = true;
         } else {

@@ -254,6 +254,11 @@ class Supervisor {
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served,
                             bool detail = false) const;
   void BeginStop(StopMode mode, const char* why);
+  // SIGQUIT / pm-ctl stop: BeginStop(kGraceful) after daemon.drain_delay
+  // (drain_at_), at once when it is 0 or on a second request.
+  void RequestGracefulStop(const char* why);
+  // Stopping, or a graceful stop announced (drain_delay): no reload.
+  bool Stopping() const { return stop_mode_ != StopMode::kNone || drain_at_.has_value(); }
   // SIGKILL to the workers whose time is up at `now` (stopping.cc): every
   // one after a stop's kill_deadline_, a draining one at its kill_at.
   void KillOverdue(os::TimePoint now);
@@ -391,6 +396,9 @@ class Supervisor {
   bool ready_reported_ = false;
   StopMode stop_mode_ = StopMode::kNone;
   std::optional<os::TimePoint> kill_deadline_;
+  // A graceful stop announced by RequestGracefulStop begins then (and why).
+  std::optional<os::TimePoint> drain_at_;
+  const char* drain_why_ = "";
   std::optional<os::TimePoint> next_watchdog_;
   std::optional<os::TimePoint> next_status_line_;
   os::TimePoint next_sample_{};

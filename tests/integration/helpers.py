@@ -334,7 +334,7 @@ PRODUCTION_INI = {
 DAEMON_KEYS = {"error_log", "log_level", "pid_file", "control_socket", "process_control_timeout",
                "control_socket_mode", "control_socket_owner", "control_socket_group",
                "emergency_restart_threshold", "emergency_restart_interval", "log_limit",
-               "startup_probation", "rlimit_files", "control_max_clients", "control_timeout"}
+               "startup_probation", "rlimit_files", "control_max_clients", "control_timeout", "drain_delay"}
 
 
 def _merge_options(existing, wanted):

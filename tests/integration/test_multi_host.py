@@ -7,9 +7,11 @@ names the host that served it):
   1. host1 is reloaded (pm-ctl reload);
   2. host2 is drained and stopped (SIGQUIT). Behind nginx with nothing
      else: requests sent to it meanwhile are retried elsewhere. Behind
-     HAProxy the way docs/deploy.md recommends: taken out of the front end
-     first (runtime API `state drain`, until no session is left there),
-     with clients sending POSTs as well through the drain;
+     HAProxy the way docs/deploy.md recommends: HAProxy checks each host's
+     readiness (`/ready` on its status listener) and the hosts have a
+     `drain_delay`, so the SIGQUIT alone takes host2 out of the front end
+     before it stops accepting, with clients sending POSTs as well through
+     the drain;
   3. host3's supervisor is killed (kill -9): its workers must die with it;
   4. host2 and host3 are started again.
 
@@ -26,7 +28,8 @@ Asserted:
   * every worker of host3 is gone after its supervisor's kill -9 (no orphan),
     and none is left when host2 stops;
   * each restarted host serves requests again through the front end;
-  * (HAProxy) no POST failed through host2's drain.
+  * (HAProxy) no POST failed through host2's drain, and HAProxy marked
+    host2 down before its drain began.
 
 Figures (requests, failures, retried and re-run requests, time until a
 restarted host serves again) are printed; run with -s to see them.
@@ -53,6 +56,7 @@ pytestmark = [
 
 HOSTS = 3
 PORT = 9000
+STATUS_PORT = 9001
 CLIENTS = 12
 HOST_MS = 50  # each request runs this long in PHP, so some are always in flight
 POST_CLIENTS = 6
@@ -67,7 +71,7 @@ def lab(request):
     return net
 
 
-def start_hosts(tfpm_factory, lab):
+def start_hosts(tfpm_factory, lab, **options):
     hosts = []
     for i in range(HOSTS):
         hosts.append(tfpm_factory(
@@ -76,7 +80,8 @@ def start_hosts(tfpm_factory, lab):
             # Only the front end (the bridge's address) may connect.
             listen_allowed_clients=[lab.gateway],
             processes=2, threads=4, ping_path="/ping",
-            env={"TFPM_TEST_HOST": f"host{i + 1}", "TFPM_TEST_STARTED": "{dir}/started.log"}))
+            env={"TFPM_TEST_HOST": f"host{i + 1}", "TFPM_TEST_STARTED": "{dir}/started.log"},
+            **{k: v.format(addr=lab.addresses[i]) if isinstance(v, str) else v for k, v in options.items()}))
     for i, t in enumerate(hosts):
         t.wait_ready()
         # Really in its own namespace (ip netns exec execs: the pid is tfpm's).
@@ -98,13 +103,11 @@ def served_since(load, host, t):
     return [r for r in load.snapshot() if r.ok and r.host == host and r.start > t]
 
 
-def run_scenario(front, hosts, take_out=None, put_back=None):
+def run_scenario(front, hosts, with_posts=False):
     """Runs the four steps under load through `front` (base URL); returns
-    the figures and checks the rules above. With take_out(name) (returns
-    once the front end sends the host nothing and has nothing in flight
-    there) and put_back(name), host2 is taken out of the front end before
-    its SIGQUIT and put back after its restart, and clients sending POSTs
-    run through host2's drain: none of them may fail."""
+    the figures and checks the rules above. With with_posts, clients
+    sending POSTs run through host2's drain: none of them may fail (the
+    front end must take host2 out before it stops accepting)."""
     h1, h2, h3 = hosts
     load = Load(front, PHP_DIR, [("host", CLIENTS)], host_ms=HOST_MS, think_s=0.002, timeout=60)
     posts = None
@@ -126,17 +129,15 @@ def run_scenario(front, hosts, take_out=None, put_back=None):
         wait_until(lambda: len(served_since(load, "host1", reloaded)) >= 20, 20 * SLOW,
                    what="host1's new generation to serve")
 
-        # 2. Drain and stop host2 (taken out of the front end first, if
-        # the front end can do that).
+        # 2. Drain and stop host2.
         workers2 = h2.worker_pids()
-        if take_out:
+        if with_posts:
             posts = Load(front, PHP_DIR, [("hostpost", POST_CLIENTS)], host_ms=HOST_MS, think_s=0.002,
                          timeout=60)
             posts.start()
             posts_began = time.monotonic()
             wait_until(lambda: len(served_since(posts, "host2", posts_began)) >= 5, 20 * SLOW,
                        what="POSTs to reach host2")
-            take_out("host2")
         quit_at = time.monotonic()
         h2.send_signal(signal.SIGQUIT)
         assert h2.wait_exit(30 * SLOW) == 0, h2.log_text()[-3000:]
@@ -173,8 +174,6 @@ def run_scenario(front, hosts, take_out=None, put_back=None):
             began = time.monotonic()
             t.restart()
             ready = time.monotonic()
-            if put_back and name == "host2":
-                put_back(name)
             figures[f"{name} restart to ready s"] = round(ready - began, 2)
             first = wait_until(lambda: served_since(load, name, ready), 30 * SLOW,
                                what=f"{name} to serve again after its restart")
@@ -259,16 +258,19 @@ def test_three_hosts_behind_nginx(lab, tfpm_factory, nginx_factory):
 
 
 def test_three_hosts_behind_haproxy(lab, tfpm_factory, haproxy_factory):
-    hosts = start_hosts(tfpm_factory, lab)
-    # Active health checks against the pool's ping_path (FastCGI, as the
-    # requests), retries of GET/HEAD only (disable-l7-retry for the rest),
+    # Each host's pool has a status listener; a graceful stop announces
+    # itself (drain_delay) before the drain begins.
+    hosts = start_hosts(tfpm_factory, lab, status_listen="{addr}:%d" % STATUS_PORT, drain_delay="2s")
+    # Active health checks against each host's readiness (`/ready` on the
+    # status listener, FastCGI as the requests, answered without a PHP
+    # thread), retries of GET/HEAD only (disable-l7-retry for the rest),
     # redispatch to another server on each retry, kept connections
     # (fcgi-app option keep-conn).
-    servers = [f"host{i + 1} {addr}:{PORT} proto fcgi check inter 200ms fall 2 rise 1"
+    servers = [f"host{i + 1} {addr}:{PORT} proto fcgi check port {STATUS_PORT} inter 200ms fall 2 rise 1"
                for i, addr in enumerate(lab.addresses)]
     front = haproxy_factory(servers, PHP_DIR, backend_extra="""\
     balance roundrobin
-    option httpchk GET /ping
+    option httpchk GET /ready
     http-check expect status 200
     retries 3
     option redispatch 1
@@ -276,23 +278,17 @@ def test_three_hosts_behind_haproxy(lab, tfpm_factory, haproxy_factory):
     http-request disable-l7-retry unless { method GET HEAD }
 """)
 
-    def take_out(name):
-        # What docs/deploy.md says to do before a SIGQUIT: no new requests
-        # (the server stays checked), then wait until none is in flight.
-        assert front.command(f"set server tfpm/{name} state drain").strip() == ""
-        wait_until(lambda: front.server_stat("tfpm", name, "scur") == "0", 30 * SLOW,
-                   what=f"HAProxy's sessions on {name} to end")
-
-    def put_back(name):
-        assert front.command(f"set server tfpm/{name} state ready").strip() == ""
-
-    figures, failures = run_scenario(front.url, hosts, take_out=take_out, put_back=put_back)
+    figures, failures = run_scenario(front.url, hosts, with_posts=True)
     lines = [line.split() for line in front.log().splitlines() if line[:3].isdigit()]
     figures["haproxy retried (%rc > 0)"] = sum(1 for f in lines if len(f) > 2 and f[2].lstrip("+").isdigit()
                                                and int(f[2].lstrip("+")) > 0)
     health = [line for line in front.log().splitlines()
               if line.startswith("Server ") and (" is DOWN" in line or " is UP" in line)]
     figures["haproxy health changes"] = len(health)
+    # host2 left the rotation because its readiness said so (an answer,
+    # 503), not because its socket was gone (a Layer4 failure).
+    down2 = [line for line in health if "tfpm/host2 is DOWN" in line]
+    assert down2 and "Layer7 wrong status" in down2[0] and "code: 503" in down2[0], health
     print(f"\n[multi-host haproxy] {figures}")
     for line in health:
         print("  haproxy:", line)

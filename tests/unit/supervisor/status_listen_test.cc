@@ -54,6 +54,10 @@ TEST_CASE("status listener: ready only when not failed, not draining, serving, b
   in.draining = true;
   CHECK(DecideReadiness(in).reason == "the pool is draining");
   in.draining = false;
+  in.stopping_soon = true;  // drain_delay: a graceful stop announced
+  CHECK_FALSE(DecideReadiness(in).ok);
+  CHECK(DecideReadiness(in).reason.starts_with("stopping"));
+  in.stopping_soon = false;
   in.serving = false;  // no worker up yet
   CHECK_FALSE(DecideReadiness(in).ok);
   in.serving = true;
