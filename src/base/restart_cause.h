@@ -24,6 +24,11 @@ enum class RestartCause : uint32_t {
 };
 inline constexpr size_t kRestartCauseCount = static_cast<size_t>(RestartCause::kCount);
 
+// The exit code of a worker process that left because a thread did not come
+// back from request_terminate_timeout (EX_TEMPFAIL): the worker exits with
+// it, the supervisor counts the exit as kTimeout.
+inline constexpr int kExitStuckThread = 75;
+
 // Names, in enum order: `key` for JSON and metrics (prefixed "restarts_"
 // there), `label` for the status page's text and HTML formats.
 struct RestartCauseName {

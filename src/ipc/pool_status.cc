@@ -102,6 +102,7 @@ constexpr const char* kRequestMetricKeys[] = {"request_duration_seconds", "queue
                                               "requests_by_status_class"};
 
 std::string RestartKey(size_t i) { return "restarts_" + std::string(base::RestartCauseKey(base::RestartCause(i))); }
+std::string ProcessRestartKey(size_t i) { return "process_" + RestartKey(i); }
 std::string LimitKey(size_t i) { return std::string(scoreboard::LimitKey(scoreboard::Limit(i))); }
 
 }  // namespace
@@ -133,6 +134,7 @@ Json ToJson(const PoolStatus& s) {
            {"memory_recycles", s.memory_recycles}};
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out[LimitKey(i)] = s.limits[i];
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) out[RestartKey(i)] = s.restarts[i];
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) out[ProcessRestartKey(i)] = s.process_restarts[i];
   out["state_leaks"] = s.state_leaks;
   for (const char* key : kRequestMetricKeys) {
     auto it = s.request_metrics.find(key);
@@ -171,6 +173,7 @@ Result<PoolStatus> FromJson(const Json& j) {
   in.U64("memory_recycles", &s.memory_recycles);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) in.U64(LimitKey(i), &s.limits[i]);
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) in.U64(RestartKey(i), &s.restarts[i]);
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) in.U64(ProcessRestartKey(i), &s.process_restarts[i]);
   in.U64("state_leaks", &s.state_leaks);
   if (!err.ok()) return err;
   for (const char* key : kRequestMetricKeys) {

@@ -67,6 +67,9 @@ struct PoolStatus {
   uint64_t process_recycles_max_requests = 0, process_recycles_memory = 0, memory_recycles = 0;
   uint64_t limits[scoreboard::kLimitCount] = {};           // by scoreboard::Limit, key LimitKey
   uint64_t restarts[base::kRestartCauseCount] = {};        // by base::RestartCause, key "restarts_" + key
+  // Worker processes that ended (supervisor/exit_cause.h), key
+  // "process_restarts_" + key.
+  uint64_t process_restarts[base::kRestartCauseCount] = {};
   uint64_t state_leaks = 0;
   // The request duration and queue wait histograms and the requests by
   // status class, as scoreboard::AddRequestMetrics writes them

@@ -66,6 +66,12 @@ std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
     out.push_back({"restarts_" + std::string(key), std::string(label),
                    "PHP interpreter (worker script) restarts by cause: " + std::string(label) + ".", st.restarts[i]});
   }
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
+    const auto& [key, label] = base::kRestartCauseNames[i];
+    out.push_back({"process_restarts_" + std::string(key), "process " + std::string(label),
+                   "Worker processes that ended, by cause: process " + std::string(label) + ".",
+                   st.process_restarts[i]});
+  }
   out.push_back({"state_leaks", "state leaks",
                  "Worker mode leak_check: state items a request left changed: state leaks.", st.state_leaks});
   out.push_back({"process_recycles_max_requests", "process recycles max requests",

@@ -242,7 +242,7 @@ void Supervisor::RollBackTransition(const std::string& why) {
       auto it = workers_.find(s.pid);
       if (s.pid == 0 || it == workers_.end()) continue;
       it->second->state = Worker::State::kStopping;
-      (void)spawner_->Signal(s.pid, SIGTERM);
+      SendSignal(*spawner_, *it->second, SIGTERM);
       it->second->kill_at = clock_->Now() + kFastStopGrace;
     }
   }

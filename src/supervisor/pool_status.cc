@@ -217,6 +217,7 @@ ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
   out.max_children_reached = c.max_children_reached;
   out.process_recycles_max_requests = c.recycles_max_requests;
   out.process_recycles_memory = c.recycles_memory;
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) out.process_restarts[i] = c.process_restarts[i];
   // Request duration and queue wait histograms, requests by status class.
   nlohmann::json metrics = nlohmann::json::object();
   scoreboard::AddRequestMetrics(&metrics, c.retired_request_stats, segments);

@@ -45,6 +45,9 @@ struct PoolCounters {
   // Processes replaced by process recycling, by cause (process_max_requests,
   // process_memory_limit).
   uint64_t recycles_max_requests = 0, recycles_memory = 0;
+  // Worker processes that ended, by base::RestartCause
+  // (supervisor/exit_cause.h), not counting the daemon's own stop.
+  uint64_t process_restarts[base::kRestartCauseCount] = {};
   // Classic threads' interpreters recycled by memory_recycle, of exited
   // processes (live ones: their segments).
   uint64_t retired_memory_recycles = 0;

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "scoreboard/scoreboard.h"
+#include "supervisor/exit_cause.h"
 #include "supervisor/supervisor_internal.h"
 
 namespace tfpm::supervisor {
@@ -33,6 +34,17 @@ std::string InFlight(os::SharedMemory* board) {
     out += snap.method + " " + snap.uri;
   }
   return out;
+}
+
+// Counts the exit under its cause (exit_cause.h decides).
+void CountExit(PoolCounters& counters, const Worker& w, const os::ExitInfo& info, bool daemon_stopping) {
+  const auto cause = ProcessExitCause({.signaled = info.signaled,
+                                       .code = info.code,
+                                       .phase = w.state,
+                                       .recycle_cause = w.recycle_cause,
+                                       .signals_sent = w.signals_sent,
+                                       .daemon_stopping = daemon_stopping});
+  if (cause) ++counters.process_restarts[static_cast<size_t>(*cause)];
 }
 
 }  // namespace
@@ -101,6 +113,7 @@ void Supervisor::OnWorkerExited(Worker& w, const os::ExitInfo& info) {
   e.first_accepted = ready_reported_;
   e.stopping = stop_mode_ != StopMode::kNone;
   e.holds_slot = slot != nullptr && slot->pid == info.pid;
+  if (pool != nullptr) CountExit(*pool->counters, w, info, e.stopping);
   const ExitAction action = OnWorkerExit(e);
   if (action == ExitAction::kRollBack) return RollBackTransition(failure);
   if (pool != nullptr && w.board) {

@@ -19,6 +19,15 @@ const char* PmName(config::ProcessManager pm) {
   return "static";
 }
 
+// {"crash": n, "exit": n, ...}: counts by base::RestartCause.
+control::Json ByCause(const uint64_t (&counts)[base::kRestartCauseCount]) {
+  control::Json out = control::Json::object();
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
+    out[std::string(base::RestartCauseKey(base::RestartCause(i)))] = counts[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 SegmentTotals SegmentTotals::Retired(const PoolCounters& c) {
@@ -28,6 +37,7 @@ SegmentTotals SegmentTotals::Retired(const PoolCounters& c) {
   t.rejected = c.retired_rejected;
   t.memory_recycles = c.retired_memory_recycles;
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) t.limits[i] = c.retired_limits[i];
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) t.restarts[i] = c.retired_restarts[i];
   return t;
 }
 
@@ -38,6 +48,7 @@ void SegmentTotals::Add(const scoreboard::Segment& seg) {
   rejected += h->rejected_requests.load(std::memory_order_relaxed);
   memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] += h->ReadRestarts(base::RestartCause(i));
 }
 
 control::Json ToJson(const PoolReport& r) {
@@ -60,6 +71,8 @@ control::Json ToJson(const PoolReport& r) {
               {"recycles", Json{{"max_requests", r.recycles_max_requests},
                                 {"memory", r.recycles_memory},
                                 {"interpreters_memory", r.totals.memory_recycles}}},
+              {"restarts",
+               Json{{"threads", ByCause(r.totals.restarts)}, {"processes", ByCause(r.process_restarts)}}},
               {"health", r.health},
               {"limits", std::move(limit_counts)},
               {"processes", r.processes}};
@@ -80,6 +93,7 @@ control::Json Supervisor::StatusJson(bool detail) const {
     r.totals = SegmentTotals::Retired(c);
     r.recycles_max_requests = c.recycles_max_requests;
     r.recycles_memory = c.recycles_memory;
+    for (size_t i = 0; i < base::kRestartCauseCount; ++i) r.process_restarts[i] = c.process_restarts[i];
     r.health = PoolHealthJson(pool, now);
     r.processes = Json::array();
     for (const Slot& slot : pool.slots) {

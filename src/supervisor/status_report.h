@@ -20,6 +20,7 @@ namespace tfpm::supervisor {
 struct SegmentTotals {
   uint64_t slow = 0, terminated = 0, rejected = 0, memory_recycles = 0;
   uint64_t limits[scoreboard::kLimitCount] = {};
+  uint64_t restarts[base::kRestartCauseCount] = {};  // threads' interpreters, by cause
   static SegmentTotals Retired(const PoolCounters& c);
   void Add(const scoreboard::Segment& seg);
 };
@@ -31,6 +32,7 @@ struct PoolReport {
   uint64_t busy_threads = 0, idle_threads = 0, requests = 0;
   SegmentTotals totals;
   uint64_t recycles_max_requests = 0, recycles_memory = 0;
+  uint64_t process_restarts[base::kRestartCauseCount] = {};  // PoolCounters::process_restarts
   control::Json health;     // Supervisor::PoolHealthJson
   control::Json processes;  // Supervisor::ProcessJson of each process in a slot
 };

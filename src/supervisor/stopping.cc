@@ -13,7 +13,7 @@ namespace tfpm::supervisor {
 void Supervisor::DrainWorker(Worker& w) {
   if (w.state == Worker::State::kStopping) return;
   w.state = Worker::State::kStopping;
-  (void)spawner_->Signal(w.pid, SIGQUIT);
+  SendSignal(*spawner_, w, SIGQUIT);
   const auto timeout = config_.daemon.process_control_timeout;
   if (timeout.count() > 0) w.kill_at = clock_->Now() + timeout + kGracefulExtra;
 }
@@ -43,7 +43,7 @@ void Supervisor::BeginStop(StopMode mode, const char* why) {
   for (auto& [pid, w] : workers_) {
     w->state = Worker::State::kStopping;
     w->kill_at.reset();
-    (void)spawner_->Signal(pid, graceful ? SIGQUIT : SIGTERM);
+    SendSignal(*spawner_, *w, graceful ? SIGQUIT : SIGTERM);
   }
   const auto timeout = config_.daemon.process_control_timeout;
   if (!graceful) {
@@ -57,7 +57,7 @@ void Supervisor::KillOverdue(os::TimePoint now) {
   if (kill_deadline_ && now >= *kill_deadline_) {
     for (auto& [pid, w] : workers_) {
       log::Warning("[pool {}] child {} still running; sending SIGKILL", w->pool, pid);
-      (void)spawner_->Signal(pid, SIGKILL);
+      SendSignal(*spawner_, *w, SIGKILL);
     }
     kill_deadline_.reset();
   }
@@ -65,7 +65,7 @@ void Supervisor::KillOverdue(os::TimePoint now) {
     if (w->kill_at && now >= *w->kill_at) {
       log::Warning("[pool {}] child {} still draining after process_control_timeout; sending SIGKILL", w->pool,
                    pid);
-      (void)spawner_->Signal(pid, SIGKILL);
+      SendSignal(*spawner_, *w, SIGKILL);
       w->kill_at.reset();
     }
   }

@@ -17,6 +17,7 @@
 
 #include "ipc/notify.h"
 #include "os/clock.h"
+#include "os/process.h"
 #include "os/shared_memory.h"
 #include "os/unique_fd.h"
 #include "supervisor/listener.h"
@@ -39,6 +40,9 @@ struct Worker {
   os::TimePoint started_at;
   std::optional<os::TimePoint> ready_at;  // when it reported ready
   std::optional<os::TimePoint> kill_at;  // SIGKILL if still alive (stopping)
+  // exit_cause.h SignalBit of each signal the supervisor sent it (SendSignal):
+  // a death by one of them is not a crash.
+  uint64_t signals_sent = 0;
   bool drain_acked = false;              // it said "draining": accepts no more
   ipc::MessageReader notify_lines;       // its notify socket's text (ipc/notify.h)
   OutputLines output_lines;  // its unfinished line (at most log_limit)
@@ -61,6 +65,9 @@ using WorkerTable = std::map<pid_t, std::unique_ptr<Worker>>;
 // The live worker `pid` (a slot's pid), or nullptr: 0 (an empty slot) or a
 // pid no longer in the table (reaped).
 Worker* FindWorker(const WorkerTable& table, pid_t pid);
+
+// Sends `signal` to `w` and notes it in w.signals_sent.
+void SendSignal(os::Spawner& spawner, Worker& w, int signal);
 
 // daemon.process_max (`max`; 0 = no limit) worker processes run.
 bool ProcessMaxReached(const WorkerTable& table, int max);

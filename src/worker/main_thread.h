@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/rate_limit.h"
+#include "base/restart_cause.h"
 #include "os/clock.h"
 #include "os/signals.h"
 #include "scoreboard/scoreboard.h"
@@ -42,8 +43,9 @@
 namespace tfpm::worker {
 
 // Exit status of a worker that left because a thread did not come back
-// from request_terminate_timeout (the supervisor restarts it as any exit).
-inline constexpr int kExitStuckThread = 75;  // EX_TEMPFAIL
+// from request_terminate_timeout (the supervisor restarts it and counts a
+// process restart of cause timeout).
+using base::kExitStuckThread;
 
 struct MainThreadOptions {
   std::string pool;  // for log lines

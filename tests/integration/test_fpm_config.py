@@ -371,7 +371,11 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
                  "memory recycles", "clients refused",
                  # restarts by cause and leak_check (base/restart_cause.h)
                  "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
-                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"}
+                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks",
+                 # worker processes' restarts by cause (supervisor/exit_cause.h)
+                 "process restarts crash", "process restarts exit", "process restarts max requests",
+                 "process restarts memory", "process restarts watch", "process restarts reload",
+                 "process restarts timeout", "process restarts recycle"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")

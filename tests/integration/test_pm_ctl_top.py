@@ -160,7 +160,8 @@ def test_two_pools_rates_and_pool_filter(tfpm_factory):
     assert sorted(pools) == ["api", "www"], out.decode()
     assert pools["api"][1] == "2" and pools["www"][1] == "1"
     assert float(pools["www"][5]) > 0, f"www served requests during the interval: {pools['www']}"
-    assert pools["api"][11].endswith(("K", "M", "G")), "the pool's resident memory"
+    assert pools["api"][11] == "0", "no worker process crashed"
+    assert pools["api"][12].endswith(("K", "M", "G")), "the pool's resident memory"
     assert any(b[0] == "api" and b[6] == "/index.php?ms=3000" for b in busy), out.decode()
 
     _, out, _ = top(tfpm, "--pool", "www")

@@ -258,7 +258,12 @@ def shape(fmt, body):
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
                  "memory recycles", "clients refused",
-                 # restarts by cause and leak_check (base/restart_cause.h)
+                 # process and thread restarts by cause and leak_check
+                 # (base/restart_cause.h); "process restarts X" first, as
+                 # "restarts X" is the end of its name.
+                 "process restarts crash", "process restarts exit", "process restarts max requests",
+                 "process restarts memory", "process restarts watch", "process restarts reload",
+                 "process restarts timeout", "process restarts recycle",
                  "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
                  "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")

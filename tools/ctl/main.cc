@@ -81,6 +81,27 @@ std::string Recycling(const Json& proc) {
   return proc.contains("recycling") ? "  recycling (" + proc.value("recycling", std::string("?")) + ")" : "";
 }
 
+// "crash 1, reload 2" from {"crash": 1, "exit": 0, "reload": 2}: the
+// causes that counted any restart.
+std::string NonZero(const Json& by_cause) {
+  std::string out;
+  for (const auto& [cause, count] : by_cause.items()) {
+    if (!count.is_number_unsigned() || count.get<uint64_t>() == 0) continue;
+    out += (out.empty() ? "" : ", ") + cause + " " + std::to_string(count.get<uint64_t>());
+  }
+  return out;
+}
+
+// Restarts by cause (base/restart_cause.h), when any happened.
+void PrintRestarts(const Json& pool) {
+  if (!pool.contains("restarts")) return;
+  const Json& rs = pool.at("restarts");
+  for (const char* who : {"processes", "threads"}) {
+    const std::string counts = rs.contains(who) ? NonZero(rs.at(who)) : "";
+    if (!counts.empty()) std::printf("  %s restarted: %s\n", who, counts.c_str());
+  }
+}
+
 void PrintStatus(const Json& r) {
   std::printf("tfpm %s (PHP %s), pid %d, up %.0f s, generation %llu%s%s%s\n", r.value("version", "?").c_str(),
               r.value("php", "?").c_str(), r.value("pid", 0), r.value("uptime_s", 0.0),
@@ -119,6 +140,7 @@ void PrintStatus(const Json& r) {
                     static_cast<unsigned long long>(interpreters));
       }
     }
+    PrintRestarts(pool);
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s started %s  up %.0f s  requests %llu  generation %llu%s\n",
                   proc.value("pid", 0), proc.value("state", "?").c_str(), StartedAt(proc).c_str(),

@@ -145,6 +145,11 @@ Result<TopSample> ParseTopSample(const Json& reply) {
     p.slow = r.U64(j, where, "slow_requests");
     p.terminated = r.U64(j, where, "terminated_requests");
     p.rejected = r.U64(j, where, "max_wait_rejected");
+    if (const Json* rs = r.Field(j, where, "restarts")) {
+      if (const Json* procs = r.Field(*rs, where + ".restarts", "processes")) {
+        p.crashes = r.U64(*procs, where + ".restarts.processes", "crash");
+      }
+    }
     if (const Json* h = r.Field(j, where, "health")) p.failed = r.Str(*h, where + ".health", "state") == "failed";
     if (const Json* q = r.Field(j, where, "listen_queue"); q != nullptr && !q->is_null()) {
       p.listen_queue = r.U64(*q, where + ".listen_queue", "current");

@@ -53,6 +53,7 @@ struct TopPool {
   bool failed = false;
   uint64_t busy = 0, idle = 0, starting = 0;
   uint64_t requests = 0, slow = 0, terminated = 0, rejected = 0;
+  uint64_t crashes = 0;  // worker processes killed by a signal the supervisor did not send
   std::optional<uint64_t> listen_queue, listen_queue_limit;  // nullopt: unknown
   std::vector<TopProcess> processes;                          // current generation
 };

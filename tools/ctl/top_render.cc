@@ -101,8 +101,8 @@ std::string RenderFrame(const TopFrame& frame, const RenderOptions& o) {
               Uptime(s.uptime_s).c_str(), s.generation, s.reloading ? "  reloading" : "",
               s.stopping ? "  stopping" : "", o.clock.c_str(), o.interval_s));
   line("");
-  line(Format("%-16s %5s %5s %5s %5s %8s %10s %11s %8s %10s %6s %9s", "POOL", "PROCS", "BUSY", "IDLE", "START",
-              "REQ/S", "REQUESTS", "QUEUE", "REJECTED", "TERMINATED", "SLOW", "RSS"));
+  line(Format("%-16s %5s %5s %5s %5s %8s %10s %11s %8s %10s %6s %7s %9s", "POOL", "PROCS", "BUSY", "IDLE",
+              "START", "REQ/S", "REQUESTS", "QUEUE", "REJECTED", "TERMINATED", "SLOW", "CRASHES", "RSS"));
   for (size_t i = 0; i < s.pools.size(); ++i) {
     const TopPool& p = s.pools[i];
     if (!o.pool.empty() && p.name != o.pool) continue;
@@ -116,9 +116,9 @@ std::string RenderFrame(const TopFrame& frame, const RenderOptions& o) {
       else rss_known = false;
     }
     line(Format("%-16s %5zu %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %8s %10" PRIu64 " %11s %8" PRIu64 " %10" PRIu64
-                " %6" PRIu64 " %9s%s",
+                " %6" PRIu64 " %7" PRIu64 " %9s%s",
                 TerminalText(p.name, 16).c_str(), p.processes.size(), p.busy, p.idle, p.starting, rate.c_str(),
-                p.requests, queue.c_str(), p.rejected, p.terminated, p.slow,
+                p.requests, queue.c_str(), p.rejected, p.terminated, p.slow, p.crashes,
                 (rss_known ? HumanBytes(rss) : std::string("?")).c_str(), p.failed ? "  FAILED" : ""));
   }
   size_t draining = 0;

@@ -51,6 +51,7 @@ Json Pool(const std::string& name, uint64_t requests, Json processes) {
               {"slow_requests", 0},
               {"terminated_requests", 3},
               {"max_wait_rejected", 4},
+              {"restarts", Json{{"threads", Json{{"crash", 0}}}, {"processes", Json{{"crash", 5}, {"exit", 1}}}}},
               {"health", Json{{"state", "ok"}}},
               {"listen_queue", Json{{"current", 2}, {"limit", 511}}},
               {"processes", std::move(processes)}};
@@ -92,6 +93,7 @@ TEST_CASE("a status reply with detail is read; a missing or mistyped key is an e
   CHECK(p.starting == 1);
   CHECK(p.rejected == 4);
   CHECK(p.terminated == 3);
+  CHECK(p.crashes == 5);
   CHECK(*p.listen_queue == 2);
   CHECK(*p.listen_queue_limit == 511);
   REQUIRE(p.processes[0].threads.size() == 3);
@@ -182,6 +184,7 @@ TEST_CASE("a frame shows hostile URIs escaped and no control byte at all") {
   CHECK(text.find("/x\\x1B[31mred\\xC2\\x9B") != std::string::npos);
   CHECK(text.find("/y\\x07") != std::string::npos);
   CHECK(text.find("4.20s") != std::string::npos);
+  CHECK(text.find("SLOW CRASHES       RSS\n") != std::string::npos);
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     CHECK((u >= 0x20 || u == '\n'));

@@ -34,6 +34,7 @@ ipc::PoolStatus Sample(bool full) {
   s.memory_recycles = 15;
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) s.limits[i] = 100 + i;
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.restarts[i] = 200 + i;
+  for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.process_restarts[i] = 300 + i;
   s.state_leaks = 16;
   s.full = full;
   if (full) {
@@ -87,11 +88,14 @@ TEST_CASE("the JSON keys are the ones the status JSON always had") {
                           "max_active_processes", "max_children_reached", "slow_requests", "memory_peak",
                           "terminated_requests", "rejected_requests", "process_recycles_max_requests",
                           "process_recycles_memory", "memory_recycles", "connections_refused", "restarts_crash",
-                          "state_leaks"}) {
+                          "process_restarts_crash", "process_restarts_reload", "state_leaks"}) {
     CHECK_MESSAGE(j.contains(key), key);
   }
   CHECK(j["connections_refused"] == 100);
   CHECK(j["restarts_crash"] == 200);
+  CHECK(j["process_restarts_crash"] == 300);
+  CHECK(j["process_restarts_max_requests"] == 302);
+  CHECK(j["process_restarts_reload"] == 305);
   CHECK(j["processes"][0]["request_uri"] == "/a \"b\" <c>");
 }
 

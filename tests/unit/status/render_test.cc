@@ -27,6 +27,8 @@ ipc::PoolStatus Pool(bool full) {
   s.limits[0] = 7;
   s.restarts[0] = 8;
   s.process_recycles_memory = 9;
+  s.process_restarts[static_cast<size_t>(base::RestartCause::kCrash)] = 10;
+  s.process_restarts[static_cast<size_t>(base::RestartCause::kMaxRequests)] = 11;
   s.full = full;
   if (full) {
     ipc::ThreadRow r;
@@ -66,6 +68,9 @@ TEST_CASE("text: php-fpm's fields, then ours, aligned") {
   CHECK(Has(p.body, "connections refused:  7\n"));
   CHECK(Has(p.body, "restarts crash:       8\n"));
   CHECK(Has(p.body, "process recycles memory: 9\n"));
+  CHECK(Has(p.body, "process restarts crash: 10\n"));
+  CHECK(Has(p.body, "process restarts max requests: 11\n"));
+  CHECK(Has(p.body, "process restarts reload: 0\n"));
 }
 
 TEST_CASE("json: parses, with php-fpm's spaced keys and escaped rows") {
@@ -77,6 +82,8 @@ TEST_CASE("json: parses, with php-fpm's spaced keys and escaped rows") {
   CHECK(j["total processes"] == 4);
   CHECK(j["connections refused"] == 7);
   CHECK(j["memory recycles"] == 0);
+  CHECK(j["process restarts crash"] == 10);
+  CHECK(j["process restarts max requests"] == 11);
   REQUIRE(j["processes"].size() == 1);
   CHECK(j["processes"][0]["pid"] == 77);
   CHECK(j["processes"][0]["request uri"] == "/a/<b>.php?q=\"x\"&y=\xc3\xa9");
@@ -91,9 +98,11 @@ TEST_CASE("xml and html: entities in rows, closing tags") {
   CHECK(xml.body.rfind("<?xml version=\"1.0\" ?>\n<status>\n<pool>www</pool>\n", 0) == 0);
   CHECK(Has(xml.body, "<request-uri>/a/&lt;b&gt;.php?q=&quot;x&quot;&amp;y=\xc3\xa9</request-uri>"));
   CHECK(Has(xml.body, "<connections-refused>7</connections-refused>\n"));
+  CHECK(Has(xml.body, "<process-restarts-crash>10</process-restarts-crash>\n"));
   CHECK(xml.body.ends_with("</processes>\n</status>"));
   const status::Page html = Page(Format::kHtml, false);
   CHECK(Has(html.body, "<tr><th>accepted conn</th><td>42</td></tr>\n"));
+  CHECK(Has(html.body, "<tr><th>process restarts max requests</th><td>11</td></tr>\n"));
   CHECK(html.body.ends_with("</table>\n</body></html>"));
 }
 
@@ -105,6 +114,9 @@ TEST_CASE("openmetrics: php-fpm's names, ours as tfpm_*, # EOF last, no rows") {
                     "connections refused.\n# TYPE tfpm_connections_refused counter\ntfpm_connections_refused 7\n"));
   CHECK(Has(p.body, "# HELP tfpm_process_recycles_memory Processes replaced over process_memory_limit.\n"));
   CHECK(Has(p.body, "tfpm_memory_recycles 0\n"));
+  CHECK(Has(p.body, "# HELP tfpm_process_restarts_crash Worker processes that ended, by cause: process restarts "
+                    "crash.\n# TYPE tfpm_process_restarts_crash counter\ntfpm_process_restarts_crash 10\n"));
+  CHECK(Has(p.body, "tfpm_process_restarts_max_requests 11\n"));
   // The histograms and requests by status class come last, well formed
   // even with no request yet (scoreboard/request_metrics.h).
   CHECK(Has(p.body, "# TYPE tfpm_request_duration_seconds histogram\n"));

@@ -272,6 +272,7 @@ TEST_CASE("process recycling: each row shows its process's start and requests; r
   PoolCounters c;
   c.recycles_max_requests = 4;
   c.recycles_memory = 1;
+  c.process_restarts[static_cast<size_t>(base::RestartCause::kReload)] = 3;
   // A process that exited had recycled one interpreter.
   Board gone(1, 300);
   gone.seg().header()->memory_recycles.store(1);
@@ -281,6 +282,8 @@ TEST_CASE("process recycling: each row shows its process's start and requests; r
   CHECK(st["process_recycles_max_requests"] == 4);
   CHECK(st["process_recycles_memory"] == 1);
   CHECK(st["memory_recycles"] == 2 + 1);
+  CHECK(st["process_restarts_reload"] == 3);
+  CHECK(st["process_restarts_crash"] == 0);
   REQUIRE(st["processes"].size() == 3);
   // Both rows of process 100: its 4 requests (3 + 1), its start time.
   CHECK(st["processes"][0]["requests"] == 3);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/restart_cause.h"
 #include "control/protocol.h"
 #include "os/fd_io.h"
 #include "os/socket.h"
@@ -162,6 +163,40 @@ TEST_CASE("supervisor control: a client that sends nothing is dropped after cont
   auto n = os::ReadSome(fd->get(), {&c, 1});
   REQUIRE(n.ok());
   CHECK(*n == 0);  // closed by the supervisor
+}
+
+// Pool www's process restarts by cause, as pm-ctl status shows them.
+control::Json ProcessRestarts(Harness& h) {
+  return control::Json::parse(Ask(h, "{\"cmd\":\"status\"}\n")).at("pools").at(0).at("restarts").at("processes");
+}
+
+// Brings the one worker spawned after the first `index` through "ready".
+pid_t NextReady(Harness& h, size_t index) {
+  h.Advance(milliseconds(1000));  // past any restart backoff
+  const auto fresh = h.SpawnedSince(index);
+  REQUIRE(fresh.size() == 1);
+  h.Ready(fresh[0]);
+  return fresh[0];
+}
+
+TEST_CASE("supervisor restart: each worker exit is counted under its cause in pm-ctl status") {
+  Harness h;
+  const auto first = h.StartReady(h.Yaml(1));
+  CHECK(ProcessRestarts(h).at("crash") == 0);
+  h.Exit(first[0], 0, SIGKILL);  // a signal the supervisor did not send
+  h.Exit(NextReady(h, 1), base::kExitStuckThread);  // a thread stuck after request_terminate_timeout
+  h.Exit(NextReady(h, 2), 1);                       // on its own
+  const pid_t old = NextReady(h, 3);
+  h.Advance(milliseconds(1000));
+  h.next_text = h.Yaml(1);
+  h.Signal(SIGUSR2);
+  NextReady(h, 4);
+  h.Advance(milliseconds(1000));  // the new generation's probation: the old one drains
+  REQUIRE(h.Got(old, SIGQUIT));
+  h.Exit(old, 0);
+  const control::Json want{{"crash", 1}, {"exit", 1},    {"max_requests", 0}, {"memory", 0},
+                           {"watch", 0}, {"reload", 1}, {"timeout", 1},      {"recycle", 0}};
+  CHECK(ProcessRestarts(h) == want);
 }
 
 }  // namespace
