@@ -264,6 +264,10 @@ def test_a_thread_that_cannot_come_back_gets_its_process_replaced(tfpm_factory):
     assert results["other"].status == 200 and results["other"].body == b"slept 900 ms\n"
     wait_until(lambda: tfpm.worker_pids() and tfpm.worker_pids() != first_pid, 10 * SLOW,
                what="a replacement process")
+    # Counted as a process restart of cause timeout, and as nothing else
+    # (docs/metrics.md tfpm_process_restarts_*).
+    restarts = tfpm.status()["pools"][0]["restarts"]["processes"]
+    assert restarts["timeout"] == 1 and sum(restarts.values()) == 1, restarts
     r = fcgi.request(tfpm.sock, HANG, query="how=ok")
     assert r.status == 200
     stuck.join(30 * SLOW)
