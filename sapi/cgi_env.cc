@@ -3,8 +3,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <functional>
 
 namespace tfpm::sapi {
 
@@ -13,21 +15,54 @@ namespace tfpm::sapi {
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   entries_.clear();
   owned_.clear();
-  index_.clear();
-  index_.reserve(params.size());
+  indexed_ = 0;
+  // Big enough for these params at most half full; one left much larger by
+  // an earlier request with many params is given back.
+  size_t want = 16;
+  while (want < 2 * params.size()) want *= 2;
+  if (slots_.size() < want || slots_.size() > 8 * want) {
+    slots_.assign(want, 0);
+  } else {
+    std::fill(slots_.begin(), slots_.end(), 0);
+  }
   for (const auto& [name, value] : params) {
-    auto [it, added] = index_.try_emplace(name, entries_.size());
-    if (added) {
-      entries_.push_back({name, value, false});
+    const size_t slot = Slot(name);
+    if (slots_[slot] != 0) {
+      entries_[slots_[slot] - 1].value = value;
     } else {
-      entries_[it->second].value = value;
+      entries_.push_back({name, value, false});
+      Index(name, entries_.size() - 1);
     }
   }
 }
 
+size_t CgiEnv::Slot(std::string_view name) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = std::hash<std::string_view>{}(name) & mask;
+  while (slots_[i] != 0 && entries_[slots_[i] - 1].name != name) i = (i + 1) & mask;
+  return i;
+}
+
+void CgiEnv::Index(std::string_view name, size_t i) {
+  if (2 * (indexed_ + 1) > slots_.size()) {
+    // Grow, and index every name again at its newest entry.
+    slots_.assign(std::max<size_t>(16, 2 * slots_.size()), 0);
+    indexed_ = 0;
+    for (size_t j = 0; j < i; ++j) {
+      const size_t slot = Slot(entries_[j].name);
+      if (slots_[slot] == 0) ++indexed_;
+      slots_[slot] = static_cast<uint32_t>(j + 1);
+    }
+  }
+  const size_t slot = Slot(name);
+  if (slots_[slot] == 0) ++indexed_;
+  slots_[slot] = static_cast<uint32_t>(i + 1);
+}
+
 CgiEnv::Entry* CgiEnv::Find(std::string_view name) {
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &entries_[it->second];
+  const uint32_t e = slots_.empty() ? 0 : slots_[Slot(name)];
+  if (e == 0 || entries_[e - 1].erased) return nullptr;
+  return &entries_[e - 1];
 }
 
 const CgiEnv::Entry* CgiEnv::Find(std::string_view name) const {
@@ -55,18 +90,16 @@ std::string_view CgiEnv::Set(std::string_view name, std::string_view value) {
   if (Entry* e = Find(name)) {
     e->value = v;
   } else {
+    // New, or erased before: a new entry at the end (php-fpm's table).
     const std::string_view owned = Own(name);
-    index_[owned] = entries_.size();
     entries_.push_back({owned, v, false});
+    Index(owned, entries_.size() - 1);
   }
   return v;
 }
 
 void CgiEnv::Erase(std::string_view name) {
-  auto it = index_.find(name);
-  if (it == index_.end()) return;
-  entries_[it->second].erased = true;
-  index_.erase(it);
+  if (Entry* e = Find(name)) e->erased = true;
 }
 
 // ---- path rules ----------------------------------------------------------

@@ -20,7 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <cstdint>
 #include <vector>
 
 #include "fastcgi/exchange.h"
@@ -62,10 +62,21 @@ class CgiEnv {
   const Entry* Find(std::string_view name) const;
   std::string_view Own(std::string_view s);
 
+  // The slot of `name` in slots_: the one holding its entry, or the empty
+  // one where it would go.
+  size_t Slot(std::string_view name) const;
+  // Points name's slot at entries_[i] (its newest entry); grows slots_.
+  void Index(std::string_view name, size_t i);
+
   std::vector<Entry> entries_;
-  // Name -> index in entries_ of its live (not erased) entry. The names
-  // point into the request's params or into owned_, both stable.
-  std::unordered_map<std::string_view, size_t> index_;
+  // Name -> its newest entry (erased or not), open addressing with linear
+  // probing: each slot holds an index in entries_ + 1, 0 = empty; the size
+  // a power of two, at most half full. Kept across Reset(), so a request
+  // allocates nothing here once the table has grown (an unordered_map
+  // allocated one node per param, every request). The names point into
+  // the request's params or into owned_, both stable.
+  std::vector<uint32_t> slots_;
+  size_t indexed_ = 0;  // slots in use
   std::deque<std::string> owned_;  // deque: element addresses stay put
 };
 

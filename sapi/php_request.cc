@@ -1,6 +1,7 @@
 // One classic request: SG(request_info) from the FastCGI params, the
 // php-fpm answers for scripts that cannot run, then the script inside
 // zend_first_try, then php_request_shutdown and END_REQUEST.
+#include <sys/param.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "sapi/php_internal.h"
 
 extern "C" {
+#include <Zend/zend_virtual_cwd.h>
 #include <main/php_output.h>
 }
 
@@ -27,6 +29,29 @@ namespace {
 thread_local CgiEnv t_env;
 thread_local std::string t_script;
 thread_local std::string t_script_name;
+
+// The file system as php-fpm's init_request_info asks it: whether the
+// script exists through tsrm_realpath(), so through this thread's realpath
+// cache (CWDG, per thread in ZTS; php.ini's realpath_cache_size and
+// realpath_cache_ttl), and the walk back at '/' with a plain stat(). A
+// repeated request then costs no readlink(2) per path component.
+//
+// tsrm_realpath() emallocs: call it only between two classic requests,
+// where php-fpm does (the Zend heap is empty, memory_limit cannot be hit),
+// never inside a worker script's request (a bailout would cross our frames).
+class RealpathCacheProbe final : public PathProbe {
+ public:
+  bool IsRegularFile(const std::string& path) const override { return RealFileSystem().IsRegularFile(path); }
+  bool Exists(const std::string& path) const override {
+    // A relative path would be resolved against the thread's virtual cwd,
+    // which between requests is not the process's cwd php-fpm uses: those
+    // keep realpath(3).
+    if (!IS_ABSOLUTE_PATH(path.c_str(), path.size())) return RealFileSystem().Exists(path);
+    char resolved[MAXPATHLEN];
+    return tsrm_realpath(path.c_str(), resolved) != nullptr;
+  }
+};
+const RealpathCacheProbe kRealpathCacheProbe;
 
 bool ExtensionAllowed(std::string_view path) {
   const auto& allowed = Options().limit_extensions;
@@ -240,6 +265,9 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
 
   if (t_env.Get("SCRIPT_FILENAME") || t_env.Get("PATH_TRANSLATED")) {
     ScriptPathOptions options;
+    // A worker script's request is running on this thread: not PHP's
+    // realpath cache there (see RealpathCacheProbe).
+    options.fs = InWorkerThread() ? &RealFileSystem() : &kRealpathCacheProbe;
     options.fix_pathinfo = INI_BOOL(const_cast<char*>("cgi.fix_pathinfo"));
     options.discard_path = INI_BOOL(const_cast<char*>("cgi.discard_path"));
     if (PG(doc_root)) options.doc_root = PG(doc_root);

@@ -722,6 +722,56 @@ def test_fastcgi_ini_params_against_pool_admin_values(tfpm_factory):
                       "memory_limit='77M'\n").encode()
 
 
+def _realpath_probe(address, target):
+    """A request for `target` (a .txt file: security.limit_extensions refuses
+    it before anything opens it, so only the script check resolves its
+    path), then what the same interpreter's realpath cache holds for it."""
+    r = fcgi.request(address, str(target))
+    assert r.status == 403 and r.body == b"Access denied.\n", r
+    r = fcgi.request(address, S("realpath_cache.php"), query=f"p={target}&left=1")
+    assert r.status == 200, r
+    return r.body
+
+
+def test_script_check_goes_through_realpath_cache(pair):
+    """php-fpm checks that SCRIPT_FILENAME exists with tsrm_realpath(), which
+    goes through PHP's realpath cache and fills it (a repeated request costs
+    no readlink); tfpm's check does the same on its PHP thread. The next
+    request in the same interpreter (php-fpm's sticky pool: one long-lived
+    child; tfpm: one thread) finds the refused script's path in
+    realpath_cache_get(). Each server gets a file no request named before."""
+    got = {}
+    for name, address in (("fpm", pair.fpm.sticky_sock), ("tfpm", pair.tfpm.sock)):
+        target = pair.docroot / f"realpath-probe-{name}.txt"
+        target.write_text("not php\n")
+        got[name] = _realpath_probe(address, target)
+    fpm_lines = got["fpm"].replace(b"probe-fpm", b"probe-tfpm").splitlines()
+    tfpm_lines = got["tfpm"].splitlines()
+    assert fpm_lines[0] == (f"cached realpath={pair.docroot}/realpath-probe-tfpm.txt is_dir=false "
+                            f"within_ttl=true").encode(), got
+    assert tfpm_lines[0] == fpm_lines[0], got
+
+
+def test_script_check_follows_realpath_cache_ini(tfpm_factory):
+    """The script check uses PHP's realpath cache with php.ini's settings:
+    realpath_cache_ttl sets how long the entry lives, realpath_cache_size = 0
+    turns the cache off (the check still works, uncached)."""
+    t = tfpm_factory(processes=1, threads=1, ini={"realpath_cache_ttl": "3600"})
+    target = t.dir / "probe.txt"
+    target.write_text("not php\n")
+    body = _realpath_probe(t.sock, target).decode()
+    assert body.startswith(f"cached realpath={target} is_dir=false within_ttl=true\n"), body
+    left = int(body.split("left=")[1])
+    assert 3500 < left <= 3600, body
+    t = tfpm_factory(processes=1, threads=1, ini={"realpath_cache_size": "0"})
+    target = t.dir / "probe.txt"
+    target.write_text("not php\n")
+    assert _realpath_probe(t.sock, target) == b"not cached\n"
+    # Uncached, the script check still finds a script that exists.
+    r = fcgi.request(t.sock, S("hello.php"))
+    assert r.status == 200 and r.body == b"hello\n", r
+
+
 def test_unknown_role_gets_the_specs_answer(pair):
     """A role php-fpm does not know makes its fcgi_read_request() give up:
     no response, the connection closed. tfpm answers as the FastCGI spec
