@@ -71,6 +71,9 @@ struct PoolStatus {
   // "process_restarts_" + key.
   uint64_t process_restarts[base::kRestartCauseCount] = {};
   uint64_t state_leaks = 0;
+  // The pool's live worker processes and their resident memory (RSS, from
+  // /proc/PID/statm when the page was made): the sum and the largest.
+  uint64_t worker_processes = 0, resident_bytes = 0, resident_bytes_max = 0;
   // The request duration and queue wait histograms and the requests by
   // status class, as scoreboard::AddRequestMetrics writes them
   // (scoreboard/request_metrics.h: "request_duration_seconds",

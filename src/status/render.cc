@@ -48,6 +48,7 @@ std::string Dash(std::string s) { return s.empty() ? "-" : s; }
 struct Counter {
   std::string key, label, help;
   unsigned long value;
+  const char* type = "counter";  // OpenMetrics: "counter" or "gauge"
 };
 
 // Every counter of ours, in the order every format shows them: the
@@ -80,6 +81,13 @@ std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
                  "Processes replaced over process_memory_limit.", st.process_recycles_memory});
   out.push_back({"memory_recycles", "memory recycles", "Thread interpreters recycled over memory_recycle.",
                  st.memory_recycles});
+  out.push_back({"worker_processes", "worker processes", "The pool's live worker processes.", st.worker_processes,
+                 "gauge"});
+  out.push_back({"resident_bytes", "resident bytes",
+                 "Resident memory (RSS) of the pool's worker processes, summed (shared pages count in each).",
+                 st.resident_bytes, "gauge"});
+  out.push_back({"resident_bytes_max", "resident bytes max",
+                 "Resident memory (RSS) of the pool's largest worker process.", st.resident_bytes_max, "gauge"});
   return out;
 }
 
@@ -158,8 +166,8 @@ void Renderer::Counters(const ipc::PoolStatus& st) {
       }
       case Format::kJson: Put(Printf(",\"%s\":%lu", c.label.c_str(), n)); break;
       case Format::kOpenMetrics:
-        Put(Printf("# HELP tfpm_%s %s\n# TYPE tfpm_%s counter\ntfpm_%s %lu\n", c.key.c_str(), c.help.c_str(),
-                   c.key.c_str(), c.key.c_str(), n));
+        Put(Printf("# HELP tfpm_%s %s\n# TYPE tfpm_%s %s\ntfpm_%s %lu\n", c.key.c_str(), c.help.c_str(),
+                   c.key.c_str(), c.type, c.key.c_str(), n));
         break;
     }
   }

@@ -109,8 +109,9 @@ std::string Supervisor::AnswerStatusListen(const std::string& pool_name, std::sp
         const bool prometheus = route == StatusRoute::kMetrics && q.format != status::Format::kOpenMetrics;
         if (route == StatusRoute::kMetrics) q = status::Query{status::Format::kOpenMetrics, false};
         const int64_t now_us = scoreboard::RealtimeMicros();
-        const ipc::PoolStatus st = CollectPoolStatus(PoolInfoOf(*pool), *pool->counters, PoolSegments(pc.name),
-                                                     ReadListenQueue(pool->listener->fd.get()), q.full, now_us);
+        ipc::PoolStatus st = CollectPoolStatus(PoolInfoOf(*pool), *pool->counters, PoolSegments(pc.name),
+                                               ReadListenQueue(pool->listener->fd.get()), q.full, now_us);
+        AddProcessMemory(*pool, &st);
         status::Page page = status::Render(st, q, now_us / 1000000, head);
         if (prometheus) {
           page.body = PrometheusText(page.body);

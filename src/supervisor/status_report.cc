@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "os/process_memory.h"
 #include "supervisor/supervisor.h"
 #include "tfpm_build_config.h"
 
@@ -151,6 +154,17 @@ control::Json Supervisor::StatusJson(bool detail) const {
     out["reloading"] = Json{{"what", transition_->what}, {"generation", transition_->generation}};
   }
   return out;
+}
+
+void Supervisor::AddProcessMemory(const Pool& pool, ipc::PoolStatus* st) const {
+  for (const auto& [pid, w] : workers_) {
+    if (w->pool != pool.config.name) continue;
+    auto rss = os::ResidentBytesOf(pid);
+    if (!rss.ok()) continue;
+    ++st->worker_processes;
+    st->resident_bytes += *rss;
+    st->resident_bytes_max = std::max(st->resident_bytes_max, *rss);
+  }
 }
 
 }  // namespace tfpm::supervisor

@@ -359,9 +359,10 @@ void Supervisor::AnswerPoolStatus(const std::string& pool_name, os::UniqueFd rep
   const PoolInfo info = PoolInfoOf(*pool);
   std::string text;
   try {
-    text = PoolStatus(info, *pool->counters, PoolSegments(pool_name), ReadListenQueue(pool->listener->fd.get()),
-                      full, scoreboard::RealtimeMicros())
-               .dump(-1, ' ', false, control::Json::error_handler_t::replace);
+    ipc::PoolStatus st = CollectPoolStatus(info, *pool->counters, PoolSegments(pool_name),
+                                           ReadListenQueue(pool->listener->fd.get()), full, scoreboard::RealtimeMicros());
+    AddProcessMemory(*pool, &st);
+    text = ipc::ToJson(st).dump(-1, ' ', false, control::Json::error_handler_t::replace);
   } catch (const std::exception& e) {
     Survived("a status page request", e);
     return;  // closing `reply` says "unavailable": that page answers 500

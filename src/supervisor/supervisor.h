@@ -249,6 +249,9 @@ class Supervisor {
   // socketpair; the answer goes back as a memfd over `reply`).
   void AnswerPoolStatus(const std::string& pool, os::UniqueFd reply, bool full);
   std::vector<scoreboard::Segment> PoolSegments(const std::string& pool) const;
+  // The pool's live worker processes and their resident memory into `st`
+  // (a process /proc cannot tell about, having just exited, is left out).
+  void AddProcessMemory(const Pool& pool, ipc::PoolStatus* st) const;
   void SamplePools();
   std::shared_ptr<PoolCounters> CountersFor(const std::string& pool);
   control::Json ProcessJson(const Worker& w, uint64_t* busy, uint64_t* idle, uint64_t* served,

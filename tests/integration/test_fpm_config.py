@@ -375,7 +375,9 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
                  # worker processes' restarts by cause (supervisor/exit_cause.h)
                  "process restarts crash", "process restarts exit", "process restarts max requests",
                  "process restarts memory", "process restarts watch", "process restarts reload",
-                 "process restarts timeout", "process restarts recycle"}
+                 "process restarts timeout", "process restarts recycle",
+                 # the pool's worker processes and their resident memory
+                 "worker processes", "resident bytes", "resident bytes max"}
         assert set(ours[pool]["status_fields"]) - extra == set(theirs[pool]["status_fields"]) - extra, pool
         assert ours[pool]["status_identity"] == theirs[pool]["status_identity"], pool
     assert ours["shop"]["ping"] == theirs["shop"]["ping"] == (200, b"shop-alive")

@@ -265,7 +265,9 @@ def shape(fmt, body):
                  "process restarts memory", "process restarts watch", "process restarts reload",
                  "process restarts timeout", "process restarts recycle",
                  "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
-                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks"):
+                 "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks",
+                 # the pool's worker processes and their resident memory
+                 "worker processes", "resident bytes max", "resident bytes"):
         dash, metric = name.replace(" ", "-"), name.replace(" ", "_")
         text = re.sub(rf'({name}:\s+\d+\n|<tr><th>{name}</th><td>\d+</td></tr>\n|<{dash}>\d+</{dash}>\n|'
                       rf',"{name}":\d+|# HELP \w+_{metric} [^\n]*\n# TYPE \w+_{metric} \w+\n\w+_{metric} \d+\n)',

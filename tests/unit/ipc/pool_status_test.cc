@@ -36,6 +36,9 @@ ipc::PoolStatus Sample(bool full) {
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.restarts[i] = 200 + i;
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.process_restarts[i] = 300 + i;
   s.state_leaks = 16;
+  s.worker_processes = 2;
+  s.resident_bytes = 17000000;
+  s.resident_bytes_max = 9000000;
   s.full = full;
   if (full) {
     ipc::ThreadRow r;
@@ -88,7 +91,8 @@ TEST_CASE("the JSON keys are the ones the status JSON always had") {
                           "max_active_processes", "max_children_reached", "slow_requests", "memory_peak",
                           "terminated_requests", "rejected_requests", "process_recycles_max_requests",
                           "process_recycles_memory", "memory_recycles", "connections_refused", "restarts_crash",
-                          "process_restarts_crash", "process_restarts_reload", "state_leaks"}) {
+                          "process_restarts_crash", "process_restarts_reload", "state_leaks", "worker_processes",
+                          "resident_bytes", "resident_bytes_max"}) {
     CHECK_MESSAGE(j.contains(key), key);
   }
   CHECK(j["connections_refused"] == 100);

@@ -29,6 +29,9 @@ ipc::PoolStatus Pool(bool full) {
   s.process_recycles_memory = 9;
   s.process_restarts[static_cast<size_t>(base::RestartCause::kCrash)] = 10;
   s.process_restarts[static_cast<size_t>(base::RestartCause::kMaxRequests)] = 11;
+  s.worker_processes = 2;
+  s.resident_bytes = 12000000;
+  s.resident_bytes_max = 7000000;
   s.full = full;
   if (full) {
     ipc::ThreadRow r;
@@ -117,6 +120,10 @@ TEST_CASE("openmetrics: php-fpm's names, ours as tfpm_*, # EOF last, no rows") {
   CHECK(Has(p.body, "# HELP tfpm_process_restarts_crash Worker processes that ended, by cause: process restarts "
                     "crash.\n# TYPE tfpm_process_restarts_crash counter\ntfpm_process_restarts_crash 10\n"));
   CHECK(Has(p.body, "tfpm_process_restarts_max_requests 11\n"));
+  // Memory is a gauge, not a counter.
+  CHECK(Has(p.body, "# TYPE tfpm_worker_processes gauge\ntfpm_worker_processes 2\n"));
+  CHECK(Has(p.body, "# TYPE tfpm_resident_bytes gauge\ntfpm_resident_bytes 12000000\n"));
+  CHECK(Has(p.body, "# TYPE tfpm_resident_bytes_max gauge\ntfpm_resident_bytes_max 7000000\n"));
   // The histograms and requests by status class come last, well formed
   // even with no request yet (scoreboard/request_metrics.h).
   CHECK(Has(p.body, "# TYPE tfpm_request_duration_seconds histogram\n"));
