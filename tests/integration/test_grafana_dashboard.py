@@ -226,7 +226,7 @@ def test_the_dashboard_covers_the_issue_list(real_scrape):
         used.update(m for m, _, _ in promql_uses(expr)[0])
     for metric in ("tfpm_requests_total", "tfpm_request_duration_seconds_bucket", "tfpm_queue_wait_seconds_bucket",
                    "phpfpm_active_processes", "phpfpm_idle_processes", "phpfpm_listen_queue",
-                   "phpfpm_memory_peak", "tfpm_restarts_crash", "tfpm_restarts_recycle"):
+                   "phpfpm_memory_peak", "tfpm_resident_bytes_max", "tfpm_restarts_crash", "tfpm_restarts_recycle"):
         assert metric in used, metric
 
 
