@@ -6,6 +6,8 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include "base/status.h"
 #include "os/unique_fd.h"
 
@@ -21,6 +23,10 @@ struct Accepted {
   int error = 0;  // errno of the failure
 };
 Accepted AcceptConnection(int listener, sockaddr_storage* peer, socklen_t* peer_len);
+// An accept error that means the process or the system is short of
+// descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the connection
+// stays queued and the socket readable, so the caller pauses accepting.
+inline bool ResourceShortage(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 // shutdown(2). A connection the peer already reset (ENOTCONN) is an error
 // like any other; callers that end a connection either way ignore it.

@@ -36,6 +36,26 @@ Listener::~Listener() {
 
 // The socket for `pc.listen`: the one already open at that address (kept
 // across reloads: same fd), one passed by systemd, or a new one.
+Result<os::UniqueFd> ListenAsPool(const config::PoolConfig& pc, const os::ListenAddress& address,
+                                  const std::string& what) {
+  const std::string where = "pool " + pc.name + ": " + what;
+  if (address.kind == os::ListenAddress::Kind::kUnix) {
+    if (Status st = os::MakeParentDirectories(address.path, 0755); !st.ok()) {
+      return Status::IoError(where + st.message());
+    }
+  }
+  os::ListenOptions lo;
+  lo.backlog = pc.listen_backlog;
+  lo.mode = pc.listen_mode;
+  lo.owner = pc.listen_owner;
+  lo.group = pc.listen_group;
+  lo.acl_users = pc.listen_acl_users;
+  lo.acl_groups = pc.listen_acl_groups;
+  auto fd = os::Listen(address, lo);
+  if (!fd.ok()) return Status::IoError(where + fd.status().message());
+  return fd;
+}
+
 Result<std::shared_ptr<Listener>> Supervisor::ListenerFor(const config::PoolConfig& pc,
                                                                        const std::string& source) {
   auto address = os::ParseListenAddress(pc.listen);
@@ -52,20 +72,8 @@ Result<std::shared_ptr<Listener>> Supervisor::ListenerFor(const config::PoolConf
   for (const auto& l : activated_) {
     if (l->address == *address) return l;
   }
-  if (address->kind == os::ListenAddress::Kind::kUnix) {
-    if (Status st = os::MakeParentDirectories(address->path, 0755); !st.ok()) {
-      return Status::IoError("pool " + pc.name + ": " + st.message());
-    }
-  }
-  os::ListenOptions lo;
-  lo.backlog = pc.listen_backlog;
-  lo.mode = pc.listen_mode;
-  lo.owner = pc.listen_owner;
-  lo.group = pc.listen_group;
-  lo.acl_users = pc.listen_acl_users;
-  lo.acl_groups = pc.listen_acl_groups;
-  auto fd = os::Listen(*address, lo);
-  if (!fd.ok()) return Status::IoError("pool " + pc.name + ": " + fd.status().message());
+  auto fd = ListenAsPool(pc, *address, "");
+  if (!fd.ok()) return fd.status();
   auto listener = std::make_shared<Listener>();
   listener->address = *address;
   listener->fd = std::move(fd.value());

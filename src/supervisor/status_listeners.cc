@@ -53,25 +53,12 @@ Status Supervisor::SyncStatusListeners() {
     wanted.insert(pc.name);
     std::shared_ptr<Listener> listener = status_server_->ListenerOf(pc.name);
     if (!listener || !(listener->address == *address)) {
-      if (address->kind == os::ListenAddress::Kind::kUnix) {
-        if (Status st = os::MakeParentDirectories(address->path, 0755); !st.ok()) {
-          if (first.ok()) first = Status::IoError("pool " + pc.name + ": status_listen: " + st.message());
-          continue;
-        }
-      }
-      os::ListenOptions lo;
-      lo.backlog = pc.listen_backlog;
-      lo.mode = pc.listen_mode;
-      lo.owner = pc.listen_owner;
-      lo.group = pc.listen_group;
-      lo.acl_users = pc.listen_acl_users;
-      lo.acl_groups = pc.listen_acl_groups;
       // The old socket (another address) goes first, so a pool that moves
       // its status listener never holds both.
       status_server_->Stop(pc.name);
-      auto fd = os::Listen(*address, lo);
+      auto fd = ListenAsPool(pc, *address, "status_listen: ");
       if (!fd.ok()) {
-        if (first.ok()) first = Status::IoError("pool " + pc.name + ": status_listen: " + fd.status().message());
+        if (first.ok()) first = fd.status();
         continue;
       }
       listener = std::make_shared<Listener>();

@@ -112,7 +112,7 @@ void StatusServer::OnListenEvent(int listen_fd, os::TimePoint now) {
     os::Accepted a = os::AcceptConnection(listen_fd, &peer, &peer_len);
     if (!a.fd) {
       const int err = a.error;
-      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      if (os::ResourceShortage(err)) {
         s.paused_until = now + kExhaustedPause;
         Watch(s, false);
         Count(s, Trip::kAcceptError, std::strerror(err));

@@ -12,6 +12,7 @@
 #include "ipc/worker_process.h"
 #include "config/config.h"
 #include "os/clock.h"
+#include "os/socket.h"
 #include "os/unique_fd.h"
 
 namespace tfpm::supervisor {
@@ -62,6 +63,12 @@ inline double Seconds(os::TimePoint from, os::TimePoint to) {
 // here, for appending, created mode 0600 as php-fpm's master does
 // (worker_logs.cc).
 Result<os::UniqueFd> OpenLogForWorkers(const std::string& path, const char* what);
+// A listening socket at `address` with the pool's listen options (backlog,
+// unix socket mode, owner, group, ACLs), its parent directories made for a
+// unix socket; errors read "pool NAME: <what><why>" (listeners.cc: the
+// pool's socket and its status listener).
+Result<os::UniqueFd> ListenAsPool(const config::PoolConfig& pc, const os::ListenAddress& address,
+                                  const std::string& what);
 
 // Each pool's config text (config::PoolConfigText) of `config`, loaded from
 // `text` (generations.cc).

@@ -38,7 +38,7 @@ int UnavailableAnswerer::AcceptFrom(int listen_fd, const std::shared_ptr<const s
     os::Accepted a = os::AcceptConnection(listen_fd, &peer, &peer_len);
     if (!a.fd) {
       const int err = a.error;
-      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      if (os::ResourceShortage(err)) {
         // The connection stays queued and the socket readable: pause, or
         // the loop would spin on it.
         ++exhausted_;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "os/socket_io.h"
+
 namespace tfpm::worker::dispatcher_internal {
 // How long a thread waits for the first request of a connection it has
 // just accepted before parking it (Drive).
@@ -28,7 +30,7 @@ constexpr int kFdReserve = 16;
 // Below the reserve, the last descriptors that make an idle connection go.
 constexpr int kEvictSlack = 8;
 
-inline bool ResourceShortage(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+using os::ResourceShortage;
 
 
 }  // namespace tfpm::worker::dispatcher_internal
