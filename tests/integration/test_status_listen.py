@@ -173,6 +173,20 @@ def test_hostile_clients_do_not_stop_the_supervisor(tfpm_factory):
     with pytest.raises((ConnectionError, OSError)):
         fcgi.read_response(s)
     s.close()
+    # Invalid UTF-8 and control bytes in the path and the query: answered
+    # (404 for an unknown path, the page for a known one), never a crash.
+    for name, query in ((b"/\xff\xfe", b""), (b"/status", b"json&\xc3\x28\x00"), (b"/metrics", b"\xff")):
+        s = fcgi.connect(st, timeout=5)
+        s.sendall(fcgi.build_request({"SCRIPT_NAME": name, "QUERY_STRING": query, "REQUEST_URI": name}))
+        r = fcgi.read_response(s)
+        s.close()
+        assert r.status == (404 if name.startswith(b"/\xff") else 200), (name, r.status)
+    # A client that asks and never reads its answer: held at most
+    # status_listen_timeout, while others are answered.
+    mute = fcgi.connect(st, timeout=5)
+    mute.sendall(fcgi.build_request({"SCRIPT_NAME": "/status", "QUERY_STRING": "full&html"}))
+    assert ask(st, "/ready").status == 200
+    mute.close()
     # Not FastCGI at all.
     s = fcgi.connect(st, timeout=5)
     s.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n")
