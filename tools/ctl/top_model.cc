@@ -8,6 +8,19 @@ namespace {
 
 using control::Json;
 
+// A request row for thread `t` of `proc` (running or its last one).
+TopRequest RequestOn(const TopProcess& proc, const TopThread& t, double duration_ms, const std::string& method,
+                     const std::string& uri) {
+  TopRequest req;
+  req.pool = proc.pool;
+  req.pid = proc.pid;
+  req.thread = t.index;
+  req.duration_ms = duration_ms;
+  req.method = method;
+  req.uri = uri;
+  return req;
+}
+
 // A non-negative integer (parsed JSON holds them as unsigned; built in
 // memory, as signed).
 bool IsCount(const Json& v) {
@@ -212,13 +225,7 @@ TopFrame TopHistory::Add(const TopSample& sample, double seconds, const std::str
     for (const TopThread& t : proc->threads) {
       const auto key = std::make_pair(proc->pid, t.index);
       if (t.running && shown) {
-        TopRequest req;
-        req.pool = proc->pool;
-        req.pid = proc->pid;
-        req.thread = t.index;
-        req.duration_ms = t.duration_ms;
-        req.method = t.method;
-        req.uri = t.uri;
+        TopRequest req = RequestOn(*proc, t, t.duration_ms, t.method, t.uri);
         req.rss = proc->rss_bytes;
         f.busy.push_back(std::move(req));
       }
@@ -227,13 +234,7 @@ TopFrame TopHistory::Add(const TopSample& sample, double seconds, const std::str
       auto seen = last_recorded_.find(key);
       if (seen != last_recorded_.end() && seen->second == t.requests) continue;
       if (!shown) continue;
-      TopRequest req;
-      req.pool = proc->pool;
-      req.pid = proc->pid;
-      req.thread = t.index;
-      req.duration_ms = t.last_duration_ms;
-      req.method = t.last_method;
-      req.uri = t.last_uri;
+      TopRequest req = RequestOn(*proc, t, t.last_duration_ms, t.last_method, t.last_uri);
       req.status = t.last_status;
       req.memory = t.last_memory;
       recent_.push_back(std::move(req));
