@@ -50,6 +50,14 @@ struct DispatcherOptions {
   // a worker of the new generation, so the web server's kept connections
   // are never closed under it. -1 = close them instead.
   int handoff_socket = -1;
+  // The pool has this process alone (processes: 1). Then a thread that
+  // takes a listener's event while every other thread is busy accepts
+  // every connection waiting in the backlog (up to kMaxAcceptBatch), not
+  // just one: the extra ones join the epoll set behind the connections
+  // already waiting, instead of one new connection per round of them (see
+  // Accept). With several processes the backlog is shared, and a busy
+  // process must leave new connections to an idle one.
+  bool accept_pending = false;
 };
 
 class Dispatcher final : public DispatcherControl {
@@ -162,6 +170,9 @@ class Dispatcher final : public DispatcherControl {
  private:
   static void* ThreadEntry(void* arg);
   void Accept(int listener, int index, const Handler& handler);
+  // accept_pending: the connections waiting on listener `li`, registered
+  // and parked (Accept).
+  void AcceptPending(size_t li);
   // accept4() on listener `li`, then re-arms it. A lack of descriptors or
   // memory leaves it disarmed for a growing back-off (Tick re-arms it), so
   // the threads do not spin on a listener that cannot be served. Past

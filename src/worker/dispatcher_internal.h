@@ -13,6 +13,11 @@ namespace tfpm::worker::dispatcher_internal {
 // How long a thread waits for the first request of a connection it has
 // just accepted before parking it (Drive).
 constexpr int kFirstRequestWaitMs = 5;
+// At most this many connections taken from a listener's backlog by one
+// event (DispatcherOptions::accept_pending): a burst of new upstream
+// connections (a web server starting, or opening more under load) is
+// taken into the epoll set in one or two rounds.
+constexpr int kMaxAcceptBatch = 32;
 
 // epoll tokens: odd = listener (index << 1 | 1), kWakeToken, kRetireToken,
 // else a Connection* (always 8-byte aligned, so never odd, 2 or 4).

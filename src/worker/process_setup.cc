@@ -268,6 +268,7 @@ Result<DispatcherOptions> ServerOptionsFor(const WorkerProcess& p) {
   options.thread_stack_size = pool.thread_stack_size;
   options.max_requests = pool.max_requests;
   options.handoff_socket = p.args.notify_fd;
+  options.accept_pending = pool.processes == 1;
   const int total = p.args.total_threads > 0 ? p.args.total_threads : pool.threads * pool.processes;
   options.connection.max_conns = static_cast<uint32_t>(total);
   options.connection.max_reqs = static_cast<uint32_t>(total);
