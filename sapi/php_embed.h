@@ -151,6 +151,30 @@ struct RequestOutcome {
 // a PHP fatal error ends only this request.
 RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange);
 
+// ---- idle memory trimming (the pool's idle_trim) ----------------------
+//
+// Called by a PHP thread on itself while it waits for a request; never
+// for another thread's heap (sapi/php_heap_trim.cc says what each frees
+// and why it is safe). The page faults are paid by the next request.
+
+// The Zend heap's mapped bytes (memory_get_usage(true)) before and after a
+// trim; both 0 when PHP allocates with malloc (USE_ZEND_ALLOC=0).
+struct HeapTrim {
+  uint64_t before = 0, after = 0;
+  bool discarded_main_chunk = false;  // the heap was empty: its first chunk's free pages went too
+};
+
+// A classic thread between requests (inside its PhpThreadScope, after its
+// last request's php_request_shutdown): if the heap is empty, unmaps its
+// cached chunks and discards the free pages of its first chunk; otherwise
+// as CollectHeapGarbage().
+HeapTrim TrimIdleHeap();
+
+// Any PHP thread inside its PhpThreadScope, a worker-mode thread waiting
+// in tfpm_handle_request() included (the app's objects stay in the heap):
+// zend_mm_gc() only, which frees pages and chunks no live block uses.
+HeapTrim CollectHeapGarbage();
+
 // ---- timeouts: other threads looking at a PHP thread ------------------
 
 struct RunningRequest {

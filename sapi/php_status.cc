@@ -90,6 +90,7 @@ void FillStatusArray(zval* out, const ipc::PoolStatus& st) {
   add_assoc_long(out, "process-recycles-max-requests", lng(st.process_recycles_max_requests));
   add_assoc_long(out, "process-recycles-memory", lng(st.process_recycles_memory));
   add_assoc_long(out, "memory-recycles", lng(st.memory_recycles));
+  add_assoc_long(out, "idle-trims", lng(st.idle_trims));
   zval procs;
   array_init(&procs);
   for (const ipc::ThreadRow& r : st.processes) {

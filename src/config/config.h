@@ -153,6 +153,12 @@ struct PoolConfig {
   // thread's interpreter after the request. Worker mode: the default of
   // worker.memory_recycle. 0 = off.
   uint64_t memory_recycle = 0;
+  // A PHP thread that has served no request for this long since its last
+  // one gives its free memory back to the kernel, once (docs/config.md
+  // "Idle memory trimming"): classic threads the Zend heap's cached chunks
+  // and free pages, worker mode only the heap's empty pages; then malloc's
+  // free memory. The next request pays the page faults. 0 = off.
+  std::chrono::milliseconds idle_trim{1000};
   KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
   KeyValues env;                          // extra environment for PHP
   bool clear_env = true;

@@ -136,6 +136,7 @@ Json ToJson(const PoolStatus& s) {
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) out[RestartKey(i)] = s.restarts[i];
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) out[ProcessRestartKey(i)] = s.process_restarts[i];
   out["state_leaks"] = s.state_leaks;
+  out["idle_trims"] = s.idle_trims;
   out["worker_processes"] = s.worker_processes;
   out["resident_bytes"] = s.resident_bytes;
   out["resident_bytes_max"] = s.resident_bytes_max;
@@ -178,6 +179,7 @@ Result<PoolStatus> FromJson(const Json& j) {
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) in.U64(RestartKey(i), &s.restarts[i]);
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) in.U64(ProcessRestartKey(i), &s.process_restarts[i]);
   in.U64("state_leaks", &s.state_leaks);
+  in.U64("idle_trims", &s.idle_trims);
   in.U64("worker_processes", &s.worker_processes);
   in.U64("resident_bytes", &s.resident_bytes);
   in.U64("resident_bytes_max", &s.resident_bytes_max);

@@ -71,6 +71,7 @@ struct PoolStatus {
   // "process_restarts_" + key.
   uint64_t process_restarts[base::kRestartCauseCount] = {};
   uint64_t state_leaks = 0;
+  uint64_t idle_trims = 0;  // idle PHP threads that gave their free memory back (idle_trim)
   // The pool's live worker processes and their resident memory (RSS, from
   // /proc/PID/statm when the page was made): the sum and the largest.
   uint64_t worker_processes = 0, resident_bytes = 0, resident_bytes_max = 0;

@@ -64,6 +64,7 @@ void Segment::Initialize(uint32_t threads, int32_t pid, int64_t start_time_us) {
   for (auto& c : h->limits) c.store(0, std::memory_order_relaxed);
   for (auto& c : h->restarts) c.store(0, std::memory_order_relaxed);
   h->state_leaks.store(0, std::memory_order_relaxed);
+  h->idle_trims.store(0, std::memory_order_relaxed);
   // A slot is Stopped until its thread runs (pm dynamic/ondemand start
   // threads later, and stop some).
   for (uint32_t i = 0; i < threads; ++i) {

@@ -24,7 +24,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 8;  // 8: ThreadSlot::wait_us and ::stats
+inline constexpr uint32_t kVersion = 9;  // 9: Header::idle_trims
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -130,6 +130,8 @@ struct Header {
   std::atomic<uint64_t> restarts[base::kRestartCauseCount];
   // Worker mode leak_check: state items found changed after a request.
   std::atomic<uint64_t> state_leaks;
+  // Idle PHP threads that gave their free memory back (idle_trim).
+  std::atomic<uint64_t> idle_trims;
   void CountRestart(base::RestartCause c) {
     restarts[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
   }

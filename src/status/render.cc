@@ -54,7 +54,8 @@ struct Counter {
 // Every counter of ours, in the order every format shows them: the
 // connection limits' (docs/security.md), the restarts by cause
 // (base/restart_cause.h), worker mode's leak_check count, then process
-// recycling's (docs/config.md "Recycling"). A new counter is one line here.
+// recycling's (docs/config.md "Recycling"), idle trimming's. A new counter
+// is one line here.
 std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
   std::vector<Counter> out;
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
@@ -81,6 +82,8 @@ std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
                  "Processes replaced over process_memory_limit.", st.process_recycles_memory});
   out.push_back({"memory_recycles", "memory recycles", "Thread interpreters recycled over memory_recycle.",
                  st.memory_recycles});
+  out.push_back({"idle_trims", "idle trims",
+                 "Idle PHP threads that gave their free memory back to the kernel after idle_trim.", st.idle_trims});
   out.push_back({"worker_processes", "worker processes", "The pool's live worker processes.", st.worker_processes,
                  "gauge"});
   out.push_back({"resident_bytes", "resident bytes",

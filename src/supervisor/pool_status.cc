@@ -84,6 +84,7 @@ void PoolCounters::Retire(const scoreboard::Segment& seg) {
   retired_terminated += h->terminated_requests.load(std::memory_order_relaxed);
   retired_rejected += h->rejected_requests.load(std::memory_order_relaxed);
   retired_memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
+  retired_idle_trims += h->idle_trims.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) retired_limits[i] += h->Read(scoreboard::Limit(i));
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) retired_restarts[i] += h->ReadRestarts(base::RestartCause(i));
   retired_state_leaks += h->state_leaks.load(std::memory_order_relaxed);
@@ -151,6 +152,7 @@ ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
   out.terminated_requests = c.retired_terminated;
   out.rejected_requests = c.retired_rejected;
   out.memory_recycles = c.retired_memory_recycles;
+  out.idle_trims = c.retired_idle_trims;
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out.limits[i] = c.retired_limits[i];
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) out.restarts[i] = c.retired_restarts[i];
   out.state_leaks = c.retired_state_leaks;
@@ -161,6 +163,7 @@ ipc::PoolStatus CollectPoolStatus(const PoolInfo& info, const PoolCounters& c,
     out.terminated_requests += h->terminated_requests.load(std::memory_order_relaxed);
     out.rejected_requests += h->rejected_requests.load(std::memory_order_relaxed);
     out.memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
+    out.idle_trims += h->idle_trims.load(std::memory_order_relaxed);
     for (size_t i = 0; i < scoreboard::kLimitCount; ++i) out.limits[i] += h->Read(scoreboard::Limit(i));
     for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
       out.restarts[i] += h->ReadRestarts(base::RestartCause(i));

@@ -51,6 +51,8 @@ struct PoolCounters {
   // Classic threads' interpreters recycled by memory_recycle, of exited
   // processes (live ones: their segments).
   uint64_t retired_memory_recycles = 0;
+  // Idle PHP threads that trimmed their memory (idle_trim), likewise.
+  uint64_t retired_idle_trims = 0;
   // Request duration and queue wait histograms and status classes of exited
   // processes (scoreboard/histogram.h).
   scoreboard::RequestTotals retired_request_stats;

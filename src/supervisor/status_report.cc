@@ -39,6 +39,7 @@ SegmentTotals SegmentTotals::Retired(const PoolCounters& c) {
   t.terminated = c.retired_terminated;
   t.rejected = c.retired_rejected;
   t.memory_recycles = c.retired_memory_recycles;
+  t.idle_trims = c.retired_idle_trims;
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) t.limits[i] = c.retired_limits[i];
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) t.restarts[i] = c.retired_restarts[i];
   return t;
@@ -50,6 +51,7 @@ void SegmentTotals::Add(const scoreboard::Segment& seg) {
   terminated += h->terminated_requests.load(std::memory_order_relaxed);
   rejected += h->rejected_requests.load(std::memory_order_relaxed);
   memory_recycles += h->memory_recycles.load(std::memory_order_relaxed);
+  idle_trims += h->idle_trims.load(std::memory_order_relaxed);
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) limits[i] += h->Read(scoreboard::Limit(i));
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) restarts[i] += h->ReadRestarts(base::RestartCause(i));
 }
@@ -71,6 +73,7 @@ control::Json ToJson(const PoolReport& r) {
               {"slow_requests", r.totals.slow},
               {"terminated_requests", r.totals.terminated},
               {"max_wait_rejected", r.totals.rejected},
+              {"idle_trims", r.totals.idle_trims},
               {"recycles", Json{{"max_requests", r.recycles_max_requests},
                                 {"memory", r.recycles_memory},
                                 {"interpreters_memory", r.totals.memory_recycles}}},

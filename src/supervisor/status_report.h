@@ -19,6 +19,7 @@ namespace tfpm::supervisor {
 // each live segment's (Add).
 struct SegmentTotals {
   uint64_t slow = 0, terminated = 0, rejected = 0, memory_recycles = 0;
+  uint64_t idle_trims = 0;  // idle PHP threads that trimmed their memory (idle_trim)
   uint64_t limits[scoreboard::kLimitCount] = {};
   uint64_t restarts[base::kRestartCauseCount] = {};  // threads' interpreters, by cause
   static SegmentTotals Retired(const PoolCounters& c);

@@ -63,8 +63,9 @@ std::vector<int> Dispatcher::listener_fds() const {
   return out;
 }
 
-bool Dispatcher::ServeOne(int index, const Handler& handler) {
+bool Dispatcher::ServeOne(int index, const Handler& handler, const Trimmer* trim) {
   ThreadRec& self = threads_[static_cast<size_t>(index)];
+  const uint64_t handled_before = self.handled;
   if (self.carry != nullptr && !stopping_.load(std::memory_order_acquire)) {
     Connection* conn = self.carry;
     const bool ready = self.carry_ready;
@@ -73,12 +74,21 @@ bool Dispatcher::ServeOne(int index, const Handler& handler) {
     partial_.fetch_sub(1, std::memory_order_acq_rel);
     Drive(conn, index, handler, ready ? DriveFrom::kRequestRead : DriveFrom::kRead);
     busy_.fetch_sub(1, std::memory_order_acq_rel);
+    NoteServed(self, handled_before);
     return true;
   }
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return false;
+    // The wait is bounded only while a trim is pending: a thread that has
+    // trimmed (or served nothing) waits for work alone, as before.
+    std::chrono::milliseconds wait(-1);
+    if (trim != nullptr && self.idle_trim.enabled()) {
+      const int64_t now = base::MonotonicMillis();
+      if (self.idle_trim.Due(now)) TrimIdle(*trim);
+      wait = std::chrono::milliseconds(self.idle_trim.WaitMs(now));
+    }
     epoll_event ev;
-    if (poller_->Wait({&ev, 1}, std::chrono::milliseconds(-1)) != 1) continue;
+    if (poller_->Wait({&ev, 1}, wait) != 1) continue;
     const uint64_t token = ev.data.u64;
     if (token == kWakeToken) return false;
     if (token == kRetireToken) {
@@ -96,8 +106,25 @@ bool Dispatcher::ServeOne(int index, const Handler& handler) {
       Drive(conn, index, handler);
     }
     busy_.fetch_sub(1, std::memory_order_acq_rel);
+    NoteServed(self, handled_before);
     return true;
   }
+}
+
+void Dispatcher::NoteServed(ThreadRec& self, uint64_t handled_before) {
+  if (self.handled != handled_before && self.idle_trim.enabled()) self.idle_trim.Served(base::MonotonicMillis());
+}
+
+void Dispatcher::TrimIdle(const Trimmer& trim) {
+  // Not busy: the thread holds no connection, and a request that arrives
+  // meanwhile goes to another waiting thread (or waits for this one a
+  // few milliseconds at most). Nothing may escape a thread's wait.
+  try {
+    trim();
+  } catch (const std::exception& e) {
+    log::Error("idle_trim: {}", e.what());
+  }
+  if (board_ != nullptr) board_->header()->idle_trims.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Dispatcher::Accept(int listener, int index, const Handler& handler) {
@@ -185,6 +212,7 @@ void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, Driv
       }
     }
     ready = false;
+    ++threads_[static_cast<size_t>(index)].handled;
     Disposition d = Disposition::kServed;
     try {
       d = handler(*conn, slot);

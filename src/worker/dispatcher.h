@@ -36,6 +36,7 @@
 #include "scoreboard/scoreboard.h"
 #include "worker/connection.h"
 #include "worker/dispatcher_control.h"
+#include "worker/idle_trim.h"
 
 namespace tfpm::worker {
 
@@ -58,6 +59,10 @@ struct DispatcherOptions {
   // Accept). With several processes the backlog is shared, and a busy
   // process must leave new connections to an idle one.
   bool accept_pending = false;
+  // The pool's idle_trim: a thread that has waited this long for work
+  // since its last request runs the Trimmer ServeOne was given, once
+  // (worker/idle_trim.h). 0 = never.
+  std::chrono::milliseconds idle_trim{0};
 };
 
 class Dispatcher final : public DispatcherControl {
@@ -109,12 +114,20 @@ class Dispatcher final : public DispatcherControl {
   // The listening sockets, for the main thread's readiness watch.
   std::vector<int> listener_fds() const;
 
+  // Gives the calling PHP thread's free memory back to the kernel (the
+  // pool's idle_trim, docs/config.md "Idle memory trimming"): its own Zend
+  // heap, then malloc's. Runs on that thread, between its requests.
+  using Trimmer = std::function<void()>;
+
   // Waits for one event (a new connection, or bytes on an idle one) and
   // handles it, running `handler` for every request that is complete.
   // A connection this thread kept back (kServedStop with a pipelined
   // request, or kDeferred) is served first, without waiting.
+  // With a `trim` (and options.idle_trim), a thread that has waited
+  // idle_trim since the last request it served runs it once, counts it in
+  // the scoreboard (idle_trims) and waits on, unbounded, for work.
   // Returns false when the thread should exit (Stop()). PHP threads only.
-  bool ServeOne(int index, const Handler& handler);
+  bool ServeOne(int index, const Handler& handler, const Trimmer* trim = nullptr);
 
   // max_wait_time, run by the process's main thread every few tens of ms:
   // while every PHP thread is busy, requests that have waited `max_wait`
@@ -243,7 +256,14 @@ class Dispatcher final : public DispatcherControl {
     // Owned by this thread alone: a connection kept back by the handler.
     Connection* carry = nullptr;
     bool carry_ready = false;  // its request was read but not run
+    // Owned by this thread alone (reset when it starts): when it trims, and
+    // the requests its handler was given (Drive), to tell when it served.
+    IdleTrimTimer idle_trim{std::chrono::milliseconds(0)};
+    uint64_t handled = 0;
   };
+  // After the thread handled an event: arms its idle trim if it served.
+  void NoteServed(ThreadRec& self, uint64_t handled_before);
+  void TrimIdle(const Trimmer& trim);
   std::deque<ThreadRec> threads_;  // options_.threads entries (stable addresses), made by Start
   pthread_attr_t attr_;
   bool attr_ready_ = false;

@@ -75,6 +75,9 @@ void* Dispatcher::ThreadEntry(void* arg) {
   char name[16];
   std::snprintf(name, sizeof(name), "php-%d", t->index);
   pthread_setname_np(pthread_self(), name);
+  // This thread's own state, fresh for each thread started in the slot.
+  t->idle_trim = IdleTrimTimer(t->server->options_.idle_trim);
+  t->handled = 0;
   // Nothing may escape a thread body (std::terminate would take every
   // request of the process with it): the thread ends, the process serves on.
   try {

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "fastcgi/exchange.h"
+#include "os/memory_trim.h"
 #include "sapi/php_embed.h"
 #include "worker/process_recycler.h"
 
@@ -40,6 +41,21 @@ void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) 
                outcome.auth_user);
 }
 
+// idle_trim's work (Dispatcher::Trimmer), on the idle thread itself: its
+// own Zend heap (`zend`: sapi::TrimIdleHeap between classic requests,
+// sapi::CollectHeapGarbage in a worker script), then malloc's free memory
+// (every arena: process-wide, but only memory no one uses).
+Dispatcher::Trimmer MakeTrimmer(int index, sapi::HeapTrim (*zend)()) {
+  return [index, zend] {
+    const int64_t start_us = base::MonotonicMicros();
+    const sapi::HeapTrim heap = zend();
+    const bool malloc_released = os::TrimMallocArenas();
+    log::Debug("thread {}: idle_trim: Zend heap {} -> {} KiB mapped{}, malloc_trim {}, {} us", index,
+               heap.before >> 10, heap.after >> 10, heap.discarded_main_chunk ? " (free pages discarded)" : "",
+               malloc_released ? "released memory" : "released nothing", base::MonotonicMicros() - start_us);
+  };
+}
+
 // Feeds tfpm_handle_request() from the Dispatcher: one complete request per
 // Next(). A request that arrives after a watched file changed is deferred
 // to the next run of the script, which then serves it first.
@@ -49,14 +65,16 @@ class DispatcherSource final : public sapi::RequestSource {
       : srv_(srv), index_(index), epoch_(epoch), run_epoch_(epoch.load(std::memory_order_acquire)),
         // Built once per run, not per request: it reads the current call's
         // state from the members below.
-        handler_([this](Connection& c, scoreboard::SlotWriter& w) { return Handle(c, w); }) {}
+        handler_([this](Connection& c, scoreboard::SlotWriter& w) { return Handle(c, w); }),
+        // The app's objects stay in the heap: garbage collection only.
+        trimmer_(MakeTrimmer(index, &sapi::CollectHeapGarbage)) {}
 
   bool Next(Serve& serve) override {
     if (stale_) return false;
     serve_ = &serve;
     served_ = false;
     while (!served_ && !stale_) {
-      if (!srv_.ServeOne(index_, handler_)) return false;
+      if (!srv_.ServeOne(index_, handler_, &trimmer_)) return false;
     }
     return served_;
   }
@@ -80,6 +98,7 @@ class DispatcherSource final : public sapi::RequestSource {
   const std::atomic<uint64_t>& epoch_;
   const uint64_t run_epoch_;
   const Dispatcher::Handler handler_;
+  const Dispatcher::Trimmer trimmer_;
   Serve* serve_ = nullptr;  // the current Next() call's
   bool served_ = false;
   bool stale_ = false;
@@ -115,7 +134,9 @@ void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint6
     if (InterpreterOverMemory(memory_recycle, outcome.memory_peak)) over_memory = outcome.memory_peak;
     return Dispatcher::Disposition::kServed;
   };
-  while (srv.ServeOne(index, handler)) {
+  // Between requests the heap is reset (php_request_shutdown): trimmed whole.
+  const Dispatcher::Trimmer trimmer = MakeTrimmer(index, &sapi::TrimIdleHeap);
+  while (srv.ServeOne(index, handler, &trimmer)) {
     if ((max_requests != 0 && served >= max_requests) || unwound || over_memory != 0) {
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.

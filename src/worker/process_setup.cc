@@ -267,6 +267,7 @@ Result<DispatcherOptions> ServerOptionsFor(const WorkerProcess& p) {
   options.threads = pool.threads;
   options.thread_stack_size = pool.thread_stack_size;
   options.max_requests = pool.max_requests;
+  options.idle_trim = pool.idle_trim;
   options.handoff_socket = p.args.notify_fd;
   options.accept_pending = pool.processes == 1;
   const int total = p.args.total_threads > 0 ? p.args.total_threads : pool.threads * pool.processes;

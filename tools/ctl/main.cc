@@ -140,6 +140,11 @@ void PrintStatus(const Json& r) {
                     static_cast<unsigned long long>(interpreters));
       }
     }
+    // Idle memory trimming (docs/config.md "Idle memory trimming"), once any happened.
+    if (const uint64_t trims = pool.value("idle_trims", 0ull); trims > 0) {
+      std::printf("  idle trims: %llu (threads that gave their free memory back after idle_trim)\n",
+                  static_cast<unsigned long long>(trims));
+    }
     PrintRestarts(pool);
     for (const auto& proc : pool.at("processes")) {
       std::printf("  process %d  %-8s started %s  up %.0f s  requests %llu  generation %llu%s\n",

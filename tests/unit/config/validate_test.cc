@@ -98,6 +98,10 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:4: pools.www.failure_threshold: must be >= 0"},
     {"pools:\n  www:\n    listen: x\n    failure_threshold: 1001\n",
      "tfpm.yaml:4: pools.www.failure_threshold: must be <= 1000"},
+    {"pools:\n  www:\n    listen: x\n    idle_trim: soon\n",
+     "tfpm.yaml:4: pools.www.idle_trim: expected a duration such as 500ms, 30s, 2m or 1h"},
+    {"pools:\n  www:\n    listen: x\n    idle_trim: 25h\n",
+     "tfpm.yaml:4: pools.www.idle_trim: must be <= 24h"},
     {"pools:\n  www:\n    listen: x\n    failure_window: 50ms\n",
      "tfpm.yaml:4: pools.www.failure_window: must be >= 100ms"},
     {"daemon:\n  control_socket_mode: \"1777\"\npools:\n  www:\n    listen: x\n",
@@ -308,6 +312,18 @@ TEST_CASE("worker leak_check keys: off by default, every value kept, bad values 
   c = LoadConfigString(head + "      leak_allow: ['']\n", "tfpm.yaml");
   REQUIRE_FALSE(c.ok());
   CHECK(c.status().message().find("pools.www.worker.leak_allow") != std::string::npos);
+}
+
+TEST_CASE("idle_trim: 1 s by default, 0 turns it off, values kept") {
+  Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->pools[0].idle_trim == milliseconds(1000));
+  for (const auto& [text, ms] : {std::pair{"0", 0}, std::pair{"250ms", 250}, std::pair{"30s", 30000}}) {
+    CAPTURE(text);
+    c = LoadConfigString(std::string("pools:\n  www:\n    listen: x\n    idle_trim: ") + text + "\n", "tfpm.yaml");
+    REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+    CHECK(c->pools[0].idle_trim == milliseconds(ms));
+  }
 }
 
 TEST_CASE("connection limits: protective defaults, every value kept") {

@@ -36,6 +36,7 @@ ipc::PoolStatus Sample(bool full) {
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.restarts[i] = 200 + i;
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) s.process_restarts[i] = 300 + i;
   s.state_leaks = 16;
+  s.idle_trims = 18;
   s.worker_processes = 2;
   s.resident_bytes = 17000000;
   s.resident_bytes_max = 9000000;
@@ -91,7 +92,7 @@ TEST_CASE("the JSON keys are the ones the status JSON always had") {
                           "max_active_processes", "max_children_reached", "slow_requests", "memory_peak",
                           "terminated_requests", "rejected_requests", "process_recycles_max_requests",
                           "process_recycles_memory", "memory_recycles", "connections_refused", "restarts_crash",
-                          "process_restarts_crash", "process_restarts_reload", "state_leaks", "worker_processes",
+                          "process_restarts_crash", "process_restarts_reload", "state_leaks", "idle_trims", "worker_processes",
                           "resident_bytes", "resident_bytes_max"}) {
     CHECK_MESSAGE(j.contains(key), key);
   }
@@ -100,6 +101,7 @@ TEST_CASE("the JSON keys are the ones the status JSON always had") {
   CHECK(j["process_restarts_crash"] == 300);
   CHECK(j["process_restarts_max_requests"] == 302);
   CHECK(j["process_restarts_reload"] == 305);
+  CHECK(j["idle_trims"] == 18);
   CHECK(j["processes"][0]["request_uri"] == "/a \"b\" <c>");
 }
 

@@ -117,6 +117,8 @@ TEST_CASE("openmetrics: php-fpm's names, ours as tfpm_*, # EOF last, no rows") {
                     "connections refused.\n# TYPE tfpm_connections_refused counter\ntfpm_connections_refused 7\n"));
   CHECK(Has(p.body, "# HELP tfpm_process_recycles_memory Processes replaced over process_memory_limit.\n"));
   CHECK(Has(p.body, "tfpm_memory_recycles 0\n"));
+  CHECK(Has(p.body, "# HELP tfpm_idle_trims Idle PHP threads that gave their free memory back to the kernel after "
+                    "idle_trim.\n# TYPE tfpm_idle_trims counter\ntfpm_idle_trims 0\n"));
   CHECK(Has(p.body, "# HELP tfpm_process_restarts_crash Worker processes that ended, by cause: process restarts "
                     "crash.\n# TYPE tfpm_process_restarts_crash counter\ntfpm_process_restarts_crash 10\n"));
   CHECK(Has(p.body, "tfpm_process_restarts_max_requests 11\n"));

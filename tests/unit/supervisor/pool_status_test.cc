@@ -268,6 +268,8 @@ TEST_CASE("process recycling: each row shows its process's start and requests; r
   b.writer(0).BeginRequest(10'000'000, 0, Req("/index.php", ""));
   b.writer(0).EndRequest(10'100'000, 0, 200, 1 << 20, "");
   a.seg().header()->memory_recycles.store(2);
+  a.seg().header()->idle_trims.store(5);
+  b.seg().header()->idle_trims.store(1);
 
   PoolCounters c;
   c.recycles_max_requests = 4;
@@ -276,12 +278,14 @@ TEST_CASE("process recycling: each row shows its process's start and requests; r
   // A process that exited had recycled one interpreter.
   Board gone(1, 300);
   gone.seg().header()->memory_recycles.store(1);
+  gone.seg().header()->idle_trims.store(10);
   c.Retire(gone.seg());
   PoolInfo info{.name = "www", .process_manager = "static"};
   const auto st = PoolStatus(info, c, {a.seg(), b.seg()}, ListenQueue{}, true, 13'000'000);
   CHECK(st["process_recycles_max_requests"] == 4);
   CHECK(st["process_recycles_memory"] == 1);
   CHECK(st["memory_recycles"] == 2 + 1);
+  CHECK(st["idle_trims"] == 5 + 1 + 10);
   CHECK(st["process_restarts_reload"] == 3);
   CHECK(st["process_restarts_crash"] == 0);
   REQUIRE(st["processes"].size() == 3);

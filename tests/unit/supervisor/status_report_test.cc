@@ -15,6 +15,7 @@ TEST_CASE("pool report: retired counters plus each live segment's, under the key
   c.retired_terminated = 2;
   c.retired_rejected = 3;
   c.retired_memory_recycles = 4;
+  c.retired_idle_trims = 30;
   c.retired_limits[0] = 5;
   c.retired_restarts[static_cast<size_t>(base::RestartCause::kWatch)] = 6;
   c.process_restarts[static_cast<size_t>(base::RestartCause::kCrash)] = 9;
@@ -26,6 +27,7 @@ TEST_CASE("pool report: retired counters plus each live segment's, under the key
   seg.header()->Count(scoreboard::Limit(0));
   seg.header()->CountRestart(base::RestartCause::kWatch);
   seg.header()->CountRestart(base::RestartCause::kExit);
+  seg.header()->idle_trims.store(12);
 
   PoolReport r;
   r.name = "www";
@@ -49,6 +51,7 @@ TEST_CASE("pool report: retired counters plus each live segment's, under the key
   CHECK(j["limits"][std::string(scoreboard::LimitKey(scoreboard::Limit(0)))] == 6);
   CHECK(j["recycles"]["max_requests"] == 8);
   CHECK(j["recycles"]["interpreters_memory"] == 4);
+  CHECK(j["idle_trims"] == 30 + 12);
   // Threads' restarts: retired plus live; processes': the supervisor's.
   CHECK(j["restarts"]["threads"]["watch"] == 7);
   CHECK(j["restarts"]["threads"]["exit"] == 1);

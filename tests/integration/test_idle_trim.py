@@ -1,0 +1,114 @@
+"""Idle memory trimming (idle_trim, docs/config.md "Idle memory trimming"):
+a PHP thread that has served no request for idle_trim gives its free memory
+back to the kernel once, and the next request is still answered correctly.
+
+The mechanism, not its speed: each test reads the worker process's
+resident memory (VmRSS in /proc/PID/status) right after a request that
+leaves tens of MiB in the thread's Zend heap, waits for the trim to be
+counted (`idle_trims` in `pm-ctl status --json`), and asserts a relative
+drop. With idle_trim 0 the memory stays. Not run under a sanitizer: those
+runs set USE_ZEND_ALLOC=0, so there is no Zend heap to trim. Run with -s
+to see the figures.
+"""
+import json
+import time
+
+import fcgi
+from helpers import SLOW, php_fixture, wait_until
+
+FIXTURE = php_fixture("idle_trim")
+WORKER = php_fixture("idle_trim", "worker.php")
+# 2 million strings "v0".."v1999999" in Zend's 32-byte bin: ~64 MiB of
+# 2 MiB chunks at the request's peak, about half of them kept cached after
+# it (zend_mm_shutdown keeps the average of the recent peaks).
+BIG = 2_000_000
+MiB = 1 << 20
+
+
+def vm_rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def pool(tfpm):
+    return tfpm.status()["pools"][0]
+
+
+def worker_pid(tfpm):
+    procs = pool(tfpm)["processes"]
+    assert len(procs) == 1, procs
+    return procs[0]["pid"]
+
+
+def get(tfpm, script, n):
+    r = fcgi.request(tfpm.sock, script, query=f"n={n}")
+    assert r.status == 200, r
+    return json.loads(r.body)
+
+
+def check_classic(body, n, pid):
+    assert body == {"pid": pid, "count": n, "ok": n, "last": f"v{n - 1}" if n else None}, body
+
+
+def test_classic_idle_thread_returns_its_heap_and_serves_the_next_request(tfpm_factory):
+    # 2 s: long enough to read the RSS before the trim, short for the test.
+    tfpm = tfpm_factory(processes=1, threads=1, idle_trim="2s", ini={"memory_limit": "512M"})
+    pid = worker_pid(tfpm)
+    check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+    check_classic(get(tfpm, FIXTURE, BIG), BIG, pid)
+    held = vm_rss(pid)
+    trims = pool(tfpm)["idle_trims"]  # 0 unless the status call above took 2 s
+    wait_until(lambda: pool(tfpm)["idle_trims"] > trims, 15 * SLOW, interval=0.1,
+               what="the idle thread to trim\n" + tfpm.log_text())
+    trimmed = vm_rss(pid)
+    print(f"\nclassic: RSS {held / MiB:.1f} MiB after the request, {trimmed / MiB:.1f} MiB after the trim")
+    assert trimmed < held * 0.7, (held, trimmed)
+    assert held - trimmed >= 20 * MiB, (held, trimmed)
+    # Trimmed once: no more trims while no request comes.
+    time.sleep(2.5)
+    assert pool(tfpm)["idle_trims"] == trims + 1
+    # The next requests are correct: a small one, then the big one again
+    # (its pages are faulted in anew), then the thread trims again.
+    check_classic(get(tfpm, FIXTURE, 3), 3, pid)
+    check_classic(get(tfpm, FIXTURE, BIG), BIG, pid)
+    wait_until(lambda: pool(tfpm)["idle_trims"] > trims + 1, 15 * SLOW, interval=0.1, what="the second trim")
+    assert vm_rss(pid) < held * 0.7
+    assert pool(tfpm)["processes"][0]["pid"] == pid  # the same process served all along
+    check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+    text = tfpm.ctl("status").stdout
+    assert f"idle trims: {trims + 2} " in text, text
+
+
+def test_idle_trim_0_keeps_the_memory(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=1, idle_trim=0, ini={"memory_limit": "512M"})
+    pid = worker_pid(tfpm)
+    check_classic(get(tfpm, FIXTURE, BIG), BIG, pid)
+    held = vm_rss(pid)
+    # Three times the default idle_trim (1 s).
+    time.sleep(3)
+    later = vm_rss(pid)
+    print(f"\nidle_trim 0: RSS {held / MiB:.1f} MiB after the request, {later / MiB:.1f} MiB 3 s later")
+    assert later > held * 0.9, (held, later)
+    assert pool(tfpm)["idle_trims"] == 0
+    check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+
+
+def test_worker_mode_idle_thread_collects_garbage_and_keeps_the_apps_objects(tfpm_factory):
+    tfpm = tfpm_factory(mode="worker", worker={"script": WORKER}, processes=1, threads=1, idle_trim="2s",
+                        ini={"memory_limit": "512M"})
+    pid = worker_pid(tfpm)
+    assert get(tfpm, WORKER, 0) == {"pid": pid, "count": 0, "kept_ok": 50000, "requests": 1}
+    assert get(tfpm, WORKER, BIG) == {"pid": pid, "count": BIG, "kept_ok": 50000, "requests": 2}
+    held = vm_rss(pid)
+    trims = pool(tfpm)["idle_trims"]
+    wait_until(lambda: pool(tfpm)["idle_trims"] > trims, 15 * SLOW, interval=0.1,
+               what="the idle thread to trim\n" + tfpm.log_text())
+    trimmed = vm_rss(pid)
+    print(f"\nworker mode: RSS {held / MiB:.1f} MiB after the request, {trimmed / MiB:.1f} MiB after the trim")
+    assert trimmed < held * 0.7, (held, trimmed)
+    assert held - trimmed >= 20 * MiB, (held, trimmed)
+    # The same run of the script: its objects are intact.
+    assert get(tfpm, WORKER, 5) == {"pid": pid, "count": 5, "kept_ok": 50000, "requests": 3}
