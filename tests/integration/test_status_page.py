@@ -221,7 +221,7 @@ def test_fpm_get_status_returns_php_fpms_array(tfpm_factory):
                        "max-listen-queue", "listen-queue-len", "idle-processes", "active-processes",
                        "total-processes", "max-active-processes", "max-children-reached", "slow-requests",
                        "memory-peak", "terminated-requests", "rejected-requests", "process-recycles-max-requests",
-                       "process-recycles-memory", "memory-recycles", "procs"]
+                       "process-recycles-memory", "memory-recycles", "idle-trims", "procs"]
     assert s["pool"] == "www" and s["accepted-conn"] == 2 and s["total-processes"] == 6
     assert len(s["procs"]) == 6
     assert list(s["procs"][0]) == ["pid", "state", "start-time", "start-since", "requests", "request-duration",
@@ -262,7 +262,7 @@ def shape(fmt, body):
     for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
-                 "memory recycles", "clients refused",
+                 "memory recycles", "idle trims", "clients refused",
                  # process and thread restarts by cause and leak_check
                  # (base/restart_cause.h); "process restarts X" first, as
                  # "restarts X" is the end of its name.
