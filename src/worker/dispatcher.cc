@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "ipc/worker_process.h"
 #include "base/utf8.h"
+#include "os/cpu_yield.h"
 #include "os/event_fd.h"
 #include "os/fd_io.h"
 #include "os/resource_limits.h"
@@ -87,8 +88,19 @@ bool Dispatcher::ServeOne(int index, const Handler& handler, const Trimmer* trim
       if (self.idle_trim.Due(now)) TrimIdle(*trim);
       wait = std::chrono::milliseconds(self.idle_trim.WaitMs(now));
     }
+    // Busy back to back for a while: give the CPU to the other runnable
+    // threads now, holding no request, rather than wherever the kernel
+    // would end the time slice (worker/burst_yield.h).
+    int64_t before_us = base::MonotonicMicros();
+    if (self.burst.ShouldYield(before_us)) {
+      os::YieldCpu();
+      before_us = base::MonotonicMicros();
+      self.burst.Restart(before_us);
+    }
     epoll_event ev;
-    if (poller_->Wait({&ev, 1}, wait) != 1) continue;
+    const int got = poller_->Wait({&ev, 1}, wait);
+    self.burst.Waited(before_us, base::MonotonicMicros());
+    if (got != 1) continue;
     const uint64_t token = ev.data.u64;
     if (token == kWakeToken) return false;
     if (token == kRetireToken) {

@@ -36,6 +36,7 @@
 #include "scoreboard/scoreboard.h"
 #include "worker/connection.h"
 #include "worker/dispatcher_control.h"
+#include "worker/burst_yield.h"
 #include "worker/idle_trim.h"
 
 namespace tfpm::worker {
@@ -260,6 +261,8 @@ class Dispatcher final : public DispatcherControl {
     // the requests its handler was given (Drive), to tell when it served.
     IdleTrimTimer idle_trim{std::chrono::milliseconds(0)};
     uint64_t handled = 0;
+    // When it gives up the CPU between requests (worker/burst_yield.h).
+    BurstYield burst{std::chrono::microseconds(0)};
   };
   // After the thread handled an event: arms its idle trim if it served.
   void NoteServed(ThreadRec& self, uint64_t handled_before);

@@ -78,6 +78,7 @@ void* Dispatcher::ThreadEntry(void* arg) {
   // This thread's own state, fresh for each thread started in the slot.
   t->idle_trim = IdleTrimTimer(t->server->options_.idle_trim);
   t->handled = 0;
+  t->burst = BurstYield(std::chrono::microseconds(dispatcher_internal::kBurstYieldUs));
   // Nothing may escape a thread body (std::terminate would take every
   // request of the process with it): the thread ends, the process serves on.
   try {
