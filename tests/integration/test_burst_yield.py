@@ -16,23 +16,31 @@ import re
 import shutil
 import subprocess
 import threading
-import time
+from pathlib import Path
 
 import fcgi
 import pytest
-from helpers import SLOW, php_fixture
+from helpers import SLOW, php_fixture, wait_until
 
 FIXTURE = php_fixture("busy")
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 
 
+def all_traced(pid):
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with open(task / "status") as f:
+            if any(line.startswith("TracerPid:") and line.split()[1] == "0" for line in f):
+                return False
+    return True
+
+
 def yields_during(pid, load):
     """sched_yield calls of every thread of `pid` while load() runs."""
     out = subprocess.Popen(["strace", "-f", "-qq", "-c", "-e", "trace=sched_yield", "-p", str(pid)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # strace is attached once it has stopped each thread once: give it a moment.
-    time.sleep(0.5 * SLOW)
+    # Load only once strace traces every thread of the worker.
+    wait_until(lambda: all_traced(pid), 10 * SLOW, what="strace to attach to every thread")
     try:
         load()
     finally:
