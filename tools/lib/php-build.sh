@@ -34,7 +34,7 @@ TFPM_PACKAGES=(
   libfcgi-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev doctest-dev nlohmann-json3-dev libacl1-dev
   clang libclang-rt-14-dev
-  nginx python3 python3-pytest procps psmisc iproute2 wrk strace
+  nginx python3 python3-pytest python3-yaml procps psmisc iproute2 wrk strace
   php8.2-fpm apache2 dokuwiki
   wordpress wordpress-theme-twentytwentythree mariadb-server mariadb-client
   php-symfony-framework-bundle php-symfony-runtime
