@@ -123,7 +123,10 @@ class PhpRuntime {
 
 // Gives the calling thread its own PHP interpreter context (ts_resource(0))
 // for the scope's lifetime (ts_free_thread() in the destructor). Not movable;
-// create it at the top of the thread function.
+// create it at the top of the thread function. It first gives the thread a
+// working directory of its own (os::OwnWorkingDirectory: libphp is built
+// without PHP's virtual cwd, so PHP's chdir() is real); it stays the
+// thread's after the scope ends. Throws std::runtime_error if it cannot.
 class PhpThreadScope {
  public:
   // `index` >= 0 registers the thread for RunningRequests() & co under that

@@ -16,10 +16,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "base/log.h"
 #include "base/utf8.h"
+#include "os/thread_cwd.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_ini_files.h"
 #include "sapi/php_internal.h"
@@ -507,6 +509,13 @@ std::vector<std::string> PhpRuntime::ZendExtensions() {
 }
 
 PhpThreadScope::PhpThreadScope(int index) {
+  // Our libphp has no virtual working directory (the ZTS patch in
+  // tools/lib/php-patches): PHP chdir()s for real, so each PHP thread needs
+  // a cwd of its own before it runs any PHP. Without it one request's
+  // directory would resolve another request's relative paths: no PHP then.
+  if (Status st = os::OwnWorkingDirectory(); !st.ok()) {
+    throw std::runtime_error("a PHP thread needs its own working directory: " + st.message());
+  }
   (void)ts_resource(0);  // OnNewPhpThread has set this library's TSRM cache
   ZEND_TSRMLS_CACHE_UPDATE();
   LockAdminEntries();

@@ -24,7 +24,7 @@ cache_root() {
 # tools/bench/apps (Symfony with its Runtime, the Illuminate components the
 # Octane-style app uses).
 TFPM_PACKAGES=(
-  build-essential pkg-config meson ninja-build xz-utils ca-certificates file
+  build-essential pkg-config meson ninja-build xz-utils ca-certificates file patch
   curl autoconf
   libxml2-dev libsqlite3-dev zlib1g-dev libonig-dev libssl-dev
   libcurl4-openssl-dev libicu-dev libpng-dev libjpeg-dev libfreetype-dev
@@ -224,16 +224,29 @@ PHP_LDFLAGS="-Wl,-Bsymbolic-functions"
 # static, so php-fpm would compile the same code with it.
 PHP_ZTS_CFLAGS="-ftls-model=initial-exec"
 
+# Patches applied to PHP's source before configure, per flavor:
+# tools/lib/php-patches/FLAVOR/*.patch (patch -p1, in name order; their
+# contents are part of the cache key). Each says in its text why.
+PHP_PATCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/php-patches"
+
+php_patches() {  # FLAVOR -> the patch files, one per line
+  local f
+  for f in "$PHP_PATCH_DIR/$1"/*.patch; do [ -f "$f" ] && echo "$f"; done
+  return 0
+}
+
 # build_php FLAVOR -> prints the install prefix. Reuses a cached build.
 build_php() {
-  local flavor=$1 version tarball sha root key prefix cflags=$PHP_CFLAGS
+  local flavor=$1 version tarball sha root key prefix cflags=$PHP_CFLAGS patches=()
   [ "$flavor" = zts ] && cflags="$cflags $PHP_ZTS_CFLAGS"
+  mapfile -t patches < <(php_patches "$flavor")
   root=$(cache_root)
   require_disk "$root" 200 "the PHP source"
   read -r version tarball < <(fetch_pinned php8.4) || exit 1
   [ -n "$tarball" ] || exit 1
   sha=$(sha256sum "$tarball" | cut -c1-64)
-  key=$( { echo "rev=$PHP_RECIPE_REV version=$version sha=$sha cflags=$cflags ldflags=$PHP_LDFLAGS"; php_configure_flags "$flavor"; } \
+  key=$( { echo "rev=$PHP_RECIPE_REV version=$version sha=$sha cflags=$cflags ldflags=$PHP_LDFLAGS"; php_configure_flags "$flavor";
+           [ ${#patches[@]} -eq 0 ] || cat "${patches[@]}"; } \
          | sha256sum | cut -c1-12)
   prefix="$root/php-$version-$flavor-$key"
   if [ -f "$prefix/.complete" ]; then
@@ -255,6 +268,12 @@ build_php() {
   local builddir="$root/build-$flavor-$key"
   rm -rf "$builddir" "$prefix"
   cp -a "$srcdir" "$builddir"
+  local p
+  for p in "${patches[@]}"; do
+    log "applying $(basename "$p")"
+    patch -d "$builddir" -p1 --batch --forward <"$p" >"$builddir/patch.out" 2>&1 \
+      || { cat "$builddir/patch.out" >&2; die "$p does not apply to PHP $version"; }
+  done
   local flags=()
   mapfile -t flags < <(php_configure_flags "$flavor")
   log "configuring PHP $version ($flavor) -> $prefix"
