@@ -13,7 +13,8 @@ namespace tfpm::os {
 // glibc's malloc_trim(0): returns the free memory of every malloc arena
 // (the main heap's top and whole free pages inside each arena) to the
 // kernel. Process-wide; safe from any thread at any time (it takes each
-// arena's lock). True if some memory was released.
+// arena's lock). True if some memory was released. In ASan/TSan builds a
+// no-op that returns false: their allocator is not glibc's.
 bool TrimMallocArenas();
 
 // madvise(MADV_DONTNEED) over [addr, addr + len): the pages' contents are
