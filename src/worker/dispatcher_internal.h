@@ -25,7 +25,14 @@ constexpr int kMaxAcceptBatch = 32;
 // request. Tried at 1x16 over 16 kept connections (medians of 6-8 runs):
 // 100 µs took hello's p99 from 3.9 to 1.4 ms and json's from 6.2 to 1.3;
 // 300 µs helped json and Symfony as much but not hello; 1000 µs left
-// json at 6 ms.
+// json at 6 ms. Always, not only under contention: yielding only while at
+// least as many other threads held a request as there are CPUs, or never
+// at 4 threads, was tried (2026-12-04, alternating rounds against php-fpm
+// and each other): without the yield hello over 4 kept connections to 4
+// threads ran at 1.12x php-fpm's req/s instead of 1.03x, but through
+// nginx (32 connections, 4 threads) p99 rose from 1.49x to 2.78x of a
+// FIFO queue (hello, 8 rounds, every round worse) and at 1x16 from 0.88
+// to 2.3 ms (contention gate) or 6.7 ms (never); php-fpm 2.6.
 constexpr int64_t kBurstYieldUs = 100;
 
 // epoll tokens: odd = listener (index << 1 | 1), kWakeToken, kRetireToken,
