@@ -192,7 +192,14 @@ std::vector<RunningRequest> RunningRequests();
 // answers 504 (if the head was not sent yet) and unwinds the request at its
 // next opcode; blocking calls on it are interrupted. Call again to re-kick a
 // thread that has not come back. false: that request is no longer running.
+// The request cannot end while this runs (the thread waits to mark it
+// ended), so the sockets shut down and the signal sent are always request
+// `seq`'s, never those of a connection the thread has taken after it.
 bool TerminateRequest(int index, uint64_t seq);
+// Test seam: TerminateRequest calls `seam` (on its caller's thread) once it
+// has found request `seq` running, before it acts on it; empty = none. Set
+// it only while no TerminateRequest runs.
+void SetTerminateRequestSeamForTest(std::function<void()> seam);
 // The PHP backtrace of request `seq` on thread `index` (one frame per
 // line, php-fpm's slowlog format), read from outside the thread without
 // ptrace; "" if that request is no longer running.

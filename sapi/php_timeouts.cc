@@ -29,9 +29,11 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -63,6 +65,14 @@ struct ThreadControl {
   std::atomic<uint64_t> kill_seq{0};     // the watchdog wants this request ended
   std::atomic<int> connection_fd{-1};    // the request's FastCGI socket
   bool killing = false;                  // owner thread only
+  // Held by the watchdog from its check that `seq` still runs until it has
+  // shut down the sockets the thread waits on and signalled it, and by the
+  // thread while it marks its request ended (EndTrackedRequest). So the
+  // thread cannot end that request, close its connection, take another and
+  // wait on it (the dispatcher's poll for a first request) between the
+  // check and the shutdown: the unblock never reaches a socket of the next
+  // request, nor a descriptor number the thread has closed meanwhile.
+  std::mutex end_mu;
 };
 
 namespace {
@@ -73,6 +83,7 @@ std::mutex g_registry_mu;
 std::unordered_map<int, ThreadControl*>* g_registry = nullptr;  // guarded by g_registry_mu
 void (*g_previous_interrupt)(zend_execute_data*) = nullptr;
 thread_local ThreadControl* t_control = nullptr;
+std::function<void()> g_terminate_seam;  // tests only (SetTerminateRequestSeamForTest)
 
 void WakeHandler(int) { base::t_interrupt_requested = 1; }
 
@@ -211,6 +222,7 @@ void BeginTrackedRequest(int connection_fd) {
 void EndTrackedRequest() {
   ThreadControl* c = t_control;
   if (c == nullptr) return;
+  std::lock_guard lock(c->end_mu);  // waits out a TerminateRequest in progress
   c->running.store(false, std::memory_order_release);
   c->connection_fd.store(-1, std::memory_order_release);
 }
@@ -240,10 +252,13 @@ std::vector<RunningRequest> RunningRequests() {
 bool TerminateRequest(int index, uint64_t seq) {
   std::lock_guard lock(g_registry_mu);
   ThreadControl* c = Find(index);
-  if (c == nullptr || !c->running.load(std::memory_order_acquire) ||
-      c->seq.load(std::memory_order_acquire) != seq) {
+  if (c == nullptr) return false;
+  // Until the signal is sent, request `seq` cannot end (ThreadControl::end_mu).
+  std::lock_guard end(c->end_mu);
+  if (!c->running.load(std::memory_order_acquire) || c->seq.load(std::memory_order_acquire) != seq) {
     return false;
   }
+  if (g_terminate_seam) g_terminate_seam();
   c->kill_seq.store(seq, std::memory_order_release);
   zend_atomic_bool_store(c->vm_interrupt, true);
   // Sockets first, while the thread still sits in its system call; the
@@ -253,6 +268,8 @@ bool TerminateRequest(int index, uint64_t seq) {
   pthread_kill(c->thread, SIGRTMIN + kWakeSignalOffset);
   return true;
 }
+
+void SetTerminateRequestSeamForTest(std::function<void()> seam) { g_terminate_seam = std::move(seam); }
 
 std::string CaptureBacktrace(int index, uint64_t seq, int depth) {
   std::lock_guard lock(g_registry_mu);  // keeps the ThreadControl alive
