@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <string>
 
@@ -79,6 +81,15 @@ Result<int> Poll(std::span<pollfd> fds, int timeout_ms, OnSignal on_signal) {
   if (errno != EINTR) return ErrnoStatus("poll", errno);
   if (on_signal == OnSignal::kAsNoEvent) return 0;
   return Status::Aborted("poll: interrupted by a signal");
+}
+
+Result<int> PollFor(std::span<pollfd> fds, std::chrono::microseconds timeout) {
+  const int64_t us = std::max<int64_t>(0, timeout.count());
+  const timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+  const int n = ::ppoll(fds.data(), static_cast<nfds_t>(fds.size()), &ts, nullptr);
+  if (n >= 0) return n;
+  if (errno != EINTR) return ErrnoStatus("ppoll", errno);
+  return 0;
 }
 
 bool Interrupted(const Status& st) { return st.code() == Status::Code::kAborted; }

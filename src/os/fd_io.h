@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -50,6 +51,9 @@ bool WouldBlock(const Status& st);
 // woken (a request timeout's signal wants the PHP thread back).
 enum class OnSignal { kAsNoEvent, kReport };
 Result<int> Poll(std::span<pollfd> fds, int timeout_ms, OnSignal on_signal = OnSignal::kAsNoEvent);
+// ppoll(2) with a timeout finer than a millisecond (>= 0); a signal counts
+// as a wake-up with no event.
+Result<int> PollFor(std::span<pollfd> fds, std::chrono::microseconds timeout);
 // True if `st`, an error of Poll(..., OnSignal::kReport), is EINTR.
 bool Interrupted(const Status& st);
 

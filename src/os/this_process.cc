@@ -1,7 +1,9 @@
 #include "os/this_process.h"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,13 @@ namespace tfpm::os {
 pid_t CurrentPid() { return ::getpid(); }
 pid_t ParentPid() { return ::getppid(); }
 uid_t EffectiveUid() { return ::geteuid(); }
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
 
 void ExitNow(int code) {
   std::fflush(nullptr);

@@ -24,6 +24,9 @@ uid_t EffectiveUid();
 // refused (EACCES); other errors (ENOENT, ELOOP...) as a Status.
 Result<bool> Accessible(const std::string& path, int mode);
 
+// CPUs this process may run on (sched_getaffinity(2)); at least 1.
+int UsableCpus();
+
 // execv(2): runs `path` in place of this process with `args` (args[0]
 // included). Returns only on failure: "exec <path>: <strerror>".
 Status ReplaceProcess(const std::string& path, const std::vector<std::string>& args);

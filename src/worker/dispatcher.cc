@@ -247,7 +247,9 @@ void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, Driv
     // the connection waits its turn in the epoll set, even if its next
     // request has already arrived (after fastcgi_finish_request() it
     // usually has: serving it here would let this connection keep the
-    // thread while other connections starve).
+    // thread while other connections starve) — unless nothing else waits
+    // (Linger), and then through ServeOne, so that recycling and retiring
+    // still happen between two of its requests.
     const bool pipelined = conn->DropFinishedInput();
     const bool draining = draining_.load(std::memory_order_acquire);
     if (draining && conn->keep_conn() && conn->reusable() && !pipelined && HandOver(conn)) return;
@@ -256,7 +258,13 @@ void Dispatcher::Drive(Connection* conn, int index, const Handler& handler, Driv
       return;
     }
     if (!pipelined) {
-      Park(conn);
+      // Nobody else waits and the client usually sends its next request
+      // within microseconds: keep the connection a moment (Linger).
+      if (Linger(conn, index)) {
+        Carry(conn, index, false);
+      } else {
+        Park(conn);
+      }
       return;
     }
     if (d == Disposition::kServedStop) {
@@ -298,6 +306,20 @@ void Dispatcher::Carry(Connection* conn, int index, bool ready) {
   self.carry = conn;
   self.carry_ready = ready;
   partial_.fetch_add(1, std::memory_order_acq_rel);  // keeps a drain waiting for it
+}
+
+bool Dispatcher::Linger(Connection* conn, int index) {
+  if (options_.linger.count() <= 0 || conn->WantsWrite() || conn->HasBufferedInput()) return false;
+  // The shared set is in the poll too: a connection, listener, retire or
+  // stop event there ends the linger at once.
+  pollfd p[2] = {{conn->fd(), POLLIN, 0}, {poller_->fd(), POLLIN, 0}};
+  const int64_t before_us = base::MonotonicMicros();
+  busy_.fetch_sub(1, std::memory_order_acq_rel);  // waiting: free for pm and max_wait_time
+  Result<int> n = os::PollFor(p, options_.linger);
+  busy_.fetch_add(1, std::memory_order_acq_rel);
+  threads_[static_cast<size_t>(index)].burst.Waited(before_us, base::MonotonicMicros());
+  if (!n.ok() || *n <= 0 || (p[1].revents & POLLIN) != 0) return false;
+  return (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
 void Dispatcher::Park(Connection* conn) {

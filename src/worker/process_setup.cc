@@ -270,6 +270,7 @@ Result<DispatcherOptions> ServerOptionsFor(const WorkerProcess& p) {
   options.idle_trim = pool.idle_trim;
   options.handoff_socket = p.args.notify_fd;
   options.accept_pending = pool.processes == 1;
+  options.linger = LingerFor(pool.threads, os::UsableCpus());
   const int total = p.args.total_threads > 0 ? p.args.total_threads : pool.threads * pool.processes;
   options.connection.max_conns = static_cast<uint32_t>(total);
   options.connection.max_reqs = static_cast<uint32_t>(total);
