@@ -12,7 +12,6 @@ at its speed. strace is attached only while the load runs.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -89,6 +88,7 @@ def test_many_threads_per_cpu_park_at_once(tfpm_factory):
     assert counts["epoll_ctl"] >= 50, summary
 
 
+@pytest.mark.sanitize
 def test_a_lingering_thread_serves_a_waiting_connection_first(tfpm_factory):
     # One thread. A's first request keeps it busy while B's request queues
     # in the shared set; A's client sends its second request the moment
