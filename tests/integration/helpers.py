@@ -240,6 +240,33 @@ def wait_until(predicate, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def _all_traced(pid):
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with open(task / "status") as f:
+            if any(line.startswith("TracerPid:") and line.split()[1] == "0" for line in f):
+                return False
+    return True
+
+
+def syscalls_during(pid, names, load):
+    """({name: calls}, strace's summary) of every thread of `pid` while
+    load() runs: strace -c attaches first, load() runs once every thread
+    is traced."""
+    out = subprocess.Popen(["strace", "-f", "-qq", "-c", "-e", "trace=" + ",".join(names), "-p", str(pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: _all_traced(pid), 10 * SLOW, what="strace to attach to every thread")
+    try:
+        load()
+    finally:
+        out.send_signal(signal.SIGINT)  # detach and print the summary
+        _, err = out.communicate(timeout=30)
+    counts = {}
+    for name in names:
+        m = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?" + name + r"\s*$", err, re.M)
+        counts[name] = int(m.group(1)) if m else 0
+    return counts, err
+
+
 # ----------------------------------------------------------------- /proc ---
 
 def proc_alive(pid):

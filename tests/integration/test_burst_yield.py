@@ -12,42 +12,22 @@ thread which sleeps between requests does not yield is the unit test's
 (tests/unit/worker/burst_yield_test.cc): under strace every system call
 stops the thread, so no request here is short.
 """
-import re
 import shutil
-import subprocess
 import threading
-from pathlib import Path
 
 import fcgi
 import pytest
-from helpers import SLOW, php_fixture, wait_until
+from helpers import php_fixture, syscalls_during
 
 FIXTURE = php_fixture("busy")
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 
 
-def all_traced(pid):
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with open(task / "status") as f:
-            if any(line.startswith("TracerPid:") and line.split()[1] == "0" for line in f):
-                return False
-    return True
-
-
 def yields_during(pid, load):
     """sched_yield calls of every thread of `pid` while load() runs."""
-    out = subprocess.Popen(["strace", "-f", "-qq", "-c", "-e", "trace=sched_yield", "-p", str(pid)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    # Load only once strace traces every thread of the worker.
-    wait_until(lambda: all_traced(pid), 10 * SLOW, what="strace to attach to every thread")
-    try:
-        load()
-    finally:
-        out.send_signal(2)  # SIGINT: detach and print the summary
-        _, err = out.communicate(timeout=30)
-    m = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?sched_yield\s*$", err, re.M)
-    return int(m.group(1)) if m else 0, err
+    counts, summary = syscalls_during(pid, ("sched_yield",), load)
+    return counts["sched_yield"], summary
 
 
 def test_a_thread_busy_back_to_back_yields_between_requests(tfpm_factory):

@@ -10,44 +10,16 @@ These tests look at the mechanism (system calls, order of service), never
 at its speed. strace is attached only while the load runs.
 """
 import os
-import re
 import shutil
-import subprocess
 import threading
-from pathlib import Path
 
 import fcgi
 import pytest
-from helpers import SLOW, php_fixture, wait_until
+from helpers import SLOW, php_fixture, syscalls_during, wait_until
 
 FIXTURE = php_fixture("linger")
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-
-
-def all_traced(pid):
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with open(task / "status") as f:
-            if any(line.startswith("TracerPid:") and line.split()[1] == "0" for line in f):
-                return False
-    return True
-
-
-def calls_during(pid, names, load):
-    """{name: calls} of every thread of `pid` while load() runs."""
-    out = subprocess.Popen(["strace", "-f", "-qq", "-c", "-e", "trace=" + ",".join(names), "-p", str(pid)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: all_traced(pid), 10 * SLOW, what="strace to attach to every thread")
-    try:
-        load()
-    finally:
-        out.send_signal(2)  # SIGINT: detach and print the summary
-        _, err = out.communicate(timeout=30)
-    counts = {}
-    for name in names:
-        m = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?" + name + r"\s*$", err, re.M)
-        counts[name] = int(m.group(1)) if m else 0
-    return counts, err
 
 
 def sequential(tfpm, n):
@@ -67,7 +39,7 @@ def test_the_next_request_on_a_kept_connection_is_taken_without_parking(tfpm_fac
     [pid] = tfpm.worker_pids()
     sequential(tfpm, 5)  # warm: the interpreter has run the script
     n = 200
-    counts, summary = calls_during(pid, ("ppoll", "epoll_ctl"), lambda: sequential(tfpm, n))
+    counts, summary = syscalls_during(pid, ("ppoll", "epoll_ctl"), lambda: sequential(tfpm, n))
     # Each request after the first waits for the client in ppoll. The old
     # code parked every time: one epoll_ctl per request and no ppoll. The
     # client answers in a fraction of a millisecond, so most requests are
@@ -83,7 +55,7 @@ def test_many_threads_per_cpu_park_at_once(tfpm_factory):
     tfpm = tfpm_factory(processes=1, threads=threads)
     [pid] = tfpm.worker_pids()
     sequential(tfpm, 5)
-    counts, summary = calls_during(pid, ("ppoll", "epoll_ctl"), lambda: sequential(tfpm, 50))
+    counts, summary = syscalls_during(pid, ("ppoll", "epoll_ctl"), lambda: sequential(tfpm, 50))
     assert counts["ppoll"] == 0, summary
     assert counts["epoll_ctl"] >= 50, summary
 
