@@ -12,6 +12,7 @@ at its speed. strace is attached only while the load runs.
 import os
 import shutil
 import threading
+import time
 
 import fcgi
 import pytest
@@ -94,3 +95,45 @@ def test_a_lingering_thread_serves_a_waiting_connection_first(tfpm_factory):
 
 def busy_threads(tfpm):
     return tfpm.status()["pools"][0]["busy_threads"]
+
+
+class _Halting:
+    """A socket whose sendall() sends the first `cut` bytes, then the rest
+    only after `pause` seconds (never, if pause is None)."""
+
+    def __init__(self, sock, cut, pause):
+        self.sock, self.cut, self.pause = sock, cut, pause
+
+    def sendall(self, data):
+        self.sock.sendall(data[:self.cut])
+        if self.pause is None:
+            return
+        time.sleep(self.pause)
+        self.sock.sendall(data[self.cut:])
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+@pytest.mark.sanitize
+def test_half_a_request_during_the_linger_is_parked_not_held(tfpm_factory):
+    # The client's next request arrives only in part while the thread
+    # lingers: the thread takes it, finds it incomplete and parks the
+    # connection, as for any half request. It is served when the rest
+    # comes; one whose rest never comes holds no thread (another
+    # connection is served meanwhile) and ends at request_header_timeout.
+    tfpm = tfpm_factory(processes=1, threads=1, request_header_timeout="1s")
+    a = fcgi.connect(tfpm.sock)
+    try:
+        assert fcgi.request(tfpm.sock, FIXTURE, keep_conn=True, sock=a).status == 200
+        r = fcgi.request(tfpm.sock, FIXTURE, keep_conn=True, sock=_Halting(a, 20, 0.2))
+        assert r.status == 200 and r.body.startswith(b"started "), r
+        assert fcgi.request(tfpm.sock, FIXTURE, keep_conn=True, sock=a).status == 200
+        # Now half a request and nothing more.
+        a.sendall(fcgi.build_request({"SCRIPT_FILENAME": FIXTURE}, keep_conn=True)[:20])
+        r = fcgi.request(tfpm.sock, FIXTURE)  # another connection, same single thread
+        assert r.status == 200 and r.body.startswith(b"started "), r
+        a.settimeout(10 * SLOW)
+        assert a.recv(65536) == b"", "half a request kept past request_header_timeout"
+    finally:
+        a.close()
