@@ -33,7 +33,7 @@ std::string_view RoleName(uint16_t role) {
 
 template <typename T>
 void ReleaseCapacity(T* buffer) {
-  if (buffer->capacity() > kKeepCapacity) T().swap(*buffer);
+  if (buffer->capacity() * sizeof(typename T::value_type) > kKeepCapacity) T().swap(*buffer);
 }
 
 }  // namespace
@@ -265,8 +265,9 @@ bool ServerSession::OnActive(const RecordHeader& h, std::string_view content, Ev
 }
 
 void ServerSession::FinishParams(Event* event) {
-  std::vector<Param> raw;
-  Status st = DecodeParams(params_raw_, &raw, limits_.max_params);
+  // decoded_ is kept across requests (cleared, not freed) like the other
+  // buffers: a kept connection's next request decodes with no allocation.
+  Status st = DecodeParams(params_raw_, &decoded_, limits_.max_params);
   if (!st.ok()) {
     if (st.code() == Status::Code::kInvalidArgument) {
       *event = Close(CloseReason::kParamsLimit,
@@ -282,11 +283,11 @@ void ServerSession::FinishParams(Event* event) {
   // views stay valid.
   const std::string_view role = RoleName(role_);
   size_t total = sizeof("FCGI_ROLE") + role.size() + 1;
-  for (const auto& [n, v] : raw) total += n.size() + v.size() + 2;
+  for (const auto& [n, v] : decoded_) total += n.size() + v.size() + 2;
   params_store_.clear();
   params_store_.reserve(total);
   params_.clear();
-  params_.reserve(raw.size() + 1);
+  params_.reserve(decoded_.size() + 1);
   auto add = [this](std::string_view n, std::string_view v) {
     const size_t at = params_store_.size();
     params_store_.append(n).push_back('\0');
@@ -295,7 +296,8 @@ void ServerSession::FinishParams(Event* event) {
     params_.emplace_back(std::string_view(base, n.size()), std::string_view(base + n.size() + 1, v.size()));
   };
   add("FCGI_ROLE", role);
-  for (const auto& [n, v] : raw) add(n, v);
+  for (const auto& [n, v] : decoded_) add(n, v);
+  decoded_.clear();  // its views point into params_raw_
 
   state_ = State::kActive;
   stdin_ended_ = false;
@@ -408,6 +410,7 @@ void ServerSession::ReleaseBuffers() {
   ReleaseCapacity(&params_raw_);
   ReleaseCapacity(&params_store_);
   ReleaseCapacity(&params_);
+  ReleaseCapacity(&decoded_);
   if (out_.empty()) ReleaseCapacity(&out_);
 }
 

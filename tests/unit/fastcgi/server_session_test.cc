@@ -459,6 +459,31 @@ TEST_CASE("a parked session gives back what a large request made its buffers gro
   CHECK(s.buffered_bytes() <= 64 * 1024);
 }
 
+TEST_CASE("a parked session keeps at most 16 KiB of each buffer, counted in bytes, params' views too") {
+  // 1,500 params: 48 KB of views (32 bytes each) but only 1,501 elements,
+  // which an element count would have compared with the 16 KiB as if bytes.
+  SessionLimits limits = Limits();
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 1500; ++i) many.emplace_back("P" + std::to_string(i), "v");
+  ServerSession s(limits);
+  s.Feed(Begin(1, true) + Params(1, many) + Stdin(1, ""));
+  REQUIRE(s.Next().type == EventType::kRequest);
+  REQUIRE(s.params().size() == 1501);
+  s.FinishRequest(0);
+  s.ConsumeOutput(s.output_size());
+  s.SkipFinishedRequest();
+  s.ReleaseBuffers();
+  // Input buffer (16 KiB) + raw params and their NUL-separated copy (about
+  // 10 KB each, kept): the views are given back.
+  CHECK(s.buffered_bytes() <= ServerSession::kInitialInput + 2 * 16 * 1024);
+  CHECK(s.buffered_bytes() < ServerSession::kInitialInput + 1500 * sizeof(Param));
+  // The next request on the kept connection is read as before.
+  s.Feed(Begin(2, true) + Params(2, {{"N", "2"}}) + Stdin(2, ""));
+  REQUIRE(s.Next().type == EventType::kRequest);
+  CHECK(s.params().size() == 2);
+  CHECK(s.params()[1].second == "2");
+}
+
 // ---- split feeds -------------------------------------------------------
 
 // A conversation that visits every state: management records between and
