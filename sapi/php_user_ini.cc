@@ -35,12 +35,15 @@ class UserIniCache {
 
   // Keyed by directory and document root: which files apply depends on
   // both (php-fpm keys by directory only).
+  // The key is built in a buffer kept across requests: a directory seen
+  // before costs no allocation.
   UserIniEntry& Get(const std::string& dir, std::string_view doc_root) {
-    std::string key = dir;
-    key.push_back('\0');
-    key.append(doc_root);
-    auto [it, inserted] = entries_.try_emplace(std::move(key));
-    if (inserted) {
+    key_.assign(dir);
+    key_.push_back('\0');
+    key_.append(doc_root);
+    auto it = entries_.find(key_);
+    if (it == entries_.end()) {
+      it = entries_.try_emplace(key_).first;
       it->second.config = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
       zend_hash_init(it->second.config, 0, nullptr, config_zval_dtor, 1);
     }
@@ -49,6 +52,7 @@ class UserIniCache {
 
  private:
   std::unordered_map<std::string, UserIniEntry> entries_;
+  std::string key_;
 };
 
 thread_local UserIniCache t_user_ini_cache;
