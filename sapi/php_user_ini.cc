@@ -41,9 +41,8 @@ class UserIniCache {
     key_.assign(dir);
     key_.push_back('\0');
     key_.append(doc_root);
-    auto it = entries_.find(key_);
-    if (it == entries_.end()) {
-      it = entries_.try_emplace(key_).first;
+    auto [it, inserted] = entries_.try_emplace(key_);  // copies key_ only when inserting
+    if (inserted) {
       it->second.config = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
       zend_hash_init(it->second.config, 0, nullptr, config_zval_dtor, 1);
     }
