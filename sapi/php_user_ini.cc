@@ -46,10 +46,14 @@ class UserIniCache {
       it->second.config = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
       zend_hash_init(it->second.config, 0, nullptr, config_zval_dtor, 1);
     }
+    // DOCUMENT_ROOT is a param (up to max_params_size): a huge one does not
+    // stay behind in the thread's buffer.
+    if (key_.capacity() > kKeptKeyBytes) std::string().swap(key_);
     return it->second;
   }
 
  private:
+  static constexpr size_t kKeptKeyBytes = 4096;
   std::unordered_map<std::string, UserIniEntry> entries_;
   std::string key_;
 };

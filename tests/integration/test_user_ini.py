@@ -79,3 +79,18 @@ def test_user_ini_on_many_threads(tfpm_factory, docroot):
     for th in threads:
         th.join(60 * SLOW)
     assert not errors and not wrong, (errors, wrong[:5])
+
+
+@pytest.mark.sanitize
+def test_a_huge_document_root_is_answered_and_the_cache_still_works(tfpm_factory, docroot):
+    # DOCUMENT_ROOT is part of the .user.ini cache key: 600 KB of it (under
+    # max_params_size) is served like any root outside the script's path
+    # (only the script directory's .user.ini), and the thread's key buffer
+    # does not keep it (sapi/php_user_ini.cc).
+    t = tfpm_factory(processes=1, threads=1)
+    huge = "/nowhere" * 75_000
+    r = fcgi.request(t.sock, str(docroot / "a" / "show.php"),
+                     params={"DOCUMENT_ROOT": huge, "SCRIPT_NAME": "/a/show.php"})
+    assert r.status == 200 and r.body == b"5|-1", r
+    assert show(t, docroot, "a") == "5|3"
+    assert show(t, docroot, "b") == "6|3"
