@@ -126,13 +126,18 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
+// A path of PATH_MAX bytes or more names nothing (the kernel answers
+// ENAMETOOLONG): answered without the system call, as the walk over a long
+// SCRIPT_FILENAME (up to max_params_size) would make one per '/'.
 class RealProbe final : public PathProbe {
  public:
   bool IsRegularFile(const std::string& path) const override {
+    if (path.size() >= PATH_MAX) return false;
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   }
   bool Exists(const std::string& path) const override {
+    if (path.size() >= PATH_MAX) return false;
     char buf[PATH_MAX];
     return ::realpath(path.c_str(), buf) != nullptr;
   }

@@ -87,6 +87,13 @@ struct RuntimeOptions {
   size_t ini_max_files = 1000;
   // nullptr = no access log: requests then do nothing extra for it.
   std::shared_ptr<const AccessLog> access_log;
+  // The pool's user_ini_cache_entries: the (directory, DOCUMENT_ROOT)
+  // pairs whose .user.ini result each PHP thread keeps (php_user_ini.cc).
+  // A new pair beyond it empties the thread's cache first and calls
+  // `user_ini_cache_full(what)` (may be empty) on that PHP thread, so it
+  // must be thread-safe.
+  size_t user_ini_cache_entries = 1024;
+  std::function<void(std::string_view what)> user_ini_cache_full;
 };
 
 class PhpRuntime {

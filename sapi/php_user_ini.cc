@@ -7,6 +7,9 @@
 // keeps its own parsed files and never touches another thread's, so no lock
 // is needed. Values parsed into it are persistent (malloc'ed) PHP strings,
 // like php-fpm's; they are freed when the thread's cache goes away.
+#include <fmt/format.h>
+
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <unordered_map>
@@ -27,35 +30,63 @@ class UserIniCache {
   UserIniCache(const UserIniCache&) = delete;
   UserIniCache& operator=(const UserIniCache&) = delete;
   ~UserIniCache() {
-    for (auto& [path, entry] : entries_) {
-      zend_hash_destroy(entry.config);
-      pefree(entry.config, 1);
-    }
+    Clear();
+    if (scratch_.config != nullptr) Destroy(scratch_);
   }
 
   // Keyed by directory and document root: which files apply depends on
-  // both (php-fpm keys by directory only).
+  // both (php-fpm keys by directory only). Both come from the request's
+  // params, so the cache is bounded: a new key beyond
+  // user_ini_cache_entries empties it first (amortized O(1); the entries
+  // are read again as they are needed), and a document root of PATH_MAX
+  // or more, which can hold no file PHP opens, is answered from an entry
+  // that is not kept. The caller passes a directory shorter than PATH_MAX.
   // The key is built in a buffer kept across requests: a directory seen
   // before costs no allocation.
   UserIniEntry& Get(const std::string& dir, std::string_view doc_root) {
+    if (doc_root.size() >= MAXPATHLEN) {
+      if (scratch_.config == nullptr) Init(scratch_);
+      scratch_.expires = 0;  // read again on every use
+      return scratch_;
+    }
     key_.assign(dir);
     key_.push_back('\0');
     key_.append(doc_root);
-    auto [it, inserted] = entries_.try_emplace(key_);  // copies key_ only when inserting
-    if (inserted) {
-      it->second.config = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
-      zend_hash_init(it->second.config, 0, nullptr, config_zval_dtor, 1);
+    auto it = entries_.find(key_);
+    if (it == entries_.end()) {
+      const size_t limit = Options().user_ini_cache_entries;
+      if (entries_.size() >= limit) {
+        Clear();
+        if (const auto& full = Options().user_ini_cache_full) {
+          full(fmt::format(".user.ini cache of a PHP thread full ({} directory and DOCUMENT_ROOT pairs, "
+                           "user_ini_cache_entries): emptied",
+                           limit));
+        }
+      }
+      it = entries_.try_emplace(key_).first;
+      Init(it->second);
     }
-    // DOCUMENT_ROOT is a param (up to max_params_size): a huge one does not
-    // stay behind in the thread's buffer.
-    if (key_.capacity() > kKeptKeyBytes) std::string().swap(key_);
     return it->second;
   }
 
  private:
-  static constexpr size_t kKeptKeyBytes = 4096;
+  static void Init(UserIniEntry& entry) {
+    entry.config = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
+    zend_hash_init(entry.config, 0, nullptr, config_zval_dtor, 1);
+  }
+  static void Destroy(UserIniEntry& entry) {
+    zend_hash_destroy(entry.config);
+    pefree(entry.config, 1);
+    entry.config = nullptr;
+  }
+  void Clear() {
+    for (auto& [key, entry] : entries_) Destroy(entry);
+    entries_.clear();
+  }
+
   std::unordered_map<std::string, UserIniEntry> entries_;
-  std::string key_;
+  UserIniEntry scratch_;
+  std::string key_;  // at most 2 x PATH_MAX
 };
 
 thread_local UserIniCache t_user_ini_cache;
@@ -110,8 +141,13 @@ void ActivatePerDirectoryIni() {
   const bool user_ini = PG(user_ini_filename) && *PG(user_ini_filename);
   if (!php_ini_has_per_dir_config() && !user_ini) return;
 
+  // A script path of PATH_MAX or more names no file PHP can open (the
+  // request ends in a 404): no directory's INI applies, and walking its
+  // directories would cost O(n^2) for a path of up to max_params_size.
+  const size_t script_len = strlen(script);
+  if (script_len >= MAXPATHLEN) return;
   // The script's directory with a trailing '/'.
-  t_dir.assign(script);
+  t_dir.assign(script, script_len);
   t_dir.resize(zend_dirname(t_dir.data(), t_dir.size()));
   t_dir.push_back('/');
   php_ini_activate_per_dir_config(t_dir.data(), t_dir.size());

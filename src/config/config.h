@@ -248,6 +248,9 @@ struct PoolConfig {
   size_t max_params_size = 1 << 20;                         // bytes of PARAMS per request
   int max_params = 10000;                                   // params per request
   size_t max_connection_output = 1 << 20;                   // bytes buffered for a client that does not read
+  // (directory, DOCUMENT_ROOT) pairs whose .user.ini result a PHP thread
+  // keeps (sapi/php_user_ini.cc); a new one beyond it empties the cache.
+  int user_ini_cache_entries = 1024;
 };
 
 struct Config {

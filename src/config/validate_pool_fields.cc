@@ -240,6 +240,9 @@ constexpr Field<PoolConfig> kPoolFields[] = {
     {.key = "max_connection_output", .kind = Kind::kSize,
      .set = [](PoolConfig& p, Value& v) { p.max_connection_output = static_cast<size_t>(v.size); },
      .min = 16 * kKiB, .max = kGiB},
+    {.key = "user_ini_cache_entries", .kind = Kind::kInt,
+     .set = [](PoolConfig& p, Value& v) { p.user_ini_cache_entries = static_cast<int>(v.integer); },
+     .min = 1, .max = 1 << 20},
 };
 
 }  // namespace

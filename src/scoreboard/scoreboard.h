@@ -24,7 +24,7 @@
 namespace tfpm::scoreboard {
 
 inline constexpr uint32_t kMagic = 0x7466706d;  // "tfpm"
-inline constexpr uint32_t kVersion = 9;  // 9: Header::idle_trims
+inline constexpr uint32_t kVersion = 10;  // 10: Limit::kUserIniCacheFull
 
 enum class ThreadState : uint32_t {
   kStarting = 0,  // interpreter being created
@@ -75,8 +75,8 @@ struct ThreadSlot {
   RequestStats stats;         // histograms and status classes of finished requests
 };
 
-// What a worker did to protect itself from one client (the connection
-// limits of docs/security.md): each trip of a limit counts once in the
+// What a worker did to protect itself from one client (the limits of
+// docs/security.md: connections, and a PHP thread's .user.ini cache): each trip of a limit counts once in the
 // process's Header, the supervisor sums them per pool and the status page
 // shows them after php-fpm's fields.
 enum class Limit : uint32_t {
@@ -88,6 +88,7 @@ enum class Limit : uint32_t {
   kProtocol,            // a connection closed: a record the server side does not accept
   kAcceptErrors,        // accept() failed for lack of descriptors or memory (then backs off)
   kClientsRefused,      // a TCP peer not in listen_allowed_clients, closed after accept
+  kUserIniCacheFull,    // a PHP thread's .user.ini cache emptied at user_ini_cache_entries
   kCount,
 };
 inline constexpr size_t kLimitCount = static_cast<size_t>(Limit::kCount);
@@ -106,6 +107,7 @@ inline constexpr LimitName kLimitNames[kLimitCount] = {
     {"protocol_errors", "protocol errors"},
     {"accept_errors", "accept errors"},
     {"clients_refused", "clients refused"},
+    {"user_ini_cache_full", "user ini cache full"},
 };
 inline std::string_view LimitKey(Limit l) { return kLimitNames[static_cast<size_t>(l)].key; }
 inline std::string_view LimitLabel(Limit l) { return kLimitNames[static_cast<size_t>(l)].label; }

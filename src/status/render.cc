@@ -61,7 +61,7 @@ std::vector<Counter> AllCounters(const ipc::PoolStatus& st) {
   for (size_t i = 0; i < scoreboard::kLimitCount; ++i) {
     const auto& [key, label] = scoreboard::kLimitNames[i];
     out.push_back({std::string(key), std::string(label),
-                   "Connections a limit of docs/security.md acted on: " + std::string(label) + ".", st.limits[i]});
+                   "Times a limit of docs/security.md acted on: " + std::string(label) + ".", st.limits[i]});
   }
   for (size_t i = 0; i < base::kRestartCauseCount; ++i) {
     const auto& [key, label] = base::kRestartCauseNames[i];

@@ -15,6 +15,7 @@
 #include "os/this_process.h"
 #include "worker/confine.h"
 #include "worker/fs_confine.h"
+#include "worker/limit_report.h"
 #include "worker/runtime_options.h"
 #include "worker/status_client.h"
 
@@ -210,6 +211,9 @@ Status PrepareRuntime(WorkerProcess& p) {
   const config::PoolConfig& pool = *p.pool;
   p.runtime_options = RuntimeOptionsFor(p.config, pool, p.inherited_scan_dir);
   p.runtime_options.quiet_startup_deprecations = p.args.startup_reported;
+  p.runtime_options.user_ini_cache_full = [board = p.board->header()](std::string_view what) {
+    TripLimit(board, scoreboard::Limit::kUserIniCacheFull, what);
+  };
   if (Status st = CheckReadable("php.ini", p.runtime_options.ini_file, R_OK, p.user); !st.ok()) return st;
   if (Status st = CheckReadable("scan_dir", p.runtime_options.scan_dir, R_OK | X_OK, p.user); !st.ok()) return st;
   if (pool.access_log.empty()) return Status::Ok();

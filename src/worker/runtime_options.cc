@@ -49,6 +49,7 @@ sapi::RuntimeOptions RuntimeOptionsFor(const config::Config& cfg, const config::
   o.ping_path = pool.ping_path;
   o.ping_response = pool.ping_response;
   o.status_path = pool.status_path;
+  o.user_ini_cache_entries = static_cast<size_t>(pool.user_ini_cache_entries);
   return o;
 }
 

@@ -570,6 +570,77 @@ def test_unknown_role_warnings_are_rate_limited(tfpm_factory):
     assert tfpm.log_text().count("unknown role") <= 3, tfpm.log_text()[-2000:]
 
 
+# -- a PHP thread's .user.ini cache ------------------------------------------------
+# Its key is the script's directory and DOCUMENT_ROOT, both params the
+# client chooses (sapi/php_user_ini.cc).
+
+def _echo_with_root(sock, root, script=ECHO, **extra):
+    p = params_for(script)
+    p["DOCUMENT_ROOT"] = root
+    p.update(extra)
+    sock.sendall(fcgi.build_request(p, keep_conn=True))
+    return fcgi.read_response(sock)
+
+
+@pytest.mark.sanitize
+def test_the_user_ini_cache_is_emptied_at_user_ini_cache_entries(tfpm_factory):
+    """40 document roots through one thread, 8 entries: the cache is
+    emptied before the 9th, 17th, 25th and 33rd root, each counted."""
+    tfpm = one_process(tfpm_factory, threads=1, user_ini_cache_entries=8)
+    s = fcgi.connect(tfpm.sock)
+    try:
+        for i in range(40):
+            r = _echo_with_root(s, f"/nowhere/{i}")
+            assert r.status == 200, r
+    finally:
+        s.close()
+    wait_limit(tfpm, "user_ini_cache_full", at_least=4)
+    assert limits(tfpm)["user_ini_cache_full"] == 4
+    assert "user_ini_cache_entries" in tfpm.log_text()
+    served(tfpm)
+
+
+def test_distinct_document_roots_do_not_grow_the_worker(tfpm_factory):
+    """Before: every document root stayed in the thread's cache for good;
+    20,000 roots of 4,000 bytes grew the worker by about 90 MB."""
+    tfpm = one_process(tfpm_factory, threads=1)
+    pid = worker_pid(tfpm)
+    pad = "/r" * 1995
+    s = fcgi.connect(tfpm.sock)
+    try:
+        for i in range(2100):  # the default 1024 entries filled twice
+            assert _echo_with_root(s, f"{pad}{i}").status == 200
+        before = rss_mb(pid)
+        for i in range(2100, 22100):
+            r = _echo_with_root(s, f"{pad}{i}")
+            assert r.status == 200, r
+        grown = rss_mb(pid) - before
+    finally:
+        s.close()
+    assert SANITIZER or grown < 20, f"20,000 document roots grew the worker by {grown:.0f} MB"
+    served(tfpm)
+
+
+@pytest.mark.sanitize
+def test_a_script_path_longer_than_path_max_is_answered_at_once(tfpm_factory):
+    """With cgi.fix_pathinfo=0 SCRIPT_FILENAME is taken as sent. Before: a
+    600 KB one of single-letter directories under DOCUMENT_ROOT made the
+    thread walk its 300,000 directories for .user.ini files, copying the
+    path each time (O(n^2)), before the request's timers were armed."""
+    tfpm = one_process(tfpm_factory, threads=1, ini={"cgi.fix_pathinfo": "0"})
+    pid = worker_pid(tfpm)
+    cpu = cpu_seconds(pid)
+    s = fcgi.connect(tfpm.sock)
+    try:
+        r = _echo_with_root(s, "/", script="/a" * 300_000 + "/x.php")
+        assert r.status == 404 and r.body == b"No input file specified.\n", r
+    finally:
+        s.close()
+    served(tfpm)
+    # Seconds of CPU, not a timing: the old code spent minutes here.
+    assert cpu_seconds(pid) - cpu < 20 * SLOW
+
+
 # -- client bytes in our log lines ------------------------------------------------
 
 def test_client_bytes_are_escaped_in_log_lines(tfpm_factory):

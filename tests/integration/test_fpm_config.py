@@ -368,7 +368,7 @@ def test_realworld_pools_behave_as_under_php_fpm(tfpm_factory, realworld_php_fpm
         extra = {"terminated requests", "rejected requests", "memory peak", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
-                 "memory recycles", "idle trims", "clients refused",
+                 "memory recycles", "idle trims", "clients refused", "user ini cache full",
                  # restarts by cause and leak_check (base/restart_cause.h)
                  "restarts crash", "restarts exit", "restarts max requests", "restarts memory",
                  "restarts watch", "restarts reload", "restarts timeout", "restarts recycle", "state leaks",

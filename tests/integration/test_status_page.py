@@ -262,7 +262,7 @@ def shape(fmt, body):
     for name in ("memory peak", "terminated requests", "rejected requests", "connections refused",
                  "idle connections closed", "header timeouts", "params refused", "output limit closed",
                  "protocol errors", "accept errors", "process recycles max requests", "process recycles memory",
-                 "memory recycles", "idle trims", "clients refused",
+                 "memory recycles", "idle trims", "clients refused", "user ini cache full",
                  # process and thread restarts by cause and leak_check
                  # (base/restart_cause.h); "process restarts X" first, as
                  # "restarts X" is the end of its name.

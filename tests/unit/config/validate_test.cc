@@ -223,6 +223,8 @@ constexpr BadCase kBadConfigs[] = {
      "tfpm.yaml:4: pools.www.max_params: must be >= 16"},
     {"pools:\n  www:\n    listen: x\n    max_connection_output: 2G\n",
      "tfpm.yaml:4: pools.www.max_connection_output: must be <= 1G"},
+    {"pools:\n  www:\n    listen: x\n    user_ini_cache_entries: 0\n",
+     "tfpm.yaml:4: pools.www.user_ini_cache_entries: must be >= 1"},
     {"daemon:\n  rlimit_files: 8\npools:\n  www:\n    listen: x\n",
      "tfpm.yaml:2: daemon.rlimit_files: must be >= 16"},
     // Isolation keys.
@@ -336,6 +338,7 @@ TEST_CASE("connection limits: protective defaults, every value kept") {
   CHECK(d.max_params_size == 1 << 20);
   CHECK(d.max_params == 10000);
   CHECK(d.max_connection_output == 1 << 20);
+  CHECK(d.user_ini_cache_entries == 1024);
   CHECK(c->daemon.rlimit_files == 0);
   CHECK(c->daemon.control_max_clients == 64);
   CHECK(c->daemon.control_timeout == milliseconds(10000));
@@ -350,7 +353,8 @@ TEST_CASE("connection limits: protective defaults, every value kept") {
   }
   c = LoadConfigString("daemon:\n  rlimit_files: 4096\npools:\n  www:\n    listen: x\n    max_connections: 10\n"
                        "    connection_idle_timeout: 2s\n    request_header_timeout: 500ms\n"
-                       "    max_params_size: 64K\n    max_params: 100\n    max_connection_output: 32K\n",
+                       "    max_params_size: 64K\n    max_params: 100\n    max_connection_output: 32K\n"
+                       "    user_ini_cache_entries: 8\n",
                        "tfpm.yaml");
   REQUIRE_MESSAGE(c.ok(), c.status().ToString());
   const PoolConfig& p = c->pools[0];
@@ -361,6 +365,7 @@ TEST_CASE("connection limits: protective defaults, every value kept") {
   CHECK(p.max_params_size == 64 * 1024);
   CHECK(p.max_params == 100);
   CHECK(p.max_connection_output == 32 * 1024);
+  CHECK(p.user_ini_cache_entries == 8);
 }
 
 TEST_CASE("php.ini read limits: protective defaults, values kept, out of range named") {

@@ -113,7 +113,7 @@ TEST_CASE("openmetrics: php-fpm's names, ours as tfpm_*, # EOF last, no rows") {
   const status::Page p = Page(Format::kOpenMetrics, true);
   CHECK(Has(p.headers.back(), "application/openmetrics-text"));
   CHECK(Has(p.body, "phpfpm_accepted_connections 42\n"));
-  CHECK(Has(p.body, "# HELP tfpm_connections_refused Connections a limit of docs/security.md acted on: "
+  CHECK(Has(p.body, "# HELP tfpm_connections_refused Times a limit of docs/security.md acted on: "
                     "connections refused.\n# TYPE tfpm_connections_refused counter\ntfpm_connections_refused 7\n"));
   CHECK(Has(p.body, "# HELP tfpm_process_recycles_memory Processes replaced over process_memory_limit.\n"));
   CHECK(Has(p.body, "tfpm_memory_recycles 0\n"));
