@@ -641,6 +641,37 @@ def test_a_script_path_longer_than_path_max_is_answered_at_once(tfpm_factory):
     assert cpu_seconds(pid) - cpu < 20 * SLOW
 
 
+HUGE_SHAPES = {"slashes": "/a" * 300_000, "dots": "/.." * 200_000, "pairs": "a=1&" * 150_000,
+               "cookies": "a=1; " * 120_000, "brackets": "a[" * 300_000 + "=1"}
+HUGE_PARAMS = ("SCRIPT_FILENAME", "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED", "DOCUMENT_ROOT",
+               "REQUEST_URI", "QUERY_STRING", "HTTP_COOKIE", "SERVER_NAME", "REDIRECT_URL", "HTTP_HOST",
+               "CONTENT_TYPE", "PHP_VALUE", "PHP_ADMIN_VALUE", "HTTP_AUTHORIZATION", "ORIG_PATH_INFO")
+
+
+@pytest.mark.parametrize("fix_pathinfo", ["0", "1"])
+def test_a_huge_value_in_any_cgi_param_is_answered(tfpm_factory, fix_pathinfo):
+    """Every param the CGI layer reads, 600 KB of five shapes: each request
+    gets its answer (a hang or quadratic walk shows as a timeout; the one
+    found this way, SCRIPT_FILENAME with fix_pathinfo 0, took 95 s), and
+    the thread still serves."""
+    tfpm = one_process(tfpm_factory, threads=1, ini={"cgi.fix_pathinfo": fix_pathinfo})
+    root = os.path.dirname(ECHO)
+    s = fcgi.connect(tfpm.sock)
+    s.settimeout(30 * SLOW)
+    try:
+        for name in HUGE_PARAMS:
+            for shape, value in HUGE_SHAPES.items():
+                p = params_for(ECHO)
+                p["DOCUMENT_ROOT"] = root
+                p[name] = root + value + "/index.php" if name == "SCRIPT_FILENAME" else value
+                s.sendall(fcgi.build_request(p, keep_conn=True))
+                r = fcgi.read_response(s)
+                assert r.status in (200, 403, 404, 500), (name, shape, r)
+    finally:
+        s.close()
+    served(tfpm)
+
+
 # -- client bytes in our log lines ------------------------------------------------
 
 def test_client_bytes_are_escaped_in_log_lines(tfpm_factory):
