@@ -146,7 +146,8 @@ class PhpThreadScope {
 
 struct RequestOutcome {
   int http_status = 0;         // status PHP sent
-  uint64_t memory_peak = 0;    // bytes, zend_memory_peak_usage
+  uint64_t memory_peak = 0;    // bytes, zend_memory_peak_usage(true): the heap's mapped chunks
+  uint64_t heap_peak = 0;      // bytes, zend_memory_peak_usage(false): allocated in the heap
   bool bailout = false;        // a bailout escaped PHP's own handling (startup, our code)
   bool fatal_error = false;    // the script ended on a fatal error (E_ERROR, E_PARSE,
                                // uncaught exception, timeout): the engine unwound it

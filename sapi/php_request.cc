@@ -346,6 +346,7 @@ RequestOutcome ExecuteRequest(fastcgi::Exchange& exchange) {
     }
     outcome.http_status = SG(sapi_headers).http_response_code;
     outcome.memory_peak = zend_memory_peak_usage(true);
+    outcome.heap_peak = zend_memory_peak_usage(false);
     // Read before php_request_shutdown(), which clears the last error.
     outcome.fatal_error = (PG(last_error_type) & E_FATAL_ERRORS) != 0;
     Contain(&ctx, [&] {

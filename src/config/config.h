@@ -159,6 +159,9 @@ struct PoolConfig {
   // and free pages, worker mode only the heap's empty pages; then malloc's
   // free memory. The next request pays the page faults. 0 = off.
   std::chrono::milliseconds idle_trim{1000};
+  // Classic threads: a busy thread gives back the free pages a request's
+  // peak left in its Zend heap, at most once per busy_trim (0 = never).
+  std::chrono::milliseconds busy_trim{1000};
   KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
   KeyValues env;                          // extra environment for PHP
   bool clear_env = true;

@@ -21,4 +21,22 @@ bool IdleTrimTimer::Due(int64_t now_ms) {
   return true;
 }
 
+void BusyTrimPolicy::Restart(int64_t now_ms) {
+  start_ms_ = now_ms;
+  max_peak_ = last_peak_ = 0;
+}
+
+void BusyTrimPolicy::Served(uint64_t peak) {
+  last_peak_ = peak;
+  max_peak_ = std::max(max_peak_, peak);
+}
+
+bool BusyTrimPolicy::Due(int64_t now_ms) {
+  if (!enabled() || now_ms - start_ms_ < every_ms_) return false;
+  if (max_peak_ > last_peak_ + slack_) return true;
+  start_ms_ = now_ms;
+  max_peak_ = last_peak_;
+  return false;
+}
+
 }  // namespace tfpm::worker

@@ -1,9 +1,11 @@
-// When an idle PHP thread gives its free memory back (the pool's idle_trim,
-// docs/config.md "Idle memory trimming"): once, when it has served no
-// request for `after` since its last one; then not again until it has
-// served another. A thread that has served nothing since it started (or
-// since its interpreter was replaced) has nothing to give back and does not
-// trim.
+// When a PHP thread gives its free memory back (docs/config.md "Idle memory
+// trimming"): idle (IdleTrimTimer, the pool's idle_trim), and between two
+// requests of a thread that keeps serving (BusyTrimPolicy, busy_trim).
+//
+// IdleTrimTimer: once, when the thread has served no request for `after`
+// since its last one; then not again until it has served another. A thread
+// that has served nothing since it started (or since its interpreter was
+// replaced) has nothing to give back and does not trim.
 //
 // Pure: the caller passes the monotonic clock in milliseconds, so a test
 // drives it with a fake clock. The Dispatcher keeps one per PHP thread and
@@ -40,6 +42,48 @@ class IdleTrimTimer {
  private:
   int64_t after_ms_;
   int64_t due_ms_ = -1;  // -1 = nothing served since the last trim
+};
+
+// When a classic PHP thread that keeps serving gives its Zend heap's free
+// pages back between two requests (the pool's busy_trim, docs/config.md
+// "Idle memory trimming"). After a request PHP resets the heap but its
+// pages stay resident: a thread that once served a request with a high
+// peak (the first requests after a start or a deploy compile every script
+// they include, in the thread's own heap) keeps that peak's pages for as
+// long as it never waits idle_trim. So at most once per `every`, and only
+// if some request since the last trim peaked more than `slack` bytes above
+// the last one (what the thread needs now): steady traffic never trims,
+// and pays nothing.
+//
+// Pure, on a caller's monotonic milliseconds, like IdleTrimTimer; one per
+// thread, used by that thread only.
+class BusyTrimPolicy {
+ public:
+  // `every` <= 0: never trims.
+  BusyTrimPolicy(std::chrono::milliseconds every, uint64_t slack) : every_ms_(every.count()), slack_(slack) {}
+
+  bool enabled() const { return every_ms_ > 0; }
+
+  // The thread's heap is as small as it gets at `now_ms`: the thread
+  // started, its interpreter was replaced, or it was just trimmed (busy or
+  // idle).
+  void Restart(int64_t now_ms);
+
+  // A request finished; `peak` is its Zend heap peak (bytes allocated,
+  // zend_memory_peak_usage(false)).
+  void Served(uint64_t peak);
+
+  // Between two requests at `now_ms`: true when the caller should trim now
+  // (then Restart it). A period that ends without reason to trim starts the
+  // next one from the last request's peak.
+  bool Due(int64_t now_ms);
+
+ private:
+  int64_t every_ms_;
+  uint64_t slack_;
+  int64_t start_ms_ = 0;
+  uint64_t max_peak_ = 0;   // the largest request peak since start_ms_
+  uint64_t last_peak_ = 0;  // the last request's
 };
 
 }  // namespace tfpm::worker

@@ -10,6 +10,7 @@
 #include "fastcgi/exchange.h"
 #include "os/memory_trim.h"
 #include "sapi/php_embed.h"
+#include "worker/idle_trim.h"
 #include "worker/process_recycler.h"
 
 namespace tfpm::worker {
@@ -55,6 +56,23 @@ Dispatcher::Trimmer MakeTrimmer(int index, sapi::HeapTrim (*zend)()) {
                malloc_released ? "released memory" : "released nothing", base::MonotonicMicros() - start_us);
   };
 }
+
+// busy_trim's work, between two classic requests: the Zend heap only (its
+// cached chunks and the first chunk's free pages, sapi::TrimIdleHeap).
+// malloc_trim(0) is left to idle_trim: it takes every arena's lock, which
+// the other busy threads are using.
+void TrimBusyHeap(int index) {
+  const int64_t start_us = base::MonotonicMicros();
+  const sapi::HeapTrim heap = sapi::TrimIdleHeap();
+  log::Debug("thread {}: busy_trim: Zend heap {} -> {} KiB mapped{}, {} us", index, heap.before >> 10,
+             heap.after >> 10, heap.discarded_main_chunk ? " (free pages discarded)" : "",
+             base::MonotonicMicros() - start_us);
+}
+
+// busy_trim: how far a request's heap peak since the last trim must exceed
+// the last request's for a trim to be worth its page faults (a steady
+// Symfony request touches about 280 KiB of its heap).
+constexpr uint64_t kBusyTrimSlack = 256 << 10;
 
 // Feeds tfpm_handle_request() from the Dispatcher: one complete request per
 // Next(). A request that arrives after a watched file changed is deferred
@@ -114,7 +132,7 @@ std::chrono::milliseconds Backoff(int failures) {
 void SetMeasureCpu(bool on) { g_measure_cpu = on; }
 
 void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint64_t max_requests,
-                   uint64_t memory_recycle) {
+                   uint64_t memory_recycle, std::chrono::milliseconds busy_trim_every) {
   scoreboard::SlotWriter slot(board.slot(static_cast<uint32_t>(index)));
   slot.SetState(scoreboard::ThreadState::kStarting);
   std::optional<sapi::PhpThreadScope> scope;
@@ -124,19 +142,31 @@ void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint6
   uint64_t served = 0;
   bool unwound = false;
   uint64_t over_memory = 0;  // the peak of the last request, if over memory_recycle
-  const Dispatcher::Handler handler = [&served, &unwound, &over_memory, memory_recycle](Connection& c,
-                                                                                    scoreboard::SlotWriter& w) {
+  BusyTrimPolicy busy_trim(busy_trim_every, kBusyTrimSlack);
+  busy_trim.Restart(base::MonotonicMillis());
+  const Dispatcher::Handler handler = [&served, &unwound, &over_memory, &busy_trim, memory_recycle](
+                                          Connection& c, scoreboard::SlotWriter& w) {
     BeginRequest(w, c);
     const sapi::RequestOutcome outcome = sapi::ExecuteRequest(c);
     EndRequest(w, outcome);
     ++served;
     unwound = outcome.fatal_error || outcome.bailout;
     if (InterpreterOverMemory(memory_recycle, outcome.memory_peak)) over_memory = outcome.memory_peak;
+    busy_trim.Served(outcome.heap_peak);
     return Dispatcher::Disposition::kServed;
   };
   // Between requests the heap is reset (php_request_shutdown): trimmed whole.
-  const Dispatcher::Trimmer trimmer = MakeTrimmer(index, &sapi::TrimIdleHeap);
+  // An idle trim gives the heap back too, so the busy policy starts over.
+  const Dispatcher::Trimmer idle_trimmer = MakeTrimmer(index, &sapi::TrimIdleHeap);
+  const Dispatcher::Trimmer trimmer = [&idle_trimmer, &busy_trim] {
+    idle_trimmer();
+    busy_trim.Restart(base::MonotonicMillis());
+  };
   while (srv.ServeOne(index, handler, &trimmer)) {
+    if (busy_trim.enabled() && busy_trim.Due(base::MonotonicMillis())) {
+      TrimBusyHeap(index);
+      busy_trim.Restart(base::MonotonicMillis());
+    }
     if ((max_requests != 0 && served >= max_requests) || unwound || over_memory != 0) {
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.
@@ -153,6 +183,7 @@ void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint6
       scope.emplace(index);
       slot.Started(scoreboard::RealtimeMicros());
       served = 0;
+      busy_trim.Restart(base::MonotonicMillis());
     }
   }
   scope.reset();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "config/config.h"
@@ -28,9 +29,11 @@ void SetMeasureCpu(bool on);
 // And after a request whose Zend heap peaked over memory_recycle: the Zend
 // allocator keeps up to the average of recent peaks in cached chunks after
 // a request, so a thread that served a large request holds on to that
-// memory until its interpreter is replaced.
+// memory until its interpreter is replaced, or until it trims: when idle
+// (the Dispatcher's idle_trim), or between two requests after a request's
+// peak left pages it no longer needs (busy_trim, worker/idle_trim.h).
 void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint64_t max_requests,
-                   uint64_t memory_recycle);
+                   uint64_t memory_recycle, std::chrono::milliseconds busy_trim);
 
 // Shared by the worker-mode threads of this process; read-only after
 // start except `epoch`, which the main thread bumps when a watched file

@@ -88,7 +88,7 @@ Status StartThreads(Dispatcher& server, const config::PoolConfig& pool, scoreboa
     }, initial);
   }
   return server.Start([&board, &pool](int index, Dispatcher& srv) {
-    ClassicThread(index, srv, board, pool.max_requests, pool.memory_recycle);
+    ClassicThread(index, srv, board, pool.max_requests, pool.memory_recycle, pool.busy_trim);
   }, initial);
 }
 

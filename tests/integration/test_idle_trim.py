@@ -1,6 +1,8 @@
 """Idle memory trimming (idle_trim, docs/config.md "Idle memory trimming"):
 a PHP thread that has served no request for idle_trim gives its free memory
 back to the kernel once, and the next request is still answered correctly.
+And busy_trim: a classic thread that keeps serving gives back the pages a
+request's peak left in its Zend heap.
 
 The mechanism, not its speed: each test reads the worker process's
 resident memory (VmRSS in /proc/PID/status) right after a request that
@@ -94,6 +96,53 @@ def test_idle_trim_0_keeps_the_memory(tfpm_factory):
     assert later > held * 0.9, (held, later)
     assert pool(tfpm)["idle_trims"] == 0
     check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+
+
+# busy_trim: a request that peaks inside the heap's first chunk (Zend's
+# own chunk cache does not apply there: the chunk is always kept, with
+# every page the peak touched): 25,000 strings, about 1.2 MiB.
+SPIKE = 25_000
+KiB = 1 << 10
+
+
+def rss_anon(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no RssAnon for {pid}")
+
+
+def spike_then_busy(tfpm_factory, busy_trim, seconds):
+    """After a spike, small requests back to back for `seconds` (the thread
+    is never idle; idle_trim is off): the worker's anonymous RSS before
+    the spike, after it, and the lowest seen while busy."""
+    tfpm = tfpm_factory(processes=1, threads=1, idle_trim=0, busy_trim=busy_trim)
+    pid = worker_pid(tfpm)
+    for _ in range(20):
+        check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+    base = rss_anon(pid)
+    check_classic(get(tfpm, FIXTURE, SPIKE), SPIKE, pid)
+    held = lowest = rss_anon(pid)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        check_classic(get(tfpm, FIXTURE, 10), 10, pid)
+        lowest = min(lowest, rss_anon(pid))
+    print(f"\nbusy_trim {busy_trim}: anonymous RSS {base / KiB:.0f} KiB before the spike, "
+          f"{held / KiB:.0f} after, {lowest / KiB:.0f} at the lowest while busy")
+    assert held - base >= 800 * KiB, (base, held)  # the spike's pages are there
+    return base, held, lowest, tfpm
+
+
+def test_busy_thread_gives_back_the_pages_a_peak_left(tfpm_factory):
+    base, held, lowest, tfpm = spike_then_busy(tfpm_factory, "1s", 4 * SLOW)
+    assert lowest <= held - 600 * KiB, (base, held, lowest)
+    assert pool(tfpm)["idle_trims"] == 0
+
+
+def test_busy_trim_0_keeps_them(tfpm_factory):
+    base, held, lowest, tfpm = spike_then_busy(tfpm_factory, 0, 3)
+    assert lowest > held - 300 * KiB, (base, held, lowest)
 
 
 def test_worker_mode_idle_thread_collects_garbage_and_keeps_the_apps_objects(tfpm_factory):

@@ -48,6 +48,22 @@ TEST_CASE("hello: body, default headers, no Status line for 200") {
   CHECK(ex.Head().find("Content-type: text/html; charset=UTF-8\r\n") != std::string::npos);
 }
 
+TEST_CASE("a classic request's heap peak (busy_trim's input) is its own allocations, not the chunks mapped") {
+  const char* zend_alloc = std::getenv("USE_ZEND_ALLOC");
+  if (zend_alloc != nullptr && std::string(zend_alloc) == "0") {
+    MESSAGE("USE_ZEND_ALLOC=0 (sanitizer build): no Zend heap to measure");
+    return;
+  }
+  auto script = Rt().Script("peak.php", "<?php $a = []; for ($i = 0; $i < (int)$_GET['n']; $i++) $a[] = 'v' . $i;");
+  MemoryExchange small(Base(script, "GET", "n=10"));
+  const RequestOutcome s = ExecuteRequest(small);
+  MemoryExchange big(Base(script, "GET", "n=25000"));  // about 1.2 MiB, inside the first 2 MiB chunk
+  const RequestOutcome b = ExecuteRequest(big);
+  CHECK(s.memory_peak == b.memory_peak);  // one chunk mapped in both
+  CHECK(b.heap_peak > s.heap_peak + (800u << 10));
+  CHECK(s.heap_peak > 0);
+}
+
 TEST_CASE("status codes are sent as CGI Status lines") {
   auto script = Rt().Script("status.php", "<?php http_response_code((int)$_GET['c']); echo 'x';");
   for (auto [code, line] : std::vector<std::pair<std::string, std::string>>{

@@ -316,16 +316,21 @@ TEST_CASE("worker leak_check keys: off by default, every value kept, bad values 
   CHECK(c.status().message().find("pools.www.worker.leak_allow") != std::string::npos);
 }
 
-TEST_CASE("idle_trim: 1 s by default, 0 turns it off, values kept") {
+TEST_CASE("idle_trim and busy_trim: 1 s by default, 0 turns them off, values kept") {
   Result<Config> c = LoadConfigString("pools:\n  www:\n    listen: x\n", "tfpm.yaml");
   REQUIRE_MESSAGE(c.ok(), c.status().ToString());
   CHECK(c->pools[0].idle_trim == milliseconds(1000));
+  CHECK(c->pools[0].busy_trim == milliseconds(1000));
   for (const auto& [text, ms] : {std::pair{"0", 0}, std::pair{"250ms", 250}, std::pair{"30s", 30000}}) {
     CAPTURE(text);
     c = LoadConfigString(std::string("pools:\n  www:\n    listen: x\n    idle_trim: ") + text + "\n", "tfpm.yaml");
     REQUIRE_MESSAGE(c.ok(), c.status().ToString());
     CHECK(c->pools[0].idle_trim == milliseconds(ms));
+    c = LoadConfigString(std::string("pools:\n  www:\n    listen: x\n    busy_trim: ") + text + "\n", "tfpm.yaml");
+    REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+    CHECK(c->pools[0].busy_trim == milliseconds(ms));
   }
+  CHECK_FALSE(LoadConfigString("pools:\n  www:\n    listen: x\n    busy_trim: 25h\n", "tfpm.yaml").ok());
 }
 
 TEST_CASE("connection limits: protective defaults, every value kept") {

@@ -98,5 +98,74 @@ TEST_CASE("idle_trim: a long `after` fits an epoll_wait timeout") {
   CHECK(timer.WaitMs(0) == std::numeric_limits<int32_t>::max());
 }
 
+// busy_trim on a fake clock: a thread serving one request every `gap_ms`,
+// each with the given Zend heap peak; the caller trims (and restarts the
+// policy) whenever Due() says so, as ClassicThread does.
+struct BusyThread {
+  BusyTrimPolicy policy{milliseconds(1000), 256 << 10};
+  int64_t now = 0;
+  int trims = 0;
+  BusyThread() { policy.Restart(now); }
+  void Serve(uint64_t peak, int64_t gap_ms = 10) {
+    now += gap_ms;
+    policy.Served(peak);
+    if (policy.Due(now)) {
+      ++trims;
+      policy.Restart(now);
+    }
+  }
+};
+
+constexpr uint64_t kSteady = 300 << 10;
+
+TEST_CASE("busy_trim: steady requests never trim") {
+  BusyThread t;
+  for (int i = 0; i < 10'000; ++i) t.Serve(kSteady + (i % 7) * 10'000);  // 100 s, peaks within 60 KB
+  CHECK(t.trims == 0);
+}
+
+TEST_CASE("busy_trim: a peak is given back once, at the first request a period after the last trim") {
+  BusyThread t;
+  t.Serve(3 << 20);  // a cold start: every script compiled in this request
+  for (int i = 0; i < 98; ++i) t.Serve(kSteady);
+  CHECK(t.trims == 0);  // 990 ms: within the period
+  t.Serve(kSteady);     // 1000 ms
+  CHECK(t.trims == 1);
+  for (int i = 0; i < 1000; ++i) t.Serve(kSteady);
+  CHECK(t.trims == 1);  // nothing new to give back
+  t.Serve(2 << 20);     // another peak, long after: given back one period after that trim
+  for (int i = 0; i < 200; ++i) t.Serve(kSteady);
+  CHECK(t.trims == 2);
+}
+
+TEST_CASE("busy_trim: at most one trim per period however often peaks come") {
+  BusyThread t;
+  for (int i = 0; i < 1000; ++i) t.Serve(i % 2 == 0 ? 4 << 20 : kSteady);  // 10 s
+  CHECK(t.trims == 10);
+}
+
+TEST_CASE("busy_trim: a peak within the slack, or the last request itself peaking, does not trim") {
+  BusyThread t;
+  t.Serve(kSteady + (200 << 10));  // 200 KiB above: under the 256 KiB slack
+  for (int i = 0; i < 200; ++i) t.Serve(kSteady);
+  CHECK(t.trims == 0);
+  // A period that ends on the peak itself: what it touched is in use again
+  // next time; the policy waits for a request that needs less.
+  BusyThread u;
+  u.Serve(3 << 20, 1000);
+  CHECK(u.trims == 0);
+  u.Serve(kSteady, 1000);  // the next period saw the peak and a small request
+  CHECK(u.trims == 1);
+}
+
+TEST_CASE("busy_trim: 0 is off") {
+  BusyTrimPolicy policy(milliseconds(0), 256 << 10);
+  CHECK_FALSE(policy.enabled());
+  policy.Restart(0);
+  policy.Served(100 << 20);
+  policy.Served(0);
+  CHECK_FALSE(policy.Due(1'000'000));
+}
+
 }  // namespace
 }  // namespace tfpm::worker
