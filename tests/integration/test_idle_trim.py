@@ -27,12 +27,17 @@ BIG = 2_000_000
 MiB = 1 << 20
 
 
-def vm_rss(pid):
+def status_bytes(pid, field):
+    """A kB field of /proc/PID/status (VmRSS, RssAnon), in bytes."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def vm_rss(pid):
+    return status_bytes(pid, "VmRSS")
 
 
 def pool(tfpm):
@@ -106,11 +111,7 @@ KiB = 1 << 10
 
 
 def rss_anon(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError(f"no RssAnon for {pid}")
+    return status_bytes(pid, "RssAnon")
 
 
 def spike_then_busy(tfpm_factory, busy_trim, seconds):
