@@ -160,7 +160,8 @@ struct PoolConfig {
   // free memory. The next request pays the page faults. 0 = off.
   std::chrono::milliseconds idle_trim{1000};
   // Classic threads: a busy thread gives back the free pages a request's
-  // peak left in its Zend heap, at most once per busy_trim (0 = never).
+  // peak left in its Zend heap once a busy_trim period went by without
+  // needing them (worker/idle_trim.h; 0 = never).
   std::chrono::milliseconds busy_trim{1000};
   KeyValues php_value, php_admin_value;   // user / system INI (bools -> "1"/"0")
   KeyValues env;                          // extra environment for PHP

@@ -22,20 +22,20 @@ bool IdleTrimTimer::Due(int64_t now_ms) {
 }
 
 void BusyTrimPolicy::Restart(int64_t now_ms) {
-  start_ms_ = now_ms;
-  max_peak_ = last_peak_ = 0;
+  period_start_ms_ = now_ms;
+  held_peak_ = period_peak_ = 0;
 }
 
 void BusyTrimPolicy::Served(uint64_t peak) {
-  last_peak_ = peak;
-  max_peak_ = std::max(max_peak_, peak);
+  held_peak_ = std::max(held_peak_, peak);
+  period_peak_ = std::max(period_peak_, peak);
 }
 
 bool BusyTrimPolicy::Due(int64_t now_ms) {
-  if (!enabled() || now_ms - start_ms_ < every_ms_) return false;
-  if (max_peak_ > last_peak_ + slack_) return true;
-  start_ms_ = now_ms;
-  max_peak_ = last_peak_;
+  if (!enabled() || now_ms - period_start_ms_ < every_ms_) return false;
+  if (held_peak_ > period_peak_ + slack_) return true;
+  period_start_ms_ = now_ms;
+  period_peak_ = 0;
   return false;
 }
 

@@ -50,10 +50,13 @@ class IdleTrimTimer {
 // pages stay resident: a thread that once served a request with a high
 // peak (the first requests after a start or a deploy compile every script
 // they include, in the thread's own heap) keeps that peak's pages for as
-// long as it never waits idle_trim. So at most once per `every`, and only
-// if some request since the last trim peaked more than `slack` bytes above
-// the last one (what the thread needs now): steady traffic never trims,
-// and pays nothing.
+// long as it never waits idle_trim. So, checked once per period of
+// `every`: a thread trims when the highest request peak since its last
+// trim is more than `slack` bytes above the highest of the period just
+// ended, i.e. when a whole period went by without needing those pages.
+// Steady traffic never trims; nor does a mix of heavy and light requests
+// that keeps needing its peak (trimming it would only buy page faults);
+// a peak that does not come back is given back one to two periods later.
 //
 // Pure, on a caller's monotonic milliseconds, like IdleTrimTimer; one per
 // thread, used by that thread only.
@@ -74,16 +77,15 @@ class BusyTrimPolicy {
   void Served(uint64_t peak);
 
   // Between two requests at `now_ms`: true when the caller should trim now
-  // (then Restart it). A period that ends without reason to trim starts the
-  // next one from the last request's peak.
+  // (then Restart it). Otherwise a period that has ended starts the next.
   bool Due(int64_t now_ms);
 
  private:
   int64_t every_ms_;
   uint64_t slack_;
-  int64_t start_ms_ = 0;
-  uint64_t max_peak_ = 0;   // the largest request peak since start_ms_
-  uint64_t last_peak_ = 0;  // the last request's
+  int64_t period_start_ms_ = 0;
+  uint64_t held_peak_ = 0;    // the highest request peak since the last trim
+  uint64_t period_peak_ = 0;  // the highest in the current period
 };
 
 }  // namespace tfpm::worker

@@ -69,9 +69,9 @@ void TrimBusyHeap(int index) {
              base::MonotonicMicros() - start_us);
 }
 
-// busy_trim: how far a request's heap peak since the last trim must exceed
-// the last request's for a trim to be worth its page faults (a steady
-// Symfony request touches about 280 KiB of its heap).
+// busy_trim: how far the heap peak since the last trim must exceed every
+// request of the period just ended for a trim to be worth its page faults
+// (a steady Symfony request touches about 280 KiB of its heap).
 constexpr uint64_t kBusyTrimSlack = 256 << 10;
 
 // Feeds tfpm_handle_request() from the Dispatcher: one complete request per
