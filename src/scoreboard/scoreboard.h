@@ -76,9 +76,9 @@ struct ThreadSlot {
 };
 
 // What a worker did to protect itself from one client (the limits of
-// docs/security.md: connections, and a PHP thread's .user.ini cache): each trip of a limit counts once in the
-// process's Header, the supervisor sums them per pool and the status page
-// shows them after php-fpm's fields.
+// docs/security.md: connections, and a PHP thread's .user.ini cache):
+// each trip of a limit counts once in the process's Header, the supervisor
+// sums them per pool and the status page shows them after php-fpm's fields.
 enum class Limit : uint32_t {
   kMaxConnections = 0,  // a new connection refused: max_connections open
   kIdleTimeout,         // a parked connection closed after connection_idle_timeout

@@ -163,11 +163,16 @@ void ClassicThread(int index, Dispatcher& srv, scoreboard::Segment& board, uint6
     busy_trim.Restart(base::MonotonicMillis());
   };
   while (srv.ServeOne(index, handler, &trimmer)) {
-    if (busy_trim.enabled() && busy_trim.Due(base::MonotonicMillis())) {
-      TrimBusyHeap(index);
-      busy_trim.Restart(base::MonotonicMillis());
+    const bool recycle = (max_requests != 0 && served >= max_requests) || unwound || over_memory != 0;
+    // A heap about to be replaced with its interpreter is not worth a trim.
+    if (!recycle && busy_trim.enabled()) {
+      const int64_t now = base::MonotonicMillis();
+      if (busy_trim.Due(now)) {
+        TrimBusyHeap(index);
+        busy_trim.Restart(now);
+      }
     }
-    if ((max_requests != 0 && served >= max_requests) || unwound || over_memory != 0) {
+    if (recycle) {
       // Recycle this thread's interpreter: a fresh TSRM context, as a
       // php-fpm child would be replaced after pm.max_requests.
       if (unwound) log::Debug("thread {}: interpreter recycled after a fatal error", index);
