@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -271,24 +272,41 @@ bool TerminateRequest(int index, uint64_t seq) {
 
 void SetTerminateRequestSeamForTest(std::function<void()> seam) { g_terminate_seam = std::move(seam); }
 
-std::string CaptureBacktrace(int index, uint64_t seq, int depth) {
-  std::lock_guard lock(g_registry_mu);  // keeps the ThreadControl alive
-  ThreadControl* c = Find(index);
-  if (c == nullptr || !c->running.load(std::memory_order_acquire) ||
-      c->seq.load(std::memory_order_acquire) != seq) {
-    return "";
-  }
+namespace {
+
+// One reading of a thread's PHP stack from outside it.
+struct StackRead {
+  std::string text;                  // php-fpm's slowlog lines
+  std::vector<const void*> identity;  // frame, function and opline of each frame read
+  // The walk stopped where a stack can end: at the depth asked for, or
+  // past a frame the engine started with nothing below it (ZEND_CALL_TOP:
+  // the script's {main}, a call from C such as a shutdown function), a
+  // frame without a function, or a Fiber's unnamed bottom frame. Not at a
+  // frame pushed by the VM's call opcodes (ZEND_CALL_NESTED).
+  bool whole = false;
+};
+
+// The owner thread keeps running while it is read, so a reading can be
+// torn: a frame read after its call returned and the slot was reused as a
+// pending call links to the caller's pending-call chain, not to the caller.
+StackRead ReadStack(const ThreadControl& c, int depth) {
+  StackRead out;
   zend_execute_data* ex = nullptr;
-  if (!ReadSelf(c->current_execute_data, &ex, sizeof(ex))) return "";
-  std::string out;
-  for (int i = 0; ex != nullptr && i < depth; ++i) {
+  if (!ReadSelf(c.current_execute_data, &ex, sizeof(ex))) return out;
+  bool bottom = true;  // an empty stack is whole
+  int i = 0;
+  for (; ex != nullptr && i < depth; ++i) {
     FrameRead fr;
-    if (!ReadSelf(ex, &fr.frame, sizeof(fr.frame))) break;
+    if (!ReadSelf(ex, &fr.frame, sizeof(fr.frame))) return out;
+    out.identity.insert(out.identity.end(), {ex, fr.frame.func, fr.frame.opline});
     if (fr.frame.func == nullptr || !ReadSelf(fr.frame.func, &fr.func, sizeof(fr.func))) {
+      bottom = fr.frame.func == nullptr;
       ex = fr.frame.prev_execute_data;
       continue;
     }
     const zend_function& f = fr.func;
+    bottom = (ZEND_CALL_INFO(&fr.frame) & ZEND_CALL_TOP) != 0 ||
+             (!ZEND_USER_CODE(f.type) && f.common.function_name == nullptr);
     std::string name = ReadZendString(f.common.function_name);
     if (f.common.scope != nullptr) {
       zend_class_entry ce;
@@ -302,15 +320,42 @@ std::string CaptureBacktrace(int index, uint64_t seq, int depth) {
         zend_op op;
         if (ReadSelf(fr.frame.opline, &op, sizeof(op))) line = op.lineno;
       }
-      out += addr;
-      out += name.empty() ? std::string("{main}") : name + "()";
-      out += " " + ReadZendString(f.op_array.filename) + ":" + std::to_string(line) + "\n";
+      out.text += addr;
+      out.text += name.empty() ? std::string("{main}") : name + "()";
+      out.text += " " + ReadZendString(f.op_array.filename) + ":" + std::to_string(line) + "\n";
     } else if (!name.empty()) {
-      out += addr + name + "()\n";
+      out.text += addr + name + "()\n";
     }
     ex = fr.frame.prev_execute_data;
   }
+  out.whole = ex == nullptr ? bottom : i == depth;
   return out;
+}
+
+}  // namespace
+
+std::string CaptureBacktrace(int index, uint64_t seq, int depth) {
+  std::lock_guard lock(g_registry_mu);  // keeps the ThreadControl alive
+  ThreadControl* c = Find(index);
+  if (c == nullptr || !c->running.load(std::memory_order_acquire) ||
+      c->seq.load(std::memory_order_acquire) != seq) {
+    return "";
+  }
+  // ptrace would stop the thread; this reads it running instead, and takes
+  // a reading only when it is whole and the next one finds the same frames.
+  // A thread blocked in a system call agrees with itself at once; one in a
+  // busy loop does within a few tries (its frames' oplines are stored only
+  // at calls).
+  constexpr int kTries = 200;
+  StackRead last = ReadStack(*c, depth);
+  for (int i = 0; i < kTries; ++i) {
+    StackRead next = ReadStack(*c, depth);
+    if (last.whole && next.identity == last.identity) return last.text;
+    last = std::move(next);
+    if (i >= 20) sched_yield();
+  }
+  if (last.text.empty()) return "";
+  return last.text + "(the stack kept changing while it was read; this reading may be incomplete)\n";
 }
 
 }  // namespace tfpm::sapi
