@@ -84,6 +84,8 @@ void ActivatePerDirectoryIni();
 // them: several in one request are joined with "; "; off when the INI
 // entry fastcgi.logging is 0.
 void LogToWebServer(RequestContext* ctx, std::string_view message);
+// The same for `prefix` + `message`, sent without joining them in memory.
+void LogToWebServer(RequestContext* ctx, std::string_view prefix, std::string_view message);
 
 // php_status.cc: php-fpm's status page. True if this request was for
 // Options().status_path and has been answered.

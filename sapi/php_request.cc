@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/scratch.h"
 #include "base/utf8.h"
 #include "sapi/php_execution_timer.h"
 #include "sapi/php_internal.h"
@@ -197,11 +198,14 @@ void RunScript(RequestContext* ctx) {
   }
   zend_string_release(filename);
   if (!opened) {
-    thread_local std::string msg;
-    msg.assign("Unable to open primary script: ").append(script).append(" (")
-        .append(std::strerror(open_errno)).append(")");
-    log::Error("{}", base::EscapeForLog(msg));
-    LogToWebServer(ctx, msg);
+    {  // no engine call in this scope: PHP never longjmps over `release`
+      thread_local std::string msg;
+      base::ScratchRelease release(msg);  // the path is up to max_params_size
+      msg.assign("Unable to open primary script: ").append(script).append(" (")
+          .append(std::strerror(open_errno)).append(")");
+      log::Error("{}", base::EscapeForLog(msg));
+      LogToWebServer(ctx, msg);
+    }
     if (open_errno == EACCES) {
       SG(sapi_headers).http_response_code = 403;
       PUTS("Access denied.\n");
@@ -239,12 +243,15 @@ bool AnswerInputTimeout(RequestContext* ctx) {
 
 CgiEnv& RequestEnv() { return t_env; }
 
-void LogToWebServer(RequestContext* ctx, std::string_view message) {
-  if (ctx == nullptr || message.empty() || ctx->exchange->finished()) return;
+void LogToWebServer(RequestContext* ctx, std::string_view message) { LogToWebServer(ctx, {}, message); }
+
+void LogToWebServer(RequestContext* ctx, std::string_view prefix, std::string_view message) {
+  if (ctx == nullptr || (prefix.empty() && message.empty()) || ctx->exchange->finished()) return;
   if (!INI_BOOL(const_cast<char*>("fastcgi.logging"))) return;
-  Contain(ctx, [ctx, message] {
+  Contain(ctx, [ctx, prefix, message] {
     if (ctx->stderr_started) ctx->exchange->WriteStderr("; ");
     ctx->stderr_started = true;
+    ctx->exchange->WriteStderr(prefix);
     ctx->exchange->WriteStderr(message);
   });
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/scratch.h"
 #include "base/utf8.h"
 
 extern "C" {
@@ -54,6 +55,21 @@ namespace {
 bool WriteHead(RequestContext* ctx, sapi_headers_struct* headers) {
   thread_local std::string head;  // reused; never longjmp'd over (no engine calls below)
   head.clear();
+  bool ok = true;
+  // The head goes out in pieces of at most base::kScratchKeep, and a longer
+  // header line (PHP bounds it by memory_limit alone) on its own: the
+  // buffer is never grown to a rare header's size, nor kept at it.
+  auto add = [&](std::string_view piece) {
+    if (head.size() + piece.size() > base::kScratchKeep) {
+      ok = ok && ctx->exchange->WriteStdout(head);
+      head.clear();
+      if (piece.size() > base::kScratchKeep) {
+        ok = ok && ctx->exchange->WriteStdout(piece);
+        return;
+      }
+    }
+    head.append(piece);
+  };
   const int code = SG(sapi_headers).http_response_code;
   int response_status = code;
   bool ignore_status = false;
@@ -63,7 +79,8 @@ bool WriteHead(RequestContext* ctx, sapi_headers_struct* headers) {
     const char* line = SG(sapi_headers).http_status_line;
     const char* space = line ? std::strchr(line, ' ') : nullptr;
     if (space && space - line >= 5 && strncasecmp(line, "HTTP/", 5) == 0) {
-      head.append("Status:").append(space);
+      head.append("Status:");
+      add(space);
       response_status = std::atoi(space + 1);
     } else {
       for (auto* h = static_cast<sapi_header_struct*>(zend_llist_get_first_ex(&headers->headers, &pos));
@@ -91,17 +108,19 @@ bool WriteHead(RequestContext* ctx, sapi_headers_struct* headers) {
     if (h->header_len > 7 && strncasecmp(h->header, "Status:", 7) == 0) {
       if (!ignore_status) {
         ignore_status = true;
-        head.append(h->header, h->header_len).append("\r\n");
+        add({h->header, h->header_len});
+        add("\r\n");
       }
     } else if (response_status == 304 && h->header_len > 13 &&
                strncasecmp(h->header, "Content-Type:", 13) == 0) {
       continue;
     } else {
-      head.append(h->header, h->header_len).append("\r\n");
+      add({h->header, h->header_len});
+      add("\r\n");
     }
   }
-  head.append("\r\n");
-  return ctx->exchange->WriteStdout(head);
+  add("\r\n");
+  return ok && ctx->exchange->WriteStdout(head);
 }
 
 }  // namespace
@@ -244,17 +263,15 @@ void LogMessage(const char* message, int /*syslog_type*/) noexcept {
   RequestContext* ctx = CurrentRequest();
   if (ctx != nullptr && !ctx->exchange->finished()) {
     // As php-fpm: the web server logs it ("FastCGI sent in stderr: ...").
-    Contain(ctx, [&] {
-      thread_local std::string line;
-      line.assign("PHP message: ").append(message);
-      LogToWebServer(ctx, line);
-    });
+    Contain(ctx, [&] { LogToWebServer(ctx, "PHP message: ", message); });
     return;
   }
   // log_limit, as php-fpm's zlog_msg: a long message is cut with "...".
   Contain(ctx, [&] {
     thread_local std::string text;
-    text.assign("PHP message: ").append(message);
+    base::ScratchRelease release(text);  // log_limit may be large
+    // FitMessage cuts at log_limit: no need to copy more of a long message.
+    text.assign("PHP message: ").append(std::string_view(message).substr(0, log::LineLimit()));
     log::Notice("{}", log::FitMessage(log::Level::kNotice, text));
   });
 }

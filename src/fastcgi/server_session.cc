@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/scratch.h"
 #include "base/status.h"
 #include "fastcgi/params.h"
 #include "fastcgi/record.h"
@@ -29,11 +30,6 @@ std::string_view RoleName(uint16_t role) {
     case 3: return "FILTER";
     default: return "";
   }
-}
-
-template <typename T>
-void ReleaseCapacity(T* buffer) {
-  if (buffer->capacity() * sizeof(typename T::value_type) > kKeepCapacity) T().swap(*buffer);
 }
 
 }  // namespace
@@ -407,11 +403,11 @@ void ServerSession::ReleaseBuffers() {
     in_cap_ = kInitialInput;
     in_begin_ = in_end_ = 0;
   }
-  ReleaseCapacity(&params_raw_);
-  ReleaseCapacity(&params_store_);
-  ReleaseCapacity(&params_);
-  ReleaseCapacity(&decoded_);
-  if (out_.empty()) ReleaseCapacity(&out_);
+  base::ReleaseIfLarge(params_raw_, kKeepCapacity);
+  base::ReleaseIfLarge(params_store_, kKeepCapacity);
+  base::ReleaseIfLarge(params_, kKeepCapacity);
+  base::ReleaseIfLarge(decoded_, kKeepCapacity);
+  if (out_.empty()) base::ReleaseIfLarge(out_, kKeepCapacity);
 }
 
 }  // namespace tfpm::fastcgi

@@ -249,13 +249,19 @@ ssize_t Connection::ReadStdin(std::span<char> buf) {
 bool Connection::Append(bool to_stderr, std::string_view data) {
   if (finished_) return true;
   if (aborted()) return false;
-  if (data.empty()) return true;
-  if (to_stderr) {
-    session_.AppendStderr(data);
-  } else {
-    session_.AppendStdout(data);
+  // In pieces of kFlushThreshold, each sent once the buffer reaches it: the
+  // session's buffer never grows to a whole write's size (a 16 MiB header
+  // or PHP message arrives as one), so it never keeps such a size either.
+  while (!data.empty()) {
+    const std::string_view piece = data.substr(0, kFlushThreshold);
+    data.remove_prefix(piece.size());
+    if (to_stderr) {
+      session_.AppendStderr(piece);
+    } else {
+      session_.AppendStdout(piece);
+    }
+    if (session_.output_size() >= kFlushThreshold && !SendAll()) return false;
   }
-  if (session_.output_size() >= kFlushThreshold) return SendAll();
   return true;
 }
 

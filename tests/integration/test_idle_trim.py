@@ -15,6 +15,8 @@ to see the figures.
 import json
 import time
 
+import pytest
+
 import fcgi
 from helpers import SLOW, php_fixture, wait_until
 
@@ -162,3 +164,38 @@ def test_worker_mode_idle_thread_collects_garbage_and_keeps_the_apps_objects(tfp
     assert held - trimmed >= 20 * MiB, (held, trimmed)
     # The same run of the script: its objects are intact.
     assert get(tfpm, WORKER, 5) == {"pid": pid, "count": 5, "kept_ok": 50000, "requests": 3}
+
+
+# One huge piece of output: the SAPI's per-thread buffers and the
+# connection's output buffer must not keep it. A 16 MiB PHP message was
+# copied into a thread_local string that kept its capacity for the thread's
+# life (no trim can return memory still allocated), a response header
+# likewise, and the connection's buffer grew to the whole piece; and once
+# glibc has freed a 16 MiB block it raises its mmap and trim thresholds, so
+# its arena kept the next such block's pages too.
+HUGE_OUTPUT = php_fixture("idle_trim", "huge_output.php")
+
+
+@pytest.mark.parametrize("what", ["m", "h", "o"], ids=["php-message", "header", "echo"])
+def test_a_huge_output_piece_is_not_kept_by_the_thread(tfpm_factory, what):
+    tfpm = tfpm_factory(processes=1, threads=1, idle_trim="1s", ini={"output_buffering": "0"})
+    pid = worker_pid(tfpm)
+    r = fcgi.request(tfpm.sock, HUGE_OUTPUT, query="n=10&w=mho")
+    assert r.status == 200 and r.body.endswith(b"ok\n"), r
+    wait_until(lambda: pool(tfpm)["idle_trims"] >= 1, 15 * SLOW, interval=0.1, what="the first idle trim")
+    base = rss_anon(pid)
+    n = 16 * MiB
+    for _ in range(2):  # the second one comes from glibc's raised thresholds
+        trims = pool(tfpm)["idle_trims"]
+        r = fcgi.request(tfpm.sock, HUGE_OUTPUT, query=f"n={n}&w={what}")
+        assert r.status == 200 and r.body.endswith(b"ok\n"), r
+        if what == "m":
+            assert r.stderr.count(b"m") >= n, len(r.stderr)
+        elif what == "h":
+            assert r.headers["x-huge"] == "h" * n
+        else:
+            assert r.body == b"o" * n + b"ok\n"
+        wait_until(lambda: pool(tfpm)["idle_trims"] > trims, 15 * SLOW, interval=0.1, what="the idle trim")
+    kept = rss_anon(pid)
+    print(f"\n{what}: anonymous RSS {base / MiB:.1f} MiB before, {kept / MiB:.1f} MiB after two 16 MiB pieces")
+    assert kept - base < 4 * MiB, (base, kept)
