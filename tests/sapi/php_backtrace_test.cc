@@ -16,14 +16,15 @@ namespace {
 
 constexpr int kIndex = 902;  // a PhpThreadScope index no other test uses
 
-uint64_t RunningSeq(int index) {
-  for (int i = 0; i < 2000; ++i) {
-    for (const RunningRequest& r : RunningRequests()) {
-      if (r.index == index) return r.seq;
-    }
-    ::usleep(1000);
-  }
-  return 0;
+// Runs `script` as one request on PHP thread kIndex; its body lands in
+// *body when the thread ends.
+std::thread RunOnPhpThread(const std::string& script, std::string* body) {
+  return std::thread([script, body] {
+    PhpThreadScope scope(kIndex);
+    MemoryExchange ex(Base(script));
+    ExecuteRequest(ex);
+    *body = ex.Body();
+  });
 }
 
 // CI of 2026-12-05 logged a slowlog entry whose whole stack was
@@ -45,12 +46,7 @@ TEST_CASE("CaptureBacktrace of a thread calling an internal function in a loop a
                             "spin('" + stop + "');\n"
                             "echo 'done';\n");
   std::string body;
-  std::thread php([&] {
-    PhpThreadScope scope(kIndex);
-    MemoryExchange ex(Base(script));
-    ExecuteRequest(ex);
-    body = ex.Body();
-  });
+  std::thread php = RunOnPhpThread(script, &body);
   const uint64_t seq = RunningSeq(kIndex);
   REQUIRE(seq != 0);
   // From the first reading inside spin() on: {main} alone is true only
@@ -88,12 +84,7 @@ TEST_CASE("CaptureBacktrace reads a shutdown function's stack whole") {
                             "});\n"
                             "echo 'done';\n");
   std::string body;
-  std::thread php([&] {
-    PhpThreadScope scope(kIndex);
-    MemoryExchange ex(Base(script));
-    ExecuteRequest(ex);
-    body = ex.Body();
-  });
+  std::thread php = RunOnPhpThread(script, &body);
   const uint64_t seq = RunningSeq(kIndex);
   REQUIRE(seq != 0);
   std::string trace;

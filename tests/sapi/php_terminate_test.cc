@@ -18,16 +18,6 @@ namespace {
 
 constexpr int kIndex = 901;  // a PhpThreadScope index no other test uses
 
-uint64_t RunningSeq(int index) {
-  for (int i = 0; i < 2000; ++i) {
-    for (const RunningRequest& r : RunningRequests()) {
-      if (r.index == index) return r.seq;
-    }
-    ::usleep(1000);
-  }
-  return 0;
-}
-
 // The race CI's ThreadSanitizer build caught (2026-12-04): the watchdog
 // found request `seq` running, the request ended, the thread took the next
 // connection and blocked reading it, and the watchdog then shut down the

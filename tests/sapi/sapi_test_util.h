@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -62,6 +64,18 @@ inline Params Base(const std::string& script, const std::string& method = "GET",
           {"QUERY_STRING", query},
           {"SERVER_PROTOCOL", "HTTP/1.1"},
           {"DOCUMENT_ROOT", fs::path(script).parent_path().string()}};
+}
+
+// The number of the request running on PHP thread `index` (a
+// PhpThreadScope's), waiting up to 2 s for one to start; 0 if none did.
+inline uint64_t RunningSeq(int index) {
+  for (int i = 0; i < 2000; ++i) {
+    for (const RunningRequest& r : RunningRequests()) {
+      if (r.index == index) return r.seq;
+    }
+    ::usleep(1000);
+  }
+  return 0;
 }
 
 }  // namespace tfpm::sapi
