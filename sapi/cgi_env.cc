@@ -8,20 +8,24 @@
 #include <cstdlib>
 #include <functional>
 
+#include "base/scratch.h"
+
 namespace tfpm::sapi {
 
 // ---- CgiEnv ------------------------------------------------------------
 
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   entries_.clear();
+  base::ReleaseIfLarge(entries_);  // one request's 100,000 params are not kept
   owned_.clear();
   indexed_ = 0;
   // Big enough for these params at most half full; one left much larger by
-  // an earlier request with many params is given back.
+  // an earlier request with many params is given back (assign() would keep
+  // its capacity).
   size_t want = 16;
   while (want < 2 * params.size()) want *= 2;
   if (slots_.size() < want || slots_.size() > 8 * want) {
-    slots_.assign(want, 0);
+    std::vector<uint32_t>(want, 0).swap(slots_);
   } else {
     std::fill(slots_.begin(), slots_.end(), 0);
   }

@@ -442,6 +442,27 @@ TEST_CASE("CgiEnv: a name sent twice keeps its first place and its last value") 
   CHECK(std::string(env.GetCString("A")) == "3");
 }
 
+// Each PHP thread keeps one CgiEnv for its life: one request with
+// max_params params must not leave its table's size behind.
+TEST_CASE("CgiEnv: a request with many params leaves no large table for the next ones") {
+  std::vector<std::string> names;
+  for (int i = 0; i < 100000; ++i) names.push_back("P" + std::to_string(i));
+  std::vector<fastcgi::Exchange::Param> many, few = {{"A", "1"}, {"B", "2"}};
+  for (const std::string& n : names) many.push_back({n, "v"});
+  CgiEnv env;
+  env.Reset(few);
+  const size_t small = env.HeldBytes();
+  env.Reset(many);
+  CHECK(env.HeldBytes() > 4000000);
+  CHECK(std::string(env.GetCString("P99999")) == "v");
+  env.Reset(few);
+  CHECK(env.HeldBytes() <= 64 * 1024);
+  CHECK(std::string(env.GetCString("B")) == "2");
+  CHECK(env.GetCString("P1") == nullptr);
+  env.Reset(few);
+  CHECK(env.HeldBytes() <= std::max<size_t>(small, 1024));  // ordinary requests: no regrowth
+}
+
 TEST_CASE("PHP_VALUE and PHP_ADMIN_VALUE last for their request only") {
   auto script = Rt().Script("ini.php",
                             "<?php echo ini_get('precision'), '|', var_export(ini_set('serialize_precision', '4'), true),"
