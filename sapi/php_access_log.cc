@@ -115,13 +115,18 @@ void WriteAccessLog(const AccessLogMark& mark, fastcgi::Exchange& exchange) {
   }
   char peer[INET6_ADDRSTRLEN];
   if (log.format.uses_remote_addr()) r.remote_addr = PeerAddress(exchange.socket_fd(), peer);
+  // Only the lines the format's %o tokens read (at most one per token):
+  // a view of every line would grow with the response's header count.
   thread_local std::vector<std::string_view> headers;
+  thread_local std::vector<uint8_t> taken;
   headers.clear();
   if (log.format.uses_headers()) {
+    taken.assign(log.format.header_tokens(), 0);
     zend_llist_position pos;
     for (auto* h = static_cast<sapi_header_struct*>(zend_llist_get_first_ex(&SG(sapi_headers).headers, &pos));
          h != nullptr; h = static_cast<sapi_header_struct*>(zend_llist_get_next_ex(&SG(sapi_headers).headers, &pos))) {
-      headers.emplace_back(h->header, h->header_len);
+      const std::string_view line(h->header, h->header_len);
+      if (log.format.TakeHeader(line, taken)) headers.push_back(line);
     }
     r.headers = headers;
   }

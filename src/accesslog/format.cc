@@ -123,11 +123,17 @@ void AppendTime(std::string* out, time_t t, const std::string& format) {
 // php-fpm's %o lookup: the first header line that contains `name`
 // anywhere, has ": " right after the first name.size() bytes and
 // something after that. Case-sensitive.
+// Whether %{name}o reads header line `h`: php-fpm looks for the name
+// anywhere in the line, then for ": " after as many bytes as it has.
+bool NamesHeader(std::string_view h, std::string_view name) {
+  if (h.empty() || h.find(name) == std::string_view::npos) return false;
+  if (h.size() <= name.size() + 2) return false;
+  return h[name.size()] == ':' && h[name.size() + 1] == ' ';
+}
+
 void AppendHeader(std::string* out, std::span<const std::string_view> headers, std::string_view name) {
   for (std::string_view h : headers) {
-    if (h.empty() || h.find(name) == std::string_view::npos) continue;
-    if (h.size() <= name.size() + 2) continue;
-    if (h[name.size()] != ':' || h[name.size() + 1] != ' ') continue;
+    if (!NamesHeader(h, name)) continue;
     AppendOrDash(out, h.substr(name.size() + 2));
     return;
   }
@@ -180,10 +186,25 @@ Result<Format> Format::Compile(std::string_view format) {
     f.uses_cpu_ |= *kind == Kind::kCpuTotal || *kind == Kind::kCpuUser || *kind == Kind::kCpuSystem;
     f.uses_cpu_split_ |= *kind == Kind::kCpuUser || *kind == Kind::kCpuSystem;
     f.uses_headers_ |= *kind == Kind::kHeader;
+    if (*kind == Kind::kHeader) ++f.header_tokens_;
     f.uses_remote_addr_ |= *kind == Kind::kRemoteAddr;
     f.tokens_.push_back({*kind, std::move(mod)});
   }
   return f;
+}
+
+bool Format::TakeHeader(std::string_view line, std::span<uint8_t> taken) const {
+  bool take = false;
+  size_t i = 0;
+  for (const Token& t : tokens_) {
+    if (t.kind != Kind::kHeader) continue;
+    if (i < taken.size() && taken[i] == 0 && NamesHeader(line, t.text)) {
+      taken[i] = 1;
+      take = true;
+    }
+    ++i;
+  }
+  return take;
 }
 
 bool Format::Render(const Record& r, std::string* out) const {

@@ -74,6 +74,16 @@ class Format {
   bool uses_headers() const { return uses_headers_; }
   bool uses_remote_addr() const { return uses_remote_addr_; }
 
+  // %{name}o reads the first header line that names `name`. A caller that
+  // walks the response's lines in order can give Render() only the lines
+  // some token will read: TakeHeader() says whether `line` is the first
+  // for a token, and marks those tokens in `taken` (header_tokens() flags,
+  // all 0 at the start of the walk). Render() then writes the same line
+  // from at most header_tokens() header lines, however many the response
+  // has (a script may send 100,000).
+  size_t header_tokens() const { return header_tokens_; }
+  bool TakeHeader(std::string_view line, std::span<uint8_t> taken) const;
+
   enum class Kind : uint8_t {
     kLiteral, kPercent, kCpuTotal, kCpuUser, kCpuSystem, kDurationSeconds, kDurationMillis,
     kDurationMicros, kEnv, kScript, kContentLength, kMethod, kMemoryBytes, kMemoryKilo,
@@ -92,6 +102,7 @@ class Format {
   bool uses_cpu_split_ = false;
   bool uses_headers_ = false;
   bool uses_remote_addr_ = false;
+  size_t header_tokens_ = 0;
 };
 
 // php-fpm's access.suppress_path rule: a GET or HEAD without query string

@@ -89,6 +89,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(line.size() <= tfpm::accesslog::kMaxLine + 1);
   if (!whole) FUZZ_CHECK(line.size() == tfpm::accesslog::kMaxLine + 1);
 
+  // The SAPI gives Render() only the header lines TakeHeader() keeps: the
+  // line must come out the same.
+  std::vector<uint8_t> taken(compiled->header_tokens(), 0);
+  std::vector<std::string_view> picked;
+  for (std::string_view h : header_views) {
+    if (compiled->TakeHeader(h, taken)) picked.push_back(h);
+  }
+  FUZZ_CHECK(picked.size() <= compiled->header_tokens());
+  r.headers = picked;
+  std::string again = "previous line\n";
+  compiled->Render(r, &again);
+  FUZZ_CHECK(std::string_view(again).substr(before) == line);
+
   std::vector<std::string> paths = {strings[3]};
   (void)tfpm::accesslog::Suppressed(r, paths);
   return 0;

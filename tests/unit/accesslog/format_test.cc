@@ -134,6 +134,31 @@ TEST_CASE("%o matches header lines as php-fpm does") {
   CHECK(Format::Compile("%{X}o")->uses_headers());
 }
 
+TEST_CASE("TakeHeader keeps the line each %o token reads, and Render writes the same from those alone") {
+  const std::string_view fmt = "%{X-A}o %{X-B}o %{X-A}o %{ab}o %{Nope}o";
+  auto f = Format::Compile(fmt);
+  REQUIRE(f.ok());
+  CHECK(f->header_tokens() == 5);
+  CHECK(Format::Compile("%s %{HTTP_HOST}e")->header_tokens() == 0);
+  std::vector<std::string_view> all = {"X-A: 1", "X-B: 2", "X-A: 3", "Content-type: text/html",
+                                       "X-B: 4", "ab: x", "xy: ab"};
+  std::vector<uint8_t> taken(f->header_tokens(), 0);
+  std::vector<std::string_view> picked;
+  for (std::string_view line : all) {
+    if (f->TakeHeader(line, taken)) picked.push_back(line);
+  }
+  // The first line of each name; "X-A: 1" serves both %{X-A}o tokens;
+  // "xy: ab" also names "ab" (php-fpm's match) but comes after "ab: x".
+  CHECK(picked == std::vector<std::string_view>{"X-A: 1", "X-B: 2", "ab: x"});
+  CHECK(taken == std::vector<uint8_t>{1, 1, 1, 1, 0});
+  Record r = Sample();
+  r.headers = all;
+  const std::string full = Render(fmt, r);
+  CHECK(full == "1 2 1 x -\n");
+  r.headers = picked;
+  CHECK(Render(fmt, r) == full);
+}
+
 TEST_CASE("%t and %T with and without strftime formats") {
   Utc utc;
   Record r = Sample();
