@@ -43,14 +43,14 @@ class CgiEnv {
   std::string_view Set(std::string_view name, std::string_view value);
   void Erase(std::string_view name);
 
-  // Every live entry, in the order php-fpm registers them into $_SERVER
-  // (its table is walked newest first).
   // Bytes of table the object keeps from one Reset() to the next. Reset()
   // keeps what ordinary requests need, not what one with 100,000 params
   // needed.
   size_t HeldBytes() const {
     return entries_.capacity() * sizeof(Entry) + slots_.capacity() * sizeof(uint32_t);
   }
+  // Every live entry, in the order php-fpm registers them into $_SERVER
+  // (its table is walked newest first).
   template <typename F>
   void ForEachForRegistration(F&& f) const {
     for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {

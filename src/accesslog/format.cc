@@ -120,11 +120,9 @@ void AppendTime(std::string* out, time_t t, const std::string& format) {
   out->append(buf, n);  // 0 when it does not fit, as php-fpm's empty result
 }
 
-// php-fpm's %o lookup: the first header line that contains `name`
-// anywhere, has ": " right after the first name.size() bytes and
-// something after that. Case-sensitive.
-// Whether %{name}o reads header line `h`: php-fpm looks for the name
-// anywhere in the line, then for ": " after as many bytes as it has.
+// php-fpm's %o match: header line `h` contains `name` anywhere, has ": "
+// right after the first name.size() bytes and something after that.
+// Case-sensitive. %o reads the first line that matches.
 bool NamesHeader(std::string_view h, std::string_view name) {
   if (h.empty() || h.find(name) == std::string_view::npos) return false;
   if (h.size() <= name.size() + 2) return false;
@@ -185,7 +183,6 @@ Result<Format> Format::Compile(std::string_view format) {
     }
     f.uses_cpu_ |= *kind == Kind::kCpuTotal || *kind == Kind::kCpuUser || *kind == Kind::kCpuSystem;
     f.uses_cpu_split_ |= *kind == Kind::kCpuUser || *kind == Kind::kCpuSystem;
-    f.uses_headers_ |= *kind == Kind::kHeader;
     if (*kind == Kind::kHeader) ++f.header_tokens_;
     f.uses_remote_addr_ |= *kind == Kind::kRemoteAddr;
     f.tokens_.push_back({*kind, std::move(mod)});

@@ -71,7 +71,7 @@ class Format {
   // What Render() will read, so the caller captures only that.
   bool uses_cpu() const { return uses_cpu_; }
   bool uses_cpu_split() const { return uses_cpu_split_; }  // %{user}C / %{system}C
-  bool uses_headers() const { return uses_headers_; }
+  bool uses_headers() const { return header_tokens_ > 0; }
   bool uses_remote_addr() const { return uses_remote_addr_; }
 
   // %{name}o reads the first header line that names `name`. A caller that
@@ -100,7 +100,6 @@ class Format {
   std::vector<Token> tokens_;
   bool uses_cpu_ = false;
   bool uses_cpu_split_ = false;
-  bool uses_headers_ = false;
   bool uses_remote_addr_ = false;
   size_t header_tokens_ = 0;
 };
