@@ -3,7 +3,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdlib>
 #include <functional>
@@ -14,59 +17,103 @@ namespace tfpm::sapi {
 
 // ---- CgiEnv ------------------------------------------------------------
 
+namespace {
+
+// An ordinary request's table (up to kSmallEntries names) is indexed under
+// a cheap hash of each name's Tag(): std::hash of every name was 3,900 of
+// tfpm's 47,000 instructions per hello request (tools/bench/instructions).
+// Such a hash can be made to collide, but then at most kSmallEntries names
+// probe each other. A larger table is indexed under SipHash-2-4 (libsodium's
+// crypto_shorthash) with a key drawn once per process, so that a request
+// cannot choose names that collide (std::hash, MurmurHash2 under a fixed
+// seed, has collisions that hold for any seed).
+constexpr size_t kSmallEntries = 64;
+constexpr size_t kSmallSlots = 2 * kSmallEntries;
+
+size_t KeyedHash(std::string_view s) {
+  static const std::array<unsigned char, crypto_shorthash_KEYBYTES> key = [] {
+    if (sodium_init() < 0) std::abort();  // no usable random source
+    std::array<unsigned char, crypto_shorthash_KEYBYTES> k;
+    crypto_shorthash_keygen(k.data());
+    return k;
+  }();
+  static_assert(crypto_shorthash_BYTES == sizeof(uint64_t));
+  uint64_t h;
+  crypto_shorthash(reinterpret_cast<unsigned char*>(&h), reinterpret_cast<const unsigned char*>(s.data()),
+                   s.size(), key.data());
+  return static_cast<size_t>(h);
+}
+
+}  // namespace
+
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   entries_.clear();
   base::ReleaseIfLarge(entries_);  // one request's 100,000 params are not kept
   owned_.clear();
+  keyed_ = false;
   indexed_ = 0;
-  // Big enough for these params at most half full; one left much larger by
-  // an earlier request with many params is given back (assign() would keep
-  // its capacity).
-  size_t want = 16;
-  while (want < 2 * params.size()) want *= 2;
-  if (slots_.size() < want || slots_.size() > 8 * want) {
-    std::vector<uint32_t>(want, 0).swap(slots_);
+  if (slots_.capacity() > 8 * kSmallSlots) {
+    std::vector<uint32_t>(kSmallSlots, 0).swap(slots_);  // assign() would keep the capacity
   } else {
-    std::fill(slots_.begin(), slots_.end(), 0);
+    slots_.assign(kSmallSlots, 0);
   }
   for (const auto& [name, value] : params) {
-    const size_t slot = Slot(name);
-    if (slots_[slot] != 0) {
-      entries_[slots_[slot] - 1].value = value;
+    if (Entry* e = Newest(name)) {
+      e->value = value;
     } else {
-      entries_.push_back({name, value, false});
-      Index(name, entries_.size() - 1);
+      Append(name, value);
     }
   }
 }
 
-size_t CgiEnv::Slot(std::string_view name) const {
+CgiEnv::Entry* CgiEnv::Newest(std::string_view name) {
+  if (slots_.empty()) return nullptr;  // never Reset()
+  const uint32_t e = slots_[Slot(name, Tag(name))];
+  return e == 0 ? nullptr : &entries_[e - 1];
+}
+
+void CgiEnv::Append(std::string_view name, std::string_view value) {
+  if (slots_.empty()) slots_.assign(kSmallSlots, 0);
+  entries_.push_back({name, value, false, Tag(name)});
+  if (!keyed_ && entries_.size() > kSmallEntries) {
+    keyed_ = true;
+    size_t want = kSmallSlots;
+    while (want < 4 * entries_.size()) want *= 2;
+    Rebuild(want);
+  } else if (2 * (indexed_ + 1) > slots_.size()) {
+    Rebuild(2 * slots_.size());
+  } else {
+    Place(entries_.size() - 1);
+  }
+}
+
+size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
   const size_t mask = slots_.size() - 1;
-  size_t i = std::hash<std::string_view>{}(name) & mask;
-  while (slots_[i] != 0 && entries_[slots_[i] - 1].name != name) i = (i + 1) & mask;
+  size_t i = (keyed_ ? KeyedHash(name) : static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32)) & mask;
+  while (slots_[i] != 0) {
+    const Entry& e = entries_[slots_[i] - 1];
+    if (e.tag == tag && e.name == name) break;
+    i = (i + 1) & mask;
+  }
   return i;
 }
 
-void CgiEnv::Index(std::string_view name, size_t i) {
-  if (2 * (indexed_ + 1) > slots_.size()) {
-    // Grow, and index every name again at its newest entry.
-    slots_.assign(std::max<size_t>(16, 2 * slots_.size()), 0);
-    indexed_ = 0;
-    for (size_t j = 0; j < i; ++j) {
-      const size_t slot = Slot(entries_[j].name);
-      if (slots_[slot] == 0) ++indexed_;
-      slots_[slot] = static_cast<uint32_t>(j + 1);
-    }
-  }
-  const size_t slot = Slot(name);
+void CgiEnv::Place(size_t i) {
+  const size_t slot = Slot(entries_[i].name, entries_[i].tag);
   if (slots_[slot] == 0) ++indexed_;
   slots_[slot] = static_cast<uint32_t>(i + 1);
 }
 
+void CgiEnv::Rebuild(size_t size) {
+  slots_.assign(size, 0);
+  indexed_ = 0;
+  // In order: a later entry of a name takes its slot.
+  for (size_t j = 0; j < entries_.size(); ++j) Place(j);
+}
+
 CgiEnv::Entry* CgiEnv::Find(std::string_view name) {
-  const uint32_t e = slots_.empty() ? 0 : slots_[Slot(name)];
-  if (e == 0 || entries_[e - 1].erased) return nullptr;
-  return &entries_[e - 1];
+  Entry* e = Newest(name);
+  return e == nullptr || e->erased ? nullptr : e;
 }
 
 const CgiEnv::Entry* CgiEnv::Find(std::string_view name) const {
@@ -95,9 +142,7 @@ std::string_view CgiEnv::Set(std::string_view name, std::string_view value) {
     e->value = v;
   } else {
     // New, or erased before: a new entry at the end (php-fpm's table).
-    const std::string_view owned = Own(name);
-    entries_.push_back({owned, v, false});
-    Index(owned, entries_.size() - 1);
+    Append(Own(name), v);
   }
   return v;
 }

@@ -8,9 +8,10 @@
 // show the edited table. CgiEnv is that table; ComputeScriptPaths() is that
 // function, rewritten from its behaviour (sapi/fpm/fpm/fpm_main.c).
 //
-// Lookups go through a hash index built once per Reset(): a request with
-// many params costs linear time, never quadratic (one with 100,000
-// distinct names took 22 s with the scan this replaced).
+// Lookups go through a hash index: a request with many params costs
+// linear time, never quadratic (one with 100,000 distinct names took 22 s
+// with the scan this replaced), even with names chosen to collide (past 64
+// names the hash is keyed per process; cgi_env.cc).
 //
 // Threading: one CgiEnv per PHP thread, used only by that thread.
 #pragma once
@@ -63,26 +64,44 @@ class CgiEnv {
     std::string_view name;
     std::string_view value;
     bool erased = false;
+    uint32_t tag = 0;  // Tag(name): the scan compares this first
   };
+  // Length, first, middle and last byte: names that differ there (most
+  // pairs of CGI names) are told apart by one compare, without memcmp.
+  static uint32_t Tag(std::string_view name) {
+    if (name.empty()) return 0;
+    const auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(name[i])); };
+    return (static_cast<uint32_t>(name.size()) << 24) ^ (b(0) << 16) ^ (b(name.size() / 2) << 8) ^
+           b(name.size() - 1);
+  }
+  // The live entry of `name`, or nullptr (never set, or erased).
   Entry* Find(std::string_view name);
   const Entry* Find(std::string_view name) const;
+  // Its newest entry, erased or not.
+  Entry* Newest(std::string_view name);
+  // A new entry at the end, indexed (the index switches to the keyed hash
+  // when the table outgrows an ordinary request's).
+  void Append(std::string_view name, std::string_view value);
   std::string_view Own(std::string_view s);
 
-  // The slot of `name` in slots_: the one holding its entry, or the empty
-  // one where it would go.
-  size_t Slot(std::string_view name) const;
-  // Points name's slot at entries_[i] (its newest entry); grows slots_.
-  void Index(std::string_view name, size_t i);
+  // The slot of `name` (whose Tag() is `tag`) in slots_: the one holding
+  // its newest entry, or the empty one where it would go.
+  size_t Slot(std::string_view name, uint32_t tag) const;
+  // Points entries_[i]'s name at it (a later entry of a name replaces an
+  // earlier one).
+  void Place(size_t i);
+  // A new index of `size` slots over every entry.
+  void Rebuild(size_t size);
 
   std::vector<Entry> entries_;
   // Name -> its newest entry (erased or not), open addressing with linear
   // probing: each slot holds an index in entries_ + 1, 0 = empty; the size
-  // a power of two, at most half full. Kept across Reset(), so a request
-  // allocates nothing here once the table has grown (an unordered_map
-  // allocated one node per param, every request). The names point into
-  // the request's params or into owned_, both stable.
+  // a power of two, at most half full; 128 slots for an ordinary request.
+  // The hash: cheap up to 64 entries, keyed beyond (keyed_). The names
+  // point into the request's params or into owned_, both stable.
   std::vector<uint32_t> slots_;
   size_t indexed_ = 0;  // slots in use
+  bool keyed_ = false;
   std::deque<std::string> owned_;  // deque: element addresses stay put
 };
 

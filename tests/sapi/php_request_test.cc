@@ -442,6 +442,75 @@ TEST_CASE("CgiEnv: a name sent twice keeps its first place and its last value") 
   CHECK(std::string(env.GetCString("A")) == "3");
 }
 
+// CgiEnv scans its table up to 64 entries and indexes it beyond: both must
+// answer as php-fpm's table does. A reference model (a list searched newest
+// first) against random Reset/Set/Erase/Get around and across the switch,
+// with names that repeat and names of equal length.
+TEST_CASE("CgiEnv: the scanned and the indexed table answer alike, across the switch") {
+  struct Ref {
+    struct E { std::string name, value; bool erased = false; };
+    std::vector<E> entries;
+    E* Newest(const std::string& n) {
+      for (auto it = entries.rbegin(); it != entries.rend(); ++it) if (it->name == n) return &*it;
+      return nullptr;
+    }
+    E* Live(const std::string& n) { E* e = Newest(n); return e && !e->erased ? e : nullptr; }
+  };
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed](uint64_t n) {
+    seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+    return seed % n;
+  };
+  CgiEnv env;
+  for (size_t size : {3, 40, 63, 64, 65, 66, 130, 700}) {
+    for (int round = 0; round < 4; ++round) {
+      // Names from a pool a bit smaller than the request: some repeat.
+      const size_t pool = size - size / 8;
+      std::vector<std::string> names, values;
+      for (size_t i = 0; i < size; ++i) {
+        names.push_back("N" + std::to_string(next(pool)));
+        values.push_back("v" + std::to_string(i));
+      }
+      std::vector<fastcgi::Exchange::Param> params;
+      for (size_t i = 0; i < size; ++i) params.push_back({names[i], values[i]});
+      Ref ref;
+      for (size_t i = 0; i < size; ++i) {
+        if (Ref::E* e = ref.Newest(names[i])) e->value = values[i];
+        else ref.entries.push_back({names[i], values[i]});
+      }
+      env.Reset(params);
+      // Set/Erase push the table across 64 entries and back through names
+      // that were erased (a new entry at the end, as php-fpm's FCGI_PUTENV).
+      std::vector<std::string> keep;  // Set's values must outlive the checks
+      for (int op = 0; op < 200; ++op) {
+        const std::string n = "N" + std::to_string(next(pool + 40));
+        if (next(3) == 0) {
+          env.Erase(n);
+          if (Ref::E* e = ref.Live(n)) e->erased = true;
+        } else {
+          keep.push_back("s" + std::to_string(op));
+          env.Set(n, keep.back());
+          if (Ref::E* e = ref.Live(n)) e->value = keep.back();
+          else ref.entries.push_back({n, keep.back()});
+        }
+        const std::string probe = "N" + std::to_string(next(pool + 40));
+        const Ref::E* want = ref.Live(probe);
+        const auto got = env.Get(probe);
+        REQUIRE_MESSAGE(got.has_value() == (want != nullptr), "size ", size, " op ", op, " ", probe);
+        if (want) REQUIRE(*got == want->value);
+      }
+      std::string order, want_order;
+      env.ForEachForRegistration([&](std::string_view n, std::string_view v) {
+        order.append(n).append("=").append(v).append(";");
+      });
+      for (auto it = ref.entries.rbegin(); it != ref.entries.rend(); ++it) {
+        if (!it->erased) want_order += it->name + "=" + it->value + ";";
+      }
+      CHECK(order == want_order);
+    }
+  }
+}
+
 // Each PHP thread keeps one CgiEnv for its life: one request with
 // max_params params must not leave its table's size behind.
 TEST_CASE("CgiEnv: a request with many params leaves no large table for the next ones") {
