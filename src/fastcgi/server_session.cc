@@ -1,6 +1,7 @@
 #include "fastcgi/server_session.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -275,24 +276,31 @@ void ServerSession::FinishParams(Event* event) {
     return;
   }
   // One buffer with a NUL after each name and value, so the SAPI can hand
-  // .data() to PHP's C APIs. Reserved up front: no reallocation, so the
+  // .data() to PHP's C APIs. Sized up front: no reallocation, so the
   // views stay valid.
   const std::string_view role = RoleName(role_);
   size_t total = sizeof("FCGI_ROLE") + role.size() + 1;
   for (const auto& [n, v] : decoded_) total += n.size() + v.size() + 2;
-  params_store_.clear();
-  params_store_.reserve(total);
+  // Sized once and filled with memcpy: four appends per param (each with
+  // its capacity check) were 2,200 of tfpm's 47,000 instructions per hello
+  // request (tools/bench/instructions).
+  params_store_.resize(total);
   params_.clear();
   params_.reserve(decoded_.size() + 1);
-  auto add = [this](std::string_view n, std::string_view v) {
-    const size_t at = params_store_.size();
-    params_store_.append(n).push_back('\0');
-    params_store_.append(v).push_back('\0');
-    const char* base = params_store_.data() + at;
+  char* out = params_store_.data();
+  auto add = [this, &out](std::string_view n, std::string_view v) {
+    char* base = out;
+    std::memcpy(out, n.data(), n.size());
+    out += n.size();
+    *out++ = '\0';
+    std::memcpy(out, v.data(), v.size());
+    out += v.size();
+    *out++ = '\0';
     params_.emplace_back(std::string_view(base, n.size()), std::string_view(base + n.size() + 1, v.size()));
   };
   add("FCGI_ROLE", role);
   for (const auto& [n, v] : decoded_) add(n, v);
+  assert(out == params_store_.data() + params_store_.size());
   decoded_.clear();  // its views point into params_raw_
 
   state_ = State::kActive;
