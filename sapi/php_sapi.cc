@@ -518,6 +518,12 @@ PhpThreadScope::PhpThreadScope(int index) {
   }
   (void)ts_resource(0);  // OnNewPhpThread has set this library's TSRM cache
   ZEND_TSRMLS_CACHE_UPDATE();
+  // PHP sets the process's LC_CTYPE at MINIT and records whether it is
+  // ASCII-compatible in CG(), which is per thread in ZTS: a new thread's
+  // copy starts at "not compatible", and basename() and pathinfo() then
+  // take their mblen() path on every call (14,000 instructions of a
+  // Symfony request; php-fpm's children inherit the master's flags).
+  zend_update_current_locale();
   LockAdminEntries();
   RegisterThread(index);
 }
