@@ -5,11 +5,9 @@
 
 #include <sodium.h>
 
-#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdlib>
-#include <functional>
 
 #include "base/scratch.h"
 
@@ -52,11 +50,10 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   owned_.clear();
   keyed_ = false;
   indexed_ = 0;
-  if (slots_.capacity() > 8 * kSmallSlots) {
-    std::vector<uint32_t>(kSmallSlots, 0).swap(slots_);  // assign() would keep the capacity
-  } else {
-    slots_.assign(kSmallSlots, 0);
-  }
+  // An index left large by a request with many params is given back
+  // (assign() alone would keep its capacity).
+  base::ReleaseIfLarge(slots_, 8 * kSmallSlots * sizeof(uint32_t));
+  slots_.assign(kSmallSlots, 0);
   for (const auto& [name, value] : params) {
     if (Entry* e = Newest(name)) {
       e->value = value;

@@ -64,10 +64,11 @@ class CgiEnv {
     std::string_view name;
     std::string_view value;
     bool erased = false;
-    uint32_t tag = 0;  // Tag(name): the scan compares this first
+    uint32_t tag = 0;  // Tag(name): a probe compares this before the name
   };
   // Length, first, middle and last byte: names that differ there (most
-  // pairs of CGI names) are told apart by one compare, without memcmp.
+  // pairs of CGI names) are told apart by one compare, without memcmp. Up
+  // to 64 entries it is also what the index hashes.
   static uint32_t Tag(std::string_view name) {
     if (name.empty()) return 0;
     const auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(name[i])); };
