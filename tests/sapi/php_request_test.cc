@@ -511,6 +511,30 @@ TEST_CASE("CgiEnv: the scanned and the indexed table answer alike, across the sw
   }
 }
 
+// A request whose names all have the same length, first, middle and last
+// byte defeats the cheap hash of an ordinary table: all of them land on one
+// probe chain. Past 64 names the index is keyed, so they spread again; each
+// one must still be found with its own value, and a repeated name keep its
+// last one.
+TEST_CASE("CgiEnv: thousands of names chosen to share one tag are all found") {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string hi = std::to_string(100 + i / 100).substr(1), lo = std::to_string(100 + i % 100).substr(1);
+    names.push_back("X" + hi + "_" + lo + "Y");  // 7 bytes; [0], [3] and [6] fixed
+  }
+  std::vector<std::string> values;
+  for (int i = 0; i < 5000; ++i) values.push_back("v" + std::to_string(i));
+  std::vector<fastcgi::Exchange::Param> params;
+  for (int i = 0; i < 5000; ++i) params.push_back({names[i], values[i]});
+  params.push_back({names[7], "last"});
+  CgiEnv env;
+  env.Reset(params);
+  for (int i = 0; i < 5000; ++i) {
+    REQUIRE(env.Get(names[i]) == (i == 7 ? std::string("last") : values[i]));
+  }
+  CHECK_FALSE(env.Get("X99_99Y").has_value());
+}
+
 // Each PHP thread keeps one CgiEnv for its life: one request with
 // max_params params must not leave its table's size behind.
 TEST_CASE("CgiEnv: a request with many params leaves no large table for the next ones") {
