@@ -157,7 +157,7 @@ class ServerSession {
   // Capacity its buffers hold: what it costs while parked.
   size_t buffered_bytes() const {
     return in_cap_ + out_.capacity() + params_raw_.capacity() + params_store_.capacity() +
-           (params_.capacity() + decoded_.capacity()) * sizeof(Param);
+           params_.capacity() * sizeof(Param);
   }
 
  private:
@@ -196,7 +196,6 @@ class ServerSession {
   std::string params_raw_;
   std::string params_store_;
   std::vector<Param> params_;
-  std::vector<Param> decoded_;  // FinishParams' scratch: views into params_raw_
   bool stdin_ended_ = false;
   bool abort_received_ = false;
   // The finished (or refused) request's body may still come: its STDIN and

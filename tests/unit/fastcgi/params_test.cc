@@ -55,6 +55,64 @@ TEST_CASE("DecodeParams stops at max_pairs with a limit error, not a protocol er
   CHECK(DecodeParams("\x05", &out, 4).code() == Status::Code::kProtocol);
 }
 
+TEST_CASE("DecodeParamsTerminated: the pairs of DecodeParams, copied with a NUL after each string") {
+  std::string stream;
+  AppendParam("SERVER_PORT", "80", &stream);
+  AppendParam("", "", &stream);
+  AppendParam("QUERY_STRING", "", &stream);
+  AppendParam(std::string(200, 'N'), std::string(300, 'v'), &stream);  // 4-byte lengths
+  std::vector<Param> expected;
+  REQUIRE(DecodeParams(stream, &expected).ok());
+
+  std::string store(stream.size(), 'x');  // exactly as large as the stream
+  std::vector<Param> out = {{"FCGI_ROLE", "RESPONDER"}};
+  size_t used = 0;
+  REQUIRE(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used).ok());
+  REQUIRE(out.size() == expected.size() + 1);
+  CHECK(out[0] == Param{"FCGI_ROLE", "RESPONDER"});  // appended after, not cleared
+  size_t expect_used = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CHECK(out[i + 1] == expected[i]);
+    for (std::string_view s : {out[i + 1].first, out[i + 1].second}) {
+      CHECK(s.data() == store.data() + expect_used);  // packed in stream order
+      CHECK(s.data()[s.size()] == '\0');
+      expect_used += s.size() + 1;
+    }
+  }
+  CHECK(used == expect_used);
+}
+
+TEST_CASE("DecodeParamsTerminated: pairs of empty strings fill a store of the stream's size exactly") {
+  const std::string stream(2 * 1000, '\0');  // 1,000 pairs "" = ""
+  std::string store(stream.size(), 'x');
+  std::vector<Param> out;
+  size_t used = 0;
+  REQUIRE(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used).ok());
+  CHECK(out.size() == 1000);
+  CHECK(used == stream.size());
+}
+
+TEST_CASE("DecodeParamsTerminated: errors as DecodeParams; max_pairs counts the stream's pairs only") {
+  std::string stream;
+  for (int i = 0; i < 5; ++i) AppendParam("n" + std::to_string(i), "v", &stream);
+  std::string store(stream.size() + 8, 'x');
+  std::vector<Param> out = {{"FCGI_ROLE", "RESPONDER"}};
+  size_t used = 0;
+  CHECK(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used, 5).ok());
+  CHECK(out.size() == 6);
+  out.resize(1);
+  CHECK(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used, 4).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(out.size() == 5);  // the four before the limit
+  out.resize(1);
+  const std::string truncated = stream + "\x05";
+  std::string store2(truncated.size(), 'x');
+  Status st = DecodeParamsTerminated(truncated, {store2.data(), store2.size()}, &out, &used);
+  std::vector<Param> plain;
+  CHECK(st.code() == Status::Code::kProtocol);
+  CHECK(st.message() == DecodeParams(truncated, &plain).message());
+}
+
 TEST_CASE("AppendParam encodes 1-byte and 4-byte lengths") {
   std::string out = "prefix";
   SUBCASE("short pair") {
