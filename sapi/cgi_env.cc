@@ -55,10 +55,13 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   base::ReleaseIfLarge(slots_, 8 * kSmallSlots * sizeof(uint32_t));
   slots_.assign(kSmallSlots, 0);
   for (const auto& [name, value] : params) {
-    if (Entry* e = Newest(name)) {
-      e->value = value;
+    // One probe per param: the slot found is where a new name goes.
+    const uint32_t tag = Tag(name);
+    const size_t slot = Slot(name, tag);
+    if (slots_[slot] != 0) {
+      entries_[slots_[slot] - 1].value = value;
     } else {
-      Append(name, value);
+      Append(name, value, tag, slot);
     }
   }
 }
@@ -69,9 +72,8 @@ CgiEnv::Entry* CgiEnv::Newest(std::string_view name) {
   return e == 0 ? nullptr : &entries_[e - 1];
 }
 
-void CgiEnv::Append(std::string_view name, std::string_view value) {
-  if (slots_.empty()) slots_.assign(kSmallSlots, 0);
-  entries_.push_back({name, value, false, Tag(name)});
+void CgiEnv::Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot) {
+  entries_.push_back({name, value, false, tag});
   if (!keyed_ && entries_.size() > kSmallEntries) {
     keyed_ = true;
     size_t want = kSmallSlots;
@@ -80,7 +82,8 @@ void CgiEnv::Append(std::string_view name, std::string_view value) {
   } else if (2 * (indexed_ + 1) > slots_.size()) {
     Rebuild(2 * slots_.size());
   } else {
-    Place(entries_.size() - 1);
+    if (slots_[slot] == 0) ++indexed_;
+    slots_[slot] = static_cast<uint32_t>(entries_.size());
   }
 }
 
@@ -135,11 +138,16 @@ std::string_view CgiEnv::Own(std::string_view s) {
 
 std::string_view CgiEnv::Set(std::string_view name, std::string_view value) {
   std::string_view v = Own(value);
-  if (Entry* e = Find(name)) {
+  if (slots_.empty()) slots_.assign(kSmallSlots, 0);  // never Reset()
+  const uint32_t tag = Tag(name);
+  const size_t slot = Slot(name, tag);
+  Entry* e = slots_[slot] == 0 ? nullptr : &entries_[slots_[slot] - 1];
+  if (e != nullptr && !e->erased) {
     e->value = v;
   } else {
-    // New, or erased before: a new entry at the end (php-fpm's table).
-    Append(Own(name), v);
+    // New, or erased before: a new entry at the end (php-fpm's table),
+    // which takes the slot.
+    Append(Own(name), v, tag, slot);
   }
   return v;
 }

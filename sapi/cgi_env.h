@@ -80,9 +80,11 @@ class CgiEnv {
   const Entry* Find(std::string_view name) const;
   // Its newest entry, erased or not.
   Entry* Newest(std::string_view name);
-  // A new entry at the end, indexed (the index switches to the keyed hash
-  // when the table outgrows an ordinary request's).
-  void Append(std::string_view name, std::string_view value);
+  // A new entry at the end, indexed in `slot` (what Slot() answered for
+  // its name: empty, or holding an erased entry of the name), unless the
+  // table outgrows its index, which is then rebuilt (switching to the keyed
+  // hash when the table outgrows an ordinary request's).
+  void Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot);
   std::string_view Own(std::string_view s);
 
   // The slot of `name` (whose Tag() is `tag`) in slots_: the one holding
