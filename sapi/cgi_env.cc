@@ -8,6 +8,7 @@
 #include <array>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/scratch.h"
 
@@ -42,7 +43,77 @@ size_t KeyedHash(std::string_view s) {
   return static_cast<size_t>(h);
 }
 
+// a == b for two names with no library call, so that Slot() is a leaf its
+// callers inline: a memcmp call in its loop made every lookup save and
+// restore six registers. CGI names are short; most are compared in two
+// overlapping 8-byte loads.
+inline bool SameName(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  const auto load8 = [](const char* at) {
+    uint64_t v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  };
+  const auto load4 = [](const char* at) {
+    uint32_t v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(p + i) != load8(q + i)) return false;
+    }
+    return load8(p + n - 8) == load8(q + n - 8);
+  }
+  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+// The probe from slot i on: a leaf (no call), which its callers inline.
+[[gnu::always_inline]] inline size_t CgiEnv::Probe(std::string_view name, uint32_t tag, size_t i) const {
+  const size_t mask = slots_.size() - 1;
+  for (i &= mask;; i = (i + 1) & mask) {
+    const uint32_t e = slots_[i];
+    if (e == 0 || (entries_[e - 1].tag == tag && SameName(entries_[e - 1].name, name))) return i;
+  }
+}
+
+size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
+  return keyed_ ? Probe(name, tag, KeyedHash(name)) : SmallSlot(name, tag);
+}
+
+[[gnu::always_inline]] inline size_t CgiEnv::SmallSlot(std::string_view name, uint32_t tag) const {
+  return Probe(name, tag, static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32));
+}
+
+[[gnu::always_inline]] inline void CgiEnv::Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot) {
+  entries_.push_back({name, value, false, tag});
+  if ((!keyed_ && entries_.size() > kSmallEntries) || 2 * (indexed_ + 1) > slots_.size()) {
+    Grow();
+    return;
+  }
+  if (slots_[slot] == 0) ++indexed_;
+  slots_[slot] = static_cast<uint32_t>(entries_.size());
+}
+
+void CgiEnv::Grow() {
+  if (!keyed_ && entries_.size() > kSmallEntries) {
+    keyed_ = true;
+    size_t want = kSmallSlots;
+    while (want < 4 * entries_.size()) want *= 2;
+    Rebuild(want);
+  } else {
+    Rebuild(2 * slots_.size());
+  }
+}
 
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   entries_.clear();
@@ -57,7 +128,7 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   for (const auto& [name, value] : params) {
     // One probe per param: the slot found is where a new name goes.
     const uint32_t tag = Tag(name);
-    const size_t slot = Slot(name, tag);
+    const size_t slot = keyed_ ? Slot(name, tag) : SmallSlot(name, tag);
     if (slots_[slot] != 0) {
       entries_[slots_[slot] - 1].value = value;
     } else {
@@ -68,34 +139,11 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
 
 CgiEnv::Entry* CgiEnv::Newest(std::string_view name) {
   if (slots_.empty()) return nullptr;  // never Reset()
-  const uint32_t e = slots_[Slot(name, Tag(name))];
+  const uint32_t tag = Tag(name);
+  // The keyed hash (a call) only on its own path: the common one stays a
+  // leaf with nothing to save.
+  const uint32_t e = slots_[keyed_ ? Slot(name, tag) : SmallSlot(name, tag)];
   return e == 0 ? nullptr : &entries_[e - 1];
-}
-
-void CgiEnv::Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot) {
-  entries_.push_back({name, value, false, tag});
-  if (!keyed_ && entries_.size() > kSmallEntries) {
-    keyed_ = true;
-    size_t want = kSmallSlots;
-    while (want < 4 * entries_.size()) want *= 2;
-    Rebuild(want);
-  } else if (2 * (indexed_ + 1) > slots_.size()) {
-    Rebuild(2 * slots_.size());
-  } else {
-    if (slots_[slot] == 0) ++indexed_;
-    slots_[slot] = static_cast<uint32_t>(entries_.size());
-  }
-}
-
-size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
-  const size_t mask = slots_.size() - 1;
-  size_t i = (keyed_ ? KeyedHash(name) : static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32)) & mask;
-  while (slots_[i] != 0) {
-    const Entry& e = entries_[slots_[i] - 1];
-    if (e.tag == tag && e.name == name) break;
-    i = (i + 1) & mask;
-  }
-  return i;
 }
 
 void CgiEnv::Place(size_t i) {

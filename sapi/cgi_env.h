@@ -85,11 +85,17 @@ class CgiEnv {
   // table outgrows its index, which is then rebuilt (switching to the keyed
   // hash when the table outgrows an ordinary request's).
   void Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot);
+  // Append()'s rare part: a larger index, or the switch to the keyed hash.
+  void Grow();
   std::string_view Own(std::string_view s);
 
   // The slot of `name` (whose Tag() is `tag`) in slots_: the one holding
   // its newest entry, or the empty one where it would go.
   size_t Slot(std::string_view name, uint32_t tag) const;
+  // Slot() of a table that is not keyed_, and the probe both use from a
+  // start slot; inlined where requests look names up.
+  size_t SmallSlot(std::string_view name, uint32_t tag) const;
+  size_t Probe(std::string_view name, uint32_t tag, size_t start) const;
   // Points entries_[i]'s name at it (a later entry of a name replaces an
   // earlier one).
   void Place(size_t i);

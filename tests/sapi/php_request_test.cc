@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -533,6 +534,50 @@ TEST_CASE("CgiEnv: thousands of names chosen to share one tag are all found") {
     REQUIRE(env.Get(names[i]) == (i == 7 ? std::string("last") : values[i]));
   }
   CHECK_FALSE(env.Get("X99_99Y").has_value());
+}
+
+// Names that share a tag (length, first, middle and last byte) are told
+// apart by comparing them whole: for every length up to 40, names that
+// differ from another in one byte, at each position the tag does not
+// cover, are each found with their own value, in an ordinary table (one
+// length per request) and in a keyed one (all lengths in one request).
+TEST_CASE("CgiEnv: names with one tag that differ in a single byte are told apart, at every position") {
+  std::vector<std::string> names;
+  std::vector<std::vector<std::string>> by_length(41);
+  for (size_t len = 0; len <= 40; ++len) {
+    const std::string base(len, 'A');
+    by_length[len].push_back(base);
+    for (size_t pos = 0; pos < len; ++pos) {
+      if (pos == 0 || pos == len / 2 || pos == len - 1) continue;  // in the tag
+      std::string variant = base;
+      variant[pos] = 'B';
+      by_length[len].push_back(variant);
+    }
+  }
+  auto check = [](const std::vector<std::string>& request) {
+    std::vector<std::string> values;
+    for (size_t i = 0; i < request.size(); ++i) values.push_back("v" + std::to_string(i));
+    std::vector<fastcgi::Exchange::Param> params;
+    for (size_t i = 0; i < request.size(); ++i) params.push_back({request[i], values[i]});
+    CgiEnv env;
+    env.Reset(params);
+    for (size_t i = 0; i < request.size(); ++i) {
+      REQUIRE_MESSAGE(env.Get(request[i]) == values[i], "name of ", request[i].size(), " bytes, #", i);
+    }
+    // A name one byte longer or shorter than each is not found.
+    for (const std::string& n : request) {
+      if (std::find(request.begin(), request.end(), n + "A") == request.end()) {
+        CHECK_FALSE(env.Get(n + "A").has_value());
+      }
+    }
+  };
+  std::vector<std::string> all;
+  for (const auto& group : by_length) {
+    check(group);
+    all.insert(all.end(), group.begin(), group.end());
+  }
+  REQUIRE(all.size() > 64);  // the keyed table
+  check(all);
 }
 
 // Each PHP thread keeps one CgiEnv for its life: one request with
