@@ -331,15 +331,15 @@ class PathFix {
   }
 
   void FixPaths(const std::string& doc_root) {
-    document_root_ = Copy(env_, "DOCUMENT_ROOT");
-    redirect_url_ = Copy(env_, "REDIRECT_URL");
+    document_root_ = env_.Get("DOCUMENT_ROOT");
+    redirect_url_ = env_.Get("REDIRECT_URL");
     orig_path_translated_ = path_translated_;
     orig_path_info_ = path_info_;
     orig_script_name_ = script_name_;
-    orig_script_filename_ = script_filename_;
+    orig_script_filename_ = std::move(script_filename_);  // not read again
+    script_filename_.reset();
     if (!document_root_ && !doc_root.empty()) {
-      document_root_ = doc_root;
-      env_.Set("DOCUMENT_ROOT", *document_root_);
+      document_root_ = env_.Set("DOCUMENT_ROOT", doc_root);
     }
     // Apache mod_fastcgi/mod_cgi with Action: SCRIPT_FILENAME names the
     // interpreter, PATH_TRANSLATED the script.
@@ -359,7 +359,7 @@ class PathFix {
   }
 
   void Finish() {
-    if (script_path_ && IsValidScriptPath(*script_path_)) out_.script = script_path_;
+    if (script_path_ && IsValidScriptPath(*script_path_)) out_.script = std::move(script_path_);
   }
 
  private:
@@ -376,7 +376,8 @@ class PathFix {
   }
 
   void StripApachePrefixes() {
-    if (!script_filename_) return;
+    // Both prefixes start so; the copy below is for those requests only.
+    if (!script_filename_ || !StartsWithNoCase(*script_filename_, "proxy:")) return;
     // php-fpm edits the value in place, so $_SERVER shows the stripped one.
     const std::string before = *script_filename_;
     apache_was_here_ |= StripApachePrefix(*script_filename_, "proxy:fcgi://");
@@ -528,7 +529,8 @@ class PathFix {
   ScriptPaths& out_;
   OptStr script_filename_, path_translated_, path_info_, script_name_;
   OptStr script_path_;  // the path being resolved: SCRIPT_FILENAME, else PATH_TRANSLATED
-  OptStr document_root_, redirect_url_;
+  // As sent (or set here); views into env_, which keeps them.
+  std::optional<std::string_view> document_root_, redirect_url_;
   OptStr orig_path_translated_, orig_path_info_, orig_script_name_, orig_script_filename_;
   bool apache_was_here_ = false;
   bool script_name_from_redirect_ = false;
