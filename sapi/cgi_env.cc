@@ -86,12 +86,15 @@ inline bool SameName(std::string_view a, std::string_view b) {
   }
 }
 
-size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
-  return keyed_ ? Probe(name, tag, KeyedHash(name)) : SmallSlot(name, tag);
+// Out of line: the keyed hash is a call, and on the common path (not
+// keyed) Slot() stays a leaf with nothing to save.
+[[gnu::noinline]] size_t CgiEnv::KeyedSlot(std::string_view name, uint32_t tag) const {
+  return Probe(name, tag, KeyedHash(name));
 }
 
-[[gnu::always_inline]] inline size_t CgiEnv::SmallSlot(std::string_view name, uint32_t tag) const {
-  return Probe(name, tag, static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32));
+[[gnu::always_inline]] inline size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
+  return keyed_ ? KeyedSlot(name, tag)
+                : Probe(name, tag, static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32));
 }
 
 [[gnu::always_inline]] inline void CgiEnv::Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot) {
@@ -134,7 +137,7 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   for (const auto& [name, value] : params) {
     // One probe per param: the slot found is where a new name goes.
     const uint32_t tag = Tag(name);
-    const size_t slot = keyed_ ? Slot(name, tag) : SmallSlot(name, tag);
+    const size_t slot = Slot(name, tag);
     if (slots_[slot] != 0) {
       entries_[slots_[slot] - 1].value = value;
     } else {
@@ -145,10 +148,7 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
 
 CgiEnv::Entry* CgiEnv::Newest(std::string_view name) {
   if (slots_.empty()) return nullptr;  // never Reset()
-  const uint32_t tag = Tag(name);
-  // The keyed hash (a call) only on its own path: the common one stays a
-  // leaf with nothing to save.
-  const uint32_t e = slots_[keyed_ ? Slot(name, tag) : SmallSlot(name, tag)];
+  const uint32_t e = slots_[Slot(name, Tag(name))];
   return e == 0 ? nullptr : &entries_[e - 1];
 }
 

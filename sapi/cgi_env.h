@@ -91,10 +91,10 @@ class CgiEnv {
 
   // The slot of `name` (whose Tag() is `tag`) in slots_: the one holding
   // its newest entry, or the empty one where it would go.
+  // Inlined where requests look names up; KeyedSlot() is its keyed_ half,
+  // Probe() the walk both take from a start slot.
   size_t Slot(std::string_view name, uint32_t tag) const;
-  // Slot() of a table that is not keyed_, and the probe both use from a
-  // start slot; inlined where requests look names up.
-  size_t SmallSlot(std::string_view name, uint32_t tag) const;
+  size_t KeyedSlot(std::string_view name, uint32_t tag) const;
   size_t Probe(std::string_view name, uint32_t tag, size_t start) const;
   // Points entries_[i]'s name at it (a later entry of a name replaces an
   // earlier one).
