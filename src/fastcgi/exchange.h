@@ -9,7 +9,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -29,14 +28,6 @@ class Exchange {
   // in memory (so .data() can be handed to C APIs); they stay valid until
   // the request is finished and the next one begins.
   virtual std::span<const Param> params() const = 0;
-
-  // Value of the first param named `name`.
-  std::optional<std::string_view> FindParam(std::string_view name) const {
-    for (const auto& [n, v] : params()) {
-      if (n == name) return v;
-    }
-    return std::nullopt;
-  }
 
   // Reads up to `buf.size()` bytes of the request body (FCGI_STDIN),
   // blocking until some arrive. 0 = end of body (or the wait was cut short:

@@ -1,7 +1,6 @@
 #include "worker/php_threads.h"
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 #include <string_view>
 
@@ -12,6 +11,7 @@
 #include "sapi/php_embed.h"
 #include "worker/idle_trim.h"
 #include "worker/process_recycler.h"
+#include "worker/scoreboard_request.h"
 
 namespace tfpm::worker {
 namespace {
@@ -26,13 +26,7 @@ int64_t CpuNow() { return g_measure_cpu ? scoreboard::ThreadCpuNanos() : 0; }
 
 void BeginRequest(scoreboard::SlotWriter& w, const Connection& c) {
   scoreboard::SlotWriter::Request r;
-  r.method = c.FindParam("REQUEST_METHOD").value_or("");
-  r.uri = c.FindParam("REQUEST_URI").value_or("");
-  r.script = c.FindParam("SCRIPT_FILENAME").value_or("");
-  r.script_name = c.FindParam("SCRIPT_NAME").value_or("");
-  r.query = c.FindParam("QUERY_STRING").value_or("");
-  const std::string_view length = c.FindParam("CONTENT_LENGTH").value_or("");
-  std::from_chars(length.data(), length.data() + length.size(), r.content_length);
+  ReadScoreboardRequest(c.params(), r);
   if (c.arrival_us != 0) r.wait_us = std::max<int64_t>(0, base::MonotonicMicros() - c.arrival_us);
   w.BeginRequest(scoreboard::RealtimeMicros(), CpuNow(), r);
 }
