@@ -43,48 +43,7 @@ size_t KeyedHash(std::string_view s) {
   return static_cast<size_t>(h);
 }
 
-// a == b for two names with no library call, so that Slot() is a leaf its
-// callers inline: a memcmp call in its loop made every lookup save and
-// restore six registers. CGI names are short; most are compared in two
-// overlapping 8-byte loads.
-inline bool SameName(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char* p = a.data();
-  const char* q = b.data();
-  const auto load8 = [](const char* at) {
-    uint64_t v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
-  };
-  const auto load4 = [](const char* at) {
-    uint32_t v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
-  };
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      if (load8(p + i) != load8(q + i)) return false;
-    }
-    return load8(p + n - 8) == load8(q + n - 8);
-  }
-  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != q[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-// The probe from slot i on: a leaf (no call), which its callers inline.
-[[gnu::always_inline]] inline size_t CgiEnv::Probe(std::string_view name, uint32_t tag, size_t i) const {
-  const size_t mask = slots_.size() - 1;
-  for (i &= mask;; i = (i + 1) & mask) {
-    const uint32_t e = slots_[i];
-    if (e == 0 || (entries_[e - 1].tag == tag && SameName(entries_[e - 1].name, name))) return i;
-  }
-}
 
 // Out of line: the keyed hash is a call, and on the common path (not
 // keyed) Slot() stays a leaf with nothing to save.
@@ -92,32 +51,24 @@ inline bool SameName(std::string_view a, std::string_view b) {
   return Probe(name, tag, KeyedHash(name));
 }
 
-[[gnu::always_inline]] inline size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
-  return keyed_ ? KeyedSlot(name, tag)
-                : Probe(name, tag, static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32));
-}
-
 [[gnu::always_inline]] inline void CgiEnv::Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot) {
-  // Grown here, so that the push_back below never grows and GCC inlines
-  // it; it made the whole of push_back an out-of-line call, 29
-  // instructions per entry (tools/bench/instructions).
-  if (entries_.size() == entries_.capacity()) [[unlikely]] {
-    entries_.reserve(entries_.empty() ? 32 : 2 * entries_.size());
-  }
-  entries_.push_back({name, value, false, tag});
-  if ((!keyed_ && entries_.size() > kSmallEntries) || 2 * (indexed_ + 1) > slots_.size()) {
+  if (count_ == entries_.size()) [[unlikely]] Extend();
+  entries_[count_++] = {name, value, false, tag};
+  if ((!keyed_ && count_ > kSmallEntries) || 2 * (indexed_ + 1) > slots_.size()) {
     Grow();
     return;
   }
   if (slots_[slot] == 0) ++indexed_;
-  slots_[slot] = static_cast<uint32_t>(entries_.size());
+  slots_[slot] = static_cast<uint32_t>(count_);
 }
 
+[[gnu::noinline]] void CgiEnv::Extend() { entries_.resize(count_ == 0 ? 32 : 2 * count_); }
+
 void CgiEnv::Grow() {
-  if (!keyed_ && entries_.size() > kSmallEntries) {
+  if (!keyed_ && count_ > kSmallEntries) {
     keyed_ = true;
     size_t want = kSmallSlots;
-    while (want < 4 * entries_.size()) want *= 2;
+    while (want < 4 * count_) want *= 2;
     Rebuild(want);
   } else {
     Rebuild(2 * slots_.size());
@@ -125,7 +76,7 @@ void CgiEnv::Grow() {
 }
 
 void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
-  entries_.clear();
+  count_ = 0;
   base::ReleaseIfLarge(entries_);  // one request's 100,000 params are not kept
   owned_.clear();
   keyed_ = false;
@@ -146,12 +97,6 @@ void CgiEnv::Reset(std::span<const fastcgi::Exchange::Param> params) {
   }
 }
 
-CgiEnv::Entry* CgiEnv::Newest(std::string_view name) {
-  if (slots_.empty()) return nullptr;  // never Reset()
-  const uint32_t e = slots_[Slot(name, Tag(name))];
-  return e == 0 ? nullptr : &entries_[e - 1];
-}
-
 void CgiEnv::Place(size_t i) {
   const size_t slot = Slot(entries_[i].name, entries_[i].tag);
   if (slots_[slot] == 0) ++indexed_;
@@ -162,27 +107,7 @@ void CgiEnv::Rebuild(size_t size) {
   slots_.assign(size, 0);
   indexed_ = 0;
   // In order: a later entry of a name takes its slot.
-  for (size_t j = 0; j < entries_.size(); ++j) Place(j);
-}
-
-CgiEnv::Entry* CgiEnv::Find(std::string_view name) {
-  Entry* e = Newest(name);
-  return e == nullptr || e->erased ? nullptr : e;
-}
-
-const CgiEnv::Entry* CgiEnv::Find(std::string_view name) const {
-  return const_cast<CgiEnv*>(this)->Find(name);
-}
-
-std::optional<std::string_view> CgiEnv::Get(std::string_view name) const {
-  const Entry* e = Find(name);
-  if (e == nullptr) return std::nullopt;
-  return e->value;
-}
-
-const char* CgiEnv::GetCString(std::string_view name) const {
-  const Entry* e = Find(name);
-  return e ? e->value.data() : nullptr;
+  for (size_t j = 0; j < count_; ++j) Place(j);
 }
 
 std::string_view CgiEnv::Own(std::string_view s) {
@@ -216,7 +141,8 @@ namespace {
 
 using OptStr = std::optional<std::string>;
 
-OptStr Copy(const CgiEnv& env, std::string_view name) {
+// Inlined, so that the lookup of each literal name folds (CgiEnv::Get).
+[[gnu::always_inline]] inline OptStr Copy(const CgiEnv& env, std::string_view name) {
   auto v = env.Get(name);
   return v ? OptStr(std::string(*v)) : std::nullopt;
 }
@@ -371,7 +297,7 @@ class PathFix {
  private:
   // IIS sends PATH_INFO with SCRIPT_NAME in front.
   void FixIisPathInfo() {
-    OptStr server_software = Copy(env_, "SERVER_SOFTWARE");
+    const std::optional<std::string_view> server_software = env_.Get("SERVER_SOFTWARE");
     if (server_software && script_name_ && path_info_ && server_software->starts_with("Microsoft-IIS") &&
         path_info_->starts_with(*script_name_)) {
       env_.Set("ORIG_PATH_INFO", *path_info_);

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "fastcgi/exchange.h"
@@ -35,7 +36,9 @@ class CgiEnv {
   void Reset(std::span<const fastcgi::Exchange::Param> params);
 
   // Current value; values are NUL-terminated in memory and stay valid until
-  // the next Reset().
+  // the next Reset(). Inline (below): a request looks up some 17 names,
+  // most of them literals, whose tag, hash and compares then fold into
+  // constants at the call site.
   std::optional<std::string_view> Get(std::string_view name) const;
   const char* GetCString(std::string_view name) const;
 
@@ -54,8 +57,8 @@ class CgiEnv {
   // (its table is walked newest first).
   template <typename F>
   void ForEachForRegistration(F&& f) const {
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-      if (!it->erased) f(it->name, it->value);
+    for (size_t i = count_; i-- > 0;) {
+      if (!entries_[i].erased) f(entries_[i].name, entries_[i].value);
     }
   }
 
@@ -75,23 +78,31 @@ class CgiEnv {
     return (static_cast<uint32_t>(name.size()) << 24) ^ (b(0) << 16) ^ (b(name.size() / 2) << 8) ^
            b(name.size() - 1);
   }
+  // a == b with no library call, so that a probe is a leaf its callers
+  // inline (a memcmp call in its loop made every lookup save and restore
+  // six registers). CGI names are short; most are compared in two
+  // overlapping 8-byte loads.
+  static bool SameName(std::string_view a, std::string_view b);
   // The live entry of `name`, or nullptr (never set, or erased).
-  Entry* Find(std::string_view name);
   const Entry* Find(std::string_view name) const;
-  // Its newest entry, erased or not.
-  Entry* Newest(std::string_view name);
+  Entry* Find(std::string_view name) {
+    return const_cast<Entry*>(static_cast<const CgiEnv*>(this)->Find(name));
+  }
   // A new entry at the end, indexed in `slot` (what Slot() answered for
   // its name: empty, or holding an erased entry of the name), unless the
   // table outgrows its index, which is then rebuilt (switching to the keyed
   // hash when the table outgrows an ordinary request's).
   void Append(std::string_view name, std::string_view value, uint32_t tag, size_t slot);
-  // Append()'s rare part: a larger index, or the switch to the keyed hash.
+  // Append()'s rare parts: more room for entries; a larger index, or the
+  // switch to the keyed hash.
+  void Extend();
   void Grow();
   std::string_view Own(std::string_view s);
 
   // The slot of `name` (whose Tag() is `tag`) in slots_: the one holding
   // its newest entry, or the empty one where it would go.
-  // Inlined where requests look names up; KeyedSlot() is its keyed_ half,
+  // Inline (below the class) where requests look names up; KeyedSlot() is
+  // its keyed_ half, out of line (a call to the keyed hash);
   // Probe() the walk both take from a start slot.
   size_t Slot(std::string_view name, uint32_t tag) const;
   size_t KeyedSlot(std::string_view name, uint32_t tag) const;
@@ -102,7 +113,12 @@ class CgiEnv {
   // A new index of `size` slots over every entry.
   void Rebuild(size_t size);
 
+  // The table is entries_[0, count_). The vector's size is its room, kept
+  // filled, so that a new entry is a store: push_back made GCC emit an
+  // out-of-line call per param whenever Reset() grew past its inlining
+  // budget.
   std::vector<Entry> entries_;
+  size_t count_ = 0;
   // Name -> its newest entry (erased or not), open addressing with linear
   // probing: each slot holds an index in entries_ + 1, 0 = empty; the size
   // a power of two, at most half full; 128 slots for an ordinary request.
@@ -113,6 +129,69 @@ class CgiEnv {
   bool keyed_ = false;
   std::deque<std::string> owned_;  // deque: element addresses stay put
 };
+
+// ---- CgiEnv's lookups, inline --------------------------------------------
+
+[[gnu::always_inline]] inline bool CgiEnv::SameName(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  const auto load8 = [](const char* at) {
+    uint64_t v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  };
+  const auto load4 = [](const char* at) {
+    uint32_t v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(p + i) != load8(q + i)) return false;
+    }
+    return load8(p + n - 8) == load8(q + n - 8);
+  }
+  if (n >= 4) return load4(p) == load4(q) && load4(p + n - 4) == load4(q + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
+// The probe from slot i on.
+[[gnu::always_inline]] inline size_t CgiEnv::Probe(std::string_view name, uint32_t tag, size_t i) const {
+  const size_t mask = slots_.size() - 1;
+  for (i &= mask;; i = (i + 1) & mask) {
+    const uint32_t e = slots_[i];
+    if (e == 0 || (entries_[e - 1].tag == tag && SameName(entries_[e - 1].name, name))) return i;
+  }
+}
+
+[[gnu::always_inline]] inline size_t CgiEnv::Slot(std::string_view name, uint32_t tag) const {
+  return keyed_ ? KeyedSlot(name, tag)
+                : Probe(name, tag, static_cast<size_t>((tag * 0x9E3779B97F4A7C15ULL) >> 32));
+}
+
+[[gnu::always_inline]] inline const CgiEnv::Entry* CgiEnv::Find(std::string_view name) const {
+  if (slots_.empty()) return nullptr;  // never Reset()
+  const uint32_t e = slots_[Slot(name, Tag(name))];
+  if (e == 0) return nullptr;
+  const Entry& entry = entries_[e - 1];
+  return entry.erased ? nullptr : &entry;
+}
+
+[[gnu::always_inline]] inline std::optional<std::string_view> CgiEnv::Get(std::string_view name) const {
+  const Entry* e = Find(name);
+  if (e == nullptr) return std::nullopt;
+  return e->value;
+}
+
+[[gnu::always_inline]] inline const char* CgiEnv::GetCString(std::string_view name) const {
+  const Entry* e = Find(name);
+  return e ? e->value.data() : nullptr;
+}
 
 // What the path rules ask the file system: the seam that lets unit tests
 // and the fuzzer (tests/fuzz/cgi_path_fuzzer.cc) run them on a fake tree.
