@@ -31,16 +31,16 @@ inline constexpr size_t kMaxParamLength = 0x7fffffff;
 // extra pairs are stored.
 Status DecodeParams(std::string_view stream, std::vector<Param>* out, size_t max_pairs = SIZE_MAX);
 
-// DecodeParams for the request path, in the same single pass: each name and
-// value is copied into `store` with a '\0' after it (so .data() can be
-// handed to C APIs), and the pairs are appended to *out (not cleared) as
-// views into `store`. `store` must hold at least stream.size() bytes: each
-// pair's two length prefixes (2 bytes or more) make room for its two NULs.
-// *used is set to the bytes of `store` written. Errors and max_pairs (which
-// counts the pairs of `stream` only) as DecodeParams; on an error *out and
-// `store` hold the pairs before it.
-Status DecodeParamsTerminated(std::string_view stream, std::span<char> store, std::vector<Param>* out,
-                              size_t* used, size_t max_pairs = SIZE_MAX);
+// DecodeParams for the request path, in the same single pass and in place:
+// `buffer` is the stream followed by one spare byte. Each name is moved one
+// byte to the left, into the last byte of its length prefix, and a '\0' is
+// written after each name and value (a value's takes the first length
+// byte of the next pair, once that has been read, or the spare byte), so
+// that .data() can be handed to C APIs. The pairs are appended to *out (not
+// cleared) as views into `buffer`, whose bytes are no stream afterwards.
+// Errors and max_pairs (which counts the stream's pairs only) as
+// DecodeParams; on an error *out holds the pairs before it, terminated too.
+Status DecodeParamsInPlace(std::span<char> buffer, std::vector<Param>* out, size_t max_pairs = SIZE_MAX);
 
 // Writes the two length prefixes for a pair to out8 and returns how many
 // bytes were written (2 to 8). Requires both lengths <= kMaxParamLength.

@@ -156,7 +156,7 @@ class ServerSession {
   void ReleaseBuffers();
   // Capacity its buffers hold: what it costs while parked.
   size_t buffered_bytes() const {
-    return in_cap_ + out_.capacity() + params_raw_.capacity() + params_store_.capacity() +
+    return in_cap_ + out_.capacity() + params_raw_.capacity() +
            params_.capacity() * sizeof(Param);
   }
 
@@ -193,8 +193,9 @@ class ServerSession {
   uint16_t request_id_ = 0;
   uint16_t role_ = 1;
   bool keep_conn_ = false;
+  // The PARAMS stream as it arrives; once complete, the pairs decoded in
+  // place (params_ points into it until the next BEGIN_REQUEST).
   std::string params_raw_;
-  std::string params_store_;
   std::vector<Param> params_;
   bool stdin_ended_ = false;
   bool abort_received_ = false;

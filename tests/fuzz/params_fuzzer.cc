@@ -5,9 +5,10 @@
 // stream. Properties checked besides "no crash, leak or UB":
 //  - never more than max_pairs pairs; every view points into the input;
 //  - a decoded stream re-encodes (AppendParam) to pairs that decode equal;
-//  - DecodeParamsTerminated, in a store exactly as large as the stream,
-//    gives the same status and pairs, each followed by a NUL, all inside
-//    the store, after the pairs already in its vector.
+//  - DecodeParamsInPlace, over a copy of the stream plus its spare byte in
+//    an allocation of exactly that size, gives the same status and pairs,
+//    each followed by a NUL, all inside the buffer, in order and apart,
+//    after the pairs already in its vector.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,29 +37,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Param> pairs;
   const tfpm::Status st = tfpm::fastcgi::DecodeParams(stream, &pairs, max_pairs);
 
-  // The stream in its own allocation, so that reading past the store
-  // (sized exactly) is caught by ASan.
-  std::unique_ptr<char[]> store(new char[stream.size()]);
-  const std::string_view store_view(store.get(), stream.size());
-  std::vector<Param> terminated = {{"FCGI_ROLE", "RESPONDER"}};
-  size_t used = 0;
-  const tfpm::Status st2 = tfpm::fastcgi::DecodeParamsTerminated(stream, {store.get(), stream.size()},
-                                                                 &terminated, &used, max_pairs);
+  // The stream in its own allocation, so that a byte read or written past
+  // the spare one is caught by ASan.
+  const size_t buffer_size = stream.size() + 1;
+  std::unique_ptr<char[]> buffer(new char[buffer_size]);
+  std::copy(stream.begin(), stream.end(), buffer.get());
+  buffer[stream.size()] = 'x';
+  const std::string_view buffer_view(buffer.get(), buffer_size);
+  std::vector<Param> in_place = {{"FCGI_ROLE", "RESPONDER"}};
+  const tfpm::Status st2 = tfpm::fastcgi::DecodeParamsInPlace({buffer.get(), buffer_size}, &in_place, max_pairs);
   FUZZ_CHECK(st2.code() == st.code() && st2.message() == st.message());
-  FUZZ_CHECK(used <= stream.size());
-  FUZZ_CHECK(terminated.size() >= 1 && terminated[0].first == "FCGI_ROLE");
-  for (size_t i = 1; i < terminated.size(); ++i) {
-    for (std::string_view s : {terminated[i].first, terminated[i].second}) {
-      FUZZ_CHECK(Inside(std::string_view(s.data(), s.size() + 1), store_view.substr(0, used)));
+  FUZZ_CHECK(in_place.size() >= 1 && in_place[0].first == "FCGI_ROLE");
+  const char* previous_end = buffer.get();
+  for (size_t i = 1; i < in_place.size(); ++i) {
+    for (std::string_view s : {in_place[i].first, in_place[i].second}) {
+      FUZZ_CHECK(Inside(std::string_view(s.data(), s.size() + 1), buffer_view));
+      FUZZ_CHECK(s.data() >= previous_end);
       FUZZ_CHECK(s.data()[s.size()] == '\0');
+      previous_end = s.data() + s.size() + 1;
     }
   }
   if (!st.ok()) {
     FUZZ_CHECK(!st.message().empty());
     return 0;
   }
-  FUZZ_CHECK(terminated.size() == pairs.size() + 1);
-  FUZZ_CHECK(std::equal(pairs.begin(), pairs.end(), terminated.begin() + 1));
+  FUZZ_CHECK(in_place.size() == pairs.size() + 1);
+  FUZZ_CHECK(std::equal(pairs.begin(), pairs.end(), in_place.begin() + 1));
   FUZZ_CHECK(pairs.size() <= max_pairs);
   std::string again;
   for (const auto& [name, value] : pairs) {

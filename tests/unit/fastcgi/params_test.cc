@@ -55,62 +55,112 @@ TEST_CASE("DecodeParams stops at max_pairs with a limit error, not a protocol er
   CHECK(DecodeParams("\x05", &out, 4).code() == Status::Code::kProtocol);
 }
 
-TEST_CASE("DecodeParamsTerminated: the pairs of DecodeParams, copied with a NUL after each string") {
+// The stream plus DecodeParamsInPlace's spare byte, in its own buffer.
+std::string WithSpare(std::string_view stream) {
+  std::string b(stream);
+  b.push_back('x');  // not a NUL: the decoder must write it
+  return b;
+}
+
+TEST_CASE("DecodeParamsInPlace: the pairs of DecodeParams, each string followed by a NUL, inside the buffer") {
   std::string stream;
   AppendParam("SERVER_PORT", "80", &stream);
   AppendParam("", "", &stream);
   AppendParam("QUERY_STRING", "", &stream);
+  AppendParam("", "v", &stream);
   AppendParam(std::string(200, 'N'), std::string(300, 'v'), &stream);  // 4-byte lengths
+  AppendParam("A", std::string(127, 'w'), &stream);                      // 1 + 4
+  AppendParam(std::string(128, 'M'), "z", &stream);                      // 4 + 1
+  AppendParam("LAST", "end", &stream);
   std::vector<Param> expected;
   REQUIRE(DecodeParams(stream, &expected).ok());
+  // Copies: the views of `expected` point into `stream`, which stays.
+  const std::vector<std::pair<std::string, std::string>> want(expected.begin(), expected.end());
 
-  std::string store(stream.size(), 'x');  // exactly as large as the stream
+  std::string buffer = WithSpare(stream);
   std::vector<Param> out = {{"FCGI_ROLE", "RESPONDER"}};
-  size_t used = 0;
-  REQUIRE(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used).ok());
-  REQUIRE(out.size() == expected.size() + 1);
+  REQUIRE(DecodeParamsInPlace({buffer.data(), buffer.size()}, &out).ok());
+  REQUIRE(out.size() == want.size() + 1);
   CHECK(out[0] == Param{"FCGI_ROLE", "RESPONDER"});  // appended after, not cleared
-  size_t expect_used = 0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    CHECK(out[i + 1] == expected[i]);
+  const char* previous_end = buffer.data();
+  for (size_t i = 0; i < want.size(); ++i) {
+    CHECK(out[i + 1].first == want[i].first);
+    CHECK(out[i + 1].second == want[i].second);
     for (std::string_view s : {out[i + 1].first, out[i + 1].second}) {
-      CHECK(s.data() == store.data() + expect_used);  // packed in stream order
+      CHECK(s.data() >= previous_end);  // in stream order, no overlap
+      CHECK(s.data() + s.size() < buffer.data() + buffer.size());
       CHECK(s.data()[s.size()] == '\0');
-      expect_used += s.size() + 1;
+      previous_end = s.data() + s.size() + 1;
     }
   }
-  CHECK(used == expect_used);
+  CHECK(buffer.back() == '\0');  // the last value's NUL took the spare byte
 }
 
-TEST_CASE("DecodeParamsTerminated: pairs of empty strings fill a store of the stream's size exactly") {
-  const std::string stream(2 * 1000, '\0');  // 1,000 pairs "" = ""
-  std::string store(stream.size(), 'x');
+// Names are moved by word loads and stores up to 32 bytes (memmove beyond):
+// every length across those edges, with bytes that differ at each position.
+TEST_CASE("DecodeParamsInPlace: names of every length from 0 to 40 arrive intact") {
+  std::string stream;
+  std::vector<std::pair<std::string, std::string>> want;
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string name, value;
+    for (size_t i = 0; i < n; ++i) name.push_back(static_cast<char>('A' + (i * 7 + n) % 26));
+    for (size_t i = 0; i < n % 5; ++i) value.push_back(static_cast<char>('a' + i));
+    AppendParam(name, value, &stream);
+    want.emplace_back(name, value);
+  }
+  std::string buffer = WithSpare(stream);
   std::vector<Param> out;
-  size_t used = 0;
-  REQUIRE(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used).ok());
-  CHECK(out.size() == 1000);
-  CHECK(used == stream.size());
+  REQUIRE(DecodeParamsInPlace({buffer.data(), buffer.size()}, &out).ok());
+  REQUIRE(out.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(i);
+    CHECK(out[i].first == want[i].first);
+    CHECK(out[i].second == want[i].second);
+    CHECK(out[i].first.data()[out[i].first.size()] == '\0');
+    CHECK(out[i].second.data()[out[i].second.size()] == '\0');
+  }
 }
 
-TEST_CASE("DecodeParamsTerminated: errors as DecodeParams; max_pairs counts the stream's pairs only") {
+TEST_CASE("DecodeParamsInPlace: pairs of empty strings, and an empty stream") {
+  std::string buffer = WithSpare(std::string(2 * 1000, '\0'));  // 1,000 pairs "" = ""
+  std::vector<Param> out;
+  REQUIRE(DecodeParamsInPlace({buffer.data(), buffer.size()}, &out).ok());
+  REQUIRE(out.size() == 1000);
+  for (const auto& [n, v] : out) {
+    CHECK(n.empty());
+    CHECK(v.empty());
+    CHECK(n.data()[0] == '\0');
+    CHECK(v.data()[0] == '\0');
+  }
+  std::string empty = WithSpare("");
+  out.clear();
+  REQUIRE(DecodeParamsInPlace({empty.data(), empty.size()}, &out).ok());
+  CHECK(out.empty());
+  CHECK(empty == "x");  // nothing decoded, nothing written
+}
+
+TEST_CASE("DecodeParamsInPlace: errors as DecodeParams; max_pairs counts the stream's pairs only") {
   std::string stream;
   for (int i = 0; i < 5; ++i) AppendParam("n" + std::to_string(i), "v", &stream);
-  std::string store(stream.size() + 8, 'x');
+  std::string buffer = WithSpare(stream);
   std::vector<Param> out = {{"FCGI_ROLE", "RESPONDER"}};
-  size_t used = 0;
-  CHECK(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used, 5).ok());
+  CHECK(DecodeParamsInPlace({buffer.data(), buffer.size()}, &out, 5).ok());
   CHECK(out.size() == 6);
   out.resize(1);
-  CHECK(DecodeParamsTerminated(stream, {store.data(), store.size()}, &out, &used, 4).code() ==
-        Status::Code::kInvalidArgument);
-  CHECK(out.size() == 5);  // the four before the limit
+  buffer = WithSpare(stream);
+  CHECK(DecodeParamsInPlace({buffer.data(), buffer.size()}, &out, 4).code() == Status::Code::kInvalidArgument);
+  REQUIRE(out.size() == 5);  // the four before the limit, terminated
+  CHECK(out[4] == Param{"n3", "v"});
+  CHECK(out[4].second.data()[1] == '\0');
   out.resize(1);
   const std::string truncated = stream + "\x05";
-  std::string store2(truncated.size(), 'x');
-  Status st = DecodeParamsTerminated(truncated, {store2.data(), store2.size()}, &out, &used);
+  buffer = WithSpare(truncated);
+  Status st = DecodeParamsInPlace({buffer.data(), buffer.size()}, &out);
   std::vector<Param> plain;
   CHECK(st.code() == Status::Code::kProtocol);
   CHECK(st.message() == DecodeParams(truncated, &plain).message());
+  CHECK(out.size() == 6);
+  CHECK(out[5].second.data()[1] == '\0');
 }
 
 TEST_CASE("AppendParam encodes 1-byte and 4-byte lengths") {
