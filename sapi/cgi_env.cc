@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <cassert>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -139,21 +140,17 @@ void CgiEnv::Erase(std::string_view name) {
 
 namespace {
 
-using OptStr = std::optional<std::string>;
+// A value of the table (a param as sent, or one the rules set), or a piece
+// of one: the rules read and compare views and store what they change with
+// CgiEnv::Set, whose copy the table keeps until its next Reset().
+using OptView = std::optional<std::string_view>;
 
-// Inlined, so that the lookup of each literal name folds (CgiEnv::Get).
-[[gnu::always_inline]] inline OptStr Copy(const CgiEnv& env, std::string_view name) {
-  auto v = env.Get(name);
-  return v ? OptStr(std::string(*v)) : std::nullopt;
-}
-
-// FCGI_PUTENV with a possibly-missing value (missing = delete).
-void Put(CgiEnv& env, std::string_view name, const OptStr& value) {
-  if (value) {
-    env.Set(name, *value);
-  } else {
-    env.Erase(name);
-  }
+// FCGI_PUTENV with a possibly-missing value (missing = delete). Returns the
+// table's copy.
+OptView Put(CgiEnv& env, std::string_view name, const OptView& value) {
+  if (value) return env.Set(name, *value);
+  env.Erase(name);
+  return std::nullopt;
 }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
@@ -165,15 +162,17 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
 // SCRIPT_FILENAME (up to max_params_size) would make one per '/'.
 class RealProbe final : public PathProbe {
  public:
-  bool IsRegularFile(const std::string& path) const override {
+  bool IsRegularFile(std::string_view path) const override {
+    assert(path.data()[path.size()] == '\0');
     if (path.size() >= PATH_MAX) return false;
     struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    return ::stat(path.data(), &st) == 0 && S_ISREG(st.st_mode);
   }
-  bool Exists(const std::string& path) const override {
+  bool Exists(std::string_view path) const override {
+    assert(path.data()[path.size()] == '\0');
     if (path.size() >= PATH_MAX) return false;
     char buf[PATH_MAX];
-    return ::realpath(path.c_str(), buf) != nullptr;
+    return ::realpath(path.data(), buf) != nullptr;
   }
 };
 
@@ -201,16 +200,16 @@ std::string RawUrlDecode(std::string_view s) {
 
 // Apache mod_proxy_fcgi / mod_proxy_balancer send
 // "proxy:fcgi://host:port/docroot/x.php/info?query": keep the path.
-bool StripApachePrefix(std::string& script_filename, std::string_view prefix) {
+bool StripApachePrefix(std::string_view& script_filename, std::string_view prefix) {
   if (!StartsWithNoCase(script_filename, prefix)) return false;
   bool stripped = false;
   size_t slash = script_filename.find('/', prefix.size());
-  if (slash != std::string::npos) {
-    script_filename.erase(0, slash);
+  if (slash != std::string_view::npos) {
+    script_filename.remove_prefix(slash);
     stripped = true;
   }
   size_t q = script_filename.find('?');
-  if (q != std::string::npos) script_filename.resize(q);
+  if (q != std::string_view::npos) script_filename = script_filename.substr(0, q);
   return stripped;
 }
 
@@ -236,6 +235,8 @@ namespace {
 
 // php-fpm's init_request_info with cgi.fix_pathinfo=1, as steps over the
 // values it reads, edits and compares with what the server sent (orig_*).
+// Every value it holds is a view into the table (OptView): what it changes
+// is stored with Set() first, so no string is copied but those it builds.
 class PathFix {
  public:
   PathFix(CgiEnv& env, const PathProbe& fs, ScriptPaths& out) : env_(env), fs_(fs), out_(out) {}
@@ -243,12 +244,12 @@ class PathFix {
   // Returns false if there is nothing to find (no SCRIPT_FILENAME and no
   // PATH_TRANSLATED).
   bool ReadParams() {
-    script_filename_ = Copy(env_, "SCRIPT_FILENAME");
-    path_translated_ = Copy(env_, "PATH_TRANSLATED");
+    script_filename_ = env_.Get("SCRIPT_FILENAME");
+    path_translated_ = env_.Get("PATH_TRANSLATED");
     // Some servers send only PATH_TRANSLATED.
     if (!script_filename_ && !path_translated_) return false;
-    path_info_ = Copy(env_, "PATH_INFO");
-    script_name_ = Copy(env_, "SCRIPT_NAME");
+    path_info_ = env_.Get("PATH_INFO");
+    script_name_ = env_.Get("SCRIPT_NAME");
     FixIisPathInfo();
     StripApachePrefixes();
     script_path_ = script_filename_ ? script_filename_ : path_translated_;
@@ -268,8 +269,7 @@ class PathFix {
     orig_path_translated_ = path_translated_;
     orig_path_info_ = path_info_;
     orig_script_name_ = script_name_;
-    orig_script_filename_ = std::move(script_filename_);  // not read again
-    script_filename_.reset();
+    orig_script_filename_ = script_filename_;  // script_filename_ is not read again
     if (!document_root_ && !doc_root.empty()) {
       document_root_ = env_.Set("DOCUMENT_ROOT", doc_root);
     }
@@ -291,36 +291,36 @@ class PathFix {
   }
 
   void Finish() {
-    if (script_path_ && IsValidScriptPath(*script_path_)) out_.script = std::move(script_path_);
+    if (script_path_ && IsValidScriptPath(*script_path_)) out_.script = script_path_;
   }
 
  private:
   // IIS sends PATH_INFO with SCRIPT_NAME in front.
   void FixIisPathInfo() {
-    const std::optional<std::string_view> server_software = env_.Get("SERVER_SOFTWARE");
+    const OptView server_software = env_.Get("SERVER_SOFTWARE");
     if (server_software && script_name_ && path_info_ && server_software->starts_with("Microsoft-IIS") &&
         path_info_->starts_with(*script_name_)) {
       env_.Set("ORIG_PATH_INFO", *path_info_);
       path_info_ = path_info_->substr(script_name_->size());
       if (path_info_->empty()) path_info_.reset();
-      Put(env_, "PATH_INFO", path_info_);
+      path_info_ = Put(env_, "PATH_INFO", path_info_);
     }
   }
 
   void StripApachePrefixes() {
-    // Both prefixes start so; the copy below is for those requests only.
+    // Both prefixes start so.
     if (!script_filename_ || !StartsWithNoCase(*script_filename_, "proxy:")) return;
     // php-fpm edits the value in place, so $_SERVER shows the stripped one.
-    const std::string before = *script_filename_;
-    apache_was_here_ |= StripApachePrefix(*script_filename_, "proxy:fcgi://");
-    apache_was_here_ |= StripApachePrefix(*script_filename_, "proxy:balancer://");
-    if (*script_filename_ != before) env_.Set("SCRIPT_FILENAME", *script_filename_);
+    std::string_view stripped = *script_filename_;
+    apache_was_here_ |= StripApachePrefix(stripped, "proxy:fcgi://");
+    apache_was_here_ |= StripApachePrefix(stripped, "proxy:balancer://");
+    if (stripped != *script_filename_) script_filename_ = env_.Set("SCRIPT_FILENAME", stripped);
   }
 
   // The path names no file (or ends in '/'): cut it back at '/' until it
   // names a regular file; the rest is path info.
   void Walk() {
-    std::string pt = *script_path_;
+    std::string pt(*script_path_);
     bool found = false;
     for (;;) {
       size_t cut = pt.rfind('/');
@@ -341,8 +341,7 @@ class PathFix {
     if (out_.script_name) return;
     if (!orig_script_name_ || !script_name_ || *orig_script_name_ != *script_name_) {
       if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
-      Put(env_, "SCRIPT_NAME", script_name_);
-      out_.script_name = script_name_;
+      out_.script_name = Put(env_, "SCRIPT_NAME", script_name_);
     } else {
       out_.script_name = orig_script_name_;
     }
@@ -354,8 +353,8 @@ class PathFix {
     // php-fpm builds PATH_INFO from the tail of the sent PATH_INFO, or for
     // Apache from the tail of SCRIPT_FILENAME; pi_prefix is what precedes
     // that tail in the sent PATH_INFO.
-    std::string pi_prefix;
-    OptStr new_path_info;
+    std::string_view pi_prefix;
+    OptView new_path_info;
     bool tflag;
     if (apache_was_here_) {
       new_path_info = script_path_->substr(pt.size());
@@ -374,59 +373,58 @@ class PathFix {
     if (tflag) SetPathInfo(*new_path_info, pi_prefix, slen);
     if (!orig_script_filename_ || *orig_script_filename_ != pt) {
       if (orig_script_filename_) env_.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename_);
-      env_.Set("SCRIPT_FILENAME", pt);
+      script_path_ = env_.Set("SCRIPT_FILENAME", pt);
+    } else {
+      script_path_ = orig_script_filename_;
     }
-    script_path_ = pt;
-    SetPathTranslated(pt);
+    SetPathTranslated(*script_path_);
   }
 
-  void SetPathInfo(const std::string& new_path_info, const std::string& pi_prefix, size_t slen) {
-    OptStr decoded;
+  void SetPathInfo(std::string_view new_path_info, std::string_view pi_prefix, size_t slen) {
+    std::optional<std::string> decoded;
     if (orig_path_info_) {
       env_.Set("ORIG_PATH_INFO", *orig_path_info_);
       if (!orig_script_name_ || *orig_script_name_ != pi_prefix) {
         if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
-        env_.Set("SCRIPT_NAME", pi_prefix);
-        out_.script_name = pi_prefix;
+        out_.script_name = env_.Set("SCRIPT_NAME", pi_prefix);
       } else {
         out_.script_name = orig_script_name_;
       }
     } else if (apache_was_here_ && script_name_) {
       // ProxyPass: no PATH_INFO sent; the info is also at the end of
       // SCRIPT_NAME (maybe decoded there): cut it off.
-      if (new_path_info.find('%') != std::string::npos) decoded = RawUrlDecode(new_path_info);
+      if (new_path_info.find('%') != std::string_view::npos) decoded = RawUrlDecode(new_path_info);
       CutScriptName(new_path_info, decoded, slen);
     }
-    path_info_ = decoded ? decoded : new_path_info;
-    env_.Set("PATH_INFO", *path_info_);
+    path_info_ = env_.Set("PATH_INFO", decoded ? std::string_view(*decoded) : new_path_info);
   }
 
-  void CutScriptName(const std::string& new_path_info, const OptStr& decoded, size_t slen) {
-    const size_t snlen = script_name_->size();
+  void CutScriptName(std::string_view new_path_info, const std::optional<std::string>& decoded, size_t slen) {
+    const std::string_view script_name = *script_name_;
+    const size_t snlen = script_name.size();
     std::optional<size_t> start;
-    if (snlen > slen && script_name_->compare(snlen - slen, std::string::npos, new_path_info) == 0) {
+    if (snlen > slen && script_name.substr(snlen - slen) == new_path_info) {
       start = snlen - slen;
-    } else if (decoded && snlen > decoded->size() &&
-               script_name_->compare(snlen - decoded->size(), std::string::npos, *decoded) == 0) {
+    } else if (decoded && snlen > decoded->size() && script_name.substr(snlen - decoded->size()) == *decoded) {
       start = snlen - decoded->size();
     }
     if (!start) return;
     if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
-    script_name_->resize(*start);
-    env_.Set("SCRIPT_NAME", *script_name_);
+    script_name_ = env_.Set("SCRIPT_NAME", script_name.substr(0, *start));
     out_.script_name = script_name_;
   }
 
   // PATH_TRANSLATED = DOCUMENT_ROOT + PATH_INFO, or without a document
   // root: SCRIPT_FILENAME - SCRIPT_NAME + PATH_INFO.
-  void SetPathTranslated(const std::string& pt) {
-    OptStr translated;
+  void SetPathTranslated(std::string_view pt) {
+    std::optional<std::string> translated;
+    const std::string_view info = path_info_ ? *path_info_ : std::string_view();
     if (document_root_) {
       std::string_view root = *document_root_;
       if (!root.empty() && root.back() == '/') root.remove_suffix(1);
-      translated = std::string(root) + (path_info_ ? *path_info_ : "");
-    } else if (script_name_ && pt.find(*script_name_) != std::string::npos) {
-      translated = pt.substr(0, pt.size() - script_name_->size()) + (path_info_ ? *path_info_ : "");
+      translated.emplace(root).append(info);
+    } else if (script_name_ && pt.find(*script_name_) != std::string_view::npos) {
+      translated.emplace(pt.substr(0, pt.size() - script_name_->size())).append(info);
     }
     if (!translated) return;
     if (orig_path_translated_) env_.Set("ORIG_PATH_TRANSLATED", *orig_path_translated_);
@@ -437,7 +435,7 @@ class PathFix {
   void KeepExisting() {
     if (!orig_script_filename_ || (script_path_ && *script_path_ != *orig_script_filename_)) {
       if (orig_script_filename_) env_.Set("ORIG_SCRIPT_FILENAME", *orig_script_filename_);
-      Put(env_, "SCRIPT_FILENAME", script_path_);
+      script_path_ = Put(env_, "SCRIPT_FILENAME", script_path_);
     }
     if (!apache_was_here_ && redirect_url_) {
       if (orig_path_info_) {
@@ -451,7 +449,7 @@ class PathFix {
     }
     if (script_name_from_redirect_) {
       if (orig_script_name_) env_.Set("ORIG_SCRIPT_NAME", *orig_script_name_);
-      Put(env_, "SCRIPT_NAME", script_name_);
+      script_name_ = Put(env_, "SCRIPT_NAME", script_name_);
     }
     out_.script_name = script_name_;
   }
@@ -459,11 +457,10 @@ class PathFix {
   CgiEnv& env_;
   const PathProbe& fs_;
   ScriptPaths& out_;
-  OptStr script_filename_, path_translated_, path_info_, script_name_;
-  OptStr script_path_;  // the path being resolved: SCRIPT_FILENAME, else PATH_TRANSLATED
-  // As sent (or set here); views into env_, which keeps them.
-  std::optional<std::string_view> document_root_, redirect_url_;
-  OptStr orig_path_translated_, orig_path_info_, orig_script_name_, orig_script_filename_;
+  OptView script_filename_, path_translated_, path_info_, script_name_;
+  OptView script_path_;  // the path being resolved: SCRIPT_FILENAME, else PATH_TRANSLATED
+  OptView document_root_, redirect_url_;
+  OptView orig_path_translated_, orig_path_info_, orig_script_name_, orig_script_filename_;
   bool apache_was_here_ = false;
   bool script_name_from_redirect_ = false;
 };

@@ -195,13 +195,15 @@ class CgiEnv {
 
 // What the path rules ask the file system: the seam that lets unit tests
 // and the fuzzer (tests/fuzz/cgi_path_fuzzer.cc) run them on a fake tree.
+// A path passed is followed by a NUL in memory (a CgiEnv value or a
+// std::string), so that path.data() goes to the system as it is.
 class PathProbe {
  public:
   virtual ~PathProbe() = default;
   // stat(path) succeeds and names a regular file.
-  virtual bool IsRegularFile(const std::string& path) const = 0;
+  virtual bool IsRegularFile(std::string_view path) const = 0;
   // realpath(path) succeeds: it exists, through any symlinks.
-  virtual bool Exists(const std::string& path) const = 0;
+  virtual bool Exists(std::string_view path) const = 0;
 };
 
 // The real file system (stat(2), realpath(3)).
@@ -214,12 +216,14 @@ struct ScriptPathOptions {
   const PathProbe* fs = nullptr;  // nullptr = RealFileSystem()
 };
 
+// Views into the CgiEnv the rules ran on (NUL-terminated), valid until its
+// next Reset().
 struct ScriptPaths {
   // SG(request_info).path_translated: the file to run; nullopt = none
   // ("Primary script unknown").
-  std::optional<std::string> script;
+  std::optional<std::string_view> script;
   // SG(request_info).request_uri: what PHP_SELF is built from.
-  std::optional<std::string> script_name;
+  std::optional<std::string_view> script_name;
 };
 
 // php-fpm's init_request_info path rules: Apache's proxy:fcgi:// and

@@ -42,14 +42,14 @@ thread_local std::string t_script_name;
 // never inside a worker script's request (a bailout would cross our frames).
 class RealpathCacheProbe final : public PathProbe {
  public:
-  bool IsRegularFile(const std::string& path) const override { return RealFileSystem().IsRegularFile(path); }
-  bool Exists(const std::string& path) const override {
+  bool IsRegularFile(std::string_view path) const override { return RealFileSystem().IsRegularFile(path); }
+  bool Exists(std::string_view path) const override {
     // A relative path would be resolved against the thread's virtual cwd,
     // which between requests is not the process's cwd php-fpm uses: those
     // keep realpath(3).
-    if (!IS_ABSOLUTE_PATH(path.c_str(), path.size())) return RealFileSystem().Exists(path);
+    if (!IS_ABSOLUTE_PATH(path.data(), path.size())) return RealFileSystem().Exists(path);
     char resolved[MAXPATHLEN];
-    return tsrm_realpath(path.c_str(), resolved) != nullptr;
+    return tsrm_realpath(path.data(), resolved) != nullptr;
   }
 };
 const RealpathCacheProbe kRealpathCacheProbe;
@@ -282,12 +282,17 @@ void FillRequestInfo(fastcgi::Exchange& ex) {
     const char* length = t_env.GetCString("CONTENT_LENGTH");
     ri.content_length = length ? ZEND_ATOL(length) : 0;
     ScriptPaths paths = ComputeScriptPaths(t_env, options);
+    // Copied into the thread's strings, which keep their room for the next
+    // request unless a long path made it large: PHP holds them as char*
+    // for the whole request.
+    base::ReleaseIfLarge(t_script);
+    base::ReleaseIfLarge(t_script_name);
     if (paths.script) {
-      t_script = std::move(*paths.script);
+      t_script.assign(*paths.script);
       ri.path_translated = t_script.data();
     }
     if (paths.script_name) {
-      t_script_name = std::move(*paths.script_name);
+      t_script_name.assign(*paths.script_name);
       ri.request_uri = t_script_name.data();
     }
     ri.query_string = const_cast<char*>(t_env.GetCString("QUERY_STRING"));

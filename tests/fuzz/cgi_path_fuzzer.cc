@@ -33,11 +33,15 @@ using tfpm::sapi::CgiEnv;
 class FakeTree final : public tfpm::sapi::PathProbe {
  public:
   std::set<std::string> files;
-  bool IsRegularFile(const std::string& path) const override { return files.count(path) > 0; }
-  bool Exists(const std::string& path) const override {
-    if (files.count(path) > 0) return true;
+  bool IsRegularFile(std::string_view path) const override {
+    FUZZ_CHECK(path.data()[path.size()] == '\0');  // PathProbe's contract
+    return files.count(std::string(path)) > 0;
+  }
+  bool Exists(std::string_view path) const override {
+    FUZZ_CHECK(path.data()[path.size()] == '\0');
+    if (files.count(std::string(path)) > 0) return true;
     // A directory: a prefix of a file, up to a '/'.
-    std::string dir = path;
+    std::string dir(path);
     while (!dir.empty() && dir.back() == '/') dir.pop_back();
     if (dir.empty()) return !path.empty();
     for (const std::string& f : files) {
@@ -88,6 +92,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   env.Reset(params);
   const tfpm::sapi::ScriptPaths paths = tfpm::sapi::ComputeScriptPaths(env, options);
 
+  // Views into the table, each followed by a NUL.
+  for (const auto& v : {paths.script, paths.script_name}) {
+    if (v) FUZZ_CHECK(v->data()[v->size()] == '\0');
+  }
   if (paths.script) {
     FUZZ_CHECK(tfpm::sapi::IsValidScriptPath(*paths.script));
     // Walked back to a file: it is one of the tree's. (Without a walk the
