@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 
+#include "base/clock.h"
 #include "base/utf8.h"
+#include "os/cpu_yield.h"
 
 namespace tfpm::scoreboard {
 namespace {
@@ -132,7 +134,25 @@ void SlotWriter::EndRequest(int64_t now_us, int64_t cpu_ns, int status, uint64_t
 }
 
 bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  // A writer updates a slot in well under a microsecond, but one preempted
+  // in the middle of an update (two CPUs shared by every PHP thread) holds
+  // it for a scheduler tick, where 100 bare retries took under a
+  // microsecond and a busy thread went missing from pm-ctl status. So:
+  // retry at once a few times, then yield the CPU between attempts, for up
+  // to kReadSlotBudgetUs. A slot never released (a stuck or hostile writer)
+  // costs the reader that long, never a hang.
+  constexpr int kQuickAttempts = 100;
+  int64_t deadline_us = 0;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt >= kQuickAttempts) {
+      const int64_t now_us = base::MonotonicMicros();
+      if (deadline_us == 0) {
+        deadline_us = now_us + kReadSlotBudgetUs;
+      } else if (now_us >= deadline_us) {
+        return false;
+      }
+      os::YieldCpu();
+    }
     const uint32_t before = slot.seq.load(std::memory_order_acquire);
     if (before & 1) continue;
     ThreadSnapshot snap;
@@ -160,7 +180,6 @@ bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out) {
       return true;
     }
   }
-  return false;
 }
 
 }  // namespace tfpm::scoreboard

@@ -213,6 +213,9 @@ struct ThreadSnapshot {
   int32_t last_status = 0;
   std::string method, uri, script, script_name, query, user;
 };
+// How long ReadSlot() waits for a slot's writer to finish an update before
+// it gives up (returns false).
+inline constexpr int64_t kReadSlotBudgetUs = 10'000;
 bool ReadSlot(const ThreadSlot& slot, ThreadSnapshot* out);
 
 int64_t RealtimeMicros();
