@@ -39,15 +39,22 @@ void EndRequest(scoreboard::SlotWriter& w, const sapi::RequestOutcome& outcome) 
 // idle_trim's work (Dispatcher::Trimmer), on the idle thread itself: its
 // own Zend heap (`zend`: sapi::TrimIdleHeap between classic requests,
 // sapi::CollectHeapGarbage in a worker script), then malloc's free memory
-// (every arena: process-wide, but only memory no one uses).
+// (every arena: process-wide, but only memory no one uses), then the
+// pages of its own stack below the idle wait (a request that recursed
+// deep in PHP's C code left them resident). A worker script waiting in a
+// Fiber is on the Fiber's stack, not the thread's: that stack is left as
+// it is (DiscardUnusedStack says so, logged at debug).
 Dispatcher::Trimmer MakeTrimmer(int index, sapi::HeapTrim (*zend)()) {
   return [index, zend] {
     const int64_t start_us = base::MonotonicMicros();
     const sapi::HeapTrim heap = zend();
     const bool malloc_released = os::TrimMallocArenas();
-    log::Debug("thread {}: idle_trim: Zend heap {} -> {} KiB mapped{}, malloc_trim {}, {} us", index,
+    const Result<size_t> stack = os::DiscardUnusedStack();
+    log::Debug("thread {}: idle_trim: Zend heap {} -> {} KiB mapped{}, malloc_trim {}, stack {}, {} us", index,
                heap.before >> 10, heap.after >> 10, heap.discarded_main_chunk ? " (free pages discarded)" : "",
-               malloc_released ? "released memory" : "released nothing", base::MonotonicMicros() - start_us);
+               malloc_released ? "released memory" : "released nothing",
+               stack.ok() ? fmt::format("{} KiB below the wait discarded", stack.value() >> 10) : stack.status().message(),
+               base::MonotonicMicros() - start_us);
   };
 }
 

@@ -27,6 +27,7 @@ WORKER = php_fixture("idle_trim", "worker.php")
 # it (zend_mm_shutdown keeps the average of the recent peaks).
 BIG = 2_000_000
 MiB = 1 << 20
+KiB = 1 << 10
 
 
 def status_bytes(pid, field):
@@ -91,6 +92,62 @@ def test_classic_idle_thread_returns_its_heap_and_serves_the_next_request(tfpm_f
     assert f"idle trims: {trims + 2} " in text, text
 
 
+# The thread's stack: a request that recursed deep in PHP's C code (the
+# serializer) leaves its stack pages resident; the idle trim discards
+# those below the idle wait. Request threads get a stack size no other
+# mapping has, to find them in /proc/PID/smaps.
+DEEP = php_fixture("idle_trim", "deep.php")
+STACK_SIZE = 3 * MiB + 512 * 1024  # thread_stack_size "3584K"
+DEPTH = 1500  # about 2 MiB of the stack
+
+
+def thread_stack_rss(pid):
+    """Resident bytes of the mappings of STACK_SIZE (glibc maps a thread's
+    stack as one mapping of that size, its guard page at the bottom split
+    off as its own mapping)."""
+    total, size, found = 0, None, 0
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                size = hi - lo
+            elif head[0] == "Rss:" and size is not None and STACK_SIZE - 64 * 1024 <= size <= STACK_SIZE:
+                total += int(head[1]) * 1024
+                found += 1
+                size = None
+    assert found == 1, f"{found} mappings of a request thread's stack size"
+    return total
+
+
+def get_deep(tfpm, depth, pid):
+    r = fcgi.request(tfpm.sock, DEEP, query=f"depth={depth}")
+    assert r.status == 200, r
+    body = json.loads(r.body)
+    assert body == {"pid": pid, "depth": depth, "length": depth * 10 + 6}, body
+
+
+def test_idle_trim_discards_the_stack_a_deep_request_left(tfpm_factory):
+    tfpm = tfpm_factory(processes=1, threads=1, idle_trim="2s", thread_stack_size="3584K")
+    pid = worker_pid(tfpm)
+    get_deep(tfpm, 10, pid)
+    shallow = thread_stack_rss(pid)
+    get_deep(tfpm, DEPTH, pid)
+    held = thread_stack_rss(pid)
+    trims = pool(tfpm)["idle_trims"]
+    wait_until(lambda: pool(tfpm)["idle_trims"] > trims, 15 * SLOW, interval=0.1,
+               what="the idle thread to trim\n" + tfpm.log_text())
+    trimmed = thread_stack_rss(pid)
+    print(f"\nthread stack: {shallow / KiB:.0f} KiB resident after a shallow request, "
+          f"{held / KiB:.0f} after a deep one, {trimmed / KiB:.0f} once trimmed")
+    assert held - shallow >= 1 * MiB, (shallow, held)
+    assert trimmed <= shallow, (shallow, trimmed)
+    # The thread goes on: deep again (its stack pages come back), then shallow.
+    get_deep(tfpm, DEPTH, pid)
+    assert thread_stack_rss(pid) >= held - 256 * KiB
+    get_deep(tfpm, 10, pid)
+
+
 def test_idle_trim_0_keeps_the_memory(tfpm_factory):
     tfpm = tfpm_factory(processes=1, threads=1, idle_trim=0, ini={"memory_limit": "512M"})
     pid = worker_pid(tfpm)
@@ -109,7 +166,6 @@ def test_idle_trim_0_keeps_the_memory(tfpm_factory):
 # own chunk cache does not apply there: the chunk is always kept, with
 # every page the peak touched): 25,000 strings, about 1.2 MiB.
 SPIKE = 25_000
-KiB = 1 << 10
 
 
 def rss_anon(pid):

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "os/process_memory.h"
 
@@ -41,6 +43,66 @@ TEST_CASE("DiscardPages: a partial page at the end is left alone; a misaligned s
   CHECK_FALSE(st.ok());
   CHECK(st.message().find("madvise") != std::string::npos);
   ::munmap(p, 2 * PageSize());
+}
+
+// Pages of [low, high) resident now (mincore), both page-aligned.
+size_t ResidentPages(uintptr_t low, uintptr_t high) {
+  std::vector<unsigned char> v((high - low) / PageSize());
+  REQUIRE(::mincore(reinterpret_cast<void*>(low), high - low, v.data()) == 0);
+  size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+// Writes `kDeep` bytes of this call's own stack frame; returns a checksum
+// of them read back.
+constexpr size_t kDeep = 1 << 20;
+[[gnu::noinline]] unsigned Deep(unsigned char seed) {
+  volatile unsigned char frame[kDeep];
+  for (size_t i = 0; i < kDeep; i += 512) frame[i] = static_cast<unsigned char>(seed + i / 512);
+  unsigned sum = 0;
+  for (size_t i = 0; i < kDeep; i += 512) sum += frame[i];
+  return sum;
+}
+
+unsigned Expected(unsigned char seed) {
+  unsigned sum = 0;
+  for (size_t i = 0; i < kDeep; i += 512) sum += static_cast<unsigned char>(seed + i / 512);
+  return sum;
+}
+
+TEST_CASE("DiscardUnusedStack: a deep call's stack pages leave RSS, and the thread goes on") {
+  std::thread t([] {
+    const Result<StackRange> stack = CurrentThreadStack();
+    REQUIRE(stack.ok());
+    volatile char mark = 0;
+    const auto here = reinterpret_cast<uintptr_t>(&mark);
+    REQUIRE(here > stack->low);
+    REQUIRE(here < stack->high);
+    const uintptr_t low = (stack->low + PageSize() - 1) & ~(PageSize() - 1);
+    // Below what DiscardUnusedStack keeps under its own frame (which is
+    // under this one).
+    const uintptr_t end = (here - kStackKeep - 64 * 1024) & ~(PageSize() - 1);
+    CHECK(Deep(7) == Expected(7));
+    const size_t before = ResidentPages(low, end);
+    CHECK(before * PageSize() >= kDeep - kStackKeep - 64 * 1024);
+    const Result<size_t> discarded = DiscardUnusedStack();
+    REQUIRE(discarded.ok());
+    CHECK(discarded.value() >= end - low);
+    CHECK(ResidentPages(low, end) == 0);
+    // The stack above stays: this frame's own page still holds `mark`.
+    CHECK(mark == 0);
+    // A deep call again: its pages come back as zero pages, written anew.
+    CHECK(Deep(11) == Expected(11));
+    CHECK(ResidentPages(low, end) >= before / 2);
+  });
+  t.join();
+}
+
+TEST_CASE("DiscardUnusedStack: not on the main thread") {
+  const Result<size_t> r = DiscardUnusedStack();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("main thread") != std::string::npos);
 }
 
 TEST_CASE("TrimMallocArenas can be called at any time") {
