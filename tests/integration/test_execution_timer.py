@@ -4,10 +4,11 @@ thread retirement: the POSIX timers of a worker process, read from
 /proc/PID/timers (one "signal: 34/..." entry per timer, SIGRTMIN)."""
 import concurrent.futures
 import re
+import shutil
 
 import fcgi
 import pytest
-from helpers import SLOW, php_fixture, wait_until
+from helpers import SLOW, php_fixture, syscalls_during, wait_until
 
 ECHO = php_fixture("echo")
 SLEEP = php_fixture("sleep")
@@ -64,3 +65,25 @@ def test_retired_threads_take_their_timer(tfpm_factory):
     assert timers(pid) >= 1
     # Idle threads exit after idle_timeout; none leaves a timer behind.
     wait_until(lambda: timers(pid) == 0, 20 * SLOW, what=f"no timer once the threads retired ({timers(pid)})")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_request_asks_the_kernel_nothing_about_its_timer_but_to_arm_it(tfpm_factory):
+    # Per request stock PHP would create and delete the thread's timer and
+    # call getpid() at executor start and end to tell its timer from one
+    # inherited across fork(); with the kept timer and the cached pid
+    # (tools/lib/php-patches/zts/0003-timer-pid.patch) what is left is
+    # the one getpid() of Zend's heap shutdown, as in php-fpm.
+    t = tfpm_factory(processes=1, threads=2, ini={"max_execution_time": "30"})
+    (pid,) = worker_pids(t)
+    requests = 100
+
+    def load():
+        for _ in range(requests):
+            assert fcgi.request(t.sock, ECHO).status == 200
+
+    counts, summary = syscalls_during(pid, ("timer_create", "timer_delete", "timer_settime", "getpid"), load)
+    assert counts["timer_create"] == 0, summary
+    assert counts["timer_delete"] == 0, summary
+    assert counts["timer_settime"] >= requests, summary  # armed and disarmed: the timer is in use
+    assert counts["getpid"] <= requests + 10, summary

@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -272,6 +274,86 @@ TEST_CASE("max_execution_time: per-thread timer stops a Fiber busy loop, other t
   CHECK(busy_status == 500);
   CHECK(busy_err.find("Maximum execution time of 1 second exceeded") != std::string::npos);
   CHECK(good == 15);
+}
+
+TEST_CASE("max_execution_time: a process forked from a PHP thread makes its own timer, and it fires") {
+  // The timer PHP created before fork() does not exist in the child. PHP
+  // tells an inherited timer by its pid (EG(pid) against getpid(); our
+  // libphp caches the pid and refreshes it in a fork() child,
+  // tools/lib/php-patches/zts/0003-timer-pid.patch): a child that took
+  // its parent's timer for its own would fail to arm it ("Could not set
+  // timer") or never time out.
+  // By pid, not /proc/self: PHP's realpath cache would keep the parent's
+  // /proc/self for the child.
+  auto timers = Rt().Script("timers.php",
+                            "<?php echo preg_match_all('/^notify: signal\\/tid\\./m',"
+                            " file_get_contents('/proc/' . getmypid() . '/timers'));");
+  auto busy = Rt().Script("busy_fork.php", "<?php set_time_limit(1); while (true) { $t = microtime(true); }");
+  // ThreadSanitizer stops intercepting in the child of a multi-threaded
+  // fork(), and with that delivering signals: the child's busy loop would
+  // never see its timer's. There the child only counts its timers and
+  // arms its timer (a request; arming the parent's would fail).
+#if defined(__SANITIZE_THREAD__)
+  constexpr bool kChildTimesOut = false;
+#else
+  constexpr bool kChildTimesOut = true;
+#endif
+  std::string parent_timers, child_report;
+  int child_status = -1;
+  std::thread t([&] {
+    PhpThreadScope scope;
+    MemoryExchange before(Base(timers));
+    ExecuteRequest(before);  // the thread's timer exists from here on
+    parent_timers = before.Body();
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // The child: this thread alone, its interpreter as it was. Reports
+      // "<timers>|<status>|<error>" and exits without running destructors.
+      ::close(fds[0]);
+      MemoryExchange count(Base(timers));
+      const int counted = ExecuteRequest(count).http_status;
+      MemoryExchange ex(Base(kChildTimesOut ? busy : timers));
+      const int status = ExecuteRequest(ex).http_status;
+      const std::string report = count.Body() + "|" + std::to_string(counted) + "|" + std::to_string(status) +
+                                 "|" + ex.err();
+      const ssize_t n = ::write(fds[1], report.data(), report.size());
+      ::_exit(n == static_cast<ssize_t>(report.size()) ? 0 : 1);
+    }
+    ::close(fds[1]);
+    // A child whose timer never fires is killed after 30 s (its report
+    // fits in the pipe: it never waits for this read).
+    int wstatus = 0;
+    pid_t waited = 0;
+    for (int i = 0; i < 3000 && (waited = ::waitpid(child, &wstatus, WNOHANG)) == 0; ++i) ::usleep(10000);
+    if (waited == 0) {
+      ::kill(child, SIGKILL);
+      waited = ::waitpid(child, &wstatus, 0);
+    }
+    REQUIRE(waited == child);
+    child_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) child_report.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    // The parent's thread still has its timer, and it still fires.
+    MemoryExchange after(Base(busy));
+    CHECK(ExecuteRequest(after).http_status == 500);
+    CHECK(after.err().find("Maximum execution time of 1 second exceeded") != std::string::npos);
+  });
+  t.join();
+  CHECK(parent_timers != "0");
+  CHECK(child_status == 0);
+  // The child had one timer, its own (timers are not inherited), armed
+  // it, and it ended the busy loop.
+  if (kChildTimesOut) {
+    CHECK_MESSAGE(child_report.rfind("1|200|500|", 0) == 0, child_report);
+    CHECK_MESSAGE(child_report.find("Maximum execution time of 1 second exceeded") != std::string::npos,
+                  child_report);
+  } else {
+    CHECK_MESSAGE(child_report == "1|200|200|", child_report);
+  }
 }
 
 TEST_CASE("a thread's interpreter can be recycled (max_requests), and a retired one drops its persistent sockets") {
